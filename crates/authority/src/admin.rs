@@ -1,0 +1,103 @@
+//! The superuser's tenant and token administration.
+
+use certus_store::TenantRow;
+
+use crate::auth::{fresh_token, token_row, Caller, Scope, DEFAULT_ORG};
+use crate::error::{Error, NotFoundAs, Result};
+use crate::{new_id, now_secs, Authority};
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub tenant_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenView {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub superuser: bool,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    /// Only on creation: the token itself, shown once.
+    pub token: Option<String>,
+}
+
+impl TokenView {
+    fn from_row(row: certus_store::TokenRow, token: Option<String>) -> Self {
+        TokenView {
+            id: row.id,
+            tenant_id: row.tenant_id,
+            name: row.name,
+            scopes: row.scopes.split_whitespace().map(str::to_owned).collect(),
+            superuser: row.superuser,
+            created_at: row.created_at,
+            revoked_at: row.revoked_at,
+            token,
+        }
+    }
+}
+
+impl Authority {
+    pub async fn create_tenant(&self, caller: &Caller, name: &str) -> Result<TenantRow> {
+        caller.require_superuser()?;
+        let name = name.trim();
+        if name.is_empty() || name.len() > 128 {
+            return Err(Error::malformed("name must be 1 to 128 characters"));
+        }
+        let tenant = TenantRow {
+            id: new_id("tnt"),
+            org_id: format!("org_{DEFAULT_ORG}"),
+            name: name.to_owned(),
+            created_at: now_secs(),
+        };
+        self.store.insert_tenant(&tenant).await?;
+        self.audit(caller, "tenant.create", &tenant.id, format!("name={name}")).await;
+        Ok(tenant)
+    }
+
+    pub async fn list_tenants(&self, caller: &Caller) -> Result<Vec<TenantRow>> {
+        caller.require_superuser()?;
+        Ok(self.store.list_tenants().await?)
+    }
+
+    pub async fn create_token(&self, caller: &Caller, req: NewToken) -> Result<TokenView> {
+        caller.require_superuser()?;
+        if req.name.trim().is_empty() {
+            return Err(Error::malformed("name must not be empty"));
+        }
+        if req.scopes.is_empty() {
+            return Err(Error::malformed("scopes must name at least one of pki:issue, pki:admin"));
+        }
+        let scopes = req
+            .scopes
+            .iter()
+            .map(|s| Scope::from_name(s).ok_or_else(|| Error::malformed(format!("unknown scope {s:?}; use pki:issue or pki:admin"))))
+            .collect::<Result<Vec<_>>>()?;
+        self.store.get_tenant(&req.tenant_id).await.not_found_as("tenant")?;
+        let token = fresh_token();
+        let row = token_row(&token, &req.tenant_id, req.name.trim(), &scopes, false);
+        self.store.insert_token(&row).await?;
+        self.audit(caller, "token.create", &row.id, format!("tenant={} scopes={}", row.tenant_id, row.scopes)).await;
+        Ok(TokenView::from_row(row, Some(token)))
+    }
+
+    pub async fn list_tokens(&self, caller: &Caller) -> Result<Vec<TokenView>> {
+        caller.require_superuser()?;
+        Ok(self.store.list_tokens().await?.into_iter().map(|r| TokenView::from_row(r, None)).collect())
+    }
+
+    pub async fn revoke_token(&self, caller: &Caller, id: &str) -> Result<TokenView> {
+        caller.require_superuser()?;
+        let row = self.store.get_token(id).await.not_found_as("token")?;
+        if !self.store.revoke_token(id, now_secs()).await? {
+            return Err(Error::conflict("token is already revoked"));
+        }
+        self.audit(caller, "token.revoke", id, String::new()).await;
+        let row = self.store.get_token(&row.id).await?;
+        Ok(TokenView::from_row(row, None))
+    }
+}

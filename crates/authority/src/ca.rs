@@ -1,0 +1,230 @@
+//! Certificate authorities: roots and intermediates, each with a KMS-held key.
+
+use certus_kms::KeySpec;
+use certus_store::{CaRow, CertRow};
+use certus_x509::{build_certificate, parse_certificate, CertProfile, CertSpec, SignWith, Subject};
+use time::Duration;
+
+use crate::auth::{Caller, Scope};
+use crate::error::{Error, NotFoundAs, Result};
+use crate::{blocking, generate_key, new_id, now, serial_key, Authority};
+
+#[derive(Debug, Clone, Default)]
+pub struct NewCa {
+    pub name: String,
+    pub common_name: String,
+    pub ca_type: String,
+    pub parent_ca_id: Option<String>,
+    pub key_type: Option<String>,
+    pub key_size: Option<u32>,
+    pub validity_days: Option<i64>,
+    /// Optional pathLenConstraint for an intermediate (default 0: it signs only leaves).
+    pub path_length: Option<u8>,
+    pub organization: Option<String>,
+    pub country: Option<String>,
+}
+
+/// A CA as the API shows it, with its certificate.
+#[derive(Debug, Clone)]
+pub struct CaView {
+    pub row: CaRow,
+    pub path_length: Option<u32>,
+}
+
+pub(crate) const ROOT_DEFAULT_DAYS: i64 = 3650;
+pub(crate) const INTERMEDIATE_DEFAULT_DAYS: i64 = 1825;
+const MAX_DAYS: i64 = 36_500;
+
+impl Authority {
+    pub async fn create_ca(&self, caller: &Caller, req: NewCa) -> Result<CaView> {
+        caller.require(Scope::Admin)?;
+        // 1. Validate everything before any key is made.
+        let name = req.name.trim().to_owned();
+        if name.is_empty() || name.len() > 128 {
+            return Err(Error::malformed("name is required (1 to 128 characters)"));
+        }
+        let common_name = req.common_name.trim().to_owned();
+        if common_name.is_empty() || common_name.len() > 64 {
+            return Err(Error::malformed("common_name is required (1 to 64 characters, RFC 5280 ub-common-name)"));
+        }
+        let is_root = match req.ca_type.as_str() {
+            "root" => true,
+            "intermediate" => false,
+            other => return Err(Error::malformed(format!("ca_type must be root or intermediate, not {other:?}"))),
+        };
+        let key_type = req.key_type.as_deref().unwrap_or("rsa");
+        let spec = KeySpec::from_type_and_size(key_type, req.key_size)?;
+        let days = req.validity_days.unwrap_or(if is_root { ROOT_DEFAULT_DAYS } else { INTERMEDIATE_DEFAULT_DAYS });
+        if !(1..=MAX_DAYS).contains(&days) {
+            return Err(Error::malformed(format!("validity_days must be between 1 and {MAX_DAYS}")));
+        }
+        let parent = match (is_root, &req.parent_ca_id) {
+            (true, Some(_)) => return Err(Error::malformed("parent_ca_id is only for intermediates")),
+            (true, None) => None,
+            (false, None) => return Err(Error::malformed("parent_ca_id is required for an intermediate")),
+            (false, Some(id)) => Some(self.usable_ca(&caller.tenant_id, id).await?),
+        };
+        let path_len = if is_root { None } else { Some(req.path_length.unwrap_or(0)) };
+        if let (Some(parent), Some(len)) = (&parent, path_len) {
+            if let Some(limit) = parent.path_length {
+                if u32::from(len) >= limit {
+                    return Err(Error::policy(format!(
+                        "parent CA allows {limit} CA level(s) below it; path_length must be less than {limit}"
+                    )));
+                }
+            }
+        }
+        let subject = Subject {
+            common_name: Some(common_name.clone()),
+            organization: req.organization.clone(),
+            country: req.country.clone(),
+        };
+        let not_before = now();
+        let mut not_after = not_before + Duration::days(days);
+
+        // 2. Key, serial, certificate.
+        let key = generate_key(spec).await?;
+        let serial = certus_x509::new_serial_from(certus_kms::random_bytes());
+        let id = new_id("ca");
+        let der = match &parent {
+            None => {
+                let spec = CertSpec {
+                    serial,
+                    subject,
+                    dns_names: vec![],
+                    ip_addresses: vec![],
+                    not_before,
+                    not_after,
+                    profile: CertProfile::RootCa,
+                    crl_url: None,
+                    ca_issuers_url: None,
+                };
+                blocking(move || Ok((build_certificate(&spec, SignWith::SelfSigned(&key))?, key))).await?
+            }
+            Some(parent) => {
+                // A CA cannot certify beyond its own lifetime (RFC 5280 §6.1.3 checks each link).
+                not_after = not_after.min(crate::from_secs(parent.row.valid_until));
+                let parent_key = self.load_key(&caller.tenant_id, &parent.row.key_id).await?;
+                let spec = CertSpec {
+                    serial,
+                    subject,
+                    dns_names: vec![],
+                    ip_addresses: vec![],
+                    not_before,
+                    not_after,
+                    profile: CertProfile::SubCa { path_len },
+                    crl_url: Some(self.crl_url(&parent.row.id)),
+                    ca_issuers_url: Some(self.ca_issuers_url(&parent.row.id)),
+                };
+                let parent_der = parent.row.cert_der.clone();
+                blocking(move || {
+                    let der = build_certificate(
+                        &spec,
+                        SignWith::Issuer { issuer_der: &parent_der, issuer_key: &parent_key, subject_key: &key },
+                    )?;
+                    Ok((der, key))
+                })
+                .await?
+            }
+        };
+        let (cert_der, key) = der;
+
+        // 3. Record key, CA and (for intermediates) the issued certificate in one transaction.
+        let key_row = self.seal_key(&caller.tenant_id, &key);
+        let row = CaRow {
+            id: id.clone(),
+            tenant_id: caller.tenant_id.clone(),
+            name,
+            common_name: common_name.clone(),
+            ca_type: req.ca_type.clone(),
+            parent_ca_id: parent.as_ref().map(|p| p.row.id.clone()),
+            key_id: key_row.id.clone(),
+            key_type: spec.key_type().to_owned(),
+            key_size: i64::from(spec.bits()),
+            cert_der: cert_der.clone(),
+            serial: serial_key(&serial),
+            valid_from: not_before.unix_timestamp(),
+            valid_until: not_after.unix_timestamp(),
+            is_active: true,
+            created_at: not_before.unix_timestamp(),
+            certificates_issued: 0,
+        };
+        let issued = parent.as_ref().map(|p| CertRow {
+            id: new_id("cert"),
+            tenant_id: caller.tenant_id.clone(),
+            issuer_ca_id: Some(p.row.id.clone()),
+            serial: row.serial.clone(),
+            common_name: Some(common_name.clone()),
+            sans: vec![],
+            not_before: row.valid_from,
+            not_after: row.valid_until,
+            cert_der: cert_der.clone(),
+            chain_pem: None,
+            key_id: None,
+            role_name: None,
+            source: "ca".into(),
+            revoked_at: None,
+            revocation_reason: None,
+            created_at: row.created_at,
+        });
+        self.store.insert_ca(&row, &key_row, issued.as_ref()).await?;
+        self.audit(caller, "ca.create", &id, format!("type={} cn={common_name} key={}", row.ca_type, row.key_type))
+            .await;
+        self.ca_view(&caller.tenant_id, &id).await
+    }
+
+    pub async fn get_ca(&self, caller: &Caller, id: &str) -> Result<CaView> {
+        self.ca_view(&caller.tenant_id, id).await
+    }
+
+    pub async fn list_cas(&self, caller: &Caller) -> Result<Vec<CaView>> {
+        self.store.list_cas(&caller.tenant_id).await?.into_iter().map(view).collect()
+    }
+
+    /// The CA certificate (DER) for relying parties; no token needed.
+    pub async fn public_ca_certificate(&self, id: &str) -> Result<Vec<u8>> {
+        Ok(self.store.get_ca_public(id).await.not_found_as("CA")?.cert_der)
+    }
+
+    pub(crate) async fn ca_view(&self, tenant_id: &str, id: &str) -> Result<CaView> {
+        view(self.store.get_ca(tenant_id, id).await.not_found_as("CA")?)
+    }
+
+    /// A CA of this tenant that can sign now: active and within its validity.
+    pub(crate) async fn usable_ca(&self, tenant_id: &str, id: &str) -> Result<CaView> {
+        let ca = self.ca_view(tenant_id, id).await?;
+        let now = now().unix_timestamp();
+        if !ca.row.is_active {
+            return Err(Error::policy(format!("CA {id} is not active")));
+        }
+        if now >= ca.row.valid_until {
+            return Err(Error::policy(format!("CA {id} has expired")));
+        }
+        if let Some(parent) = &ca.row.parent_ca_id {
+            if let Some(Some(_)) = self.store.revocation_of(parent, &ca.row.serial).await? {
+                return Err(Error::policy(format!("CA {id} has been revoked")));
+            }
+        }
+        Ok(ca)
+    }
+
+    /// PEM of the CA and each of its ancestors, issuing CA first (the `ca_chain` of responses).
+    pub(crate) async fn chain_pems(&self, tenant_id: &str, ca: &CaRow) -> Result<Vec<String>> {
+        let mut chain = vec![certus_x509::to_pem(certus_x509::PemLabel::Certificate, &ca.cert_der)];
+        let mut next = ca.parent_ca_id.clone();
+        while let Some(id) = next {
+            let parent = self.store.get_ca(tenant_id, &id).await?;
+            chain.push(certus_x509::to_pem(certus_x509::PemLabel::Certificate, &parent.cert_der));
+            next = parent.parent_ca_id;
+            if chain.len() > 16 {
+                return Err(Error::internal("CA hierarchy deeper than 16"));
+            }
+        }
+        Ok(chain)
+    }
+}
+
+fn view(row: CaRow) -> Result<CaView> {
+    let info = parse_certificate(&row.cert_der).map_err(Error::internal)?;
+    Ok(CaView { row, path_length: info.path_len })
+}

@@ -1,0 +1,195 @@
+//! The certificate inventory: list, get, import, private-key export and revocation.
+
+use base64::Engine;
+use certus_kms::SoftwareKey;
+use certus_store::{CertQuery, CertRow};
+use certus_x509::{certs_from_pem, parse_certificate, parse_serial, verify_issued_by, RevocationReason};
+
+use crate::auth::{Caller, Scope};
+use crate::error::{Error, NotFoundAs, Result};
+use crate::policy::parse_duration;
+use crate::{new_id, now_secs, serial_key, Authority};
+
+pub type CertView = CertRow;
+
+pub const DEFAULT_PAGE: i64 = 50;
+pub const MAX_PAGE: i64 = 1000;
+
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    pub ca_id: Option<String>,
+    pub expiring_within: Option<String>,
+    pub include_revoked: bool,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CertPage {
+    pub data: Vec<CertRow>,
+    pub cursor: Option<String>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportRequest {
+    pub certificate_pem: String,
+    pub private_key_pem: Option<String>,
+    pub chain_pem: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RevokeResult {
+    pub certificate_id: String,
+    pub serial: String,
+    pub revoked_at: i64,
+    pub reason: RevocationReason,
+}
+
+/// Cursors are opaque to clients: base64url of `created_at:id`.
+fn encode_cursor(row: &CertRow) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}:{}", row.created_at, row.id))
+}
+
+fn decode_cursor(text: &str) -> Result<(i64, String)> {
+    let bad = || Error::malformed("cursor is not one this server returned");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
+    let raw = String::from_utf8(raw).map_err(|_| bad())?;
+    let (ts, id) = raw.split_once(':').ok_or_else(bad)?;
+    Ok((ts.parse().map_err(|_| bad())?, id.to_owned()))
+}
+
+impl Authority {
+    pub async fn list_certificates(&self, caller: &Caller, req: ListRequest) -> Result<CertPage> {
+        let limit = req.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(Error::malformed(format!("limit must be between 1 and {MAX_PAGE}")));
+        }
+        let now = now_secs();
+        let query = CertQuery {
+            issuer_ca_id: req.ca_id,
+            not_after_before: req.expiring_within.as_deref().map(parse_duration).transpose()?.map(|d| now + d),
+            now,
+            include_revoked: req.include_revoked,
+            after: req.cursor.as_deref().map(decode_cursor).transpose()?,
+            limit: limit + 1,
+        };
+        let mut data = self.store.list_certificates(&caller.tenant_id, &query).await?;
+        let has_more = data.len() as i64 > limit;
+        data.truncate(limit as usize);
+        let cursor = if has_more { data.last().map(encode_cursor) } else { None };
+        Ok(CertPage { data, cursor, has_more })
+    }
+
+    pub async fn get_certificate(&self, caller: &Caller, id: &str) -> Result<CertView> {
+        self.store.get_certificate(&caller.tenant_id, id).await.not_found_as("certificate")
+    }
+
+    /// Tracks a certificate issued elsewhere (or re-imports one of ours), with an optional key
+    /// that must match it and an optional chain.
+    pub async fn import_certificate(&self, caller: &Caller, req: ImportRequest) -> Result<CertView> {
+        caller.require(Scope::Admin)?;
+        let ders = certs_from_pem(&req.certificate_pem)?;
+        let [der] = ders.as_slice() else {
+            return Err(Error::malformed("certificate_pem must hold exactly one certificate (put the rest in chain_pem)"));
+        };
+        let info = parse_certificate(der)?;
+        if let Some(chain) = &req.chain_pem {
+            for c in certs_from_pem(chain)? {
+                parse_certificate(&c)?;
+            }
+        }
+        let key = match &req.private_key_pem {
+            Some(pem) => {
+                let key = SoftwareKey::from_pem(pem)?;
+                if key.spki_der() != info.spki_der {
+                    return Err(Error::malformed("private_key_pem does not match the certificate's public key"));
+                }
+                Some(key)
+            }
+            None => None,
+        };
+        // Link the certificate to the tenant CA that signed it, so revocation reaches its CRL.
+        let issuer = self
+            .store
+            .list_cas(&caller.tenant_id)
+            .await?
+            .into_iter()
+            .find(|ca| verify_issued_by(der, &ca.cert_der));
+        let key_row = key.as_ref().map(|k| self.seal_key(&caller.tenant_id, k));
+        let mut sans = info.dns_names.clone();
+        sans.extend(info.ip_addresses.iter().map(|ip| ip.to_string()));
+        let row = CertRow {
+            id: new_id("cert"),
+            tenant_id: caller.tenant_id.clone(),
+            issuer_ca_id: issuer.map(|ca| ca.id),
+            serial: serial_key(&info.serial),
+            common_name: info.common_name.clone(),
+            sans,
+            not_before: info.not_before.unix_timestamp(),
+            not_after: info.not_after.unix_timestamp(),
+            cert_der: der.clone(),
+            chain_pem: req.chain_pem.clone(),
+            key_id: key_row.as_ref().map(|k| k.id.clone()),
+            role_name: None,
+            source: "imported".into(),
+            revoked_at: None,
+            revocation_reason: None,
+            created_at: now_secs(),
+        };
+        self.store.insert_certificate(&row, key_row.as_ref()).await?;
+        self.audit(caller, "certificate.import", &row.id, format!("serial={} key={}", row.serial, key_row.is_some()))
+            .await;
+        Ok(row)
+    }
+
+    /// The stored private key of a certificate: only where the role kept it (or it was imported
+    /// with one), with the admin scope, and always audited.
+    pub async fn export_private_key(&self, caller: &Caller, id: &str) -> Result<String> {
+        caller.require(Scope::Admin)?;
+        let cert = self.store.get_certificate(&caller.tenant_id, id).await.not_found_as("certificate")?;
+        let key_id = cert
+            .key_id
+            .ok_or_else(|| Error::not_found("no private key is stored for this certificate (the role does not store keys)"))?;
+        let key = self.load_key(&caller.tenant_id, &key_id).await?;
+        self.audit(caller, "certificate.private_key_export", id, format!("key={key_id}")).await;
+        Ok(key.private_key_pem().to_owned())
+    }
+
+    /// Revokes by serial (any of `1A:2B`, `1a2b`) and rebuilds the issuer's CRL at once.
+    pub async fn revoke(&self, caller: &Caller, serial_text: &str, reason: Option<&str>) -> Result<RevokeResult> {
+        caller.require(Scope::Admin)?;
+        let reason = match reason {
+            None => RevocationReason::Unspecified,
+            Some(r) => RevocationReason::from_name(r).ok_or_else(|| {
+                let names: Vec<_> = RevocationReason::ALL.iter().map(|r| r.name()).collect();
+                Error::malformed(format!("unknown reason {r:?}; use one of {}", names.join(", ")))
+            })?,
+        };
+        let serial = parse_serial(serial_text)
+            .ok_or_else(|| Error::malformed(format!("serial_number {serial_text:?} is not hex")))?;
+        let matches = self.store.certificates_by_serial(&caller.tenant_id, &serial_key(&serial)).await?;
+        // Prefer the record our own CA issued, then any other.
+        let cert = matches
+            .iter()
+            .find(|c| c.issuer_ca_id.is_some())
+            .or(matches.first())
+            .ok_or_else(|| Error::not_found(format!("no certificate with serial {serial_text}")))?;
+        if cert.revoked_at.is_some() {
+            return Err(Error::conflict("certificate is already revoked"));
+        }
+        let at = now_secs();
+        if !self.store.revoke_certificate(&caller.tenant_id, &cert.id, at, reason.name()).await? {
+            return Err(Error::conflict("certificate is already revoked"));
+        }
+        self.audit(caller, "certificate.revoke", &cert.id, format!("serial={} reason={}", cert.serial, reason.name()))
+            .await;
+        if let Some(ca_id) = &cert.issuer_ca_id {
+            // The revocation is recorded; a failed rebuild is retried by the hourly refresh.
+            if let Err(e) = self.rebuild_crl(&caller.tenant_id, ca_id).await {
+                tracing::error!(error = %e, ca_id, "CRL rebuild after revocation failed");
+            }
+        }
+        Ok(RevokeResult { certificate_id: cert.id.clone(), serial: cert.serial.clone(), revoked_at: at, reason })
+    }
+}

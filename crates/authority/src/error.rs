@@ -1,0 +1,105 @@
+//! The authority's one error type: a kind each front door maps to its own status codes, and a
+//! message that is safe to show. Internal details are logged, never returned.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input could not be read (bad JSON field, PEM, DER, CSR signature...).
+    Malformed,
+    /// The input was understood but a rule forbids it (role policy, limits).
+    Policy,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    Internal,
+}
+
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into() }
+    }
+    pub fn malformed(m: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Malformed, m)
+    }
+    pub fn policy(m: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Policy, m)
+    }
+    pub fn unauthorized(m: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unauthorized, m)
+    }
+    pub fn forbidden(m: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, m)
+    }
+    pub fn not_found(m: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, m)
+    }
+    pub fn conflict(m: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, m)
+    }
+    /// Logs the cause and returns a generic message.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(ErrorKind::Internal, "internal error")
+    }
+}
+
+impl From<certus_store::Error> for Error {
+    fn from(e: certus_store::Error) -> Self {
+        match e {
+            certus_store::Error::NotFound => Error::not_found("not found"),
+            certus_store::Error::Conflict(what) => Error::conflict(format!("{what} already exists")),
+            other => Error::internal(other),
+        }
+    }
+}
+
+impl From<certus_x509::Error> for Error {
+    fn from(e: certus_x509::Error) -> Self {
+        match e {
+            certus_x509::Error::Encoding(_) => Error::internal(e),
+            other => Error::malformed(other.to_string()),
+        }
+    }
+}
+
+impl From<certus_kms::Error> for Error {
+    fn from(e: certus_kms::Error) -> Self {
+        match e {
+            certus_kms::Error::Unsupported(_) | certus_kms::Error::MalformedKey(_) => {
+                Error::malformed(e.to_string())
+            }
+            other => Error::internal(other),
+        }
+    }
+}
+
+/// Attaches a resource name to a store NotFound.
+pub(crate) trait NotFoundAs<T> {
+    fn not_found_as(self, what: &str) -> Result<T>;
+}
+
+impl<T> NotFoundAs<T> for std::result::Result<T, certus_store::Error> {
+    fn not_found_as(self, what: &str) -> Result<T> {
+        self.map_err(|e| match e {
+            certus_store::Error::NotFound => Error::not_found(format!("{what} not found")),
+            other => other.into(),
+        })
+    }
+}

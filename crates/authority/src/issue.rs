@@ -1,0 +1,345 @@
+//! Leaf issuance: `issue` (server-made key), `sign` (caller's CSR) and `renew`, all through one
+//! fixed sequence: validate → reserve serial → build and sign → store → audit.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use certus_kms::{KeySpec, SoftwareKey};
+use certus_store::{CertRow, RoleRow};
+use certus_x509::{
+    build_certificate, csr_from_pem, parse_certificate, parse_csr, CertProfile, CertSpec, KeyInfo, KeyKind,
+    PemLabel, PublicKeyData, SignWith, Subject, SubjectPublicKeyInfo,
+};
+use time::{Duration, OffsetDateTime};
+
+use crate::auth::{Caller, Scope};
+use crate::ca::CaView;
+use crate::error::{Error, NotFoundAs, Result};
+use crate::policy::{check_names, format_duration, parse_duration};
+use crate::{blocking, generate_key, new_id, now, serial_display, serial_key, Authority};
+
+/// Lifetime of a leaf when the request names no TTL (capped by the role's max_ttl).
+const DEFAULT_LEAF_TTL_SECS: i64 = 30 * 86_400;
+
+#[derive(Debug, Clone, Default)]
+pub struct IssueRequest {
+    pub common_name: Option<String>,
+    pub alt_names: Vec<String>,
+    pub ip_sans: Vec<String>,
+    pub ttl: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SignRequest {
+    pub csr_pem: String,
+    pub ttl: Option<String>,
+    /// Optional overrides of the CSR's names.
+    pub common_name: Option<String>,
+    pub alt_names: Option<Vec<String>>,
+    pub ip_sans: Option<Vec<String>>,
+}
+
+/// A newly issued certificate. `private_key_pem` is present only when Certus made the key,
+/// and is returned this once.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub certificate_id: String,
+    pub certificate_pem: String,
+    pub private_key_pem: Option<String>,
+    pub ca_chain: Vec<String>,
+    pub serial_number: String,
+    pub not_after: i64,
+}
+
+/// Everything decided about a leaf before a key is involved.
+pub(crate) struct LeafPlan {
+    pub ca: CaView,
+    pub common_name: Option<String>,
+    pub dns_names: Vec<String>,
+    pub ip_addresses: Vec<IpAddr>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub role_name: Option<String>,
+}
+
+fn parse_ips(list: &[String]) -> Result<Vec<IpAddr>> {
+    list.iter()
+        .map(|s| s.trim().parse().map_err(|_| Error::malformed(format!("{s:?} is not an IP address"))))
+        .collect()
+}
+
+impl Authority {
+    pub async fn issue(&self, caller: &Caller, role_name: &str, req: IssueRequest) -> Result<Issued> {
+        caller.require(Scope::Issue)?;
+        let role = self.store.get_role(&caller.tenant_id, role_name).await.not_found_as("role")?;
+        let ips = parse_ips(&req.ip_sans)?;
+        let plan = self.plan_for_role(caller, &role, req.common_name, req.alt_names, ips, req.ttl.as_deref()).await?;
+        let spec = KeySpec::from_type_and_size(
+            role.key_type.as_deref().unwrap_or("rsa"),
+            role.key_bits.map(|b| b as u32),
+        )?;
+        let key = Arc::new(generate_key(spec).await?);
+        let keep = role.store_private_keys.then_some(&*key);
+        let mut issued = self.sign_leaf_with(caller, plan, key.clone(), keep, "issued").await?;
+        issued.private_key_pem = Some(key.private_key_pem().to_owned());
+        Ok(issued)
+    }
+
+    pub async fn sign_csr(&self, caller: &Caller, role_name: &str, req: SignRequest) -> Result<Issued> {
+        caller.require(Scope::Issue)?;
+        let role = self.store.get_role(&caller.tenant_id, role_name).await.not_found_as("role")?;
+        let csr = parse_csr(&csr_from_pem(&req.csr_pem)?)?;
+        check_key_against_role(&csr.key, &role)?;
+        let ips = match &req.ip_sans {
+            Some(list) => parse_ips(list)?,
+            None => csr.ip_addresses.clone(),
+        };
+        let cn = req.common_name.clone().or(csr.common_name.clone());
+        let alt = req.alt_names.clone().unwrap_or(csr.dns_names.clone());
+        let plan = self.plan_for_role(caller, &role, cn, alt, ips, req.ttl.as_deref()).await?;
+        let spki = Arc::new(SubjectPublicKeyInfo::from_der(&csr.spki_der).map_err(|_| {
+            Error::malformed("the CSR's public key algorithm is not supported (use RSA, ECDSA P-256/384/521 or Ed25519)")
+        })?);
+        self.sign_leaf_with(caller, plan, spki, None, "issued").await
+    }
+
+    /// Re-issues a certificate with the same subject and SANs and a new key; the old one stays
+    /// valid until it expires.
+    pub async fn renew(&self, caller: &Caller, cert_id: &str, ttl: Option<&str>) -> Result<Issued> {
+        caller.require(Scope::Issue)?;
+        let old = self.store.get_certificate(&caller.tenant_id, cert_id).await.not_found_as("certificate")?;
+        let ca_id = match (&old.issuer_ca_id, old.source.as_str()) {
+            (Some(ca), "issued") => ca.clone(),
+            _ => return Err(Error::policy("only leaf certificates issued by a Certus CA can be renewed")),
+        };
+        let info = parse_certificate(&old.cert_der).map_err(Error::internal)?;
+        let role = match &old.role_name {
+            Some(name) => self.store.get_role(&caller.tenant_id, name).await.ok(),
+            None => None,
+        };
+        let plan = match &role {
+            Some(role) => {
+                self.plan_for_role(caller, role, info.common_name.clone(), info.dns_names.clone(), info.ip_addresses.clone(), ttl)
+                    .await?
+            }
+            None => {
+                let lifetime = ttl.map(parse_duration).transpose()?.unwrap_or(old.not_after - old.not_before);
+                let ca = self.usable_ca(&caller.tenant_id, &ca_id).await?;
+                self.plan_without_role(ca, info.common_name.clone(), info.dns_names.clone(), info.ip_addresses.clone(), lifetime)
+            }
+        };
+        let spec = key_spec_of(&info.key)?;
+        let key = Arc::new(generate_key(spec).await?);
+        let store_key = role.as_ref().map(|r| r.store_private_keys).unwrap_or(old.key_id.is_some());
+        let mut issued = self.sign_leaf_with(caller, plan, key.clone(), store_key.then_some(&*key), "issued").await?;
+        issued.private_key_pem = Some(key.private_key_pem().to_owned());
+        self.audit(caller, "certificate.renew", cert_id, format!("new={}", issued.certificate_id)).await;
+        Ok(issued)
+    }
+
+    /// Applies the role's name, IP and TTL rules.
+    pub(crate) async fn plan_for_role(
+        &self,
+        caller: &Caller,
+        role: &RoleRow,
+        common_name: Option<String>,
+        alt_names: Vec<String>,
+        mut ips: Vec<IpAddr>,
+        ttl: Option<&str>,
+    ) -> Result<LeafPlan> {
+        let common_name = common_name.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+        if role.require_cn && common_name.is_none() {
+            return Err(Error::policy("common_name is required by this role (require_cn)"));
+        }
+        let mut dns = Vec::new();
+        if let Some(cn) = &common_name {
+            match cn.parse::<IpAddr>() {
+                Ok(ip) if !ips.contains(&ip) => ips.push(ip),
+                Ok(_) => {}
+                Err(_) => dns.push(cn.clone()),
+            }
+        }
+        dns.extend(alt_names);
+        let dns = check_names(&dns, &ips, &role.allowed_domains, role.allow_subdomains, role.allow_ip_sans)?;
+        if dns.is_empty() && ips.is_empty() {
+            return Err(Error::policy("a certificate needs a common_name or at least one alt_name or ip_san"));
+        }
+        let requested = ttl.map(parse_duration).transpose()?;
+        let lifetime = match (requested, role.max_ttl_secs) {
+            (Some(t), Some(max)) if t > max => {
+                return Err(Error::policy(format!(
+                    "ttl {} exceeds the role's max_ttl {}",
+                    format_duration(t),
+                    format_duration(max)
+                )));
+            }
+            (Some(t), _) => t,
+            (None, Some(max)) => max.min(DEFAULT_LEAF_TTL_SECS),
+            (None, None) => DEFAULT_LEAF_TTL_SECS,
+        };
+        let ca = self.usable_ca(&caller.tenant_id, &role.ca_id).await?;
+        let mut plan = self.plan_without_role(ca, common_name, dns, ips, lifetime);
+        plan.role_name = Some(role.name.clone());
+        Ok(plan)
+    }
+
+    pub(crate) fn plan_without_role(
+        &self,
+        ca: CaView,
+        common_name: Option<String>,
+        dns_names: Vec<String>,
+        ip_addresses: Vec<IpAddr>,
+        lifetime_secs: i64,
+    ) -> LeafPlan {
+        let not_before = now();
+        // A leaf never outlives its issuer.
+        let not_after = (not_before + Duration::seconds(lifetime_secs)).min(crate::from_secs(ca.row.valid_until));
+        LeafPlan { ca, common_name, dns_names, ip_addresses, not_before, not_after, role_name: None }
+    }
+
+    /// Signs the planned leaf for `subject_key` and records it, with `keep_key` sealed if
+    /// given, in one transaction.
+    pub(crate) async fn sign_leaf_with(
+        &self,
+        caller: &Caller,
+        plan: LeafPlan,
+        subject_key: Arc<dyn PublicKeyData + Send + Sync>,
+        keep_key: Option<&SoftwareKey>,
+        source: &str,
+    ) -> Result<Issued> {
+        let key_row = keep_key.map(|k| self.seal_key(&caller.tenant_id, k));
+        let row = self.build_leaf(caller, &plan, subject_key, key_row.as_ref().map(|k| k.id.clone()), source).await?;
+        self.store.insert_certificate(&row, key_row.as_ref()).await?;
+        self.issued(caller, &plan, row).await
+    }
+
+    /// Signs a certificate for an approved CSR and marks the CSR signed, atomically.
+    pub(crate) async fn sign_leaf_for_csr(
+        &self,
+        caller: &Caller,
+        plan: LeafPlan,
+        subject_key: Arc<dyn PublicKeyData + Send + Sync>,
+        csr: &certus_store::CsrRow,
+    ) -> Result<Issued> {
+        let row = self.build_leaf(caller, &plan, subject_key, csr.key_id.clone(), "issued").await?;
+        if !self.store.complete_csr(&caller.tenant_id, &csr.id, &row, row.created_at).await? {
+            return Err(Error::conflict("CSR was signed or changed concurrently"));
+        }
+        self.issued(caller, &plan, row).await
+    }
+
+    /// Reserves a serial, builds and signs the certificate; stores nothing.
+    async fn build_leaf(
+        &self,
+        caller: &Caller,
+        plan: &LeafPlan,
+        subject_key: Arc<dyn PublicKeyData + Send + Sync>,
+        key_id: Option<String>,
+        source: &str,
+    ) -> Result<CertRow> {
+        let serial = certus_x509::new_serial_from(certus_kms::random_bytes());
+        let spec = CertSpec {
+            serial,
+            subject: Subject { common_name: plan.common_name.clone(), ..Default::default() },
+            dns_names: plan.dns_names.clone(),
+            ip_addresses: plan.ip_addresses.clone(),
+            not_before: plan.not_before,
+            not_after: plan.not_after,
+            profile: CertProfile::TlsLeaf,
+            crl_url: Some(self.crl_url(&plan.ca.row.id)),
+            ca_issuers_url: Some(self.ca_issuers_url(&plan.ca.row.id)),
+        };
+        let ca_key = self.load_key(&caller.tenant_id, &plan.ca.row.key_id).await?;
+        let issuer_der = plan.ca.row.cert_der.clone();
+        let der = blocking(move || {
+            Ok(build_certificate(
+                &spec,
+                SignWith::Issuer { issuer_der: &issuer_der, issuer_key: &ca_key, subject_key: &*subject_key },
+            )?)
+        })
+        .await?;
+        let mut sans = plan.dns_names.clone();
+        sans.extend(plan.ip_addresses.iter().map(|ip| ip.to_string()));
+        Ok(CertRow {
+            id: new_id("cert"),
+            tenant_id: caller.tenant_id.clone(),
+            issuer_ca_id: Some(plan.ca.row.id.clone()),
+            serial: serial_key(&serial),
+            common_name: plan.common_name.clone(),
+            sans,
+            not_before: plan.not_before.unix_timestamp(),
+            not_after: plan.not_after.unix_timestamp(),
+            cert_der: der,
+            chain_pem: None,
+            key_id,
+            role_name: plan.role_name.clone(),
+            source: source.to_owned(),
+            revoked_at: None,
+            revocation_reason: None,
+            created_at: plan.not_before.unix_timestamp(),
+        })
+    }
+
+    /// Audits a stored issuance and renders the response.
+    async fn issued(&self, caller: &Caller, plan: &LeafPlan, row: CertRow) -> Result<Issued> {
+        self.audit(
+            caller,
+            "certificate.issue",
+            &row.id,
+            format!(
+                "ca={} role={} serial={} cn={}",
+                plan.ca.row.id,
+                plan.role_name.as_deref().unwrap_or("-"),
+                row.serial,
+                plan.common_name.as_deref().unwrap_or("-")
+            ),
+        )
+        .await;
+        Ok(Issued {
+            certificate_pem: certus_x509::to_pem(PemLabel::Certificate, &row.cert_der),
+            private_key_pem: None,
+            ca_chain: self.chain_pems(&caller.tenant_id, &plan.ca.row).await?,
+            serial_number: serial_display(&row.serial),
+            not_after: row.not_after,
+            certificate_id: row.id,
+        })
+    }
+}
+
+/// The role's key_type/key_bits against a CSR's key: same type; RSA at least key_bits, EC exactly.
+fn check_key_against_role(key: &KeyInfo, role: &RoleRow) -> Result<()> {
+    let kind = match key.kind {
+        KeyKind::Rsa if key.bits < 2048 => {
+            return Err(Error::policy(format!("RSA keys must be at least 2048 bits, CSR has {}", key.bits)));
+        }
+        KeyKind::Rsa => "rsa",
+        KeyKind::EcP256 | KeyKind::EcP384 | KeyKind::EcP521 => "ec",
+        KeyKind::Ed25519 => "ed25519",
+        KeyKind::Other => return Err(Error::malformed("the CSR's key algorithm is not supported")),
+    };
+    if let Some(want) = &role.key_type {
+        if want != kind {
+            return Err(Error::policy(format!("this role requires {want} keys, the CSR has an {kind} key")));
+        }
+        if let Some(bits) = role.key_bits {
+            let ok = if kind == "rsa" { i64::from(key.bits) >= bits } else { i64::from(key.bits) == bits };
+            if !ok {
+                return Err(Error::policy(format!(
+                    "this role requires {want} keys of {bits} bits, the CSR's key has {}",
+                    key.bits
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn key_spec_of(key: &KeyInfo) -> Result<KeySpec> {
+    let (t, bits) = match key.kind {
+        KeyKind::Rsa => ("rsa", key.bits),
+        KeyKind::EcP256 | KeyKind::EcP384 | KeyKind::EcP521 => ("ec", key.bits),
+        KeyKind::Ed25519 => ("ed25519", 256),
+        KeyKind::Other => return Err(Error::policy("the certificate's key algorithm is not supported")),
+    };
+    Ok(KeySpec::from_type_and_size(t, Some(bits))?)
+}

@@ -1,0 +1,154 @@
+//! The authority: decides who may do what (registration) and does it (certificate authority).
+//! Every front door calls these methods; they validate, sign through the KMS, record through
+//! the store and write the audit log. No HTTP here, and no SQL.
+#![forbid(unsafe_code)]
+
+mod admin;
+mod auth;
+mod ca;
+mod certs;
+mod crl;
+mod csr;
+mod error;
+mod issue;
+pub mod policy;
+mod roles;
+mod trust;
+mod validate;
+
+use std::sync::Arc;
+
+use certus_kms::{Kek, KeySpec, SoftwareKey};
+use certus_store::{AuditRow, KeyRow, Store};
+use time::OffsetDateTime;
+
+pub use admin::{NewToken, TokenView};
+pub use auth::{Caller, Scope};
+pub use ca::{CaView, NewCa};
+pub use certs::{CertPage, CertView, ImportRequest, ListRequest, RevokeResult};
+pub use crl::CrlView;
+pub use csr::{CsrView, GenerateCsr};
+pub use error::{Error, ErrorKind, Result};
+pub use issue::{IssueRequest, Issued, SignRequest};
+pub use roles::{RolePatch, RoleView};
+pub use trust::TrustAnchorView;
+pub use validate::{ValidateRequest, Validation};
+pub use certus_store::TenantRow;
+
+/// Shared engine state; cheap to clone.
+#[derive(Clone)]
+pub struct Authority {
+    store: Store,
+    kek: Arc<Kek>,
+    /// Base URL written into CRL distribution points and AIA caIssuers.
+    public_url: String,
+}
+
+impl std::fmt::Debug for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authority").field("public_url", &self.public_url).finish_non_exhaustive()
+    }
+}
+
+impl Authority {
+    pub fn new(store: Store, kek: Kek, public_url: &str) -> Self {
+        Authority { store, kek: Arc::new(kek), public_url: public_url.trim_end_matches('/').to_owned() }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Liveness plus a database round trip.
+    pub async fn health(&self) -> Result<()> {
+        self.store.list_tenants().await.map(|_| ()).map_err(Error::internal)
+    }
+
+    fn crl_url(&self, ca_id: &str) -> String {
+        format!("{}/v1/pki/ca/{ca_id}/crl", self.public_url)
+    }
+
+    fn ca_issuers_url(&self, ca_id: &str) -> String {
+        format!("{}/v1/pki/ca/{ca_id}/certificate.der", self.public_url)
+    }
+
+    /// Seals a key under the KEK, bound to its new id.
+    fn seal_key(&self, tenant_id: &str, key: &SoftwareKey) -> KeyRow {
+        let id = new_id("key");
+        let sealed = self.kek.seal(id.as_bytes(), key.private_key_pem().as_bytes());
+        let spec = key.spec();
+        KeyRow {
+            id,
+            tenant_id: tenant_id.to_owned(),
+            spec: format!("{}:{}", spec.key_type(), spec.bits()),
+            sealed,
+            created_at: now_secs(),
+        }
+    }
+
+    async fn load_key(&self, tenant_id: &str, key_id: &str) -> Result<SoftwareKey> {
+        let row = self.store.get_key(tenant_id, key_id).await.map_err(Error::internal)?;
+        let pem = self.kek.open(row.id.as_bytes(), &row.sealed).map_err(Error::internal)?;
+        let pem = String::from_utf8(pem).map_err(Error::internal)?;
+        let (key_type, bits) = row.spec.split_once(':').ok_or_else(|| Error::internal("bad key spec"))?;
+        let spec = KeySpec::from_type_and_size(key_type, bits.parse().ok()).map_err(Error::internal)?;
+        SoftwareKey::from_parts(spec, &pem).map_err(Error::internal)
+    }
+
+    async fn audit(&self, caller: &Caller, action: &str, resource: &str, detail: String) {
+        let row = AuditRow {
+            at: now_secs(),
+            tenant_id: Some(caller.tenant_id.clone()),
+            actor: caller.token_id.clone(),
+            action: action.to_owned(),
+            resource: resource.to_owned(),
+            detail,
+        };
+        // The action already happened; a failed audit write is logged loudly rather than undone.
+        if let Err(e) = self.store.append_audit(&row).await {
+            tracing::error!(error = %e, action, resource, "audit write failed");
+        }
+    }
+}
+
+/// `prefix_` + 16 random hex characters.
+pub(crate) fn new_id(prefix: &str) -> String {
+    let bytes: [u8; 8] = certus_kms::random_bytes();
+    format!("{prefix}_{}", hex::encode(bytes))
+}
+
+pub(crate) fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+pub(crate) fn now_secs() -> i64 {
+    now().unix_timestamp()
+}
+
+pub(crate) fn from_secs(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Generates a key off the async runtime (RSA generation takes up to seconds).
+pub(crate) async fn generate_key(spec: KeySpec) -> Result<SoftwareKey> {
+    tokio::task::spawn_blocking(move || SoftwareKey::generate(spec))
+        .await
+        .map_err(Error::internal)?
+        .map_err(Error::from)
+}
+
+/// Runs a signing closure off the async runtime (RSA-4096 signatures take milliseconds).
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(Error::internal)?
+}
+
+/// Serial as stored: lower-case hex, no separators.
+pub(crate) fn serial_key(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}
+
+/// Serial as shown: `1A:2B:...`.
+pub(crate) fn serial_display(stored: &str) -> String {
+    certus_x509::format_serial(&hex::decode(stored).unwrap_or_default())
+}

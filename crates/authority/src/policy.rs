@@ -1,0 +1,183 @@
+//! Role policy: which names, IPs, lifetimes and keys a role permits. Pure functions.
+
+use std::net::IpAddr;
+
+use crate::error::{Error, Result};
+
+/// Parses a duration such as `720h`, `30d`, `90m`, `3600s` or `3600` (seconds).
+pub fn parse_duration(text: &str) -> Result<i64> {
+    let text = text.trim();
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| Error::malformed(format!("duration {text:?}: expected e.g. 720h, 30d, 90m or 3600s")))?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(Error::malformed(format!("duration {text:?}: unit must be s, m, h or d"))),
+    };
+    n.checked_mul(unit_secs)
+        .filter(|secs| *secs > 0)
+        .ok_or_else(|| Error::malformed(format!("duration {text:?} must be positive and reasonable")))
+}
+
+/// Renders seconds the way roles are usually written (`720h`, `90m`, `45s`).
+pub fn format_duration(secs: i64) -> String {
+    if secs % 3600 == 0 {
+        format!("{}h", secs / 3600)
+    } else if secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// Lower-cases and checks a DNS name (RFC 1035 letters-digits-hyphen labels; a leading `*`
+/// label is allowed for wildcard certificates).
+pub fn normalize_dns_name(name: &str) -> Result<String> {
+    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    let bad = || Error::malformed(format!("{name:?} is not a valid DNS name"));
+    if name.is_empty() || name.len() > 253 {
+        return Err(bad());
+    }
+    for (i, label) in name.split('.').enumerate() {
+        let ok = if i == 0 && label == "*" {
+            true
+        } else {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        };
+        if !ok {
+            return Err(bad());
+        }
+    }
+    Ok(name)
+}
+
+/// Glob match where `*` stands for any run of characters within one DNS label.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == n[ni] {
+            pi += 1;
+            ni += 1;
+        } else if let Some((sp, sn)) = star.filter(|&(_, sn)| n[sn] != b'.') {
+            // Let the star swallow one more character, but never a dot.
+            pi = sp + 1;
+            ni = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+/// Whether `name` is allowed by the role's `allowed_domains`. A pattern matches the name
+/// itself (glob `*` within a label); with `allow_subdomains`, names below a match are allowed
+/// too. An empty list allows no names: a role must say what it may issue for.
+pub fn domain_allowed(name: &str, allowed: &[String], allow_subdomains: bool) -> bool {
+    allowed.iter().any(|pattern| {
+        let pattern = pattern.to_ascii_lowercase();
+        if glob_match(&pattern, name) {
+            return true;
+        }
+        allow_subdomains
+            && name
+                .match_indices('.')
+                .any(|(i, _)| glob_match(&pattern, &name[i + 1..]))
+    })
+}
+
+/// Checks every DNS name and IP against the role. Returns the normalized DNS names.
+pub fn check_names(
+    dns_names: &[String],
+    ips: &[IpAddr],
+    allowed: &[String],
+    allow_subdomains: bool,
+    allow_ip_sans: bool,
+) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(dns_names.len());
+    for raw in dns_names {
+        let name = normalize_dns_name(raw)?;
+        if !domain_allowed(&name, allowed, allow_subdomains) {
+            return Err(Error::policy(format!(
+                "name {name:?} is not permitted by the role's allowed_domains{}",
+                if allowed.is_empty() { " (the role allows no domains)" } else { "" }
+            )));
+        }
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    if !ips.is_empty() && !allow_ip_sans {
+        return Err(Error::policy("IP SANs are not permitted by the role (allow_ip_sans is false)"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("720h").unwrap(), 720 * 3600);
+        assert_eq!(parse_duration("30d").unwrap(), 30 * 86400);
+        assert_eq!(parse_duration("90m").unwrap(), 5400);
+        assert_eq!(parse_duration("3600").unwrap(), 3600);
+        assert!(parse_duration("10y").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("0h").is_err());
+        assert!(parse_duration("99999999999999999999h").is_err());
+        assert_eq!(format_duration(720 * 3600), "720h");
+    }
+
+    #[test]
+    fn globs_stay_within_a_label() {
+        let allowed = v(&["*.svc.cluster.local", "example.com"]);
+        assert!(domain_allowed("billing.svc.cluster.local", &allowed, false));
+        assert!(!domain_allowed("a.billing.svc.cluster.local", &allowed, false));
+        assert!(domain_allowed("a.billing.svc.cluster.local", &allowed, true));
+        assert!(domain_allowed("example.com", &allowed, false));
+        assert!(!domain_allowed("www.example.com", &allowed, false));
+        assert!(domain_allowed("www.example.com", &allowed, true));
+        assert!(!domain_allowed("evil-example.com", &allowed, true));
+        assert!(!domain_allowed("example.com.evil.org", &allowed, true));
+        assert!(!domain_allowed("anything.org", &[], true));
+    }
+
+    #[test]
+    fn names_are_validated() {
+        assert_eq!(normalize_dns_name("Foo.Example.COM.").unwrap(), "foo.example.com");
+        assert!(normalize_dns_name("*.example.com").is_ok());
+        assert!(normalize_dns_name("a..b").is_err());
+        assert!(normalize_dns_name("a.*.b").is_err());
+        assert!(normalize_dns_name("-a.b").is_err());
+        assert!(normalize_dns_name("a b").is_err());
+    }
+
+    #[test]
+    fn ip_sans_need_permission() {
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        assert!(check_names(&[], &[ip], &[], false, false).is_err());
+        assert!(check_names(&[], &[ip], &[], false, true).is_ok());
+    }
+}

@@ -1,0 +1,46 @@
+//! The key management service: the only place that touches private keys and crypto primitives.
+//! Software keys are sealed with AES-256-GCM under a key-encryption key (KEK) before they are
+//! stored; callers get a [`rcgen::SigningKey`] and never the raw bytes unless they export on purpose.
+#![forbid(unsafe_code)]
+
+mod kek;
+mod software_key;
+
+pub use kek::Kek;
+pub use software_key::{KeySpec, SoftwareKey};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("unsupported key: {0}")]
+    Unsupported(String),
+    #[error("malformed private key: {0}")]
+    MalformedKey(String),
+    #[error("sealed key could not be opened (wrong KEK or corrupted record)")]
+    Unseal,
+    #[error("key-encryption key file: {0}")]
+    KekFile(String),
+    #[error("crypto failure: {0}")]
+    Crypto(String),
+}
+
+/// `N` bytes from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    // The system RNG only fails if the OS has no entropy source, which we cannot run without.
+    aws_lc_rs::rand::fill(&mut out).expect("system random number generator failed");
+    out
+}
+
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// Constant-time equality, for comparing token hashes.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    #[allow(deprecated)]
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+}

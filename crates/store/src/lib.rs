@@ -1,0 +1,32 @@
+//! Persistence for everything the authority records. SQL lives only here. SQLite is the
+//! embedded default; the SQL is kept portable (numbered `$n` parameters, integer timestamps)
+//! so a PostgreSQL backend can share the same shape.
+#![forbid(unsafe_code)]
+
+mod migrate;
+mod records;
+mod sqlite;
+
+pub use records::*;
+pub use sqlite::Store;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Turns a unique-constraint violation into `Conflict`; the one place that knows how.
+pub(crate) fn conflict_on_unique(what: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(what.to_owned()),
+        _ => Error::Db(e),
+    }
+}

@@ -1,0 +1,161 @@
+//! Plain rows, as stored. Timestamps are Unix seconds.
+
+#[derive(Debug, Clone)]
+pub struct TenantRow {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub secret_hash: Vec<u8>,
+    /// Space-separated scopes.
+    pub scopes: String,
+    pub superuser: bool,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeyRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub spec: String,
+    /// AES-256-GCM sealed private key; never plaintext.
+    pub sealed: Vec<u8>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub common_name: String,
+    pub ca_type: String,
+    pub parent_ca_id: Option<String>,
+    pub key_id: String,
+    pub key_type: String,
+    pub key_size: i64,
+    pub cert_der: Vec<u8>,
+    pub serial: String,
+    pub valid_from: i64,
+    pub valid_until: i64,
+    pub is_active: bool,
+    pub created_at: i64,
+    /// Filled on reads: certificates this CA has signed.
+    pub certificates_issued: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CrlRow {
+    pub ca_id: String,
+    pub crl_number: i64,
+    pub der: Vec<u8>,
+    pub this_update: i64,
+    pub next_update: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleRow {
+    pub tenant_id: String,
+    pub name: String,
+    pub ca_id: String,
+    pub allowed_domains: Vec<String>,
+    pub allow_subdomains: bool,
+    pub allow_ip_sans: bool,
+    pub max_ttl_secs: Option<i64>,
+    pub key_type: Option<String>,
+    pub key_bits: Option<i64>,
+    pub require_cn: bool,
+    pub store_private_keys: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CertRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub issuer_ca_id: Option<String>,
+    /// Lower-case hex without separators or leading zero octets.
+    pub serial: String,
+    pub common_name: Option<String>,
+    pub sans: Vec<String>,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub cert_der: Vec<u8>,
+    pub chain_pem: Option<String>,
+    pub key_id: Option<String>,
+    pub role_name: Option<String>,
+    /// `issued`, `imported` or `ca`.
+    pub source: String,
+    pub revoked_at: Option<i64>,
+    pub revocation_reason: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CsrRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub csr_der: Vec<u8>,
+    pub common_name: Option<String>,
+    pub sans: Vec<String>,
+    pub key_type: String,
+    pub key_bits: i64,
+    /// `pending`, `approved`, `rejected` or `signed`.
+    pub status: String,
+    pub reject_reason: Option<String>,
+    pub key_id: Option<String>,
+    pub certificate_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrustAnchorRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub cert_der: Vec<u8>,
+    pub subject: String,
+    pub not_after: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub at: i64,
+    pub tenant_id: Option<String>,
+    pub actor: String,
+    pub action: String,
+    pub resource: String,
+    pub detail: String,
+}
+
+/// Filters for the certificate list; results are newest first.
+#[derive(Debug, Clone, Default)]
+pub struct CertQuery {
+    pub issuer_ca_id: Option<String>,
+    /// Only certificates with `not_after` at or before this time (and not yet expired at `now`).
+    pub not_after_before: Option<i64>,
+    pub now: i64,
+    pub include_revoked: bool,
+    /// Keyset cursor: `(created_at, id)` of the last row of the previous page.
+    pub after: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// One revoked, unexpired certificate, for a CRL.
+#[derive(Debug, Clone)]
+pub struct RevokedEntry {
+    pub serial: String,
+    pub revoked_at: i64,
+    pub reason: String,
+}

@@ -1,0 +1,806 @@
+//! The SQLite backend (embedded default): one file in the data directory, WAL mode.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+
+use crate::records::*;
+use crate::{conflict_on_unique, migrate, Error, Result};
+
+/// Queries assembled only from the column constants below, never from input.
+macro_rules! sql {
+    ($($t:tt)*) => { sqlx::AssertSqlSafe(format!($($t)*)) };
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+fn join(list: &[String]) -> String {
+    list.join("\n")
+}
+
+fn split(text: String) -> Vec<String> {
+    if text.is_empty() { Vec::new() } else { text.split('\n').map(str::to_owned).collect() }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acknowledged write survives power loss, not only a process crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        migrate::run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // ---- organisations, tenants, tokens ----
+
+    /// Creates the first organisation, tenant and superuser token in one transaction. Returns
+    /// false (and writes nothing) when the database already holds an organisation, so that
+    /// several nodes sharing a database bootstrap exactly once.
+    pub async fn bootstrap(&self, org_name: &str, tenant: &TenantRow, token: &TokenRow) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(&mut *tx).await?;
+        if existing > 0 {
+            return Ok(false);
+        }
+        let inserted = sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&tenant.org_id)
+            .bind(org_name)
+            .bind(tenant.created_at)
+            .execute(&mut *tx)
+            .await;
+        match inserted {
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => return Ok(false),
+            other => other?,
+        };
+        insert_tenant(&mut tx, tenant).await?;
+        insert_token(&mut tx, token).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn insert_tenant(&self, tenant: &TenantRow) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_tenant(&mut tx, tenant).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_tenant(&self, id: &str) -> Result<TenantRow> {
+        sqlx::query("SELECT id, org_id, name, created_at FROM tenants WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| tenant_row(&r))
+            .transpose()?
+            .ok_or(Error::NotFound)
+    }
+
+    pub async fn list_tenants(&self) -> Result<Vec<TenantRow>> {
+        let rows = sqlx::query("SELECT id, org_id, name, created_at FROM tenants ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(tenant_row).collect()
+    }
+
+    pub async fn insert_token(&self, token: &TokenRow) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_token(&mut tx, token).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_token(&self, id: &str) -> Result<TokenRow> {
+        sqlx::query(sql!("{TOKEN_COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| token_row(&r))
+            .transpose()?
+            .ok_or(Error::NotFound)
+    }
+
+    pub async fn list_tokens(&self) -> Result<Vec<TokenRow>> {
+        let rows = sqlx::query(sql!("{TOKEN_COLUMNS} ORDER BY created_at, id")).fetch_all(&self.pool).await?;
+        rows.iter().map(token_row).collect()
+    }
+
+    pub async fn revoke_token(&self, id: &str, at: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    // ---- keys ----
+
+    pub async fn get_key(&self, tenant_id: &str, id: &str) -> Result<KeyRow> {
+        sqlx::query("SELECT id, tenant_id, spec, sealed, created_at FROM keys WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| -> Result<KeyRow> {
+                Ok(KeyRow {
+                    id: r.try_get("id")?,
+                    tenant_id: r.try_get("tenant_id")?,
+                    spec: r.try_get("spec")?,
+                    sealed: r.try_get("sealed")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .transpose()?
+            .ok_or(Error::NotFound)
+    }
+
+    // ---- CAs and CRLs ----
+
+    /// Stores a CA with its sealed key and, for intermediates, its certificate as issued by the
+    /// parent (so that it can be listed and revoked like any other certificate).
+    pub async fn insert_ca(&self, ca: &CaRow, key: &KeyRow, issued: Option<&CertRow>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_key(&mut tx, key).await?;
+        sqlx::query(
+            "INSERT INTO cas (id, tenant_id, name, common_name, ca_type, parent_ca_id, key_id, key_type, key_size, \
+             cert_der, serial, valid_from, valid_until, is_active, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(&ca.id)
+        .bind(&ca.tenant_id)
+        .bind(&ca.name)
+        .bind(&ca.common_name)
+        .bind(&ca.ca_type)
+        .bind(&ca.parent_ca_id)
+        .bind(&ca.key_id)
+        .bind(&ca.key_type)
+        .bind(ca.key_size)
+        .bind(&ca.cert_der)
+        .bind(&ca.serial)
+        .bind(ca.valid_from)
+        .bind(ca.valid_until)
+        .bind(ca.is_active as i64)
+        .bind(ca.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_on_unique("a CA with this name"))?;
+        if let Some(cert) = issued {
+            insert_certificate(&mut tx, cert).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_ca(&self, tenant_id: &str, id: &str) -> Result<CaRow> {
+        sqlx::query(sql!("{CA_COLUMNS} WHERE c.tenant_id = $1 AND c.id = $2"))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| ca_row(&r))
+            .transpose()?
+            .ok_or(Error::NotFound)
+    }
+
+    /// For the public CRL and CA-certificate downloads, which carry no token: CA ids are random
+    /// and globally unique, and what they expose is public by design.
+    pub async fn get_ca_public(&self, id: &str) -> Result<CaRow> {
+        sqlx::query(sql!("{CA_COLUMNS} WHERE c.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| ca_row(&r))
+            .transpose()?
+            .ok_or(Error::NotFound)
+    }
+
+    pub async fn list_cas(&self, tenant_id: &str) -> Result<Vec<CaRow>> {
+        let rows = sqlx::query(sql!("{CA_COLUMNS} WHERE c.tenant_id = $1 ORDER BY c.created_at, c.id"))
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(ca_row).collect()
+    }
+
+    /// Ids of CAs whose stored CRL is missing or was produced before `stale_before`.
+    pub async fn cas_with_stale_crl(&self, stale_before: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT c.id FROM cas c LEFT JOIN crls r ON r.ca_id = c.id \
+             WHERE r.ca_id IS NULL OR r.this_update < $1",
+        )
+        .bind(stale_before)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn get_crl(&self, ca_id: &str) -> Result<Option<CrlRow>> {
+        sqlx::query("SELECT ca_id, crl_number, der, this_update, next_update FROM crls WHERE ca_id = $1")
+            .bind(ca_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| -> Result<CrlRow> {
+                Ok(CrlRow {
+                    ca_id: r.try_get("ca_id")?,
+                    crl_number: r.try_get("crl_number")?,
+                    der: r.try_get("der")?,
+                    this_update: r.try_get("this_update")?,
+                    next_update: r.try_get("next_update")?,
+                })
+            })
+            .transpose()
+    }
+
+    pub async fn next_crl_number(&self, ca_id: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(crl_number), 0) + 1 FROM crls WHERE ca_id = $1")
+            .bind(ca_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Keeps the CRL with the highest number, so concurrent regenerations never go backwards.
+    pub async fn store_crl(&self, crl: &CrlRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO crls (ca_id, crl_number, der, this_update, next_update) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (ca_id) DO UPDATE SET crl_number = excluded.crl_number, der = excluded.der, \
+             this_update = excluded.this_update, next_update = excluded.next_update \
+             WHERE excluded.crl_number > crls.crl_number",
+        )
+        .bind(&crl.ca_id)
+        .bind(crl.crl_number)
+        .bind(&crl.der)
+        .bind(crl.this_update)
+        .bind(crl.next_update)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Revoked certificates of a CA that have not yet expired at `now` (RFC 5280 §3.3 lets
+    /// expired entries drop off the CRL).
+    pub async fn revoked_for_ca(&self, ca_id: &str, now: i64) -> Result<Vec<RevokedEntry>> {
+        let rows = sqlx::query(
+            "SELECT serial, revoked_at, revocation_reason FROM certificates \
+             WHERE issuer_ca_id = $1 AND revoked_at IS NOT NULL AND not_after > $2 ORDER BY revoked_at, serial",
+        )
+        .bind(ca_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RevokedEntry {
+                    serial: r.try_get("serial")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                    reason: r.try_get::<Option<String>, _>("revocation_reason")?.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    // ---- roles ----
+
+    pub async fn insert_role(&self, role: &RoleRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO roles (tenant_id, name, ca_id, allowed_domains, allow_subdomains, allow_ip_sans, max_ttl_secs, \
+             key_type, key_bits, require_cn, store_private_keys, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&role.tenant_id)
+        .bind(&role.name)
+        .bind(&role.ca_id)
+        .bind(join(&role.allowed_domains))
+        .bind(role.allow_subdomains as i64)
+        .bind(role.allow_ip_sans as i64)
+        .bind(role.max_ttl_secs)
+        .bind(&role.key_type)
+        .bind(role.key_bits)
+        .bind(role.require_cn as i64)
+        .bind(role.store_private_keys as i64)
+        .bind(role.created_at)
+        .bind(role.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_on_unique("a role with this name"))?;
+        Ok(())
+    }
+
+    pub async fn update_role(&self, role: &RoleRow) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE roles SET ca_id = $3, allowed_domains = $4, allow_subdomains = $5, allow_ip_sans = $6, \
+             max_ttl_secs = $7, key_type = $8, key_bits = $9, require_cn = $10, store_private_keys = $11, updated_at = $12 \
+             WHERE tenant_id = $1 AND name = $2",
+        )
+        .bind(&role.tenant_id)
+        .bind(&role.name)
+        .bind(&role.ca_id)
+        .bind(join(&role.allowed_domains))
+        .bind(role.allow_subdomains as i64)
+        .bind(role.allow_ip_sans as i64)
+        .bind(role.max_ttl_secs)
+        .bind(&role.key_type)
+        .bind(role.key_bits)
+        .bind(role.require_cn as i64)
+        .bind(role.store_private_keys as i64)
+        .bind(role.updated_at)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+    }
+
+    pub async fn get_role(&self, tenant_id: &str, name: &str) -> Result<RoleRow> {
+        sqlx::query(sql!("{ROLE_COLUMNS} WHERE tenant_id = $1 AND name = $2"))
+            .bind(tenant_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| role_row(&r))
+            .transpose()?
+            .ok_or(Error::NotFound)
+    }
+
+    pub async fn list_roles(&self, tenant_id: &str) -> Result<Vec<RoleRow>> {
+        let rows = sqlx::query(sql!("{ROLE_COLUMNS} WHERE tenant_id = $1 ORDER BY name"))
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(role_row).collect()
+    }
+
+    pub async fn delete_role(&self, tenant_id: &str, name: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM roles WHERE tenant_id = $1 AND name = $2")
+            .bind(tenant_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+    }
+
+    // ---- certificates ----
+
+    /// Stores an issued or imported certificate and, if kept, its sealed key, atomically.
+    pub async fn insert_certificate(&self, cert: &CertRow, key: Option<&KeyRow>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(key) = key {
+            insert_key(&mut tx, key).await?;
+        }
+        insert_certificate(&mut tx, cert).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_certificate(&self, tenant_id: &str, id: &str) -> Result<CertRow> {
+        sqlx::query(sql!("{CERT_COLUMNS} WHERE tenant_id = $1 AND id = $2"))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| cert_row(&r))
+            .transpose()?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Certificates of the tenant with this serial (normally one; imports may collide).
+    pub async fn certificates_by_serial(&self, tenant_id: &str, serial: &str) -> Result<Vec<CertRow>> {
+        let rows = sqlx::query(sql!("{CERT_COLUMNS} WHERE tenant_id = $1 AND serial = $2 ORDER BY created_at"))
+            .bind(tenant_id)
+            .bind(serial)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(cert_row).collect()
+    }
+
+    pub async fn list_certificates(&self, tenant_id: &str, q: &CertQuery) -> Result<Vec<CertRow>> {
+        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(CERT_COLUMNS);
+        sql.push(" WHERE tenant_id = ").push_bind(tenant_id);
+        if let Some(ca) = &q.issuer_ca_id {
+            sql.push(" AND issuer_ca_id = ").push_bind(ca);
+        }
+        if let Some(before) = q.not_after_before {
+            sql.push(" AND not_after <= ").push_bind(before);
+            sql.push(" AND not_after > ").push_bind(q.now);
+        }
+        if !q.include_revoked {
+            sql.push(" AND revoked_at IS NULL");
+        }
+        if let Some((created, id)) = &q.after {
+            sql.push(" AND (created_at < ").push_bind(*created);
+            sql.push(" OR (created_at = ").push_bind(*created);
+            sql.push(" AND id < ").push_bind(id);
+            sql.push("))");
+        }
+        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(q.limit);
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter().map(cert_row).collect()
+    }
+
+    /// Marks a certificate revoked. Returns false if it already was (nothing is changed).
+    pub async fn revoke_certificate(&self, tenant_id: &str, id: &str, at: i64, reason: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE certificates SET revoked_at = $1, revocation_reason = $2 \
+             WHERE tenant_id = $3 AND id = $4 AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(reason)
+        .bind(tenant_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Revocation state of a serial issued by one of our CAs: `None` if unknown.
+    pub async fn revocation_of(&self, issuer_ca_id: &str, serial: &str) -> Result<Option<Option<i64>>> {
+        let row = sqlx::query("SELECT revoked_at FROM certificates WHERE issuer_ca_id = $1 AND serial = $2")
+            .bind(issuer_ca_id)
+            .bind(serial)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get::<Option<i64>, _>("revoked_at").map_err(Error::from)).transpose()
+    }
+
+    // ---- CSRs ----
+
+    pub async fn insert_csr(&self, csr: &CsrRow, key: Option<&KeyRow>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(key) = key {
+            insert_key(&mut tx, key).await?;
+        }
+        sqlx::query(
+            "INSERT INTO csrs (id, tenant_id, csr_der, common_name, sans, key_type, key_bits, status, reject_reason, \
+             key_id, certificate_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&csr.id)
+        .bind(&csr.tenant_id)
+        .bind(&csr.csr_der)
+        .bind(&csr.common_name)
+        .bind(join(&csr.sans))
+        .bind(&csr.key_type)
+        .bind(csr.key_bits)
+        .bind(&csr.status)
+        .bind(&csr.reject_reason)
+        .bind(&csr.key_id)
+        .bind(&csr.certificate_id)
+        .bind(csr.created_at)
+        .bind(csr.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_csr(&self, tenant_id: &str, id: &str) -> Result<CsrRow> {
+        sqlx::query(
+            "SELECT id, tenant_id, csr_der, common_name, sans, key_type, key_bits, status, reject_reason, key_id, \
+             certificate_id, created_at, updated_at FROM csrs WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| csr_row(&r))
+        .transpose()?
+        .ok_or(Error::NotFound)
+    }
+
+    /// Moves a CSR from `from` to `to` status; false if it was not in `from` (a concurrent
+    /// decision won).
+    pub async fn transition_csr(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        from: &str,
+        to: &str,
+        reason: Option<&str>,
+        at: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE csrs SET status = $1, reject_reason = $2, updated_at = $3 \
+             WHERE tenant_id = $4 AND id = $5 AND status = $6",
+        )
+        .bind(to)
+        .bind(reason)
+        .bind(at)
+        .bind(tenant_id)
+        .bind(id)
+        .bind(from)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records the certificate signed for an approved CSR; both or neither are written.
+    pub async fn complete_csr(&self, tenant_id: &str, csr_id: &str, cert: &CertRow, at: i64) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        insert_certificate(&mut tx, cert).await?;
+        let done = sqlx::query(
+            "UPDATE csrs SET status = 'signed', certificate_id = $1, updated_at = $2 \
+             WHERE tenant_id = $3 AND id = $4 AND status = 'approved'",
+        )
+        .bind(&cert.id)
+        .bind(at)
+        .bind(tenant_id)
+        .bind(csr_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    // ---- trust anchors ----
+
+    pub async fn insert_trust_anchor(&self, ta: &TrustAnchorRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO trust_anchors (id, tenant_id, name, cert_der, subject, not_after, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&ta.id)
+        .bind(&ta.tenant_id)
+        .bind(&ta.name)
+        .bind(&ta.cert_der)
+        .bind(&ta.subject)
+        .bind(ta.not_after)
+        .bind(ta.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_on_unique("a trust anchor with this name"))?;
+        Ok(())
+    }
+
+    pub async fn list_trust_anchors(&self, tenant_id: &str) -> Result<Vec<TrustAnchorRow>> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, name, cert_der, subject, not_after, created_at FROM trust_anchors \
+             WHERE tenant_id = $1 ORDER BY created_at, id",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TrustAnchorRow {
+                    id: r.try_get("id")?,
+                    tenant_id: r.try_get("tenant_id")?,
+                    name: r.try_get("name")?,
+                    cert_der: r.try_get("cert_der")?,
+                    subject: r.try_get("subject")?,
+                    not_after: r.try_get("not_after")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn delete_trust_anchor(&self, tenant_id: &str, id: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM trust_anchors WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+    }
+
+    // ---- audit ----
+
+    pub async fn append_audit(&self, entry: &AuditRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, tenant_id, actor, action, resource, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(entry.at)
+        .bind(&entry.tenant_id)
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(&entry.resource)
+        .bind(&entry.detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+type Tx<'a> = sqlx::Transaction<'a, Sqlite>;
+
+async fn insert_tenant(tx: &mut Tx<'_>, t: &TenantRow) -> Result<()> {
+    sqlx::query("INSERT INTO tenants (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&t.id)
+        .bind(&t.org_id)
+        .bind(&t.name)
+        .bind(t.created_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(conflict_on_unique("a tenant with this name"))?;
+    Ok(())
+}
+
+async fn insert_token(tx: &mut Tx<'_>, t: &TokenRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO api_tokens (id, tenant_id, name, secret_hash, scopes, superuser, created_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&t.id)
+    .bind(&t.tenant_id)
+    .bind(&t.name)
+    .bind(&t.secret_hash)
+    .bind(&t.scopes)
+    .bind(t.superuser as i64)
+    .bind(t.created_at)
+    .bind(t.revoked_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(conflict_on_unique("a token with this id"))?;
+    Ok(())
+}
+
+async fn insert_key(tx: &mut Tx<'_>, k: &KeyRow) -> Result<()> {
+    sqlx::query("INSERT INTO keys (id, tenant_id, spec, sealed, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&k.id)
+        .bind(&k.tenant_id)
+        .bind(&k.spec)
+        .bind(&k.sealed)
+        .bind(k.created_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn insert_certificate(tx: &mut Tx<'_>, c: &CertRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO certificates (id, tenant_id, issuer_ca_id, serial, common_name, sans, not_before, not_after, \
+         cert_der, chain_pem, key_id, role_name, source, revoked_at, revocation_reason, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(&c.id)
+    .bind(&c.tenant_id)
+    .bind(&c.issuer_ca_id)
+    .bind(&c.serial)
+    .bind(&c.common_name)
+    .bind(join(&c.sans))
+    .bind(c.not_before)
+    .bind(c.not_after)
+    .bind(&c.cert_der)
+    .bind(&c.chain_pem)
+    .bind(&c.key_id)
+    .bind(&c.role_name)
+    .bind(&c.source)
+    .bind(c.revoked_at)
+    .bind(&c.revocation_reason)
+    .bind(c.created_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(conflict_on_unique("a certificate with this issuer and serial"))?;
+    Ok(())
+}
+
+const TOKEN_COLUMNS: &str =
+    "SELECT id, tenant_id, name, secret_hash, scopes, superuser, created_at, revoked_at FROM api_tokens";
+
+const CA_COLUMNS: &str = "SELECT c.id, c.tenant_id, c.name, c.common_name, c.ca_type, c.parent_ca_id, c.key_id, \
+     c.key_type, c.key_size, c.cert_der, c.serial, c.valid_from, c.valid_until, c.is_active, c.created_at, \
+     (SELECT COUNT(*) FROM certificates x WHERE x.issuer_ca_id = c.id) AS certificates_issued FROM cas c";
+
+const ROLE_COLUMNS: &str = "SELECT tenant_id, name, ca_id, allowed_domains, allow_subdomains, allow_ip_sans, \
+     max_ttl_secs, key_type, key_bits, require_cn, store_private_keys, created_at, updated_at FROM roles";
+
+const CERT_COLUMNS: &str = "SELECT id, tenant_id, issuer_ca_id, serial, common_name, sans, not_before, not_after, \
+     cert_der, chain_pem, key_id, role_name, source, revoked_at, revocation_reason, created_at FROM certificates";
+
+fn flag(r: &SqliteRow, col: &str) -> Result<bool> {
+    Ok(r.try_get::<i64, _>(col)? != 0)
+}
+
+fn tenant_row(r: &SqliteRow) -> Result<TenantRow> {
+    Ok(TenantRow {
+        id: r.try_get("id")?,
+        org_id: r.try_get("org_id")?,
+        name: r.try_get("name")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn token_row(r: &SqliteRow) -> Result<TokenRow> {
+    Ok(TokenRow {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        name: r.try_get("name")?,
+        secret_hash: r.try_get("secret_hash")?,
+        scopes: r.try_get("scopes")?,
+        superuser: flag(r, "superuser")?,
+        created_at: r.try_get("created_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+fn ca_row(r: &SqliteRow) -> Result<CaRow> {
+    Ok(CaRow {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        name: r.try_get("name")?,
+        common_name: r.try_get("common_name")?,
+        ca_type: r.try_get("ca_type")?,
+        parent_ca_id: r.try_get("parent_ca_id")?,
+        key_id: r.try_get("key_id")?,
+        key_type: r.try_get("key_type")?,
+        key_size: r.try_get("key_size")?,
+        cert_der: r.try_get("cert_der")?,
+        serial: r.try_get("serial")?,
+        valid_from: r.try_get("valid_from")?,
+        valid_until: r.try_get("valid_until")?,
+        is_active: flag(r, "is_active")?,
+        created_at: r.try_get("created_at")?,
+        certificates_issued: r.try_get("certificates_issued")?,
+    })
+}
+
+fn role_row(r: &SqliteRow) -> Result<RoleRow> {
+    Ok(RoleRow {
+        tenant_id: r.try_get("tenant_id")?,
+        name: r.try_get("name")?,
+        ca_id: r.try_get("ca_id")?,
+        allowed_domains: split(r.try_get("allowed_domains")?),
+        allow_subdomains: flag(r, "allow_subdomains")?,
+        allow_ip_sans: flag(r, "allow_ip_sans")?,
+        max_ttl_secs: r.try_get("max_ttl_secs")?,
+        key_type: r.try_get("key_type")?,
+        key_bits: r.try_get("key_bits")?,
+        require_cn: flag(r, "require_cn")?,
+        store_private_keys: flag(r, "store_private_keys")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn cert_row(r: &SqliteRow) -> Result<CertRow> {
+    Ok(CertRow {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        issuer_ca_id: r.try_get("issuer_ca_id")?,
+        serial: r.try_get("serial")?,
+        common_name: r.try_get("common_name")?,
+        sans: split(r.try_get("sans")?),
+        not_before: r.try_get("not_before")?,
+        not_after: r.try_get("not_after")?,
+        cert_der: r.try_get("cert_der")?,
+        chain_pem: r.try_get("chain_pem")?,
+        key_id: r.try_get("key_id")?,
+        role_name: r.try_get("role_name")?,
+        source: r.try_get("source")?,
+        revoked_at: r.try_get("revoked_at")?,
+        revocation_reason: r.try_get("revocation_reason")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn csr_row(r: &SqliteRow) -> Result<CsrRow> {
+    Ok(CsrRow {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        csr_der: r.try_get("csr_der")?,
+        common_name: r.try_get("common_name")?,
+        sans: split(r.try_get("sans")?),
+        key_type: r.try_get("key_type")?,
+        key_bits: r.try_get("key_bits")?,
+        status: r.try_get("status")?,
+        reject_reason: r.try_get("reject_reason")?,
+        key_id: r.try_get("key_id")?,
+        certificate_id: r.try_get("certificate_id")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}

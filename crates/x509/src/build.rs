@@ -1,0 +1,176 @@
+//! Certificate and CSR construction (RFC 5280 §4.2 extensions) for the three profiles Certus issues.
+
+use std::net::IpAddr;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CrlDistributionPoint, CustomExtension, DistinguishedName,
+    DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyUsagePurpose,
+    PublicKeyData, SanType, SerialNumber, SigningKey,
+};
+use time::OffsetDateTime;
+
+use crate::Error;
+
+/// id-pe-authorityInfoAccess (RFC 5280 §4.2.2.1) and id-ad-caIssuers.
+const OID_AIA: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
+const OID_AD_CA_ISSUERS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 2];
+
+#[derive(Debug, Clone, Default)]
+pub struct Subject {
+    pub common_name: Option<String>,
+    pub organization: Option<String>,
+    pub country: Option<String>,
+}
+
+/// What kind of certificate is being made; decides basicConstraints, keyUsage and EKU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertProfile {
+    RootCa,
+    /// An intermediate; `path_len` limits the CAs below it.
+    SubCa { path_len: Option<u8> },
+    /// An end-entity certificate for TLS servers and clients (serverAuth + clientAuth).
+    TlsLeaf,
+}
+
+#[derive(Debug, Clone)]
+pub struct CertSpec {
+    pub serial: [u8; 20],
+    pub subject: Subject,
+    pub dns_names: Vec<String>,
+    pub ip_addresses: Vec<IpAddr>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub profile: CertProfile,
+    /// Where relying parties fetch the issuer's CRL (CRL distribution point).
+    pub crl_url: Option<String>,
+    /// Where relying parties fetch the issuer's certificate (AIA caIssuers).
+    pub ca_issuers_url: Option<String>,
+}
+
+/// Who signs a certificate, and for whom.
+pub enum SignWith<'a> {
+    /// A self-signed root: the key certifies itself.
+    SelfSigned(&'a dyn SigningKey),
+    /// The CA with certificate `issuer_der` and key `issuer_key` certifies `subject_key`.
+    Issuer { issuer_der: &'a [u8], issuer_key: &'a dyn SigningKey, subject_key: &'a dyn PublicKeyData },
+}
+
+/// Builds and signs a certificate.
+pub fn build_certificate(spec: &CertSpec, sign_with: SignWith<'_>) -> Result<Vec<u8>, Error> {
+    let subject_key: &dyn PublicKeyData = match &sign_with {
+        SignWith::SelfSigned(key) => *key,
+        SignWith::Issuer { subject_key, .. } => *subject_key,
+    };
+    let mut params = CertificateParams::default();
+    params.serial_number = Some(SerialNumber::from_slice(&spec.serial));
+    params.not_before = whole_seconds(spec.not_before);
+    params.not_after = whole_seconds(spec.not_after);
+    params.distinguished_name = distinguished_name(&spec.subject)?;
+    params.subject_alt_names = subject_alt_names(&spec.dns_names, &spec.ip_addresses)?;
+    params.key_identifier_method = KeyIdMethod::Sha256;
+    let is_rsa = is_rsa(subject_key);
+    match spec.profile {
+        CertProfile::RootCa | CertProfile::SubCa { .. } => {
+            params.is_ca = IsCa::Ca(match spec.profile {
+                CertProfile::SubCa { path_len: Some(n) } => BasicConstraints::Constrained(n),
+                _ => BasicConstraints::Unconstrained,
+            });
+            params.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyCertSign,
+                KeyUsagePurpose::CrlSign,
+            ];
+        }
+        CertProfile::TlsLeaf => {
+            // ExplicitNoCa also makes rcgen emit the subjectKeyIdentifier on the leaf.
+            params.is_ca = IsCa::ExplicitNoCa;
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            if is_rsa {
+                params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
+            }
+            params.extended_key_usages =
+                vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        }
+    }
+    if let Some(url) = &spec.crl_url {
+        params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![url.clone()] }];
+    }
+    if let Some(url) = &spec.ca_issuers_url {
+        params.custom_extensions.push(authority_info_access(url));
+    }
+    let cert = match sign_with {
+        SignWith::Issuer { issuer_der, issuer_key, subject_key } => {
+            params.use_authority_key_identifier_extension = true;
+            let issuer = Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), issuer_key)?;
+            params.signed_by(&subject_key, &issuer)?
+        }
+        SignWith::SelfSigned(key) => params.self_signed(&key)?,
+    };
+    Ok(cert.der().to_vec())
+}
+
+/// A PKCS#10 request for `subject` and the given SANs, signed by `key` (RFC 2986).
+pub fn build_csr(
+    subject: &Subject,
+    dns_names: &[String],
+    ip_addresses: &[IpAddr],
+    key: &dyn SigningKey,
+) -> Result<Vec<u8>, Error> {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = distinguished_name(subject)?;
+    params.subject_alt_names = subject_alt_names(dns_names, ip_addresses)?;
+    Ok(params.serialize_request(&key)?.der().to_vec())
+}
+
+fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+fn is_rsa(key: &dyn PublicKeyData) -> bool {
+    let alg = key.algorithm();
+    [&rcgen::PKCS_RSA_SHA256, &rcgen::PKCS_RSA_SHA384, &rcgen::PKCS_RSA_SHA512]
+        .iter()
+        .any(|rsa| *rsa == alg)
+}
+
+fn distinguished_name(subject: &Subject) -> Result<DistinguishedName, Error> {
+    let mut dn = DistinguishedName::new();
+    // X.520: countryName is a PrintableString; the rest are UTF8String (RFC 5280 §4.1.2.6).
+    if let Some(c) = &subject.country {
+        let value = rcgen::string::PrintableString::try_from(c.as_str())
+            .map_err(|_| Error::InvalidValue(format!("country {c:?} is not printable")))?;
+        dn.push(DnType::CountryName, DnValue::PrintableString(value));
+    }
+    if let Some(o) = &subject.organization {
+        dn.push(DnType::OrganizationName, DnValue::Utf8String(o.clone()));
+    }
+    if let Some(cn) = &subject.common_name {
+        dn.push(DnType::CommonName, DnValue::Utf8String(cn.clone()));
+    }
+    Ok(dn)
+}
+
+fn subject_alt_names(dns: &[String], ips: &[IpAddr]) -> Result<Vec<SanType>, Error> {
+    let mut sans = Vec::with_capacity(dns.len() + ips.len());
+    for name in dns {
+        let ia5 = rcgen::string::Ia5String::try_from(name.as_str())
+            .map_err(|_| Error::InvalidValue(format!("DNS name {name:?} is not ASCII")))?;
+        sans.push(SanType::DnsName(ia5));
+    }
+    sans.extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
+    Ok(sans)
+}
+
+/// AuthorityInfoAccessSyntax with one caIssuers URI, encoded with yasna (RFC 5280 §4.2.2.1).
+fn authority_info_access(url: &str) -> CustomExtension {
+    let content = yasna::construct_der(|w| {
+        w.write_sequence(|w| {
+            w.next().write_sequence(|w| {
+                w.next().write_oid(&yasna::models::ObjectIdentifier::from_slice(OID_AD_CA_ISSUERS));
+                w.next()
+                    .write_tagged_implicit(yasna::Tag::context(6), |w| w.write_ia5_string(url));
+            });
+        });
+    });
+    CustomExtension::from_oid_content(OID_AIA, content)
+}

@@ -1,0 +1,42 @@
+//! Pure X.509: builds and parses certificates, CSRs and CRLs. No I/O, no clock (time is an argument);
+//! signing goes through [`SigningKey`], so the caller decides whether a key is software or hardware.
+#![forbid(unsafe_code)]
+
+mod build;
+mod chain;
+mod crl;
+mod parse;
+mod pem_io;
+mod serial;
+
+pub use build::{build_certificate, build_csr, CertProfile, CertSpec, SignWith, Subject};
+pub use chain::verify_issued_by;
+pub use crl::{build_crl, CrlEntry, CrlSpec, RevocationReason};
+pub use parse::{parse_certificate, parse_csr, CertInfo, CsrInfo, KeyInfo, KeyKind};
+pub use pem_io::{certs_from_pem, csr_from_pem, to_pem, PemLabel};
+pub use rcgen::{PublicKeyData, SigningKey, SubjectPublicKeyInfo};
+pub use serial::{format_serial, new_serial_from, parse_serial};
+
+/// Why an X.509 operation failed. Messages are safe to show to the caller.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("malformed PEM: {0}")]
+    Pem(String),
+    #[error("malformed certificate: {0}")]
+    Certificate(String),
+    #[error("malformed CSR: {0}")]
+    Csr(String),
+    #[error("CSR signature does not verify")]
+    CsrSignature,
+    #[error("invalid name or value: {0}")]
+    InvalidValue(String),
+    #[error("certificate encoding failed: {0}")]
+    Encoding(String),
+}
+
+impl From<rcgen::Error> for Error {
+    fn from(e: rcgen::Error) -> Self {
+        Error::Encoding(e.to_string())
+    }
+}

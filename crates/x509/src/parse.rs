@@ -1,0 +1,174 @@
+//! Reads certificates and CSRs into plain structs the authority can apply policy to.
+
+use std::net::IpAddr;
+
+use time::OffsetDateTime;
+use x509_parser::certification_request::X509CertificationRequest;
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::oid_registry::{
+    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521,
+    OID_PKCS1_RSAENCRYPTION, OID_SIG_ED25519,
+};
+use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::x509::SubjectPublicKeyInfo;
+
+use crate::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Rsa,
+    EcP256,
+    EcP384,
+    EcP521,
+    Ed25519,
+    Other,
+}
+
+/// Key type and size, as roles and crypto policies see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub kind: KeyKind,
+    pub bits: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct CsrInfo {
+    pub common_name: Option<String>,
+    pub subject: String,
+    pub dns_names: Vec<String>,
+    pub ip_addresses: Vec<IpAddr>,
+    pub key: KeyInfo,
+    /// DER SubjectPublicKeyInfo, to certify this key.
+    pub spki_der: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CertInfo {
+    /// Serial without leading zero octets.
+    pub serial: Vec<u8>,
+    pub common_name: Option<String>,
+    pub subject: String,
+    pub issuer: String,
+    pub subject_der: Vec<u8>,
+    pub issuer_der: Vec<u8>,
+    pub dns_names: Vec<String>,
+    pub ip_addresses: Vec<IpAddr>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub is_ca: bool,
+    /// basicConstraints pathLenConstraint, when present.
+    pub path_len: Option<u32>,
+    pub self_issued: bool,
+    pub key: KeyInfo,
+    pub spki_der: Vec<u8>,
+}
+
+/// Parses a DER CSR and verifies its self-signature (RFC 2986 §3: proof of possession).
+pub fn parse_csr(der: &[u8]) -> Result<CsrInfo, Error> {
+    let (rest, csr) =
+        X509CertificationRequest::from_der(der).map_err(|e| Error::Csr(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(Error::Csr("trailing bytes after the CSR".into()));
+    }
+    csr.verify_signature().map_err(|_| Error::CsrSignature)?;
+    let info = &csr.certification_request_info;
+    let mut dns_names = Vec::new();
+    let mut ip_addresses = Vec::new();
+    if let Some(exts) = csr.requested_extensions() {
+        for ext in exts {
+            if let ParsedExtension::SubjectAlternativeName(san) = ext {
+                collect_names(&san.general_names, &mut dns_names, &mut ip_addresses)?;
+            }
+        }
+    }
+    Ok(CsrInfo {
+        common_name: first_cn(&info.subject),
+        subject: info.subject.to_string(),
+        dns_names,
+        ip_addresses,
+        key: key_info(&info.subject_pki),
+        spki_der: info.subject_pki.raw.to_vec(),
+    })
+}
+
+/// Parses one DER certificate (no trailing bytes).
+pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, Error> {
+    let (rest, cert) =
+        X509Certificate::from_der(der).map_err(|e| Error::Certificate(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(Error::Certificate("trailing bytes after the certificate".into()));
+    }
+    let mut dns_names = Vec::new();
+    let mut ip_addresses = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        collect_names(&san.value.general_names, &mut dns_names, &mut ip_addresses)?;
+    }
+    let mut serial = cert.tbs_certificate.raw_serial().to_vec();
+    while serial.len() > 1 && serial[0] == 0 {
+        serial.remove(0);
+    }
+    Ok(CertInfo {
+        serial,
+        common_name: first_cn(cert.subject()),
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        subject_der: cert.subject().as_raw().to_vec(),
+        issuer_der: cert.issuer().as_raw().to_vec(),
+        dns_names,
+        ip_addresses,
+        not_before: cert.validity().not_before.to_datetime(),
+        not_after: cert.validity().not_after.to_datetime(),
+        is_ca: cert.is_ca(),
+        path_len: cert.basic_constraints().ok().flatten().and_then(|bc| bc.value.path_len_constraint),
+        self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),
+        key: key_info(cert.public_key()),
+        spki_der: cert.public_key().raw.to_vec(),
+    })
+}
+
+fn first_cn(name: &x509_parser::x509::X509Name<'_>) -> Option<String> {
+    name.iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_owned)
+}
+
+fn collect_names(
+    names: &[GeneralName<'_>],
+    dns: &mut Vec<String>,
+    ips: &mut Vec<IpAddr>,
+) -> Result<(), Error> {
+    for name in names {
+        match name {
+            GeneralName::DNSName(d) => dns.push((*d).to_owned()),
+            GeneralName::IPAddress(bytes) => {
+                let ip = match bytes.len() {
+                    4 => IpAddr::from(<[u8; 4]>::try_from(*bytes).unwrap_or_default()),
+                    16 => IpAddr::from(<[u8; 16]>::try_from(*bytes).unwrap_or_default()),
+                    n => return Err(Error::InvalidValue(format!("IP SAN of {n} octets"))),
+                };
+                ips.push(ip);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
+    let alg = &spki.algorithm.algorithm;
+    if *alg == OID_PKCS1_RSAENCRYPTION {
+        let bits = spki.parsed().map(|k| k.key_size()).unwrap_or(0);
+        return KeyInfo { kind: KeyKind::Rsa, bits: bits as u32 };
+    }
+    if *alg == OID_SIG_ED25519 {
+        return KeyInfo { kind: KeyKind::Ed25519, bits: 256 };
+    }
+    if *alg == OID_KEY_TYPE_EC_PUBLIC_KEY {
+        let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok());
+        return match curve {
+            Some(c) if c == OID_EC_P256 => KeyInfo { kind: KeyKind::EcP256, bits: 256 },
+            Some(c) if c == OID_NIST_EC_P384 => KeyInfo { kind: KeyKind::EcP384, bits: 384 },
+            Some(c) if c == OID_NIST_EC_P521 => KeyInfo { kind: KeyKind::EcP521, bits: 521 },
+            _ => KeyInfo { kind: KeyKind::Other, bits: 0 },
+        };
+    }
+    KeyInfo { kind: KeyKind::Other, bits: 0 }
+}

@@ -1,0 +1,54 @@
+//! PEM in and out, with errors that name what was expected.
+
+use crate::Error;
+
+#[derive(Debug, Clone, Copy)]
+pub enum PemLabel {
+    Certificate,
+    CertificateRequest,
+    X509Crl,
+    PrivateKey,
+}
+
+impl PemLabel {
+    fn tag(self) -> &'static str {
+        match self {
+            PemLabel::Certificate => "CERTIFICATE",
+            PemLabel::CertificateRequest => "CERTIFICATE REQUEST",
+            PemLabel::X509Crl => "X509 CRL",
+            PemLabel::PrivateKey => "PRIVATE KEY",
+        }
+    }
+}
+
+pub fn to_pem(label: PemLabel, der: &[u8]) -> String {
+    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    pem::encode_config(&pem::Pem::new(label.tag(), der.to_vec()), config)
+}
+
+/// Every CERTIFICATE block in `text`, in order. At least one is required.
+pub fn certs_from_pem(text: &str) -> Result<Vec<Vec<u8>>, Error> {
+    let blocks = pem::parse_many(text).map_err(|e| Error::Pem(e.to_string()))?;
+    if blocks.is_empty() {
+        return Err(Error::Pem("no PEM block found".into()));
+    }
+    blocks
+        .into_iter()
+        .map(|b| {
+            if b.tag() == "CERTIFICATE" {
+                Ok(b.into_contents())
+            } else {
+                Err(Error::Pem(format!("expected CERTIFICATE, found {}", b.tag())))
+            }
+        })
+        .collect()
+}
+
+/// The one CSR in `text` (`CERTIFICATE REQUEST` or the older `NEW CERTIFICATE REQUEST`).
+pub fn csr_from_pem(text: &str) -> Result<Vec<u8>, Error> {
+    let block = pem::parse(text).map_err(|e| Error::Pem(e.to_string()))?;
+    match block.tag() {
+        "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => Ok(block.into_contents()),
+        other => Err(Error::Pem(format!("expected CERTIFICATE REQUEST, found {other}"))),
+    }
+}

@@ -1,0 +1,55 @@
+//! Certificate serial numbers: 20 octets, positive (RFC 5280 §4.1.2.2), shown as `1A:2B:...`.
+
+/// Turns 20 random octets into a positive 20-octet serial: the top bit is cleared so the
+/// INTEGER is positive, and the first octet is made non-zero so DER keeps all 20 octets.
+pub fn new_serial_from(mut random: [u8; 20]) -> [u8; 20] {
+    random[0] &= 0x7f;
+    if random[0] == 0 {
+        random[0] = 0x01;
+    }
+    random
+}
+
+/// Upper-case, colon-separated hex, as the native API documents (`1A:2B:3C`).
+pub fn format_serial(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
+/// Accepts `1A:2B:..`, `1a2b..` or `1a-2b..`; leading zero octets are dropped so that a serial
+/// compares equal however the client wrote it.
+pub fn parse_serial(text: &str) -> Option<Vec<u8>> {
+    let hex: String = text.chars().filter(|c| !matches!(c, ':' | '-' | ' ')).collect();
+    if hex.is_empty() || hex.len() % 2 != 0 {
+        return None;
+    }
+    let mut bytes = hex::decode(hex).ok()?;
+    while bytes.len() > 1 && bytes[0] == 0 {
+        bytes.remove(0);
+    }
+    Some(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_is_positive_and_twenty_octets() {
+        let s = new_serial_from([0xff; 20]);
+        assert_eq!(s[0], 0x7f);
+        let s = new_serial_from([0x80; 20]);
+        assert_eq!(s[0], 0x01);
+    }
+
+    #[test]
+    fn serial_round_trips_through_text() {
+        let s = new_serial_from([0xab; 20]);
+        let text = format_serial(&s);
+        assert_eq!(text.len(), 20 * 3 - 1);
+        assert_eq!(parse_serial(&text).unwrap(), s.to_vec());
+        assert_eq!(parse_serial(&text.replace(':', "").to_lowercase()).unwrap(), s.to_vec());
+        assert_eq!(parse_serial("00:0A").unwrap(), vec![0x0a]);
+        assert!(parse_serial("xyz").is_none());
+        assert!(parse_serial("").is_none());
+    }
+}
