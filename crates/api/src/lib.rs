@@ -1,1 +1,58 @@
-//! placeholder
+//! HTTP front doors onto the authority. Each front door parses, makes one authority call and
+//! renders; no policy and no SQL here. `router()` assembles them with the OpenAPI document.
+#![forbid(unsafe_code)]
+
+mod auth;
+mod error;
+mod native;
+mod time_fmt;
+
+use axum::Router;
+use certus_authority::Authority;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub authority: Authority,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Certus", description = "Certus private CA: the native /v1/pki API."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "ca", description = "Certificate authorities and CRLs"),
+        (name = "roles", description = "Issuance roles"),
+        (name = "issue", description = "Issuing and signing"),
+        (name = "csr", description = "CSR approval workflow"),
+        (name = "certificates", description = "Certificate inventory, validation, revocation"),
+        (name = "trust-anchors", description = "External trust anchors"),
+        (name = "admin", description = "Superuser: tenants and API tokens"),
+        (name = "meta", description = "Health and identity"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The whole HTTP surface: native API, `/openapi.json` and interactive docs at `/docs`.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(native::router()).split_for_parts();
+    api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(error::not_found_fallback)
+        .method_not_allowed_fallback(error::method_not_allowed_fallback)
+        .with_state(state)
+}

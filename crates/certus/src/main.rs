@@ -1,1 +1,176 @@
-fn main() {}
+//! The `certus` binary: parses settings, opens the data directory, bootstraps on first start
+//! and serves the HTTP front doors until SIGTERM/SIGINT.
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow_lite::Context;
+use certus_authority::Authority;
+use certus_kms::Kek;
+use certus_store::Store;
+use clap::{Parser, Subcommand};
+
+mod anyhow_lite;
+
+#[derive(Parser)]
+#[command(name = "certus", version, about = "Certus: a self-hosted certificate authority and PKI server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CERTUS_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Holds the SQLite database, the key-encryption key and the first admin token.
+    #[arg(long, env = "CERTUS_DATA_DIR", default_value = "./certus-data")]
+    data_dir: PathBuf,
+    /// Base URL written into CRL distribution points and AIA of issued certificates.
+    /// Default: http(s)://<listen>.
+    #[arg(long, env = "CERTUS_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// PEM certificate chain for HTTPS (with --tls-key).
+    #[arg(long, env = "CERTUS_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS (with --tls-cert).
+    #[arg(long, env = "CERTUS_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Key-encryption key file (64 hex characters). Default: <data-dir>/kek, created if absent.
+    #[arg(long, env = "CERTUS_KEK_FILE")]
+    kek_file: Option<PathBuf>,
+    /// Use this superuser token when bootstrapping an empty database, instead of a random one.
+    #[arg(long, env = "CERTUS_BOOTSTRAP_TOKEN", hide_env_values = true)]
+    bootstrap_token: Option<String>,
+}
+
+/// How often stale CRLs are looked for (each is rebuilt once an hour).
+const CRL_SWEEP: Duration = Duration::from_secs(300);
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("certus: cannot start runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("certus: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow_lite::Result<()> {
+    create_private_dir(&args.data_dir).context("creating the data directory")?;
+    let kek_path = args.kek_file.clone().unwrap_or_else(|| args.data_dir.join("kek"));
+    let kek = Kek::load_or_create(&kek_path).context("loading the key-encryption key")?;
+    let store = Store::open(&args.data_dir.join("certus.db")).await.context("opening the database")?;
+    let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", args.listen));
+    let authority = Authority::new(store.clone(), kek, &public_url);
+
+    if let Some(token) = authority.bootstrap(args.bootstrap_token.as_deref()).await.context("bootstrapping")? {
+        let path = args.data_dir.join("admin-token");
+        let _ = std::fs::remove_file(&path);
+        certus_kms::write_private_file(&path, format!("{token}\n").as_bytes()).context("writing admin-token")?;
+        println!("Bootstrapped the default organisation and tenant.");
+        println!("Superuser API token (shown once, also in {}): {token}", path.display());
+    }
+
+    let sweeper = {
+        let authority = authority.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = authority.refresh_stale_crls().await {
+                    tracing::warn!(error = %e, "CRL refresh failed");
+                }
+                tokio::time::sleep(CRL_SWEEP).await;
+            }
+        })
+    };
+
+    let app = certus_api::router(certus_api::AppState { authority });
+    let listener = tokio::net::TcpListener::bind(args.listen).await.context("binding the listen address")?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    println!("Certus listening on {scheme}://{local} (public URL {public_url})");
+
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .context("loading the TLS certificate and key")?;
+            let handle = axum_server::Handle::new();
+            let shutdown = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                shutdown.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+            axum_server::from_tcp_rustls(listener.into_std().context("listener")?, config)
+                .context("TLS listener")?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+                .context("serving HTTPS")?;
+        }
+        _ => {
+            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+        }
+    }
+    // In-flight requests have finished; every acknowledged write is committed. Close cleanly.
+    sweeper.abort();
+    store.close().await;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if path.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)
+}

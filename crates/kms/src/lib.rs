@@ -6,7 +6,7 @@
 mod kek;
 mod software_key;
 
-pub use kek::Kek;
+pub use kek::{write_private_file, Kek};
 pub use software_key::{KeySpec, SoftwareKey};
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,34 @@
+//! The native API under `/v1` (spec: pki-ca-roles-csr-crl.txt), plus health, whoami and the
+//! superuser's admin routes.
+
+mod admin;
+mod ca;
+mod certs;
+mod csr;
+mod issue;
+mod roles;
+mod trust;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(admin::router())
+        .merge(ca::router())
+        .merge(roles::router())
+        .merge(issue::router())
+        .merge(csr::router())
+        .merge(certs::router())
+        .merge(trust::router())
+}
+
+/// Serial as shown in this API: `1A:2B:...`.
+pub(crate) fn serial(stored_hex: &str) -> String {
+    certus_x509::format_serial(&hex::decode(stored_hex).unwrap_or_default())
+}
+
+pub(crate) fn cert_pem(der: &[u8]) -> String {
+    certus_x509::to_pem(certus_x509::PemLabel::Certificate, der)
+}
