@@ -83,13 +83,21 @@ impl SoftwareKey {
     /// an async runtime should run this on a blocking thread.
     pub fn generate(spec: KeySpec) -> Result<Self, Error> {
         let alg = spec.algorithm();
+        let crypto = |e: rcgen::Error| Error::Crypto(e.to_string());
         let pair = match spec {
-            KeySpec::Rsa2048 => KeyPair::generate_rsa_for(alg, RsaKeySize::_2048),
-            KeySpec::Rsa3072 => KeyPair::generate_rsa_for(alg, RsaKeySize::_3072),
-            KeySpec::Rsa4096 => KeyPair::generate_rsa_for(alg, RsaKeySize::_4096),
-            _ => KeyPair::generate_for(alg),
-        }
-        .map_err(|e| Error::Crypto(e.to_string()))?;
+            KeySpec::Rsa2048 => KeyPair::generate_rsa_for(alg, RsaKeySize::_2048).map_err(crypto)?,
+            KeySpec::Rsa3072 => KeyPair::generate_rsa_for(alg, RsaKeySize::_3072).map_err(crypto)?,
+            KeySpec::Rsa4096 => KeyPair::generate_rsa_for(alg, RsaKeySize::_4096).map_err(crypto)?,
+            // aws-lc writes Ed25519 as PKCS#8 v2 (RFC 5958), which OpenSSL 3.0 cannot read;
+            // export v1 so the key we hand out works everywhere.
+            KeySpec::Ed25519 => {
+                let v1 = aws_lc_rs::signature::Ed25519KeyPair::generate()
+                    .and_then(|k| k.to_pkcs8v1())
+                    .map_err(|_| Error::Crypto("Ed25519 key generation failed".into()))?;
+                KeyPair::from_pkcs8_der_and_sign_algo(&v1.as_ref().into(), alg).map_err(crypto)?
+            }
+            _ => KeyPair::generate_for(alg).map_err(crypto)?,
+        };
         let pem = pair.serialize_pem();
         Ok(SoftwareKey { pair, spec, pem })
     }
