@@ -131,6 +131,8 @@ def test_renew_same_names_new_key_old_stays_valid(admin, tmp):
     assert not admin.ok("get", f"/v1/pki/certificates/{old['certificate_id']}")["is_revoked"]
     assert admin.ok("post", f"/v1/pki/certificates/{old['certificate_id']}/renew", 201)  # no body: same lifetime
     assert_error(admin.post("/v1/pki/certificates/cert_missing/renew", {}), 404)
+    admin.ok("post", "/v1/pki/revoke", json={"serial_number": old["serial_number"], "reason": "superseded"})
+    assert_error(admin.post(f"/v1/pki/certificates/{old['certificate_id']}/renew", {}), 409, "revoked")
 
 
 def test_import_and_private_key_rules(admin, tmp):

@@ -108,6 +108,9 @@ impl Authority {
     pub async fn renew(&self, caller: &Caller, cert_id: &str, ttl: Option<&str>) -> Result<Issued> {
         caller.require(Scope::Issue)?;
         let old = self.store.get_certificate(&caller.tenant_id, cert_id).await.not_found_as("certificate")?;
+        if old.revoked_at.is_some() {
+            return Err(Error::conflict("a revoked certificate cannot be renewed; issue a new one"));
+        }
         let ca_id = match (&old.issuer_ca_id, old.source.as_str()) {
             (Some(ca), "issued") => ca.clone(),
             _ => return Err(Error::policy("only leaf certificates issued by a Certus CA can be renewed")),
