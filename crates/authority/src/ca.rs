@@ -65,15 +65,13 @@ impl Authority {
             (false, Some(id)) => Some(self.usable_ca(&caller.tenant_id, id).await?),
         };
         let path_len = if is_root { None } else { Some(req.path_length.unwrap_or(0)) };
-        if let (Some(parent), Some(len)) = (&parent, path_len) {
-            if let Some(limit) = parent.path_length {
-                if u32::from(len) >= limit {
+        if let (Some(parent), Some(len)) = (&parent, path_len)
+            && let Some(limit) = parent.path_length
+                && u32::from(len) >= limit {
                     return Err(Error::policy(format!(
                         "parent CA allows {limit} CA level(s) below it; path_length must be less than {limit}"
                     )));
                 }
-            }
-        }
         let subject = Subject {
             common_name: Some(common_name.clone()),
             organization: req.organization.clone(),
@@ -200,11 +198,10 @@ impl Authority {
         if now >= ca.row.valid_until {
             return Err(Error::policy(format!("CA {id} has expired")));
         }
-        if let Some(parent) = &ca.row.parent_ca_id {
-            if let Some(Some(_)) = self.store.revocation_of(parent, &ca.row.serial).await? {
+        if let Some(parent) = &ca.row.parent_ca_id
+            && let Some(Some(_)) = self.store.revocation_of(parent, &ca.row.serial).await? {
                 return Err(Error::policy(format!("CA {id} has been revoked")));
             }
-        }
         Ok(ca)
     }
 

@@ -6,6 +6,8 @@
 mod migrate;
 mod records;
 mod sqlite;
+#[cfg(test)]
+mod tests;
 
 pub use records::*;
 pub use sqlite::Store;

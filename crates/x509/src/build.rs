@@ -128,9 +128,7 @@ fn whole_seconds(t: OffsetDateTime) -> OffsetDateTime {
 
 fn is_rsa(key: &dyn PublicKeyData) -> bool {
     let alg = key.algorithm();
-    [&rcgen::PKCS_RSA_SHA256, &rcgen::PKCS_RSA_SHA384, &rcgen::PKCS_RSA_SHA512]
-        .iter()
-        .any(|rsa| *rsa == alg)
+    [&rcgen::PKCS_RSA_SHA256, &rcgen::PKCS_RSA_SHA384, &rcgen::PKCS_RSA_SHA512].contains(&alg)
 }
 
 fn distinguished_name(subject: &Subject) -> Result<DistinguishedName, Error> {

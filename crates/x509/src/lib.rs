@@ -8,6 +8,8 @@ mod crl;
 mod parse;
 mod pem_io;
 mod serial;
+#[cfg(test)]
+mod tests;
 
 pub use build::{build_certificate, build_csr, CertProfile, CertSpec, SignWith, Subject};
 pub use chain::verify_issued_by;

@@ -19,7 +19,7 @@ pub fn format_serial(bytes: &[u8]) -> String {
 /// compares equal however the client wrote it.
 pub fn parse_serial(text: &str) -> Option<Vec<u8>> {
     let hex: String = text.chars().filter(|c| !matches!(c, ':' | '-' | ' ')).collect();
-    if hex.is_empty() || hex.len() % 2 != 0 {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) {
         return None;
     }
     let mut bytes = hex::decode(hex).ok()?;

@@ -1,0 +1,171 @@
+//! Store behaviour the authority relies on: atomic multi-row writes, conflicts, monotonic CRLs.
+
+use crate::*;
+
+async fn store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+    (store, dir)
+}
+
+fn tenant(id: &str) -> TenantRow {
+    TenantRow { id: id.into(), org_id: "org_default".into(), name: id.into(), created_at: 1 }
+}
+
+fn token(id: &str, tenant: &str) -> TokenRow {
+    TokenRow {
+        id: id.into(),
+        tenant_id: tenant.into(),
+        name: "t".into(),
+        secret_hash: vec![1; 32],
+        scopes: "pki:admin".into(),
+        superuser: true,
+        created_at: 1,
+        revoked_at: None,
+    }
+}
+
+fn key(id: &str) -> KeyRow {
+    KeyRow { id: id.into(), tenant_id: "t1".into(), spec: "ec:256".into(), sealed: vec![9; 40], created_at: 1 }
+}
+
+fn ca(id: &str, name: &str, key_id: &str) -> CaRow {
+    CaRow {
+        id: id.into(),
+        tenant_id: "t1".into(),
+        name: name.into(),
+        common_name: "CA".into(),
+        ca_type: "root".into(),
+        parent_ca_id: None,
+        key_id: key_id.into(),
+        key_type: "ec".into(),
+        key_size: 256,
+        cert_der: vec![0x30],
+        serial: "01".into(),
+        valid_from: 1,
+        valid_until: i64::MAX / 2,
+        is_active: true,
+        created_at: 1,
+        certificates_issued: 0,
+    }
+}
+
+fn cert(id: &str, serial: &str, created_at: i64) -> CertRow {
+    CertRow {
+        id: id.into(),
+        tenant_id: "t1".into(),
+        issuer_ca_id: Some("ca1".into()),
+        serial: serial.into(),
+        common_name: Some("x".into()),
+        sans: vec!["x".into(), "10.0.0.1".into()],
+        not_before: 1,
+        not_after: 4_000_000_000,
+        cert_der: vec![0x30],
+        chain_pem: None,
+        key_id: None,
+        role_name: None,
+        source: "issued".into(),
+        revoked_at: None,
+        revocation_reason: None,
+        created_at,
+    }
+}
+
+async fn with_ca() -> (Store, tempfile::TempDir) {
+    let (s, d) = store().await;
+    assert!(s.bootstrap("default", &tenant("t1"), &token("tok1", "t1")).await.unwrap());
+    s.insert_ca(&ca("ca1", "root", "k1"), &key("k1"), None).await.unwrap();
+    (s, d)
+}
+
+#[tokio::test]
+async fn bootstrap_happens_once() {
+    let (s, _d) = store().await;
+    assert!(s.bootstrap("default", &tenant("t1"), &token("tok1", "t1")).await.unwrap());
+    assert!(!s.bootstrap("default", &tenant("t2"), &token("tok2", "t2")).await.unwrap());
+    assert_eq!(s.list_tenants().await.unwrap().len(), 1);
+    assert!(matches!(s.get_token("tok2").await, Err(Error::NotFound)));
+}
+
+#[tokio::test]
+async fn duplicate_ca_name_is_a_conflict_and_writes_nothing() {
+    let (s, _d) = with_ca().await;
+    let err = s.insert_ca(&ca("ca2", "root", "k2"), &key("k2"), None).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)));
+    assert!(matches!(s.get_key("t1", "k2").await, Err(Error::NotFound)), "the key row was rolled back");
+    assert_eq!(s.list_cas("t1").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn revocation_is_recorded_once() {
+    let (s, _d) = with_ca().await;
+    s.insert_certificate(&cert("c1", "0a", 5), None).await.unwrap();
+    assert!(s.revoke_certificate("t1", "c1", 10, "key_compromise").await.unwrap());
+    assert!(!s.revoke_certificate("t1", "c1", 11, "superseded").await.unwrap());
+    let revoked = s.revoked_for_ca("ca1", 100).await.unwrap();
+    assert_eq!((revoked[0].serial.as_str(), revoked[0].revoked_at, revoked[0].reason.as_str()), ("0a", 10, "key_compromise"));
+    assert!(s.revoked_for_ca("ca1", 4_000_000_001).await.unwrap().is_empty(), "expired entries drop off");
+    assert_eq!(s.revocation_of("ca1", "0a").await.unwrap(), Some(Some(10)));
+    assert_eq!(s.revocation_of("ca1", "0b").await.unwrap(), None);
+    assert!(!s.revoke_certificate("other-tenant", "c1", 12, "x").await.unwrap());
+}
+
+#[tokio::test]
+async fn crl_never_goes_backwards() {
+    let (s, _d) = with_ca().await;
+    let crl = |n: i64| CrlRow { ca_id: "ca1".into(), crl_number: n, der: vec![n as u8], this_update: n, next_update: n + 1 };
+    s.store_crl(&crl(2)).await.unwrap();
+    s.store_crl(&crl(1)).await.unwrap();
+    assert_eq!(s.get_crl("ca1").await.unwrap().unwrap().crl_number, 2);
+    assert_eq!(s.next_crl_number("ca1").await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn keyset_pagination_is_newest_first_and_complete() {
+    let (s, _d) = with_ca().await;
+    for i in 0..5 {
+        s.insert_certificate(&cert(&format!("c{i}"), &format!("0{i}"), 100 + i / 2), None).await.unwrap();
+    }
+    let mut q = CertQuery { now: 0, limit: 2, include_revoked: true, ..Default::default() };
+    let mut seen = vec![];
+    loop {
+        let page = s.list_certificates("t1", &q).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        let last = page.last().unwrap();
+        q.after = Some((last.created_at, last.id.clone()));
+        seen.extend(page.into_iter().map(|c| c.id));
+    }
+    assert_eq!(seen, ["c4", "c3", "c2", "c1", "c0"]);
+    assert_eq!(s.get_certificate("t1", "c1").await.unwrap().sans, vec!["x", "10.0.0.1"]);
+    assert!(matches!(s.get_certificate("t2", "c1").await, Err(Error::NotFound)));
+}
+
+#[tokio::test]
+async fn completing_an_unapproved_csr_writes_no_certificate() {
+    let (s, _d) = with_ca().await;
+    let csr = CsrRow {
+        id: "csr1".into(),
+        tenant_id: "t1".into(),
+        csr_der: vec![0x30],
+        common_name: None,
+        sans: vec![],
+        key_type: "ec".into(),
+        key_bits: 256,
+        status: "pending".into(),
+        reject_reason: None,
+        key_id: None,
+        certificate_id: None,
+        created_at: 1,
+        updated_at: 1,
+    };
+    s.insert_csr(&csr, None).await.unwrap();
+    assert!(!s.complete_csr("t1", "csr1", &cert("c9", "09", 1), 2).await.unwrap());
+    assert!(matches!(s.get_certificate("t1", "c9").await, Err(Error::NotFound)));
+    assert!(s.transition_csr("t1", "csr1", "pending", "approved", None, 3).await.unwrap());
+    assert!(!s.transition_csr("t1", "csr1", "pending", "rejected", Some("late"), 4).await.unwrap());
+    assert!(s.complete_csr("t1", "csr1", &cert("c9", "09", 1), 5).await.unwrap());
+    let done = s.get_csr("t1", "csr1").await.unwrap();
+    assert_eq!((done.status.as_str(), done.certificate_id.as_deref()), ("signed", Some("c9")));
+}

@@ -1,0 +1,116 @@
+//! Round trips through the builders and parsers, with throwaway rcgen keys.
+
+use std::net::IpAddr;
+
+use rcgen::KeyPair;
+use time::{Duration, OffsetDateTime};
+use x509_parser::prelude::{FromDer, ParsedExtension};
+use x509_parser::revocation_list::CertificateRevocationList;
+
+use crate::*;
+
+fn spec(profile: CertProfile, cn: &str, serial_byte: u8) -> CertSpec {
+    let now = OffsetDateTime::now_utc();
+    CertSpec {
+        serial: new_serial_from([serial_byte; 20]),
+        subject: Subject { common_name: Some(cn.into()), organization: None, country: Some("NL".into()) },
+        dns_names: vec![],
+        ip_addresses: vec![],
+        not_before: now,
+        not_after: now + Duration::days(10),
+        profile,
+        crl_url: None,
+        ca_issuers_url: None,
+    }
+}
+
+fn root(cn: &str) -> (Vec<u8>, KeyPair) {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let der = build_certificate(&spec(CertProfile::RootCa, cn, 0x11), SignWith::SelfSigned(&key)).unwrap();
+    (der, key)
+}
+
+#[test]
+fn root_and_leaf_round_trip() {
+    let (root_der, root_key) = root("Root");
+    let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let mut leaf_spec = spec(CertProfile::TlsLeaf, "svc.example.test", 0xfe);
+    leaf_spec.dns_names = vec!["svc.example.test".into()];
+    leaf_spec.ip_addresses = vec!["10.0.0.1".parse::<IpAddr>().unwrap()];
+    leaf_spec.crl_url = Some("http://ca.test/crl".into());
+    leaf_spec.ca_issuers_url = Some("http://ca.test/ca.der".into());
+    let leaf_der = build_certificate(
+        &leaf_spec,
+        SignWith::Issuer { issuer_der: &root_der, issuer_key: &root_key, subject_key: &leaf_key },
+    )
+    .unwrap();
+
+    let root_info = parse_certificate(&root_der).unwrap();
+    assert!(root_info.is_ca && root_info.self_issued && root_info.path_len.is_none());
+    assert_eq!(root_info.key.kind, KeyKind::EcP256);
+    let leaf = parse_certificate(&leaf_der).unwrap();
+    assert!(!leaf.is_ca && !leaf.self_issued);
+    assert_eq!(leaf.serial.len(), 20);
+    assert_eq!(leaf.serial[0], 0x7e);
+    assert_eq!(leaf.dns_names, vec!["svc.example.test".to_string()]);
+    assert_eq!(leaf.ip_addresses.len(), 1);
+    assert_eq!(leaf.key.kind, KeyKind::Ed25519);
+    assert_eq!(leaf.issuer_der, root_info.subject_der);
+    assert!(verify_issued_by(&leaf_der, &root_der));
+    assert!(verify_issued_by(&root_der, &root_der));
+    let (other_root, _) = root("Root");
+    assert!(!verify_issued_by(&leaf_der, &other_root), "same name, different key");
+    assert!(!verify_issued_by(b"junk", &root_der));
+}
+
+#[test]
+fn csr_round_trip_and_tamper_detection() {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+    let subject = Subject { common_name: Some("a.example.test".into()), ..Default::default() };
+    let der = build_csr(&subject, &["b.example.test".into()], &[], &key).unwrap();
+    let info = parse_csr(&der).unwrap();
+    assert_eq!(info.common_name.as_deref(), Some("a.example.test"));
+    assert_eq!(info.dns_names, vec!["b.example.test".to_string()]);
+    assert_eq!((info.key.kind, info.key.bits), (KeyKind::EcP384, 384));
+    let mut bad = der.clone();
+    let n = bad.len();
+    bad[n - 2] ^= 0x01;
+    assert!(matches!(parse_csr(&bad), Err(Error::CsrSignature)));
+    assert!(matches!(parse_csr(&der[..n - 1]), Err(Error::Csr(_))));
+}
+
+#[test]
+fn crl_carries_number_reason_and_aki() {
+    let (root_der, root_key) = root("CRL Root");
+    let now = OffsetDateTime::now_utc();
+    let spec = CrlSpec {
+        crl_number: 7,
+        this_update: now,
+        next_update: now + Duration::hours(24),
+        entries: vec![
+            CrlEntry { serial: vec![0x01, 0x02], revoked_at: now, reason: RevocationReason::KeyCompromise },
+            CrlEntry { serial: vec![0x03], revoked_at: now, reason: RevocationReason::Unspecified },
+        ],
+    };
+    let der = build_crl(&spec, &root_der, &root_key).unwrap();
+    let (_, crl) = CertificateRevocationList::from_der(&der).unwrap();
+    assert_eq!(crl.crl_number().map(|n| n.to_string()), Some("7".into()));
+    let entries: Vec<_> = crl.iter_revoked_certificates().collect();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].reason_code().map(|r| r.1 .0), Some(1));
+    assert!(entries[1].reason_code().is_none(), "unspecified is not encoded");
+    assert!(crl.extensions().iter().any(|e| matches!(e.parsed_extension(), ParsedExtension::AuthorityKeyIdentifier(_))));
+    let (_, issuer) = x509_parser::parse_x509_certificate(&root_der).unwrap();
+    assert!(crl.verify_signature(issuer.public_key()).is_ok());
+}
+
+#[test]
+fn pem_helpers_name_what_is_wrong() {
+    let (root_der, _) = root("PEM");
+    let pem = to_pem(PemLabel::Certificate, &root_der);
+    assert_eq!(certs_from_pem(&(pem.clone() + &pem)).unwrap().len(), 2);
+    assert!(matches!(certs_from_pem("nothing"), Err(Error::Pem(_))));
+    let csr_pem = to_pem(PemLabel::CertificateRequest, b"x");
+    assert!(certs_from_pem(&csr_pem).unwrap_err().to_string().contains("CERTIFICATE REQUEST"));
+    assert!(csr_from_pem(&pem).unwrap_err().to_string().contains("expected CERTIFICATE REQUEST"));
+}
