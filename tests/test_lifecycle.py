@@ -106,3 +106,48 @@ def test_short_bootstrap_token_is_refused(tmp):
     r = subprocess.run([str(BIN), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(tmp / "d")],
                        env=dict(os.environ, CERTUS_BOOTSTRAP_TOKEN="short"), capture_output=True, text=True, timeout=30)
     assert r.returncode != 0 and "16 characters" in r.stderr
+
+
+def test_https_with_tls_flags(tmp):
+    """--tls-cert/--tls-key serve HTTPS (checked with curl); issued certificates point at the
+    https public URL."""
+    import json
+    import subprocess
+    import time
+    from conftest import BIN, free_port, openssl
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", str(tmp / "tls.key"), "-out", str(tmp / "tls.pem"), "-subj", "/CN=localhost", "-days", "2",
+            "-addext", "subjectAltName=IP:127.0.0.1")
+    port = free_port()
+    token = "tls-bootstrap-token-0123456"
+    proc = subprocess.Popen([str(BIN), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(tmp / "d"),
+                             "--tls-cert", str(tmp / "tls.pem"), "--tls-key", str(tmp / "tls.key")],
+                            env=dict(os.environ, CERTUS_BOOTSTRAP_TOKEN=token),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"https://127.0.0.1:{port}"
+
+    def curl(method, path, body=None):
+        cmd = ["curl", "-sS", "--fail-with-body", "--cacert", str(tmp / "tls.pem"), "-X", method, url + path,
+               "-H", f"Authorization: Bearer {token}", "-H", "Content-Type: application/json"]
+        if body is not None:
+            cmd += ["-d", json.dumps(body)]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr + r.stdout
+        return json.loads(r.stdout)
+
+    try:
+        for _ in range(400):
+            if subprocess.run(["curl", "-s", "--cacert", str(tmp / "tls.pem"), url + "/v1/health"]).returncode == 0:
+                break
+            time.sleep(0.05)
+        root = curl("POST", "/v1/pki/ca", {"name": "r", "common_name": "R", "ca_type": "root", "key_type": "ec"})
+        role = curl("POST", "/v1/pki/roles", {"name": "w", "ca_id": root["id"], "allowed_domains": ["example.test"],
+                                              "allow_subdomains": True})
+        leaf = curl("POST", f"/v1/pki/issue/{role['name']}", {"common_name": "tls.example.test"})
+        text = openssl("x509", "-noout", "-text", input=leaf["certificate"]).stdout
+        assert f"URI:{url}/v1/pki/ca/{root['id']}/crl" in text
+        plain = subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/v1/health"], capture_output=True)
+        assert plain.returncode != 0 or not plain.stdout.startswith(b'{"status"'), "plain HTTP must not be served"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
