@@ -102,13 +102,18 @@ def assert_error(r, status, *words):
     return body["error"]
 
 
-@pytest.fixture(scope="module")
-def server():
+def fresh_server():
+    """A server on a new data directory with the well-known bootstrap token; removed afterwards."""
     d = tempfile.mkdtemp(prefix="certus-test-")
     srv = Server(d, env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN}).start()
     yield srv
     srv.stop()
     shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server():
+    yield from fresh_server()
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,12 @@ against a fresh server (host, $TOKEN and the example ids and PEMs substituted), 
 documented status codes and response shapes."""
 import json
 import re
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from conftest import BOOTSTRAP_TOKEN, Server, make_csr, openssl
+from conftest import BOOTSTRAP_TOKEN, fresh_server, make_csr, openssl
 
 SPEC = Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "pki-ca-roles-csr-crl.txt"
 HOST = "https://scaivault.scailabs.ai"
@@ -80,11 +78,8 @@ def js(text):
 
 @pytest.fixture(scope="module")
 def fresh():
-    d = tempfile.mkdtemp(prefix="certus-spec-")
-    srv = Server(d, env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN}).start()
-    yield srv
-    srv.stop()
-    shutil.rmtree(d, ignore_errors=True)
+    """Its own server: the examples assume nothing exists yet."""
+    yield from fresh_server()
 
 
 def test_spec_curl_examples_in_order(fresh, tmp_path):

@@ -120,6 +120,17 @@ pub struct Certificate {
     has_private_key: bool,
 }
 
+impl From<CertView> for Certificate {
+    fn from(c: CertView) -> Self {
+        Certificate {
+            summary: CertificateSummary::from(&c),
+            certificate_pem: cert_pem(&c.cert_der),
+            has_private_key: c.key_id.is_some(),
+            chain_pem: c.chain_pem,
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/v1/pki/certificates/{id}", tag = "certificates", security(("bearer" = [])),
     responses((status = 200, body = Certificate), (status = 404, body = ErrorBody)))]
 async fn get_certificate(
@@ -127,13 +138,7 @@ async fn get_certificate(
     Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Certificate>> {
-    let c = state.authority.get_certificate(&caller, &id).await?;
-    Ok(Json(Certificate {
-        summary: CertificateSummary::from(&c),
-        certificate_pem: cert_pem(&c.cert_der),
-        chain_pem: c.chain_pem.clone(),
-        has_private_key: c.key_id.is_some(),
-    }))
+    Ok(Json(state.authority.get_certificate(&caller, &id).await?.into()))
 }
 
 /// The certificate alone, as `application/x-pem-file`.
@@ -160,16 +165,7 @@ async fn import(
     ApiJson(b): ApiJson<ImportBody>,
 ) -> ApiResult<(StatusCode, Json<Certificate>)> {
     let req = ImportRequest { certificate_pem: b.certificate_pem, private_key_pem: b.private_key_pem, chain_pem: b.chain_pem };
-    let c = state.authority.import_certificate(&caller, req).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Certificate {
-            summary: CertificateSummary::from(&c),
-            certificate_pem: cert_pem(&c.cert_der),
-            chain_pem: c.chain_pem.clone(),
-            has_private_key: c.key_id.is_some(),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(state.authority.import_certificate(&caller, req).await?.into())))
 }
 
 #[derive(Serialize, ToSchema)]
