@@ -10,7 +10,8 @@ import pytest
 
 from conftest import BOOTSTRAP_TOKEN, fresh_server, make_csr, openssl
 
-SPEC = Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "pki-ca-roles-csr-crl.txt"
+# A copy of shared/spec/pki-ca-roles-csr-crl.txt, kept in the repository so CI has it.
+SPEC = Path(__file__).resolve().parent / "spec" / "pki-ca-roles-csr-crl.txt"
 HOST = "https://scaivault.scailabs.ai"
 
 
