@@ -5,6 +5,7 @@
 mod auth;
 mod error;
 mod native;
+mod ocsp;
 mod time_fmt;
 
 use axum::Router;
@@ -32,6 +33,7 @@ pub struct AppState {
         (name = "trust-anchors", description = "External trust anchors"),
         (name = "admin", description = "Superuser: tenants and API tokens"),
         (name = "meta", description = "Health and identity"),
+        (name = "ocsp", description = "OCSP responder (RFC 6960), public"),
     )
 )]
 struct ApiDoc;
@@ -50,7 +52,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The whole HTTP surface: native API, `/openapi.json` and interactive docs at `/docs`.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(native::router()).split_for_parts();
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(native::router()).merge(ocsp::router()).split_for_parts();
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)

@@ -96,6 +96,7 @@ impl Authority {
                     profile: CertProfile::RootCa,
                     crl_url: None,
                     ca_issuers_url: None,
+                    ocsp_url: None,
                 };
                 blocking(move || Ok((build_certificate(&spec, SignWith::SelfSigned(&key))?, key))).await?
             }
@@ -113,6 +114,7 @@ impl Authority {
                     profile: CertProfile::SubCa { path_len },
                     crl_url: Some(self.crl_url(&parent.row.id)),
                     ca_issuers_url: Some(self.ca_issuers_url(&parent.row.id)),
+                    ocsp_url: Some(self.ocsp_url()),
                 };
                 let parent_der = parent.row.cert_der.clone();
                 blocking(move || {

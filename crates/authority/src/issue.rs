@@ -251,6 +251,7 @@ impl Authority {
             profile: CertProfile::TlsLeaf,
             crl_url: Some(self.crl_url(&plan.ca.row.id)),
             ca_issuers_url: Some(self.ca_issuers_url(&plan.ca.row.id)),
+            ocsp_url: Some(self.ocsp_url()),
         };
         let ca_key = self.load_key(&caller.tenant_id, &plan.ca.row.key_id).await?;
         let issuer_der = plan.ca.row.cert_der.clone();

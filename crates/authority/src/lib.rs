@@ -11,6 +11,7 @@ mod crl;
 mod csr;
 mod error;
 mod issue;
+mod ocsp;
 pub mod policy;
 mod roles;
 mod trust;
@@ -30,6 +31,7 @@ pub use crl::CrlView;
 pub use csr::{CsrView, GenerateCsr};
 pub use error::{Error, ErrorKind, Result};
 pub use issue::{IssueRequest, Issued, SignRequest};
+pub use ocsp::{OcspReply, OcspSigner};
 pub use roles::{RolePatch, RoleView};
 pub use trust::TrustAnchorView;
 pub use validate::{ValidateRequest, Validation};
@@ -42,6 +44,7 @@ pub struct Authority {
     kek: Arc<Kek>,
     /// Base URL written into CRL distribution points and AIA caIssuers.
     public_url: String,
+    ocsp: Arc<ocsp::OcspState>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -52,7 +55,18 @@ impl std::fmt::Debug for Authority {
 
 impl Authority {
     pub fn new(store: Store, kek: Kek, public_url: &str) -> Self {
-        Authority { store, kek: Arc::new(kek), public_url: public_url.trim_end_matches('/').to_owned() }
+        Authority {
+            store,
+            kek: Arc::new(kek),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            ocsp: Arc::default(),
+        }
+    }
+
+    /// Chooses who signs OCSP responses (default: a delegated responder per CA).
+    pub fn with_ocsp_signer(mut self, mode: OcspSigner) -> Self {
+        self.ocsp = Arc::new(ocsp::OcspState::new(mode));
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -66,6 +80,11 @@ impl Authority {
 
     fn crl_url(&self, ca_id: &str) -> String {
         format!("{}/v1/pki/ca/{ca_id}/crl", self.public_url)
+    }
+
+    /// One responder URL for every CA: the CertID names the issuer.
+    fn ocsp_url(&self) -> String {
+        format!("{}/ocsp", self.public_url)
     }
 
     fn ca_issuers_url(&self, ca_id: &str) -> String {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow_lite::Context;
-use certus_authority::Authority;
+use certus_authority::{Authority, OcspSigner};
 use certus_kms::Kek;
 use certus_store::Store;
 use clap::{Parser, Subcommand};
@@ -48,6 +48,9 @@ struct ServeArgs {
     /// Key-encryption key file (64 hex characters). Default: <data-dir>/kek, created if absent.
     #[arg(long, env = "CERTUS_KEK_FILE")]
     kek_file: Option<PathBuf>,
+    /// Who signs OCSP responses: `delegated` (a responder certificate per CA) or `ca`.
+    #[arg(long, env = "CERTUS_OCSP_SIGNER", default_value = "delegated", value_parser = ["delegated", "ca"])]
+    ocsp_signer: String,
     /// Use this superuser token when bootstrapping an empty database, instead of a random one.
     #[arg(long, env = "CERTUS_BOOTSTRAP_TOKEN", hide_env_values = true)]
     bootstrap_token: Option<String>,
@@ -91,7 +94,8 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<()> {
     let store = Store::open(&args.data_dir.join("certus.db")).await.context("opening the database")?;
     let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", args.listen));
-    let authority = Authority::new(store.clone(), kek, &public_url);
+    let ocsp_signer = if args.ocsp_signer == "ca" { OcspSigner::Ca } else { OcspSigner::Delegated };
+    let authority = Authority::new(store.clone(), kek, &public_url).with_ocsp_signer(ocsp_signer);
 
     if let Some(token) = authority.bootstrap(args.bootstrap_token.as_deref()).await.context("bootstrapping")? {
         let path = args.data_dir.join("admin-token");

@@ -39,6 +39,14 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// SHA-1, only where a protocol fixes it (OCSP CertID, RFC 6960 §4.1.1).
+pub fn sha1(data: &[u8]) -> [u8; 20] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data);
+    let mut out = [0u8; 20];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
 /// Constant-time equality, for comparing token hashes.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     #[allow(deprecated)]

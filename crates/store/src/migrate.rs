@@ -2,7 +2,10 @@
 
 use sqlx::SqlitePool;
 
-const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_ocsp_and_crl_numbers.sql")),
+];
 
 pub async fn run(pool: &SqlitePool) -> crate::Result<()> {
     sqlx::query("CREATE TABLE IF NOT EXISTS certus_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")

@@ -159,3 +159,21 @@ pub struct RevokedEntry {
     pub revoked_at: i64,
     pub reason: String,
 }
+
+/// A CA's delegated OCSP responder.
+#[derive(Debug, Clone)]
+pub struct ResponderRow {
+    pub ca_id: String,
+    pub key_id: String,
+    pub cert_der: Vec<u8>,
+    pub not_after: i64,
+    pub created_at: i64,
+}
+
+/// What the store knows of one serial of one CA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SerialStatus {
+    Unknown,
+    Good,
+    Revoked { at: i64, reason: String },
+}

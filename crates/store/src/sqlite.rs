@@ -429,8 +429,10 @@ impl Store {
         rows.iter().map(cert_row).collect()
     }
 
-    /// Marks a certificate revoked. Returns false if it already was (nothing is changed).
+    /// Marks a certificate revoked and bumps its CA's revocation epoch, in one transaction.
+    /// Returns false if it already was revoked (nothing is changed).
     pub async fn revoke_certificate(&self, tenant_id: &str, id: &str, at: i64, reason: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE certificates SET revoked_at = $1, revocation_reason = $2 \
              WHERE tenant_id = $3 AND id = $4 AND revoked_at IS NULL",
@@ -439,9 +441,95 @@ impl Store {
         .bind(reason)
         .bind(tenant_id)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE cas SET revocation_epoch = revocation_epoch + 1 \
+             WHERE id = (SELECT issuer_ca_id FROM certificates WHERE id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Every CA of every tenant: the OCSP responder maps CertIDs to issuers across tenants.
+    pub async fn all_cas(&self) -> Result<Vec<CaRow>> {
+        let rows = sqlx::query(sql!("{CA_COLUMNS} ORDER BY c.created_at, c.id")).fetch_all(&self.pool).await?;
+        rows.iter().map(ca_row).collect()
+    }
+
+    pub async fn count_cas(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cas").fetch_one(&self.pool).await?)
+    }
+
+    /// Changes whenever a certificate of the CA is revoked.
+    pub async fn revocation_epoch(&self, ca_id: &str) -> Result<i64> {
+        sqlx::query_scalar("SELECT revocation_epoch FROM cas WHERE id = $1")
+            .bind(ca_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    pub async fn serial_status(&self, issuer_ca_id: &str, serial: &str) -> Result<SerialStatus> {
+        let row = sqlx::query("SELECT revoked_at, revocation_reason FROM certificates WHERE issuer_ca_id = $1 AND serial = $2")
+            .bind(issuer_ca_id)
+            .bind(serial)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            None => SerialStatus::Unknown,
+            Some(r) => match r.try_get::<Option<i64>, _>("revoked_at")? {
+                None => SerialStatus::Good,
+                Some(at) => SerialStatus::Revoked {
+                    at,
+                    reason: r.try_get::<Option<String>, _>("revocation_reason")?.unwrap_or_default(),
+                },
+            },
+        })
+    }
+
+    pub async fn get_responder(&self, ca_id: &str) -> Result<Option<ResponderRow>> {
+        sqlx::query("SELECT ca_id, key_id, cert_der, not_after, created_at FROM ocsp_responders WHERE ca_id = $1")
+            .bind(ca_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| -> Result<ResponderRow> {
+                Ok(ResponderRow {
+                    ca_id: r.try_get("ca_id")?,
+                    key_id: r.try_get("key_id")?,
+                    cert_der: r.try_get("cert_der")?,
+                    not_after: r.try_get("not_after")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .transpose()
+    }
+
+    /// Records a (renewed) responder with its sealed key; the newest one wins.
+    pub async fn put_responder(&self, responder: &ResponderRow, key: &KeyRow) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_key(&mut tx, key).await?;
+        sqlx::query(
+            "INSERT INTO ocsp_responders (ca_id, key_id, cert_der, not_after, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (ca_id) DO UPDATE SET key_id = excluded.key_id, cert_der = excluded.cert_der, \
+             not_after = excluded.not_after, created_at = excluded.created_at \
+             WHERE excluded.not_after > ocsp_responders.not_after",
+        )
+        .bind(&responder.ca_id)
+        .bind(&responder.key_id)
+        .bind(&responder.cert_der)
+        .bind(responder.not_after)
+        .bind(responder.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Revocation state of a serial issued by one of our CAs: `None` if unknown.

@@ -14,6 +14,9 @@ use crate::Error;
 /// id-pe-authorityInfoAccess (RFC 5280 §4.2.2.1) and id-ad-caIssuers.
 const OID_AIA: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
 const OID_AD_CA_ISSUERS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 2];
+const OID_AD_OCSP: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1];
+/// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1): clients need not check the responder's status.
+const OID_OCSP_NOCHECK: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1, 5];
 
 #[derive(Debug, Clone, Default)]
 pub struct Subject {
@@ -30,6 +33,8 @@ pub enum CertProfile {
     SubCa { path_len: Option<u8> },
     /// An end-entity certificate for TLS servers and clients (serverAuth + clientAuth).
     TlsLeaf,
+    /// A delegated OCSP responder (EKU OCSPSigning, id-pkix-ocsp-nocheck).
+    OcspResponder,
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +50,8 @@ pub struct CertSpec {
     pub crl_url: Option<String>,
     /// Where relying parties fetch the issuer's certificate (AIA caIssuers).
     pub ca_issuers_url: Option<String>,
+    /// Where relying parties ask for this certificate's status (AIA OCSP).
+    pub ocsp_url: Option<String>,
 }
 
 /// Who signs a certificate, and for whom.
@@ -91,12 +98,20 @@ pub fn build_certificate(spec: &CertSpec, sign_with: SignWith<'_>) -> Result<Vec
             params.extended_key_usages =
                 vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
         }
+        CertProfile::OcspResponder => {
+            params.is_ca = IsCa::ExplicitNoCa;
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::OcspSigning];
+            params
+                .custom_extensions
+                .push(CustomExtension::from_oid_content(OID_OCSP_NOCHECK, yasna::construct_der(|w| w.write_null())));
+        }
     }
     if let Some(url) = &spec.crl_url {
         params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![url.clone()] }];
     }
-    if let Some(url) = &spec.ca_issuers_url {
-        params.custom_extensions.push(authority_info_access(url));
+    if spec.ca_issuers_url.is_some() || spec.ocsp_url.is_some() {
+        params.custom_extensions.push(authority_info_access(spec.ocsp_url.as_deref(), spec.ca_issuers_url.as_deref()));
     }
     let cert = match sign_with {
         SignWith::Issuer { issuer_der, issuer_key, subject_key } => {
@@ -159,15 +174,19 @@ fn subject_alt_names(dns: &[String], ips: &[IpAddr]) -> Result<Vec<SanType>, Err
     Ok(sans)
 }
 
-/// AuthorityInfoAccessSyntax with one caIssuers URI, encoded with yasna (RFC 5280 §4.2.2.1).
-fn authority_info_access(url: &str) -> CustomExtension {
+/// AuthorityInfoAccessSyntax with an OCSP and/or a caIssuers URI, encoded with yasna
+/// (RFC 5280 §4.2.2.1).
+fn authority_info_access(ocsp: Option<&str>, ca_issuers: Option<&str>) -> CustomExtension {
+    let entries: Vec<(&[u64], &str)> =
+        [(OID_AD_OCSP, ocsp), (OID_AD_CA_ISSUERS, ca_issuers)].into_iter().filter_map(|(o, u)| u.map(|u| (o, u))).collect();
     let content = yasna::construct_der(|w| {
         w.write_sequence(|w| {
-            w.next().write_sequence(|w| {
-                w.next().write_oid(&yasna::models::ObjectIdentifier::from_slice(OID_AD_CA_ISSUERS));
-                w.next()
-                    .write_tagged_implicit(yasna::Tag::context(6), |w| w.write_ia5_string(url));
-            });
+            for (method, url) in &entries {
+                w.next().write_sequence(|w| {
+                    w.next().write_oid(&yasna::models::ObjectIdentifier::from_slice(method));
+                    w.next().write_tagged_implicit(yasna::Tag::context(6), |w| w.write_ia5_string(url));
+                });
+            }
         });
     });
     CustomExtension::from_oid_content(OID_AIA, content)

@@ -61,6 +61,8 @@ pub struct CertInfo {
     pub self_issued: bool,
     pub key: KeyInfo,
     pub spki_der: Vec<u8>,
+    /// The subjectPublicKey BIT STRING contents: what OCSP issuerKeyHash hashes.
+    pub public_key_bits: Vec<u8>,
 }
 
 /// Parses a DER CSR and verifies its self-signature (RFC 2986 §3: proof of possession).
@@ -123,6 +125,7 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, Error> {
         self_issued: cert.subject().as_raw() == cert.issuer().as_raw(),
         key: key_info(cert.public_key()),
         spki_der: cert.public_key().raw.to_vec(),
+        public_key_bits: cert.public_key().subject_public_key.data.to_vec(),
     })
 }
 

@@ -21,6 +21,7 @@ fn spec(profile: CertProfile, cn: &str, serial_byte: u8) -> CertSpec {
         profile,
         crl_url: None,
         ca_issuers_url: None,
+        ocsp_url: None,
     }
 }
 

@@ -1,0 +1,265 @@
+//! The OCSP responder (RFC 6960): maps CertIDs to the issuing CA, answers good / revoked /
+//! unknown from the store, and signs with a delegated responder certificate that Certus issues
+//! and renews itself (or with the CA key). Responses without a nonce are cached until the CA's
+//! revocation epoch (kept in the database, so every node sees it) changes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use certus_kms::SoftwareKey;
+use certus_store::{CaRow, ResponderRow, SerialStatus};
+use certus_x509::{
+    build_certificate, build_ocsp_response, ocsp_failure, parse_certificate, parse_ocsp_request, CertIdHash,
+    CertProfile, CertSpec, OcspFailure, OcspResponseSpec, OcspStatus, RevocationReason, SignWith, Subject,
+};
+use time::Duration;
+
+use crate::error::{Error, Result};
+use crate::{blocking, from_secs, generate_key, now, serial_key, Authority};
+
+/// Who signs OCSP responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OcspSigner {
+    /// A responder certificate per CA (EKU OCSPSigning, id-pkix-ocsp-nocheck); the CA key
+    /// signs only that certificate, once a month.
+    #[default]
+    Delegated,
+    /// The issuing CA's own key.
+    Ca,
+}
+
+/// How long a response is good for (nextUpdate - thisUpdate).
+const RESPONSE_VALIDITY: Duration = Duration::hours(1);
+/// How long a signed response is reused for identical requests (if no revocation happens).
+const CACHE_SECS: i64 = 300;
+const CACHE_MAX_ENTRIES: usize = 100_000;
+const RESPONDER_VALIDITY: Duration = Duration::days(30);
+const RESPONDER_RENEW_BEFORE: i64 = 7 * 86_400;
+
+/// An encoded OCSPResponse, and for how many seconds HTTP caches may keep it.
+#[derive(Debug, Clone)]
+pub struct OcspReply {
+    pub der: Vec<u8>,
+    pub max_age: Option<i64>,
+}
+
+struct Signer {
+    key: SoftwareKey,
+    cert_der: Vec<u8>,
+    not_after: i64,
+    delegated: bool,
+}
+
+struct Cached {
+    der: Vec<u8>,
+    ca_id: String,
+    epoch: i64,
+    expires: i64,
+}
+
+type IssuerKey = (CertIdHash, Vec<u8>, Vec<u8>);
+
+#[derive(Default)]
+pub(crate) struct OcspState {
+    pub(crate) mode: OcspSigner,
+    /// CertID hashes → CA id, and how many CAs the index was built from.
+    issuers: RwLock<(HashMap<IssuerKey, String>, i64)>,
+    signers: RwLock<HashMap<String, Arc<Signer>>>,
+    responses: Mutex<HashMap<Vec<u8>, Cached>>,
+}
+
+impl OcspState {
+    pub(crate) fn new(mode: OcspSigner) -> Self {
+        OcspState { mode, ..Default::default() }
+    }
+}
+
+fn failure(f: OcspFailure) -> OcspReply {
+    OcspReply { der: ocsp_failure(f), max_age: None }
+}
+
+impl Authority {
+    /// Answers one DER OCSPRequest. Never fails: problems become OCSP error statuses.
+    pub async fn ocsp_respond(&self, request: &[u8]) -> OcspReply {
+        let Ok(query) = parse_ocsp_request(request) else {
+            return failure(OcspFailure::MalformedRequest);
+        };
+        // One signature covers the whole response, so every CertID must name the same CA.
+        let mut ca_ids = Vec::with_capacity(query.items.len());
+        for item in &query.items {
+            let Some(hash) = item.hash else { return failure(OcspFailure::Unauthorized) };
+            match self.issuer_of(hash, &item.issuer_name_hash, &item.issuer_key_hash).await {
+                Some(id) => ca_ids.push(id),
+                None => return failure(OcspFailure::Unauthorized),
+            }
+        }
+        if ca_ids.windows(2).any(|w| w[0] != w[1]) {
+            return failure(OcspFailure::Unauthorized);
+        }
+        let ca_id = ca_ids.swap_remove(0);
+        match self.answer(&ca_id, request, &query).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                tracing::error!(error = %e, ca_id, "OCSP response failed");
+                failure(OcspFailure::InternalError)
+            }
+        }
+    }
+
+    async fn answer(&self, ca_id: &str, request: &[u8], query: &certus_x509::OcspQuery) -> Result<OcspReply> {
+        let now = now();
+        // Read the epoch before the statuses: a revocation after this point changes it and
+        // so retires whatever we cache now.
+        let epoch = self.store.revocation_epoch(ca_id).await?;
+        let cacheable = query.nonce.is_none();
+        if cacheable {
+            let cache = self.ocsp.responses.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(hit) = cache.get(request) {
+                if hit.ca_id == ca_id && hit.epoch == epoch && hit.expires > now.unix_timestamp() {
+                    return Ok(OcspReply { der: hit.der.clone(), max_age: Some(hit.expires - now.unix_timestamp()) });
+                }
+            }
+        }
+        let mut answers = Vec::with_capacity(query.items.len());
+        for item in &query.items {
+            let status = match self.store.serial_status(ca_id, &serial_key(&item.serial)).await? {
+                SerialStatus::Unknown => OcspStatus::Unknown,
+                SerialStatus::Good => OcspStatus::Good,
+                SerialStatus::Revoked { at, reason } => OcspStatus::Revoked {
+                    at: from_secs(at),
+                    reason: RevocationReason::from_name(&reason).unwrap_or(RevocationReason::Unspecified),
+                },
+            };
+            answers.push((item.clone(), status));
+        }
+        let signer = self.ocsp_signer(ca_id).await?;
+        let nonce = query.nonce.clone();
+        let der = blocking(move || {
+            let spec = OcspResponseSpec {
+                produced_at: now,
+                this_update: now,
+                next_update: now + RESPONSE_VALIDITY,
+                answers: answers.iter().map(|(i, s)| (i, *s)).collect(),
+                nonce,
+                signer_cert_der: &signer.cert_der,
+                include_signer_cert: signer.delegated,
+            };
+            Ok(build_ocsp_response(&spec, &signer.key)?)
+        })
+        .await?;
+        if cacheable {
+            let mut cache = self.ocsp.responses.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.len() >= CACHE_MAX_ENTRIES {
+                cache.clear();
+            }
+            let expires = now.unix_timestamp() + CACHE_SECS;
+            cache.insert(request.to_vec(), Cached { der: der.clone(), ca_id: ca_id.to_owned(), epoch, expires });
+        }
+        Ok(OcspReply { der, max_age: cacheable.then_some(CACHE_SECS) })
+    }
+
+    /// The CA whose name and key hash to these values. On a miss the index is rebuilt only if
+    /// the number of CAs changed (a CA created since, possibly on another node), so unknown
+    /// issuers cost one count query, not a reload.
+    async fn issuer_of(&self, hash: CertIdHash, name_hash: &[u8], key_hash: &[u8]) -> Option<String> {
+        let key = (hash, name_hash.to_vec(), key_hash.to_vec());
+        let known = {
+            let index = self.ocsp.issuers.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(id) = index.0.get(&key) {
+                return Some(id.clone());
+            }
+            index.1
+        };
+        if self.store.count_cas().await.ok()? == known {
+            return None;
+        }
+        let cas = self.store.all_cas().await.ok()?;
+        let count = cas.len() as i64;
+        let mut index = HashMap::with_capacity(cas.len() * 2);
+        for ca in cas {
+            let Ok(info) = parse_certificate(&ca.cert_der) else { continue };
+            index.insert(
+                (CertIdHash::Sha1, certus_kms::sha1(&info.subject_der).to_vec(), certus_kms::sha1(&info.public_key_bits).to_vec()),
+                ca.id.clone(),
+            );
+            index.insert(
+                (CertIdHash::Sha256, certus_kms::sha256(&info.subject_der).to_vec(), certus_kms::sha256(&info.public_key_bits).to_vec()),
+                ca.id,
+            );
+        }
+        let found = index.get(&key).cloned();
+        *self.ocsp.issuers.write().unwrap_or_else(|p| p.into_inner()) = (index, count);
+        found
+    }
+
+    /// The key and certificate that sign this CA's OCSP responses, renewing a delegated
+    /// responder a week before it expires.
+    async fn ocsp_signer(&self, ca_id: &str) -> Result<Arc<Signer>> {
+        let now = now().unix_timestamp();
+        if let Some(s) = self.ocsp.signers.read().unwrap_or_else(|p| p.into_inner()).get(ca_id) {
+            if s.not_after - now > RESPONDER_RENEW_BEFORE || !s.delegated {
+                return Ok(s.clone());
+            }
+        }
+        let ca = self.store.get_ca_public(ca_id).await?;
+        let signer = match self.ocsp.mode {
+            OcspSigner::Ca => Signer {
+                key: self.load_key(&ca.tenant_id, &ca.key_id).await?,
+                cert_der: ca.cert_der.clone(),
+                not_after: ca.valid_until,
+                delegated: false,
+            },
+            OcspSigner::Delegated => match self.store.get_responder(ca_id).await? {
+                Some(r) if r.not_after - now > RESPONDER_RENEW_BEFORE => Signer {
+                    key: self.load_key(&ca.tenant_id, &r.key_id).await?,
+                    cert_der: r.cert_der,
+                    not_after: r.not_after,
+                    delegated: true,
+                },
+                _ => self.issue_responder(&ca).await?,
+            },
+        };
+        let signer = Arc::new(signer);
+        self.ocsp.signers.write().unwrap_or_else(|p| p.into_inner()).insert(ca_id.to_owned(), signer.clone());
+        Ok(signer)
+    }
+
+    async fn issue_responder(&self, ca: &CaRow) -> Result<Signer> {
+        let ca_key = self.load_key(&ca.tenant_id, &ca.key_id).await?;
+        let key = generate_key(ca_key.spec()).await?;
+        let not_before = now();
+        let not_after = (not_before + RESPONDER_VALIDITY).min(from_secs(ca.valid_until));
+        let spec = CertSpec {
+            serial: certus_x509::new_serial_from(certus_kms::random_bytes()),
+            subject: Subject { common_name: Some(format!("{} OCSP Responder", ca.common_name)), ..Default::default() },
+            dns_names: vec![],
+            ip_addresses: vec![],
+            not_before,
+            not_after,
+            profile: CertProfile::OcspResponder,
+            crl_url: None,
+            ca_issuers_url: Some(self.ca_issuers_url(&ca.id)),
+            ocsp_url: None,
+        };
+        let issuer_der = ca.cert_der.clone();
+        let (cert_der, key) = blocking(move || {
+            let der = build_certificate(
+                &spec,
+                SignWith::Issuer { issuer_der: &issuer_der, issuer_key: &ca_key, subject_key: &key },
+            )?;
+            Ok((der, key))
+        })
+        .await?;
+        let key_row = self.seal_key(&ca.tenant_id, &key);
+        let row = ResponderRow {
+            ca_id: ca.id.clone(),
+            key_id: key_row.id.clone(),
+            cert_der: cert_der.clone(),
+            not_after: not_after.unix_timestamp(),
+            created_at: not_before.unix_timestamp(),
+        };
+        self.store.put_responder(&row, &key_row).await.map_err(Error::from)?;
+        tracing::info!(ca_id = %ca.id, "issued OCSP responder certificate");
+        Ok(Signer { key, cert_der, not_after: row.not_after, delegated: true })
+    }
+}

@@ -1,0 +1,25 @@
+-- OCSP responders, a revocation epoch per CA (invalidates cached OCSP answers on every node),
+-- and one CRL Number sequence per CA shared by complete and delta CRLs (RFC 5280 §5.2.3).
+
+ALTER TABLE cas ADD COLUMN revocation_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cas ADD COLUMN crl_counter INTEGER NOT NULL DEFAULT 0;
+UPDATE cas SET crl_counter = COALESCE((SELECT crl_number FROM crls WHERE crls.ca_id = cas.id), 0);
+
+-- The delegated OCSP responder certificate of each CA (key sealed in keys).
+CREATE TABLE ocsp_responders (
+    ca_id       TEXT PRIMARY KEY REFERENCES cas(id),
+    key_id      TEXT NOT NULL REFERENCES keys(id),
+    cert_der    BLOB NOT NULL,
+    not_after   INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+-- The current delta CRL of each CA: revocations since its base (complete) CRL.
+CREATE TABLE delta_crls (
+    ca_id        TEXT PRIMARY KEY REFERENCES cas(id),
+    crl_number   INTEGER NOT NULL,
+    base_number  INTEGER NOT NULL,
+    der          BLOB NOT NULL,
+    this_update  INTEGER NOT NULL,
+    next_update  INTEGER NOT NULL
+);

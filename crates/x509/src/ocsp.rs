@@ -1,0 +1,238 @@
+//! OCSP (RFC 6960): reads requests and builds signed BasicOCSPResponses, with the RustCrypto
+//! `x509-ocsp` types for the ASN.1.
+
+use const_oid::db::rfc6960::{ID_PKIX_OCSP_BASIC, ID_PKIX_OCSP_NONCE};
+use const_oid::ObjectIdentifier;
+use der::asn1::{BitString, GeneralizedTime, Null, OctetString};
+use der::{Decode, Encode};
+use rcgen::SigningKey;
+use spki::AlgorithmIdentifierOwned;
+use time::OffsetDateTime;
+use x509_cert::ext::pkix::CrlReason;
+use x509_cert::ext::Extension;
+use x509_cert::name::Name;
+use x509_cert::Certificate;
+use x509_ocsp::{
+    BasicOcspResponse, CertId, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse,
+    OcspResponseStatus, ResponderId, ResponseBytes, ResponseData, RevokedInfo, SingleResponse,
+};
+
+use crate::{Error, RevocationReason};
+
+const OID_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
+const OID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
+
+/// The hash a CertID was computed with (RFC 6960 §4.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CertIdHash {
+    Sha1,
+    Sha256,
+}
+
+/// One CertID of a request.
+#[derive(Debug, Clone)]
+pub struct OcspItem {
+    /// `None` for a hash algorithm we do not support.
+    pub hash: Option<CertIdHash>,
+    pub issuer_name_hash: Vec<u8>,
+    pub issuer_key_hash: Vec<u8>,
+    /// Serial without leading zero octets.
+    pub serial: Vec<u8>,
+    cert_id_der: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OcspQuery {
+    pub items: Vec<OcspItem>,
+    /// The request's nonce extension value, echoed back as is (RFC 8954).
+    pub nonce: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OcspStatus {
+    Good,
+    Revoked { at: OffsetDateTime, reason: RevocationReason },
+    Unknown,
+}
+
+/// The non-successful response statuses, which carry no signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OcspFailure {
+    MalformedRequest,
+    InternalError,
+    TryLater,
+    Unauthorized,
+}
+
+pub struct OcspResponseSpec<'a> {
+    pub produced_at: OffsetDateTime,
+    pub this_update: OffsetDateTime,
+    pub next_update: OffsetDateTime,
+    pub answers: Vec<(&'a OcspItem, OcspStatus)>,
+    pub nonce: Option<Vec<u8>>,
+    /// The signer's certificate: its subject is the ResponderID. A delegated responder's
+    /// certificate is also included in the response so clients can verify it.
+    pub signer_cert_der: &'a [u8],
+    pub include_signer_cert: bool,
+}
+
+fn malformed(e: impl std::fmt::Display) -> Error {
+    Error::InvalidValue(format!("OCSP request: {e}"))
+}
+
+/// Parses a DER OCSPRequest. Signed requests are accepted; their signature is not required.
+pub fn parse_ocsp_request(der: &[u8]) -> Result<OcspQuery, Error> {
+    let req = OcspRequest::from_der(der).map_err(malformed)?;
+    if req.tbs_request.request_list.is_empty() {
+        return Err(malformed("no CertID"));
+    }
+    let items = req
+        .tbs_request
+        .request_list
+        .iter()
+        .map(|r| {
+            let id = &r.req_cert;
+            let hash = match id.hash_algorithm.oid {
+                o if o == OID_SHA1 => Some(CertIdHash::Sha1),
+                o if o == OID_SHA256 => Some(CertIdHash::Sha256),
+                _ => None,
+            };
+            let mut serial = id.serial_number.as_bytes().to_vec();
+            while serial.len() > 1 && serial[0] == 0 {
+                serial.remove(0);
+            }
+            Ok(OcspItem {
+                hash,
+                issuer_name_hash: id.issuer_name_hash.as_bytes().to_vec(),
+                issuer_key_hash: id.issuer_key_hash.as_bytes().to_vec(),
+                serial,
+                cert_id_der: id.to_der().map_err(malformed)?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let nonce = req
+        .tbs_request
+        .request_extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == ID_PKIX_OCSP_NONCE)
+        .map(|e| e.extn_value.as_bytes().to_vec());
+    Ok(OcspQuery { items, nonce })
+}
+
+fn generalized(t: OffsetDateTime) -> Result<OcspGeneralizedTime, Error> {
+    let secs = u64::try_from(t.unix_timestamp()).map_err(|_| Error::Encoding("time before 1970".into()))?;
+    GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(secs))
+        .map(OcspGeneralizedTime)
+        .map_err(|e| Error::Encoding(e.to_string()))
+}
+
+fn crl_reason(r: RevocationReason) -> Option<CrlReason> {
+    Some(match r {
+        RevocationReason::Unspecified => return None,
+        RevocationReason::KeyCompromise => CrlReason::KeyCompromise,
+        RevocationReason::CaCompromise => CrlReason::CaCompromise,
+        RevocationReason::AffiliationChanged => CrlReason::AffiliationChanged,
+        RevocationReason::Superseded => CrlReason::Superseded,
+        RevocationReason::CessationOfOperation => CrlReason::CessationOfOperation,
+        RevocationReason::CertificateHold => CrlReason::CertificateHold,
+        RevocationReason::PrivilegeWithdrawn => CrlReason::PrivilegeWithdrawn,
+        RevocationReason::AaCompromise => CrlReason::AaCompromise,
+    })
+}
+
+/// The signatureAlgorithm for what `key` signs with (RFC 5758, RFC 4055, RFC 8410).
+fn signature_algorithm(key: &dyn SigningKey) -> Result<AlgorithmIdentifierOwned, Error> {
+    let alg = key.algorithm();
+    let (oid, null_params) = if alg == &rcgen::PKCS_ECDSA_P256_SHA256 || alg == &rcgen::PKCS_ECDSA_P521_SHA256 {
+        ("1.2.840.10045.4.3.2", false)
+    } else if alg == &rcgen::PKCS_ECDSA_P384_SHA384 || alg == &rcgen::PKCS_ECDSA_P521_SHA384 {
+        ("1.2.840.10045.4.3.3", false)
+    } else if alg == &rcgen::PKCS_ECDSA_P521_SHA512 {
+        ("1.2.840.10045.4.3.4", false)
+    } else if alg == &rcgen::PKCS_RSA_SHA256 {
+        ("1.2.840.113549.1.1.11", true)
+    } else if alg == &rcgen::PKCS_RSA_SHA384 {
+        ("1.2.840.113549.1.1.12", true)
+    } else if alg == &rcgen::PKCS_RSA_SHA512 {
+        ("1.2.840.113549.1.1.13", true)
+    } else if alg == &rcgen::PKCS_ED25519 {
+        ("1.3.101.112", false)
+    } else {
+        return Err(Error::Encoding("unsupported signing algorithm for OCSP".into()));
+    };
+    let parameters = if null_params { Some(Null.into()) } else { None };
+    Ok(AlgorithmIdentifierOwned { oid: ObjectIdentifier::new_unwrap(oid), parameters })
+}
+
+/// Builds and signs a successful OCSP response.
+pub fn build_ocsp_response(spec: &OcspResponseSpec<'_>, key: &dyn SigningKey) -> Result<Vec<u8>, Error> {
+    let enc = |e: der::Error| Error::Encoding(e.to_string());
+    let signer = Certificate::from_der(spec.signer_cert_der).map_err(enc)?;
+    let responder = Name::from_der(&signer.tbs_certificate.subject.to_der().map_err(enc)?).map_err(enc)?;
+    let this_update = generalized(spec.this_update)?;
+    let next_update = generalized(spec.next_update)?;
+    let responses = spec
+        .answers
+        .iter()
+        .map(|(item, status)| {
+            let cert_status = match status {
+                OcspStatus::Good => CertStatus::good(),
+                OcspStatus::Unknown => CertStatus::unknown(),
+                OcspStatus::Revoked { at, reason } => CertStatus::revoked(RevokedInfo {
+                    revocation_time: generalized(*at)?,
+                    revocation_reason: crl_reason(*reason),
+                }),
+            };
+            Ok(SingleResponse {
+                cert_id: CertId::from_der(&item.cert_id_der).map_err(enc)?,
+                cert_status,
+                this_update,
+                next_update: Some(next_update),
+                single_extensions: None,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let response_extensions = match &spec.nonce {
+        Some(value) => Some(vec![Extension {
+            extn_id: ID_PKIX_OCSP_NONCE,
+            critical: false,
+            extn_value: OctetString::new(value.clone()).map_err(enc)?,
+        }]),
+        None => None,
+    };
+    let tbs = ResponseData {
+        version: Default::default(),
+        responder_id: ResponderId::ByName(responder),
+        produced_at: generalized(spec.produced_at)?,
+        responses,
+        response_extensions,
+    };
+    let signature = key.sign(&tbs.to_der().map_err(enc)?)?;
+    let basic = BasicOcspResponse {
+        tbs_response_data: tbs,
+        signature_algorithm: signature_algorithm(key)?,
+        signature: BitString::from_bytes(&signature).map_err(enc)?,
+        certs: spec.include_signer_cert.then(|| vec![signer]),
+    };
+    let response = OcspResponse {
+        response_status: OcspResponseStatus::Successful,
+        response_bytes: Some(ResponseBytes {
+            response_type: ID_PKIX_OCSP_BASIC,
+            response: OctetString::new(basic.to_der().map_err(enc)?).map_err(enc)?,
+        }),
+    };
+    response.to_der().map_err(enc)
+}
+
+/// An unsigned error response (RFC 6960 §4.2.1).
+pub fn ocsp_failure(failure: OcspFailure) -> Vec<u8> {
+    let response_status = match failure {
+        OcspFailure::MalformedRequest => OcspResponseStatus::MalformedRequest,
+        OcspFailure::InternalError => OcspResponseStatus::InternalError,
+        OcspFailure::TryLater => OcspResponseStatus::TryLater,
+        OcspFailure::Unauthorized => OcspResponseStatus::Unauthorized,
+    };
+    // Encoding an enum and an absent field cannot fail.
+    OcspResponse { response_status, response_bytes: None }.to_der().unwrap_or_default()
+}

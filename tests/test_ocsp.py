@@ -1,0 +1,127 @@
+"""The OCSP responder, checked with the openssl ocsp client and pkilint."""
+import base64
+import re
+import subprocess
+
+import pytest
+
+from conftest import BOOTSTRAP_TOKEN, Client, Server, make_hierarchy, make_role, openssl, unique, write
+from test_lint import lint
+
+
+@pytest.fixture()
+def pki(admin, tmp):
+    root, inter = make_hierarchy(admin)
+    role = make_role(admin, inter["id"], key_type="ec")
+    issue = lambda cn: admin.ok("post", f"/v1/pki/issue/{role['name']}", 201, json={"common_name": cn})
+    first = issue("a.example.test")
+    files = {
+        "int": write(tmp / "int.pem", first["ca_chain"][0]),
+        "chain": write(tmp / "chain.pem", first["ca_chain"][0] + first["ca_chain"][1]),
+    }
+    return admin, issue, files, first
+
+
+def ocsp(url, files, *certs, extra=(), check=True):
+    args = ["ocsp", "-issuer", files["int"], "-url", url + "/ocsp", "-CAfile", files["chain"], *extra]
+    for c in certs:
+        args += ["-cert", c]
+    r = subprocess.run(["openssl", *args], capture_output=True, text=True)
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r.stdout + r.stderr
+
+
+def test_good_then_revoked_with_reason(pki, server, tmp):
+    admin, issue, files, first = pki
+    leaf = write(tmp / "leaf.pem", first["certificate"])
+    assert f"OCSP - URI:{server.url}/ocsp" in openssl("x509", "-in", leaf, "-noout", "-text").stdout
+    out = ocsp(server.url, files, leaf)
+    assert "Response verify OK" in out and f"{leaf}: good" in out
+    admin.ok("post", "/v1/pki/revoke", json={"serial_number": first["serial_number"], "reason": "key_compromise"})
+    for digest in ([], ["-sha256"]):
+        args = ["ocsp", *digest, "-issuer", files["int"], "-cert", leaf, "-url", server.url + "/ocsp",
+                "-CAfile", files["chain"], "-resp_text"]
+        out = openssl(*args).stdout
+        assert "Cert Status: revoked" in out and "keyCompromise" in out
+        assert ("sha256" if digest else "sha1") in out.split("Hash Algorithm:")[1].split()[0]
+        assert "OCSP Nonce" in out  # the client's nonce is echoed (openssl also checks it matches)
+
+
+def test_several_certids_unknown_and_nonce(pki, server, tmp):
+    admin, issue, files, first = pki
+    a = write(tmp / "a.pem", first["certificate"])
+    b_issued = issue("b.example.test")
+    b = write(tmp / "b.pem", b_issued["certificate"])
+    admin.ok("post", "/v1/pki/revoke", json={"serial_number": b_issued["serial_number"], "reason": "superseded"})
+    out = ocsp(server.url, files, a, b)
+    assert f"{a}: good" in out and f"{b}: revoked" in out and "Response verify OK" in out
+    out = ocsp(server.url, files, extra=["-serial", "0x0123456789"])
+    assert "0x0123456789: unknown" in out
+
+
+def test_get_cache_and_invalidation_on_revoke(pki, server, tmp):
+    admin, issue, files, first = pki
+    c = issue("cached.example.test")
+    leaf = write(tmp / "c.pem", c["certificate"])
+    req = tmp / "req.der"
+    openssl("ocsp", "-issuer", files["int"], "-cert", leaf, "-no_nonce", "-reqout", str(req))
+    path = "/ocsp/" + base64.b64encode(req.read_bytes()).decode()
+    anon = Client(server.url)
+
+    def status():
+        r = anon.get(path)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/ocsp-response"
+        resp = tmp / "resp.der"
+        resp.write_bytes(r.content)
+        out = openssl("ocsp", "-respin", str(resp), "-issuer", files["int"], "-CAfile", files["chain"],
+                      "-cert", leaf, "-resp_text").stdout
+        return re.search(r"Cert Status: (\w+)", out)[1], r.headers["cache-control"], resp
+
+    assert status()[:2] == ("good", status()[1])
+    assert "max-age=" in status()[1]
+    admin.ok("post", "/v1/pki/revoke", json={"serial_number": c["serial_number"], "reason": "cessation_of_operation"})
+    st, _, resp = status()
+    assert st == "revoked", "a revocation must retire the cached good answer"
+    lint("lint_ocsp_response", str(resp))
+
+
+def test_errors_are_ocsp_statuses(server, tmp):
+    anon = Client(server.url)
+    r = anon.post("/ocsp", data=b"not an ocsp request", headers={"Content-Type": "application/ocsp-request"})
+    assert r.status_code == 200 and r.content == bytes.fromhex("30030a0101")  # malformedRequest
+    assert anon.get("/ocsp/%%%not-base64").content == bytes.fromhex("30030a0101")
+    # A CA we do not run: unauthorized.
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+            str(tmp / "k"), "-out", str(tmp / "other.pem"), "-subj", "/CN=Other", "-days", "1")
+    openssl("ocsp", "-issuer", str(tmp / "other.pem"), "-serial", "0x01", "-reqout", str(tmp / "q.der"))
+    r = anon.post("/ocsp", data=(tmp / "q.der").read_bytes())
+    assert r.content == bytes.fromhex("30030a0106")  # unauthorized
+
+
+def test_responder_certificate_profile(pki, server, tmp):
+    admin, issue, files, first = pki
+    leaf = write(tmp / "leaf.pem", first["certificate"])
+    out = openssl("ocsp", "-issuer", files["int"], "-cert", leaf, "-url", server.url + "/ocsp",
+                  "-CAfile", files["chain"], "-resp_text").stdout
+    pem = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n", out, re.S)[0]
+    text = openssl("x509", "-noout", "-text", input=pem).stdout
+    assert "OCSP Signing" in text and "OCSP No Check" in text and "CA:FALSE" in text
+    lint("lint_pkix_cert", write(tmp / "responder.pem", pem))
+
+
+def test_ca_signed_responses(tmp):
+    srv = Server(tmp / "d", env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN, "CERTUS_OCSP_SIGNER": "ca"}).start()
+    try:
+        admin = Client(srv.url, BOOTSTRAP_TOKEN)
+        _, inter = make_hierarchy(admin)
+        role = make_role(admin, inter["id"], key_type="ec")
+        c = admin.ok("post", f"/v1/pki/issue/{role['name']}", 201, json={"common_name": "x.example.test"})
+        files = {"int": write(tmp / "int.pem", c["ca_chain"][0]),
+                 "chain": write(tmp / "chain.pem", c["ca_chain"][0] + c["ca_chain"][1])}
+        leaf = write(tmp / "leaf.pem", c["certificate"])
+        out = ocsp(srv.url, files, leaf, extra=["-resp_text"])
+        assert "Response verify OK" in out and "Responder Id: CN = Test Issuing CA" in out
+        assert "BEGIN CERTIFICATE" not in out
+    finally:
+        srv.stop()
