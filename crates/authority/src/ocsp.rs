@@ -114,11 +114,10 @@ impl Authority {
         let cacheable = query.nonce.is_none();
         if cacheable {
             let cache = self.ocsp.responses.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(hit) = cache.get(request) {
-                if hit.ca_id == ca_id && hit.epoch == epoch && hit.expires > now.unix_timestamp() {
+            if let Some(hit) = cache.get(request)
+                && hit.ca_id == ca_id && hit.epoch == epoch && hit.expires > now.unix_timestamp() {
                     return Ok(OcspReply { der: hit.der.clone(), max_age: Some(hit.expires - now.unix_timestamp()) });
                 }
-            }
         }
         let mut answers = Vec::with_capacity(query.items.len());
         for item in &query.items {
@@ -196,11 +195,10 @@ impl Authority {
     /// responder a week before it expires.
     async fn ocsp_signer(&self, ca_id: &str) -> Result<Arc<Signer>> {
         let now = now().unix_timestamp();
-        if let Some(s) = self.ocsp.signers.read().unwrap_or_else(|p| p.into_inner()).get(ca_id) {
-            if s.not_after - now > RESPONDER_RENEW_BEFORE || !s.delegated {
+        if let Some(s) = self.ocsp.signers.read().unwrap_or_else(|p| p.into_inner()).get(ca_id)
+            && (s.not_after - now > RESPONDER_RENEW_BEFORE || !s.delegated) {
                 return Ok(s.clone());
             }
-        }
         let ca = self.store.get_ca_public(ca_id).await?;
         let signer = match self.ocsp.mode {
             OcspSigner::Ca => Signer {
