@@ -185,9 +185,10 @@ impl Authority {
         self.audit(caller, "certificate.revoke", &cert.id, format!("serial={} reason={}", cert.serial, reason.name()))
             .await;
         if let Some(ca_id) = &cert.issuer_ca_id {
-            // The revocation is recorded; a failed rebuild is retried by the hourly refresh.
-            if let Err(e) = self.rebuild_crl(&caller.tenant_id, ca_id).await {
-                tracing::error!(error = %e, ca_id, "CRL rebuild after revocation failed");
+            // Only the delta is rebuilt now; the complete CRL is rebuilt when next fetched. The
+            // revocation is recorded either way, and a failed build is retried on fetch.
+            if let Err(e) = self.rebuild_delta(&caller.tenant_id, ca_id).await {
+                tracing::error!(error = %e, ca_id, "delta CRL rebuild after revocation failed");
             }
         }
         Ok(RevokeResult { certificate_id: cert.id.clone(), serial: cert.serial.clone(), revoked_at: at, reason })

@@ -1,17 +1,24 @@
-//! CRLs: rebuilt on every revocation, on demand, and hourly; served from the stored copy.
+//! CRLs. A revocation rebuilds only the CA's delta CRL (entries since the complete CRL); the
+//! complete CRL is rebuilt when fetched after a revocation (so many revocations cost one
+//! rebuild), when forced, and hourly. Complete and delta CRLs share one CRL Number sequence per
+//! CA, kept in the database, so numbers only grow, across restarts and nodes.
 
 use certus_store::CrlRow;
-use certus_x509::{build_crl, CrlEntry, CrlSpec, RevocationReason};
+use certus_x509::{build_crl, CrlEntry, CrlKind, CrlSpec, RevocationReason};
 use time::Duration;
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::{blocking, from_secs, now, Authority};
 
-/// How often a CRL is rebuilt even without revocations.
+/// How often a complete CRL is rebuilt even without revocations.
 pub const CRL_REFRESH_SECS: i64 = 3600;
-/// nextUpdate is a day out: relying parties keep a valid CRL if a refresh is late.
+/// nextUpdate of a complete CRL is a day out: relying parties keep a valid CRL if a refresh is late.
 const CRL_LIFETIME: Duration = Duration::hours(24);
+/// A delta CRL is short-lived and rebuilt at least this often when fetched.
+const DELTA_REFRESH_SECS: i64 = 300;
+const DELTA_LIFETIME: Duration = Duration::hours(1);
+const DELTA_OVERLAP_SECS: i64 = 300;
 
 #[derive(Debug, Clone)]
 pub struct CrlView {
@@ -19,27 +26,53 @@ pub struct CrlView {
     pub crl_number: i64,
     pub this_update: i64,
     pub next_update: i64,
+    pub base_number: Option<i64>,
 }
 
 impl From<CrlRow> for CrlView {
     fn from(r: CrlRow) -> Self {
-        CrlView { der: r.der, crl_number: r.crl_number, this_update: r.this_update, next_update: r.next_update }
+        CrlView {
+            der: r.der,
+            crl_number: r.crl_number,
+            this_update: r.this_update,
+            next_update: r.next_update,
+            base_number: r.base_number,
+        }
     }
 }
 
 impl Authority {
-    /// The current CRL of a CA, for relying parties (no token). Rebuilt first if it is missing
-    /// or older than the refresh interval.
+    /// The current complete CRL of a CA, for relying parties (no token); rebuilt first if a
+    /// revocation happened since, or it is missing or older than the refresh interval.
     pub async fn public_crl(&self, ca_id: &str) -> Result<CrlView> {
         let ca = self.store.get_ca_public(ca_id).await.not_found_as("CA")?;
+        let epoch = self.store.revocation_epoch(ca_id).await?;
         let fresh_after = now().unix_timestamp() - CRL_REFRESH_SECS;
-        match self.store.get_crl(ca_id).await? {
-            Some(crl) if crl.this_update > fresh_after => Ok(crl.into()),
+        match self.store.get_crl(ca_id, false).await? {
+            Some(crl) if crl.this_update > fresh_after && crl.epoch == epoch => Ok(crl.into()),
             _ => self.rebuild_crl(&ca.tenant_id, ca_id).await,
         }
     }
 
-    /// Forces a rebuild (`POST /v1/pki/ca/{id}/crl`).
+    /// The current delta CRL of a CA (the complete CRL's Freshest CRL target); public.
+    pub async fn public_delta_crl(&self, ca_id: &str) -> Result<CrlView> {
+        let ca = self.store.get_ca_public(ca_id).await.not_found_as("CA")?;
+        let epoch = self.store.revocation_epoch(ca_id).await?;
+        // The base only needs to be current by age: revocations since it are the delta's job.
+        let base: CrlView = match self.store.get_crl(ca_id, false).await? {
+            Some(b) if b.this_update > now().unix_timestamp() - CRL_REFRESH_SECS => b.into(),
+            _ => self.rebuild_crl(&ca.tenant_id, ca_id).await?,
+        };
+        let fresh_after = now().unix_timestamp() - DELTA_REFRESH_SECS;
+        match self.store.get_crl(ca_id, true).await? {
+            Some(d) if d.this_update > fresh_after && d.epoch == epoch && d.base_number == Some(base.crl_number) => {
+                Ok(d.into())
+            }
+            _ => self.rebuild_delta(&ca.tenant_id, ca_id).await,
+        }
+    }
+
+    /// Forces a rebuild of the complete CRL (`POST /v1/pki/ca/{id}/crl`).
     pub async fn regenerate_crl(&self, caller: &Caller, ca_id: &str) -> Result<CrlView> {
         caller.require(Scope::Admin)?;
         self.store.get_ca(&caller.tenant_id, ca_id).await.not_found_as("CA")?;
@@ -48,7 +81,7 @@ impl Authority {
         Ok(crl)
     }
 
-    /// Rebuilds every CRL older than the refresh interval; run periodically by the server.
+    /// Rebuilds every complete CRL older than the refresh interval; run periodically.
     pub async fn refresh_stale_crls(&self) -> Result<usize> {
         let stale = self.store.cas_with_stale_crl(now().unix_timestamp() - CRL_REFRESH_SECS).await?;
         for ca_id in &stale {
@@ -59,11 +92,38 @@ impl Authority {
     }
 
     pub(crate) async fn rebuild_crl(&self, tenant_id: &str, ca_id: &str) -> Result<CrlView> {
+        let delta_url = format!("{}/delta", self.crl_url(ca_id));
+        self.build_and_store(tenant_id, ca_id, None, CrlKind::Complete { delta_url: Some(delta_url) }).await
+    }
+
+    /// Rebuilds the delta CRL against the stored complete CRL (building that first if none).
+    pub(crate) async fn rebuild_delta(&self, tenant_id: &str, ca_id: &str) -> Result<CrlView> {
+        let base = match self.store.get_crl(ca_id, false).await? {
+            Some(base) => base.into(),
+            None => self.rebuild_crl(tenant_id, ca_id).await?,
+        };
+        let kind = CrlKind::Delta { base_number: u64::try_from(base.crl_number).map_err(Error::internal)? };
+        self.build_and_store(tenant_id, ca_id, Some((base.this_update, base.crl_number)), kind).await
+    }
+
+    /// `delta_of`: the base CRL's (thisUpdate, number) for a delta; `None` for a complete CRL.
+    async fn build_and_store(
+        &self,
+        tenant_id: &str,
+        ca_id: &str,
+        delta_of: Option<(i64, i64)>,
+        kind: CrlKind,
+    ) -> Result<CrlView> {
         let ca = self.store.get_ca(tenant_id, ca_id).await.not_found_as("CA")?;
+        // Epoch first: a revocation landing after this read makes the result stale, never wrong.
+        let epoch = self.store.revocation_epoch(ca_id).await?;
         let this_update = now();
+        // A revocation stamped just before the base was built may have committed just after it
+        // was read; the overlap puts such entries in the delta too (listing one twice is harmless).
+        let since = delta_of.map(|(t, _)| t - DELTA_OVERLAP_SECS).unwrap_or(0);
         let entries = self
             .store
-            .revoked_for_ca(ca_id, this_update.unix_timestamp())
+            .revoked_for_ca(ca_id, since, this_update.unix_timestamp())
             .await?
             .into_iter()
             .map(|e| CrlEntry {
@@ -73,11 +133,13 @@ impl Authority {
             })
             .collect();
         let crl_number = self.store.next_crl_number(ca_id).await?;
+        let lifetime = if delta_of.is_some() { DELTA_LIFETIME } else { CRL_LIFETIME };
         let spec = CrlSpec {
             crl_number: u64::try_from(crl_number).map_err(Error::internal)?,
             this_update,
-            next_update: this_update + CRL_LIFETIME,
+            next_update: this_update + lifetime,
             entries,
+            kind,
         };
         let key = self.load_key(tenant_id, &ca.key_id).await?;
         let issuer_der = ca.cert_der.clone();
@@ -87,7 +149,9 @@ impl Authority {
             crl_number,
             der,
             this_update: this_update.unix_timestamp(),
-            next_update: (this_update + CRL_LIFETIME).unix_timestamp(),
+            next_update: (this_update + lifetime).unix_timestamp(),
+            epoch,
+            base_number: delta_of.map(|(_, n)| n),
         };
         self.store.store_crl(&row).await?;
         Ok(row.into())

@@ -27,7 +27,7 @@ pub use admin::{NewToken, TokenView};
 pub use auth::{Caller, Scope};
 pub use ca::{CaView, NewCa};
 pub use certs::{CertPage, CertView, ImportRequest, ListRequest, RevokeResult};
-pub use crl::CrlView;
+pub use crl::{CrlView, CRL_REFRESH_SECS};
 pub use csr::{CsrView, GenerateCsr};
 pub use error::{Error, ErrorKind, Result};
 pub use issue::{IssueRequest, Issued, SignRequest};

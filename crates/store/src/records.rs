@@ -59,6 +59,10 @@ pub struct CrlRow {
     pub der: Vec<u8>,
     pub this_update: i64,
     pub next_update: i64,
+    /// The CA's revocation epoch when this CRL was built.
+    pub epoch: i64,
+    /// For a delta CRL: the number of the complete CRL it extends.
+    pub base_number: Option<i64>,
 }
 
 #[derive(Debug, Clone)]

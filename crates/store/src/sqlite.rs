@@ -229,8 +229,14 @@ impl Store {
         .await?)
     }
 
-    pub async fn get_crl(&self, ca_id: &str) -> Result<Option<CrlRow>> {
-        sqlx::query("SELECT ca_id, crl_number, der, this_update, next_update FROM crls WHERE ca_id = $1")
+    /// The stored complete CRL (`delta` false) or delta CRL (`delta` true) of a CA.
+    pub async fn get_crl(&self, ca_id: &str, delta: bool) -> Result<Option<CrlRow>> {
+        let query = if delta {
+            "SELECT ca_id, crl_number, der, this_update, next_update, epoch, base_number FROM delta_crls WHERE ca_id = $1"
+        } else {
+            "SELECT ca_id, crl_number, der, this_update, next_update, epoch, NULL AS base_number FROM crls WHERE ca_id = $1"
+        };
+        sqlx::query(query)
             .bind(ca_id)
             .fetch_optional(&self.pool)
             .await?
@@ -241,44 +247,64 @@ impl Store {
                     der: r.try_get("der")?,
                     this_update: r.try_get("this_update")?,
                     next_update: r.try_get("next_update")?,
+                    epoch: r.try_get("epoch")?,
+                    base_number: r.try_get("base_number")?,
                 })
             })
             .transpose()
     }
 
+    /// Takes the next number of the CA's one CRL Number sequence (complete and delta CRLs share
+    /// it, RFC 5280 §5.2.3). Atomic, so concurrent builders never get the same number.
     pub async fn next_crl_number(&self, ca_id: &str) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(crl_number), 0) + 1 FROM crls WHERE ca_id = $1")
+        sqlx::query_scalar("UPDATE cas SET crl_counter = crl_counter + 1 WHERE id = $1 RETURNING crl_counter")
             .bind(ca_id)
-            .fetch_one(&self.pool)
-            .await?)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NotFound)
     }
 
-    /// Keeps the CRL with the highest number, so concurrent regenerations never go backwards.
+    /// Keeps the CRL with the highest number, so concurrent rebuilds never go backwards.
     pub async fn store_crl(&self, crl: &CrlRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO crls (ca_id, crl_number, der, this_update, next_update) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (ca_id) DO UPDATE SET crl_number = excluded.crl_number, der = excluded.der, \
-             this_update = excluded.this_update, next_update = excluded.next_update \
-             WHERE excluded.crl_number > crls.crl_number",
-        )
-        .bind(&crl.ca_id)
-        .bind(crl.crl_number)
-        .bind(&crl.der)
-        .bind(crl.this_update)
-        .bind(crl.next_update)
-        .execute(&self.pool)
-        .await?;
+        let query = match crl.base_number {
+            None => {
+                "INSERT INTO crls (ca_id, crl_number, der, this_update, next_update, epoch) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (ca_id) DO UPDATE SET crl_number = excluded.crl_number, der = excluded.der, \
+                 this_update = excluded.this_update, next_update = excluded.next_update, epoch = excluded.epoch \
+                 WHERE excluded.crl_number > crls.crl_number"
+            }
+            Some(_) => {
+                "INSERT INTO delta_crls (ca_id, crl_number, der, this_update, next_update, epoch, base_number) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (ca_id) DO UPDATE SET crl_number = excluded.crl_number, der = excluded.der, \
+                 this_update = excluded.this_update, next_update = excluded.next_update, epoch = excluded.epoch, \
+                 base_number = excluded.base_number WHERE excluded.crl_number > delta_crls.crl_number"
+            }
+        };
+        let mut q = sqlx::query(query)
+            .bind(&crl.ca_id)
+            .bind(crl.crl_number)
+            .bind(&crl.der)
+            .bind(crl.this_update)
+            .bind(crl.next_update)
+            .bind(crl.epoch);
+        if let Some(base) = crl.base_number {
+            q = q.bind(base);
+        }
+        q.execute(&self.pool).await?;
         Ok(())
     }
 
-    /// Revoked certificates of a CA that have not yet expired at `now` (RFC 5280 §3.3 lets
-    /// expired entries drop off the CRL).
-    pub async fn revoked_for_ca(&self, ca_id: &str, now: i64) -> Result<Vec<RevokedEntry>> {
+    /// Certificates of a CA revoked at or after `since` that have not yet expired at `now`
+    /// (RFC 5280 §3.3 lets expired entries drop off the CRL). `since` 0 gives a complete CRL's
+    /// entries; a later time, a delta CRL's. Reads the (issuer_ca_id, revoked_at) index range.
+    pub async fn revoked_for_ca(&self, ca_id: &str, since: i64, now: i64) -> Result<Vec<RevokedEntry>> {
         let rows = sqlx::query(
             "SELECT serial, revoked_at, revocation_reason FROM certificates \
-             WHERE issuer_ca_id = $1 AND revoked_at IS NOT NULL AND not_after > $2 ORDER BY revoked_at, serial",
+             WHERE issuer_ca_id = $1 AND revoked_at >= $2 AND not_after > $3 ORDER BY revoked_at, serial",
         )
         .bind(ca_id)
+        .bind(since)
         .bind(now)
         .fetch_all(&self.pool)
         .await?;

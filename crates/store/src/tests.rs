@@ -102,9 +102,11 @@ async fn revocation_is_recorded_once() {
     s.insert_certificate(&cert("c1", "0a", 5), None).await.unwrap();
     assert!(s.revoke_certificate("t1", "c1", 10, "key_compromise").await.unwrap());
     assert!(!s.revoke_certificate("t1", "c1", 11, "superseded").await.unwrap());
-    let revoked = s.revoked_for_ca("ca1", 100).await.unwrap();
+    let revoked = s.revoked_for_ca("ca1", 0, 100).await.unwrap();
     assert_eq!((revoked[0].serial.as_str(), revoked[0].revoked_at, revoked[0].reason.as_str()), ("0a", 10, "key_compromise"));
-    assert!(s.revoked_for_ca("ca1", 4_000_000_001).await.unwrap().is_empty(), "expired entries drop off");
+    assert!(s.revoked_for_ca("ca1", 0, 4_000_000_001).await.unwrap().is_empty(), "expired entries drop off");
+    assert!(s.revoked_for_ca("ca1", 11, 100).await.unwrap().is_empty(), "a delta starts at its base");
+    assert_eq!(s.revocation_epoch("ca1").await.unwrap(), 1);
     assert_eq!(s.revocation_of("ca1", "0a").await.unwrap(), Some(Some(10)));
     assert_eq!(s.revocation_of("ca1", "0b").await.unwrap(), None);
     assert!(!s.revoke_certificate("other-tenant", "c1", 12, "x").await.unwrap());
@@ -113,11 +115,26 @@ async fn revocation_is_recorded_once() {
 #[tokio::test]
 async fn crl_never_goes_backwards() {
     let (s, _d) = with_ca().await;
-    let crl = |n: i64| CrlRow { ca_id: "ca1".into(), crl_number: n, der: vec![n as u8], this_update: n, next_update: n + 1 };
-    s.store_crl(&crl(2)).await.unwrap();
-    s.store_crl(&crl(1)).await.unwrap();
-    assert_eq!(s.get_crl("ca1").await.unwrap().unwrap().crl_number, 2);
+    let crl = |n: i64, base: Option<i64>| CrlRow {
+        ca_id: "ca1".into(),
+        crl_number: n,
+        der: vec![n as u8],
+        this_update: n,
+        next_update: n + 1,
+        epoch: 0,
+        base_number: base,
+    };
+    assert_eq!(s.next_crl_number("ca1").await.unwrap(), 1);
+    assert_eq!(s.next_crl_number("ca1").await.unwrap(), 2);
+    s.store_crl(&crl(2, None)).await.unwrap();
+    s.store_crl(&crl(1, None)).await.unwrap();
+    s.store_crl(&crl(5, Some(2))).await.unwrap();
+    s.store_crl(&crl(4, Some(2))).await.unwrap();
+    assert_eq!(s.get_crl("ca1", false).await.unwrap().unwrap().crl_number, 2);
+    let delta = s.get_crl("ca1", true).await.unwrap().unwrap();
+    assert_eq!((delta.crl_number, delta.base_number), (5, Some(2)));
     assert_eq!(s.next_crl_number("ca1").await.unwrap(), 3);
+    assert!(matches!(s.next_crl_number("nope").await, Err(Error::NotFound)));
 }
 
 #[tokio::test]

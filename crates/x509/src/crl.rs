@@ -1,10 +1,24 @@
-//! CRL construction (RFC 5280 §5): CRL Number, AKI, nextUpdate, and a reason code per entry.
+//! CRL construction (RFC 5280 §5): complete CRLs with CRL Number, AKI and a Freshest CRL pointer
+//! to their delta, and delta CRLs (Delta CRL Indicator); a reason code per entry. Encoded with
+//! the RustCrypto `x509-cert` types and signed through [`SigningKey`].
 
-use rcgen::{
-    CertificateRevocationListParams, Issuer, KeyIdMethod, RevokedCertParams, SerialNumber,
-    SigningKey,
+use const_oid::db::rfc5280::{
+    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_CRL_NUMBER, ID_CE_CRL_REASONS, ID_CE_DELTA_CRL_INDICATOR,
+    ID_CE_FRESHEST_CRL, ID_CE_SUBJECT_KEY_IDENTIFIER,
 };
+use const_oid::ObjectIdentifier;
+use der::asn1::{BitString, GeneralizedTime, Ia5String, OctetString, UtcTime};
+use der::{Decode, Encode};
+use rcgen::SigningKey;
 use time::OffsetDateTime;
+use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BaseCrlNumber, CrlNumber, CrlReason, FreshestCrl, SubjectKeyIdentifier};
+use x509_cert::ext::Extension;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::Time;
+use x509_cert::Certificate;
 
 use crate::Error;
 
@@ -53,19 +67,19 @@ impl RevocationReason {
         Self::ALL.into_iter().find(|r| r.name() == name)
     }
 
-    fn to_rcgen(self) -> Option<rcgen::RevocationReason> {
-        use rcgen::RevocationReason as R;
+    /// The CRLReason to encode; `None` for unspecified, which RFC 5280 §5.3.1 says SHOULD be
+    /// absent rather than encoded.
+    pub(crate) fn crl_reason(self) -> Option<CrlReason> {
         Some(match self {
-            // RFC 5280 §5.3.1: the unspecified code SHOULD be absent rather than encoded.
             Self::Unspecified => return None,
-            Self::KeyCompromise => R::KeyCompromise,
-            Self::CaCompromise => R::CaCompromise,
-            Self::AffiliationChanged => R::AffiliationChanged,
-            Self::Superseded => R::Superseded,
-            Self::CessationOfOperation => R::CessationOfOperation,
-            Self::CertificateHold => R::CertificateHold,
-            Self::PrivilegeWithdrawn => R::PrivilegeWithdrawn,
-            Self::AaCompromise => R::AaCompromise,
+            Self::KeyCompromise => CrlReason::KeyCompromise,
+            Self::CaCompromise => CrlReason::CaCompromise,
+            Self::AffiliationChanged => CrlReason::AffiliationChanged,
+            Self::Superseded => CrlReason::Superseded,
+            Self::CessationOfOperation => CrlReason::CessationOfOperation,
+            Self::CertificateHold => CrlReason::CertificateHold,
+            Self::PrivilegeWithdrawn => CrlReason::PrivilegeWithdrawn,
+            Self::AaCompromise => CrlReason::AaCompromise,
         })
     }
 }
@@ -77,38 +91,110 @@ pub struct CrlEntry {
     pub reason: RevocationReason,
 }
 
+/// Complete or delta (RFC 5280 §5.2.4).
+#[derive(Debug, Clone)]
+pub enum CrlKind {
+    /// A complete CRL; `delta_url` is written as its Freshest CRL extension.
+    Complete { delta_url: Option<String> },
+    /// A delta CRL against the complete CRL numbered `base_number`.
+    Delta { base_number: u64 },
+}
+
 #[derive(Debug, Clone)]
 pub struct CrlSpec {
     pub crl_number: u64,
     pub this_update: OffsetDateTime,
     pub next_update: OffsetDateTime,
     pub entries: Vec<CrlEntry>,
+    pub kind: CrlKind,
+}
+
+fn enc(e: der::Error) -> Error {
+    Error::Encoding(e.to_string())
+}
+
+/// UTCTime through 2049, GeneralizedTime after (RFC 5280 §5.1.2.4).
+pub(crate) fn x509_time(t: OffsetDateTime) -> Result<Time, Error> {
+    let secs = u64::try_from(t.unix_timestamp()).map_err(|_| Error::Encoding("time before 1970".into()))?;
+    let d = std::time::Duration::from_secs(secs);
+    if t.year() <= 2049 {
+        UtcTime::from_unix_duration(d).map(Time::UtcTime).map_err(enc)
+    } else {
+        GeneralizedTime::from_unix_duration(d).map(Time::GeneralTime).map_err(enc)
+    }
+}
+
+fn extension(oid: ObjectIdentifier, critical: bool, value: &impl Encode) -> Result<Extension, Error> {
+    Ok(Extension { extn_id: oid, critical, extn_value: OctetString::new(value.to_der().map_err(enc)?).map_err(enc)? })
+}
+
+fn uint(n: u64) -> Result<der::asn1::Uint, Error> {
+    der::asn1::Uint::new(&n.to_be_bytes()).map_err(enc)
 }
 
 /// Builds and signs a CRL for the CA whose certificate is `issuer_der`.
-pub fn build_crl(
-    spec: &CrlSpec,
-    issuer_der: &[u8],
-    issuer_key: &dyn SigningKey,
-) -> Result<Vec<u8>, Error> {
-    let secs = |t: OffsetDateTime| t.replace_nanosecond(0).unwrap_or(t);
-    let params = CertificateRevocationListParams {
-        this_update: secs(spec.this_update),
-        next_update: secs(spec.next_update),
-        crl_number: SerialNumber::from_slice(&spec.crl_number.to_be_bytes()),
-        issuing_distribution_point: None,
-        revoked_certs: spec
-            .entries
-            .iter()
-            .map(|e| RevokedCertParams {
-                serial_number: SerialNumber::from_slice(&e.serial),
-                revocation_time: secs(e.revoked_at),
-                reason_code: e.reason.to_rcgen(),
-                invalidity_date: None,
+pub fn build_crl(spec: &CrlSpec, issuer_der: &[u8], issuer_key: &dyn SigningKey) -> Result<Vec<u8>, Error> {
+    let issuer = Certificate::from_der(issuer_der).map_err(enc)?;
+    let ski = issuer
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == ID_CE_SUBJECT_KEY_IDENTIFIER)
+        .map(|e| SubjectKeyIdentifier::from_der(e.extn_value.as_bytes()))
+        .transpose()
+        .map_err(enc)?
+        .ok_or_else(|| Error::Encoding("issuer certificate has no subjectKeyIdentifier".into()))?;
+    let mut extensions = vec![
+        extension(
+            ID_CE_AUTHORITY_KEY_IDENTIFIER,
+            false,
+            &AuthorityKeyIdentifier { key_identifier: Some(ski.0), ..Default::default() },
+        )?,
+        extension(ID_CE_CRL_NUMBER, false, &CrlNumber(uint(spec.crl_number)?))?,
+    ];
+    match &spec.kind {
+        CrlKind::Complete { delta_url: Some(url) } => {
+            let uri = GeneralName::UniformResourceIdentifier(Ia5String::new(url).map_err(enc)?);
+            let dp = DistributionPoint {
+                distribution_point: Some(DistributionPointName::FullName(vec![uri])),
+                reasons: None,
+                crl_issuer: None,
+            };
+            extensions.push(extension(ID_CE_FRESHEST_CRL, false, &FreshestCrl(vec![dp]))?);
+        }
+        CrlKind::Complete { delta_url: None } => {}
+        CrlKind::Delta { base_number } => {
+            // RFC 5280 §5.2.4: the indicator MUST be critical.
+            extensions.push(extension(ID_CE_DELTA_CRL_INDICATOR, true, &BaseCrlNumber(uint(*base_number)?))?);
+        }
+    }
+    let revoked = spec
+        .entries
+        .iter()
+        .map(|e| {
+            Ok(RevokedCert {
+                serial_number: SerialNumber::new(&e.serial).map_err(enc)?,
+                revocation_date: x509_time(e.revoked_at)?,
+                crl_entry_extensions: match e.reason.crl_reason() {
+                    Some(r) => Some(vec![extension(ID_CE_CRL_REASONS, false, &r)?]),
+                    None => None,
+                },
             })
-            .collect(),
-        key_identifier_method: KeyIdMethod::Sha256,
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let signature_algorithm = crate::sig::signature_algorithm(issuer_key)?;
+    let tbs = TbsCertList {
+        version: x509_cert::Version::V2,
+        signature: signature_algorithm.clone(),
+        issuer: issuer.tbs_certificate.subject,
+        this_update: x509_time(spec.this_update)?,
+        next_update: Some(x509_time(spec.next_update)?),
+        revoked_certificates: (!revoked.is_empty()).then_some(revoked),
+        crl_extensions: Some(extensions),
     };
-    let issuer = Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), issuer_key)?;
-    Ok(params.signed_by(&issuer)?.der().to_vec())
+    let signature = issuer_key.sign(&tbs.to_der().map_err(enc)?)?;
+    CertificateList { tbs_cert_list: tbs, signature_algorithm, signature: BitString::from_bytes(&signature).map_err(enc)? }
+        .to_der()
+        .map_err(enc)
 }

@@ -9,12 +9,13 @@ mod ocsp;
 mod parse;
 mod pem_io;
 mod serial;
+mod sig;
 #[cfg(test)]
 mod tests;
 
 pub use build::{build_certificate, build_csr, CertProfile, CertSpec, SignWith, Subject};
 pub use chain::verify_issued_by;
-pub use crl::{build_crl, CrlEntry, CrlSpec, RevocationReason};
+pub use crl::{build_crl, CrlEntry, CrlKind, CrlSpec, RevocationReason};
 pub use ocsp::{build_ocsp_response, ocsp_failure, parse_ocsp_request, CertIdHash, OcspFailure, OcspItem, OcspQuery, OcspResponseSpec, OcspStatus};
 pub use parse::{parse_certificate, parse_csr, CertInfo, CsrInfo, KeyInfo, KeyKind};
 pub use pem_io::{certs_from_pem, csr_from_pem, to_pem, PemLabel};

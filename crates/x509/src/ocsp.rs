@@ -3,12 +3,10 @@
 
 use const_oid::db::rfc6960::{ID_PKIX_OCSP_BASIC, ID_PKIX_OCSP_NONCE};
 use const_oid::ObjectIdentifier;
-use der::asn1::{BitString, GeneralizedTime, Null, OctetString};
+use der::asn1::{BitString, GeneralizedTime, OctetString};
 use der::{Decode, Encode};
 use rcgen::SigningKey;
-use spki::AlgorithmIdentifierOwned;
 use time::OffsetDateTime;
-use x509_cert::ext::pkix::CrlReason;
 use x509_cert::ext::Extension;
 use x509_cert::name::Name;
 use x509_cert::Certificate;
@@ -127,44 +125,6 @@ fn generalized(t: OffsetDateTime) -> Result<OcspGeneralizedTime, Error> {
         .map_err(|e| Error::Encoding(e.to_string()))
 }
 
-fn crl_reason(r: RevocationReason) -> Option<CrlReason> {
-    Some(match r {
-        RevocationReason::Unspecified => return None,
-        RevocationReason::KeyCompromise => CrlReason::KeyCompromise,
-        RevocationReason::CaCompromise => CrlReason::CaCompromise,
-        RevocationReason::AffiliationChanged => CrlReason::AffiliationChanged,
-        RevocationReason::Superseded => CrlReason::Superseded,
-        RevocationReason::CessationOfOperation => CrlReason::CessationOfOperation,
-        RevocationReason::CertificateHold => CrlReason::CertificateHold,
-        RevocationReason::PrivilegeWithdrawn => CrlReason::PrivilegeWithdrawn,
-        RevocationReason::AaCompromise => CrlReason::AaCompromise,
-    })
-}
-
-/// The signatureAlgorithm for what `key` signs with (RFC 5758, RFC 4055, RFC 8410).
-fn signature_algorithm(key: &dyn SigningKey) -> Result<AlgorithmIdentifierOwned, Error> {
-    let alg = key.algorithm();
-    let (oid, null_params) = if alg == &rcgen::PKCS_ECDSA_P256_SHA256 || alg == &rcgen::PKCS_ECDSA_P521_SHA256 {
-        ("1.2.840.10045.4.3.2", false)
-    } else if alg == &rcgen::PKCS_ECDSA_P384_SHA384 || alg == &rcgen::PKCS_ECDSA_P521_SHA384 {
-        ("1.2.840.10045.4.3.3", false)
-    } else if alg == &rcgen::PKCS_ECDSA_P521_SHA512 {
-        ("1.2.840.10045.4.3.4", false)
-    } else if alg == &rcgen::PKCS_RSA_SHA256 {
-        ("1.2.840.113549.1.1.11", true)
-    } else if alg == &rcgen::PKCS_RSA_SHA384 {
-        ("1.2.840.113549.1.1.12", true)
-    } else if alg == &rcgen::PKCS_RSA_SHA512 {
-        ("1.2.840.113549.1.1.13", true)
-    } else if alg == &rcgen::PKCS_ED25519 {
-        ("1.3.101.112", false)
-    } else {
-        return Err(Error::Encoding("unsupported signing algorithm for OCSP".into()));
-    };
-    let parameters = if null_params { Some(Null.into()) } else { None };
-    Ok(AlgorithmIdentifierOwned { oid: ObjectIdentifier::new_unwrap(oid), parameters })
-}
-
 /// Builds and signs a successful OCSP response.
 pub fn build_ocsp_response(spec: &OcspResponseSpec<'_>, key: &dyn SigningKey) -> Result<Vec<u8>, Error> {
     let enc = |e: der::Error| Error::Encoding(e.to_string());
@@ -181,7 +141,7 @@ pub fn build_ocsp_response(spec: &OcspResponseSpec<'_>, key: &dyn SigningKey) ->
                 OcspStatus::Unknown => CertStatus::unknown(),
                 OcspStatus::Revoked { at, reason } => CertStatus::revoked(RevokedInfo {
                     revocation_time: generalized(*at)?,
-                    revocation_reason: crl_reason(*reason),
+                    revocation_reason: reason.crl_reason(),
                 }),
             };
             Ok(SingleResponse {
@@ -211,7 +171,7 @@ pub fn build_ocsp_response(spec: &OcspResponseSpec<'_>, key: &dyn SigningKey) ->
     let signature = key.sign(&tbs.to_der().map_err(enc)?)?;
     let basic = BasicOcspResponse {
         tbs_response_data: tbs,
-        signature_algorithm: signature_algorithm(key)?,
+        signature_algorithm: crate::sig::signature_algorithm(key)?,
         signature: BitString::from_bytes(&signature).map_err(enc)?,
         certs: spec.include_signer_cert.then(|| vec![signer]),
     };

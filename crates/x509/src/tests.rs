@@ -92,6 +92,7 @@ fn crl_carries_number_reason_and_aki() {
             CrlEntry { serial: vec![0x01, 0x02], revoked_at: now, reason: RevocationReason::KeyCompromise },
             CrlEntry { serial: vec![0x03], revoked_at: now, reason: RevocationReason::Unspecified },
         ],
+        kind: CrlKind::Complete { delta_url: Some("http://ca.test/crl/delta".into()) },
     };
     let der = build_crl(&spec, &root_der, &root_key).unwrap();
     let (_, crl) = CertificateRevocationList::from_der(&der).unwrap();
@@ -101,8 +102,16 @@ fn crl_carries_number_reason_and_aki() {
     assert_eq!(entries[0].reason_code().map(|r| r.1 .0), Some(1));
     assert!(entries[1].reason_code().is_none(), "unspecified is not encoded");
     assert!(crl.extensions().iter().any(|e| matches!(e.parsed_extension(), ParsedExtension::AuthorityKeyIdentifier(_))));
+    assert!(crl.extensions().iter().any(|e| e.oid.to_id_string() == "2.5.29.46"), "Freshest CRL");
     let (_, issuer) = x509_parser::parse_x509_certificate(&root_der).unwrap();
     assert!(crl.verify_signature(issuer.public_key()).is_ok());
+
+    let delta = CrlSpec { crl_number: 8, kind: CrlKind::Delta { base_number: 7 }, ..spec };
+    let der = build_crl(&delta, &root_der, &root_key).unwrap();
+    let (_, crl) = CertificateRevocationList::from_der(&der).unwrap();
+    let indicator = crl.extensions().iter().find(|e| e.oid.to_id_string() == "2.5.29.27").unwrap();
+    assert!(indicator.critical);
+    assert_eq!(crl.crl_number().map(|n| n.to_string()), Some("8".into()));
 }
 
 #[test]

@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ca_certificate))
         .routes(routes!(ca_certificate_der))
         .routes(routes!(get_crl, regenerate_crl))
+        .routes(routes!(get_delta_crl))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -161,17 +162,45 @@ fn crl_pem(crl: &CrlView) -> String {
     certus_x509::to_pem(certus_x509::PemLabel::X509Crl, &crl.der)
 }
 
-/// The current CRL: DER (`application/pkix-crl`) by default, PEM with
+/// A CRL response with HTTP caching: ETag (CRL Number), Last-Modified (thisUpdate) and
+/// Cache-Control no longer than nextUpdate or `max_age`; a matching If-None-Match gets 304.
+fn crl_response(ca_id: &str, crl: CrlView, headers: &HeaderMap, max_age: i64) -> Response {
+    let etag = format!("\"{ca_id}-{}\"", crl.crl_number);
+    let age = (crl.next_update - crate::time_fmt::now_secs()).clamp(0, max_age);
+    let cache = [
+        (header::ETAG, etag.clone()),
+        (header::LAST_MODIFIED, crate::time_fmt::http_date(crl.this_update)),
+        (header::CACHE_CONTROL, format!("public, max-age={age}")),
+    ];
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    if wants_pem(headers) {
+        (cache, [(header::CONTENT_TYPE, "application/x-pem-file")], crl_pem(&crl)).into_response()
+    } else {
+        (cache, [(header::CONTENT_TYPE, "application/pkix-crl")], crl.der).into_response()
+    }
+}
+
+/// The current complete CRL: DER (`application/pkix-crl`) by default, PEM with
 /// `Accept: application/x-pem-file`. Public.
 #[utoipa::path(get, path = "/v1/pki/ca/{id}/crl", tag = "ca",
-    responses((status = 200, content_type = "application/pkix-crl", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "application/pkix-crl", body = Vec<u8>), (status = 304), (status = 404, body = ErrorBody)))]
 async fn get_crl(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
     let crl = state.authority.public_crl(&id).await?;
-    Ok(if wants_pem(&headers) {
-        ([(header::CONTENT_TYPE, "application/x-pem-file")], crl_pem(&crl)).into_response()
-    } else {
-        ([(header::CONTENT_TYPE, "application/pkix-crl")], crl.der).into_response()
-    })
+    Ok(crl_response(&id, crl, &headers, certus_authority::CRL_REFRESH_SECS))
+}
+
+/// The current delta CRL (revocations since the complete CRL it names). Public.
+#[utoipa::path(get, path = "/v1/pki/ca/{id}/crl/delta", tag = "ca",
+    responses((status = 200, content_type = "application/pkix-crl", body = Vec<u8>), (status = 304), (status = 404, body = ErrorBody)))]
+async fn get_delta_crl(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+    let crl = state.authority.public_delta_crl(&id).await?;
+    Ok(crl_response(&id, crl, &headers, 60))
 }
 
 #[derive(Serialize, ToSchema)]

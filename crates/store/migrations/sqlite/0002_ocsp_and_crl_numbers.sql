@@ -4,6 +4,8 @@
 ALTER TABLE cas ADD COLUMN revocation_epoch INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE cas ADD COLUMN crl_counter INTEGER NOT NULL DEFAULT 0;
 UPDATE cas SET crl_counter = COALESCE((SELECT crl_number FROM crls WHERE crls.ca_id = cas.id), 0);
+-- The revocation epoch a CRL was built at: a different epoch now means it is out of date.
+ALTER TABLE crls ADD COLUMN epoch INTEGER NOT NULL DEFAULT -1;
 
 -- The delegated OCSP responder certificate of each CA (key sealed in keys).
 CREATE TABLE ocsp_responders (
@@ -21,5 +23,6 @@ CREATE TABLE delta_crls (
     base_number  INTEGER NOT NULL,
     der          BLOB NOT NULL,
     this_update  INTEGER NOT NULL,
-    next_update  INTEGER NOT NULL
+    next_update  INTEGER NOT NULL,
+    epoch        INTEGER NOT NULL
 );
