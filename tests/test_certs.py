@@ -26,6 +26,15 @@ def test_list_filters_and_pagination(admin):
     assert set(item) >= {"id", "common_name", "issuer_ca_id", "serial_number", "valid_from", "valid_until", "is_revoked"}
     expiring = admin.ok("get", f"/v1/pki/certificates?ca_id={inter['id']}&expiring_within=2d")["data"]
     assert [c["id"] for c in expiring] == [short]
+    # An expiry window lists soonest-expiring first, and pages the same way.
+    soon = [issue(admin, role, f"s{i}.example.test", ttl=f"{24 * (i + 2)}h")["certificate_id"] for i in range(3)]
+    first = admin.ok("get", f"/v1/pki/certificates?ca_id={inter['id']}&expiring_within=7d&limit=2")
+    rest = admin.ok("get", f"/v1/pki/certificates?ca_id={inter['id']}&expiring_within=7d&limit=2&cursor={first['cursor']}")
+    ordered = [c["id"] for c in first["data"] + rest["data"]]
+    assert ordered == [short] + soon and not rest["has_more"]
+    until = [c["valid_until"] for c in first["data"] + rest["data"]]
+    assert until == sorted(until)
+    assert_error(admin.get(f"/v1/pki/certificates?cursor={first['cursor']}"), 400, "cursor")
     assert_error(admin.get("/v1/pki/certificates?limit=0"), 400, "limit")
     assert_error(admin.get("/v1/pki/certificates?limit=abc"), 400)
     assert_error(admin.get("/v1/pki/certificates?cursor=!!!"), 400, "cursor")

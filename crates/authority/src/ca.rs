@@ -24,11 +24,12 @@ pub struct NewCa {
     pub country: Option<String>,
 }
 
-/// A CA as the API shows it, with its certificate.
+/// A CA as the API shows it.
 #[derive(Debug, Clone)]
 pub struct CaView {
     pub row: CaRow,
     pub path_length: Option<u32>,
+    pub certificates_issued: i64,
 }
 
 pub(crate) const ROOT_DEFAULT_DAYS: i64 = 3650;
@@ -64,14 +65,18 @@ impl Authority {
             (false, None) => return Err(Error::malformed("parent_ca_id is required for an intermediate")),
             (false, Some(id)) => Some(self.usable_ca(&caller.tenant_id, id).await?),
         };
+        let parent_path_len = match &parent {
+            Some(p) => parse_certificate(&p.cert_der).map_err(Error::internal)?.path_len,
+            None => None,
+        };
         let path_len = if is_root { None } else { Some(req.path_length.unwrap_or(0)) };
-        if let (Some(parent), Some(len)) = (&parent, path_len)
-            && let Some(limit) = parent.path_length
-                && u32::from(len) >= limit {
-                    return Err(Error::policy(format!(
-                        "parent CA allows {limit} CA level(s) below it; path_length must be less than {limit}"
-                    )));
-                }
+        if let (Some(limit), Some(len)) = (parent_path_len, path_len)
+            && u32::from(len) >= limit
+        {
+            return Err(Error::policy(format!(
+                "parent CA allows {limit} CA level(s) below it; path_length must be less than {limit}"
+            )));
+        }
         let subject = Subject {
             common_name: Some(common_name.clone()),
             organization: req.organization.clone(),
@@ -102,8 +107,8 @@ impl Authority {
             }
             Some(parent) => {
                 // A CA cannot certify beyond its own lifetime (RFC 5280 §6.1.3 checks each link).
-                not_after = not_after.min(crate::from_secs(parent.row.valid_until));
-                let parent_key = self.load_key(&caller.tenant_id, &parent.row.key_id).await?;
+                not_after = not_after.min(crate::from_secs(parent.valid_until));
+                let parent_key = self.load_key(&caller.tenant_id, &parent.key_id).await?;
                 let spec = CertSpec {
                     serial,
                     subject,
@@ -112,15 +117,15 @@ impl Authority {
                     not_before,
                     not_after,
                     profile: CertProfile::SubCa { path_len },
-                    crl_url: Some(self.crl_url(&parent.row.id)),
-                    ca_issuers_url: Some(self.ca_issuers_url(&parent.row.id)),
+                    crl_url: Some(self.crl_url(&parent.id)),
+                    ca_issuers_url: Some(self.ca_issuers_url(&parent.id)),
                     ocsp_url: Some(self.ocsp_url()),
                 };
-                let parent_der = parent.row.cert_der.clone();
+                let parent_der = parent.cert_der.clone();
                 blocking(move || {
                     let der = build_certificate(
                         &spec,
-                        SignWith::Issuer { issuer_der: &parent_der, issuer_key: &parent_key, subject_key: &key },
+                        SignWith::Issuer { issuer_der: &parent_der, issuer_key: &*parent_key, subject_key: &key },
                     )?;
                     Ok((der, key))
                 })
@@ -137,7 +142,7 @@ impl Authority {
             name,
             common_name: common_name.clone(),
             ca_type: req.ca_type.clone(),
-            parent_ca_id: parent.as_ref().map(|p| p.row.id.clone()),
+            parent_ca_id: parent.as_ref().map(|p| p.id.clone()),
             key_id: key_row.id.clone(),
             key_type: spec.key_type().to_owned(),
             key_size: i64::from(spec.bits()),
@@ -147,12 +152,11 @@ impl Authority {
             valid_until: not_after.unix_timestamp(),
             is_active: true,
             created_at: not_before.unix_timestamp(),
-            certificates_issued: 0,
         };
         let issued = parent.as_ref().map(|p| CertRow {
             id: new_id("cert"),
             tenant_id: caller.tenant_id.clone(),
-            issuer_ca_id: Some(p.row.id.clone()),
+            issuer_ca_id: Some(p.id.clone()),
             serial: row.serial.clone(),
             common_name: Some(common_name.clone()),
             sans: vec![],
@@ -178,7 +182,11 @@ impl Authority {
     }
 
     pub async fn list_cas(&self, caller: &Caller) -> Result<Vec<CaView>> {
-        self.store.list_cas(&caller.tenant_id).await?.into_iter().map(view).collect()
+        let mut out = Vec::new();
+        for row in self.store.list_cas(&caller.tenant_id).await? {
+            out.push(self.view(row).await?);
+        }
+        Ok(out)
     }
 
     /// The CA certificate (DER) for relying parties; no token needed.
@@ -186,24 +194,31 @@ impl Authority {
         Ok(self.store.get_ca_public(id).await.not_found_as("CA")?.cert_der)
     }
 
-    pub(crate) async fn ca_view(&self, tenant_id: &str, id: &str) -> Result<CaView> {
-        view(self.store.get_ca(tenant_id, id).await.not_found_as("CA")?)
+    async fn ca_view(&self, tenant_id: &str, id: &str) -> Result<CaView> {
+        self.view(self.store.get_ca(tenant_id, id).await.not_found_as("CA")?).await
     }
 
-    /// A CA of this tenant that can sign now: active and within its validity.
-    pub(crate) async fn usable_ca(&self, tenant_id: &str, id: &str) -> Result<CaView> {
-        let ca = self.ca_view(tenant_id, id).await?;
+    async fn view(&self, row: CaRow) -> Result<CaView> {
+        let info = parse_certificate(&row.cert_der).map_err(Error::internal)?;
+        let certificates_issued = self.store.count_issued(&row.id).await?;
+        Ok(CaView { row, path_length: info.path_len, certificates_issued })
+    }
+
+    /// A CA of this tenant that can sign now: active, within its validity, not revoked.
+    pub(crate) async fn usable_ca(&self, tenant_id: &str, id: &str) -> Result<CaRow> {
+        let ca = self.store.get_ca(tenant_id, id).await.not_found_as("CA")?;
         let now = now().unix_timestamp();
-        if !ca.row.is_active {
+        if !ca.is_active {
             return Err(Error::policy(format!("CA {id} is not active")));
         }
-        if now >= ca.row.valid_until {
+        if now >= ca.valid_until {
             return Err(Error::policy(format!("CA {id} has expired")));
         }
-        if let Some(parent) = &ca.row.parent_ca_id
-            && let Some(Some(_)) = self.store.revocation_of(parent, &ca.row.serial).await? {
-                return Err(Error::policy(format!("CA {id} has been revoked")));
-            }
+        if let Some(parent) = &ca.parent_ca_id
+            && let Some(Some(_)) = self.store.revocation_of(parent, &ca.serial).await?
+        {
+            return Err(Error::policy(format!("CA {id} has been revoked")));
+        }
         Ok(ca)
     }
 
@@ -221,9 +236,4 @@ impl Authority {
         }
         Ok(chain)
     }
-}
-
-fn view(row: CaRow) -> Result<CaView> {
-    let info = parse_certificate(&row.cert_der).map_err(Error::internal)?;
-    Ok(CaView { row, path_length: info.path_len })
 }

@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use certus_kms::SoftwareKey;
-use certus_store::{CertQuery, CertRow};
+use certus_store::{CertOrder, CertQuery, CertRow};
 use certus_x509::{certs_from_pem, parse_certificate, parse_serial, verify_issued_by, RevocationReason};
 
 use crate::auth::{Caller, Scope};
@@ -46,17 +46,34 @@ pub struct RevokeResult {
     pub reason: RevocationReason,
 }
 
-/// Cursors are opaque to clients: base64url of `created_at:id`.
-fn encode_cursor(row: &CertRow) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}:{}", row.created_at, row.id))
+fn order_tag(order: CertOrder) -> &'static str {
+    match order {
+        CertOrder::Newest => "n",
+        CertOrder::ExpiringFirst => "e",
+    }
 }
 
-fn decode_cursor(text: &str) -> Result<(i64, String)> {
-    let bad = || Error::malformed("cursor is not one this server returned");
+/// Cursors are opaque to clients: base64url of `order:sort-key:id`.
+fn encode_cursor(order: CertOrder, row: &CertRow) -> String {
+    let key = match order {
+        CertOrder::Newest => row.created_at,
+        CertOrder::ExpiringFirst => row.not_after,
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}:{key}:{}", order_tag(order), row.id))
+}
+
+fn decode_cursor(order: CertOrder, text: &str) -> Result<(i64, String)> {
+    let bad = || Error::malformed("cursor is not one this server returned for this query");
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
     let raw = String::from_utf8(raw).map_err(|_| bad())?;
-    let (ts, id) = raw.split_once(':').ok_or_else(bad)?;
-    Ok((ts.parse().map_err(|_| bad())?, id.to_owned()))
+    let mut parts = raw.splitn(3, ':');
+    let (Some(tag), Some(key), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    if tag != order_tag(order) {
+        return Err(bad());
+    }
+    Ok((key.parse().map_err(|_| bad())?, id.to_owned()))
 }
 
 impl Authority {
@@ -66,18 +83,21 @@ impl Authority {
             return Err(Error::malformed(format!("limit must be between 1 and {MAX_PAGE}")));
         }
         let now = now_secs();
+        // An expiry window lists soonest-expiring first; everything else newest first.
+        let order = if req.expiring_within.is_some() { CertOrder::ExpiringFirst } else { CertOrder::Newest };
         let query = CertQuery {
+            order,
             issuer_ca_id: req.ca_id,
             not_after_before: req.expiring_within.as_deref().map(parse_duration).transpose()?.map(|d| now + d),
             now,
             include_revoked: req.include_revoked,
-            after: req.cursor.as_deref().map(decode_cursor).transpose()?,
+            after: req.cursor.as_deref().map(|c| decode_cursor(order, c)).transpose()?,
             limit: limit + 1,
         };
         let mut data = self.store.list_certificates(&caller.tenant_id, &query).await?;
         let has_more = data.len() as i64 > limit;
         data.truncate(limit as usize);
-        let cursor = if has_more { data.last().map(encode_cursor) } else { None };
+        let cursor = if has_more { data.last().map(|r| encode_cursor(order, r)) } else { None };
         Ok(CertPage { data, cursor, has_more })
     }
 

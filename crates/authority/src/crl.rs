@@ -143,7 +143,7 @@ impl Authority {
         };
         let key = self.load_key(tenant_id, &ca.key_id).await?;
         let issuer_der = ca.cert_der.clone();
-        let der = blocking(move || Ok(build_crl(&spec, &issuer_der, &key)?)).await?;
+        let der = blocking(move || Ok(build_crl(&spec, &issuer_der, &*key)?)).await?;
         let row = CrlRow {
             ca_id: ca_id.to_owned(),
             crl_number,

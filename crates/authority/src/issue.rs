@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use certus_kms::{KeySpec, SoftwareKey};
-use certus_store::{CertRow, RoleRow};
+use certus_store::{CaRow, CertRow, RoleRow};
 use certus_x509::{
     build_certificate, csr_from_pem, parse_certificate, parse_csr, CertProfile, CertSpec, KeyInfo, KeyKind,
     PemLabel, PublicKeyData, SignWith, Subject, SubjectPublicKeyInfo,
@@ -13,7 +13,6 @@ use certus_x509::{
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::{Caller, Scope};
-use crate::ca::CaView;
 use crate::error::{Error, NotFoundAs, Result};
 use crate::policy::{check_names, format_duration, parse_duration};
 use crate::{blocking, generate_key, new_id, now, serial_display, serial_key, Authority};
@@ -53,7 +52,7 @@ pub struct Issued {
 
 /// Everything decided about a leaf before a key is involved.
 pub(crate) struct LeafPlan {
-    pub ca: CaView,
+    pub ca: CaRow,
     pub common_name: Option<String>,
     pub dns_names: Vec<String>,
     pub ip_addresses: Vec<IpAddr>,
@@ -188,7 +187,7 @@ impl Authority {
 
     pub(crate) fn plan_without_role(
         &self,
-        ca: CaView,
+        ca: CaRow,
         common_name: Option<String>,
         dns_names: Vec<String>,
         ip_addresses: Vec<IpAddr>,
@@ -196,7 +195,7 @@ impl Authority {
     ) -> LeafPlan {
         let not_before = now();
         // A leaf never outlives its issuer.
-        let not_after = (not_before + Duration::seconds(lifetime_secs)).min(crate::from_secs(ca.row.valid_until));
+        let not_after = (not_before + Duration::seconds(lifetime_secs)).min(crate::from_secs(ca.valid_until));
         LeafPlan { ca, common_name, dns_names, ip_addresses, not_before, not_after, role_name: None }
     }
 
@@ -249,16 +248,16 @@ impl Authority {
             not_before: plan.not_before,
             not_after: plan.not_after,
             profile: CertProfile::TlsLeaf,
-            crl_url: Some(self.crl_url(&plan.ca.row.id)),
-            ca_issuers_url: Some(self.ca_issuers_url(&plan.ca.row.id)),
+            crl_url: Some(self.crl_url(&plan.ca.id)),
+            ca_issuers_url: Some(self.ca_issuers_url(&plan.ca.id)),
             ocsp_url: Some(self.ocsp_url()),
         };
-        let ca_key = self.load_key(&caller.tenant_id, &plan.ca.row.key_id).await?;
-        let issuer_der = plan.ca.row.cert_der.clone();
+        let ca_key = self.load_key(&caller.tenant_id, &plan.ca.key_id).await?;
+        let issuer_der = plan.ca.cert_der.clone();
         let der = blocking(move || {
             Ok(build_certificate(
                 &spec,
-                SignWith::Issuer { issuer_der: &issuer_der, issuer_key: &ca_key, subject_key: &*subject_key },
+                SignWith::Issuer { issuer_der: &issuer_der, issuer_key: &*ca_key, subject_key: &*subject_key },
             )?)
         })
         .await?;
@@ -267,7 +266,7 @@ impl Authority {
         Ok(CertRow {
             id: new_id("cert"),
             tenant_id: caller.tenant_id.clone(),
-            issuer_ca_id: Some(plan.ca.row.id.clone()),
+            issuer_ca_id: Some(plan.ca.id.clone()),
             serial: serial_key(&serial),
             common_name: plan.common_name.clone(),
             sans,
@@ -292,7 +291,7 @@ impl Authority {
             &row.id,
             format!(
                 "ca={} role={} serial={} cn={}",
-                plan.ca.row.id,
+                plan.ca.id,
                 plan.role_name.as_deref().unwrap_or("-"),
                 row.serial,
                 plan.common_name.as_deref().unwrap_or("-")
@@ -302,7 +301,7 @@ impl Authority {
         Ok(Issued {
             certificate_pem: certus_x509::to_pem(PemLabel::Certificate, &row.cert_der),
             private_key_pem: None,
-            ca_chain: self.chain_pems(&caller.tenant_id, &plan.ca.row).await?,
+            ca_chain: self.chain_pems(&caller.tenant_id, &plan.ca).await?,
             serial_number: serial_display(&row.serial),
             not_after: row.not_after,
             certificate_id: row.id,

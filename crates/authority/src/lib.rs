@@ -45,6 +45,8 @@ pub struct Authority {
     /// Base URL written into CRL distribution points and AIA caIssuers.
     public_url: String,
     ocsp: Arc<ocsp::OcspState>,
+    /// Unsealed keys by (tenant, key id). Keys never change once stored, so this never goes stale.
+    keys: Arc<std::sync::RwLock<std::collections::HashMap<(String, String), Arc<SoftwareKey>>>>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -60,6 +62,7 @@ impl Authority {
             kek: Arc::new(kek),
             public_url: public_url.trim_end_matches('/').to_owned(),
             ocsp: Arc::default(),
+            keys: Arc::default(),
         }
     }
 
@@ -105,13 +108,20 @@ impl Authority {
         }
     }
 
-    async fn load_key(&self, tenant_id: &str, key_id: &str) -> Result<SoftwareKey> {
+    /// A stored key, unsealed once and then kept in memory.
+    async fn load_key(&self, tenant_id: &str, key_id: &str) -> Result<Arc<SoftwareKey>> {
+        let cache_key = (tenant_id.to_owned(), key_id.to_owned());
+        if let Some(key) = self.keys.read().unwrap_or_else(|p| p.into_inner()).get(&cache_key) {
+            return Ok(key.clone());
+        }
         let row = self.store.get_key(tenant_id, key_id).await.map_err(Error::internal)?;
         let pem = self.kek.open(row.id.as_bytes(), &row.sealed).map_err(Error::internal)?;
         let pem = String::from_utf8(pem).map_err(Error::internal)?;
         let (key_type, bits) = row.spec.split_once(':').ok_or_else(|| Error::internal("bad key spec"))?;
         let spec = KeySpec::from_type_and_size(key_type, bits.parse().ok()).map_err(Error::internal)?;
-        SoftwareKey::from_parts(spec, &pem).map_err(Error::internal)
+        let key = Arc::new(SoftwareKey::from_parts(spec, &pem).map_err(Error::internal)?);
+        self.keys.write().unwrap_or_else(|p| p.into_inner()).insert(cache_key, key.clone());
+        Ok(key)
     }
 
     async fn audit(&self, caller: &Caller, action: &str, resource: &str, detail: String) {

@@ -44,7 +44,7 @@ pub struct OcspReply {
 }
 
 struct Signer {
-    key: SoftwareKey,
+    key: Arc<SoftwareKey>,
     cert_der: Vec<u8>,
     not_after: i64,
     delegated: bool,
@@ -143,7 +143,7 @@ impl Authority {
                 signer_cert_der: &signer.cert_der,
                 include_signer_cert: signer.delegated,
             };
-            Ok(build_ocsp_response(&spec, &signer.key)?)
+            Ok(build_ocsp_response(&spec, &*signer.key)?)
         })
         .await?;
         if cacheable {
@@ -243,7 +243,7 @@ impl Authority {
         let (cert_der, key) = blocking(move || {
             let der = build_certificate(
                 &spec,
-                SignWith::Issuer { issuer_der: &issuer_der, issuer_key: &ca_key, subject_key: &key },
+                SignWith::Issuer { issuer_der: &issuer_der, issuer_key: &*ca_key, subject_key: &key },
             )?;
             Ok((der, key))
         })
@@ -258,6 +258,6 @@ impl Authority {
         };
         self.store.put_responder(&row, &key_row).await.map_err(Error::from)?;
         tracing::info!(ca_id = %ca.id, "issued OCSP responder certificate");
-        Ok(Signer { key, cert_der, not_after: row.not_after, delegated: true })
+        Ok(Signer { key: Arc::new(key), cert_der, not_after: row.not_after, delegated: true })
     }
 }

@@ -4,7 +4,7 @@ use sqlx::SqlitePool;
 
 const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
-    (2, include_str!("../migrations/sqlite/0002_ocsp_and_crl_numbers.sql")),
+    (2, include_str!("../migrations/sqlite/0002_revocation_and_lists_at_scale.sql")),
 ];
 
 pub async fn run(pool: &SqlitePool) -> crate::Result<()> {

@@ -48,8 +48,6 @@ pub struct CaRow {
     pub valid_until: i64,
     pub is_active: bool,
     pub created_at: i64,
-    /// Filled on reads: certificates this CA has signed.
-    pub certificates_issued: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -143,15 +141,27 @@ pub struct AuditRow {
     pub detail: String,
 }
 
-/// Filters for the certificate list; results are newest first.
+/// The order of a certificate list, and what its keyset cursor holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CertOrder {
+    /// `created_at` descending: newest first.
+    #[default]
+    Newest,
+    /// `not_after` ascending: soonest-expiring first.
+    ExpiringFirst,
+}
+
+/// Filters for the certificate list.
 #[derive(Debug, Clone, Default)]
 pub struct CertQuery {
+    pub order: CertOrder,
     pub issuer_ca_id: Option<String>,
     /// Only certificates with `not_after` at or before this time (and not yet expired at `now`).
     pub not_after_before: Option<i64>,
     pub now: i64,
     pub include_revoked: bool,
-    /// Keyset cursor: `(created_at, id)` of the last row of the previous page.
+    /// Keyset cursor: the sort key (`created_at` or `not_after`) and id of the last row of
+    /// the previous page.
     pub after: Option<(i64, String)>,
     pub limit: i64,
 }

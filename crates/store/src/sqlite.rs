@@ -444,13 +444,17 @@ impl Store {
         if !q.include_revoked {
             sql.push(" AND revoked_at IS NULL");
         }
-        if let Some((created, id)) = &q.after {
-            sql.push(" AND (created_at < ").push_bind(*created);
-            sql.push(" OR (created_at = ").push_bind(*created);
-            sql.push(" AND id < ").push_bind(id);
+        let (column, before, direction) = match q.order {
+            CertOrder::Newest => ("created_at", "<", "DESC"),
+            CertOrder::ExpiringFirst => ("not_after", ">", "ASC"),
+        };
+        if let Some((key, id)) = &q.after {
+            sql.push(format_args!(" AND ({column} {before} ")).push_bind(*key);
+            sql.push(format_args!(" OR ({column} = ")).push_bind(*key);
+            sql.push(format_args!(" AND id {before} ")).push_bind(id);
             sql.push("))");
         }
-        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(q.limit);
+        sql.push(format_args!(" ORDER BY {column} {direction}, id {direction} LIMIT ")).push_bind(q.limit);
         let rows = sql.build().fetch_all(&self.pool).await?;
         rows.iter().map(cert_row).collect()
     }
@@ -487,6 +491,14 @@ impl Store {
     pub async fn all_cas(&self) -> Result<Vec<CaRow>> {
         let rows = sqlx::query(sql!("{CA_COLUMNS} ORDER BY c.created_at, c.id")).fetch_all(&self.pool).await?;
         rows.iter().map(ca_row).collect()
+    }
+
+    /// Certificates this CA has signed (an index range count; only for views, not hot paths).
+    pub async fn count_issued(&self, ca_id: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM certificates WHERE issuer_ca_id = $1")
+            .bind(ca_id)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub async fn count_cas(&self) -> Result<i64> {
@@ -806,8 +818,7 @@ const TOKEN_COLUMNS: &str =
     "SELECT id, tenant_id, name, secret_hash, scopes, superuser, created_at, revoked_at FROM api_tokens";
 
 const CA_COLUMNS: &str = "SELECT c.id, c.tenant_id, c.name, c.common_name, c.ca_type, c.parent_ca_id, c.key_id, \
-     c.key_type, c.key_size, c.cert_der, c.serial, c.valid_from, c.valid_until, c.is_active, c.created_at, \
-     (SELECT COUNT(*) FROM certificates x WHERE x.issuer_ca_id = c.id) AS certificates_issued FROM cas c";
+     c.key_type, c.key_size, c.cert_der, c.serial, c.valid_from, c.valid_until, c.is_active, c.created_at FROM cas c";
 
 const ROLE_COLUMNS: &str = "SELECT tenant_id, name, ca_id, allowed_domains, allow_subdomains, allow_ip_sans, \
      max_ttl_secs, key_type, key_bits, require_cn, store_private_keys, created_at, updated_at FROM roles";
@@ -858,7 +869,6 @@ fn ca_row(r: &SqliteRow) -> Result<CaRow> {
         valid_until: r.try_get("valid_until")?,
         is_active: flag(r, "is_active")?,
         created_at: r.try_get("created_at")?,
-        certificates_issued: r.try_get("certificates_issued")?,
     })
 }
 

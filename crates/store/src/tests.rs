@@ -46,7 +46,6 @@ fn ca(id: &str, name: &str, key_id: &str) -> CaRow {
         valid_until: i64::MAX / 2,
         is_active: true,
         created_at: 1,
-        certificates_issued: 0,
     }
 }
 

@@ -83,7 +83,7 @@ impl From<CaView> for Ca {
             valid_from: rfc3339(r.valid_from),
             valid_until: rfc3339(r.valid_until),
             is_active: r.is_active,
-            certificates_issued: r.certificates_issued,
+            certificates_issued: v.certificates_issued,
             created_at: rfc3339(r.created_at),
         }
     }

@@ -26,3 +26,10 @@ CREATE TABLE delta_crls (
     next_update  INTEGER NOT NULL,
     epoch        INTEGER NOT NULL
 );
+
+-- Lists read an index in their sort order and stop after one page: newest first per tenant or
+-- per issuing CA, and soonest-expiring first for `expiring_within`.
+CREATE INDEX certificates_tenant_issuer_created ON certificates (tenant_id, issuer_ca_id, created_at, id);
+CREATE INDEX certificates_tenant_issuer_not_after ON certificates (tenant_id, issuer_ca_id, not_after, id);
+DROP INDEX certificates_tenant_not_after;
+CREATE INDEX certificates_tenant_not_after ON certificates (tenant_id, not_after, id);
