@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::policy::{check_names, format_duration, parse_duration};
-use crate::{blocking, generate_key, new_id, now, serial_display, serial_key, Authority};
+use crate::{audit_row, blocking, generate_key, new_id, now, serial_display, serial_key, Authority};
 
 /// Lifetime of a leaf when the request names no TTL (capped by the role's max_ttl).
 const DEFAULT_LEAF_TTL_SECS: i64 = 30 * 86_400;
@@ -211,7 +211,9 @@ impl Authority {
     ) -> Result<Issued> {
         let key_row = keep_key.map(|k| self.seal_key(&caller.tenant_id, k));
         let row = self.build_leaf(caller, &plan, subject_key, key_row.as_ref().map(|k| k.id.clone()), source).await?;
-        self.store.insert_certificate(&row, key_row.as_ref()).await?;
+        // The certificate, its key and its audit entry are one durable record.
+        let audit = audit_row(caller, "certificate.issue", &row.id, issue_detail(&plan, &row));
+        self.store.record_issuance(row.clone(), key_row, Some(audit)).await?;
         self.issued(caller, &plan, row).await
     }
 
@@ -227,6 +229,7 @@ impl Authority {
         if !self.store.complete_csr(&caller.tenant_id, &csr.id, &row, row.created_at).await? {
             return Err(Error::conflict("CSR was signed or changed concurrently"));
         }
+        self.audit(caller, "certificate.issue", &row.id, issue_detail(&plan, &row)).await;
         self.issued(caller, &plan, row).await
     }
 
@@ -283,21 +286,8 @@ impl Authority {
         })
     }
 
-    /// Audits a stored issuance and renders the response.
+    /// Renders a stored issuance.
     async fn issued(&self, caller: &Caller, plan: &LeafPlan, row: CertRow) -> Result<Issued> {
-        self.audit(
-            caller,
-            "certificate.issue",
-            &row.id,
-            format!(
-                "ca={} role={} serial={} cn={}",
-                plan.ca.id,
-                plan.role_name.as_deref().unwrap_or("-"),
-                row.serial,
-                plan.common_name.as_deref().unwrap_or("-")
-            ),
-        )
-        .await;
         Ok(Issued {
             certificate_pem: certus_x509::to_pem(PemLabel::Certificate, &row.cert_der),
             private_key_pem: None,
@@ -307,6 +297,16 @@ impl Authority {
             certificate_id: row.id,
         })
     }
+}
+
+fn issue_detail(plan: &LeafPlan, row: &CertRow) -> String {
+    format!(
+        "ca={} role={} serial={} cn={}",
+        plan.ca.id,
+        plan.role_name.as_deref().unwrap_or("-"),
+        row.serial,
+        plan.common_name.as_deref().unwrap_or("-")
+    )
 }
 
 /// The role's key_type/key_bits against a CSR's key: same type; RSA at least key_bits, EC exactly.

@@ -125,18 +125,22 @@ impl Authority {
     }
 
     async fn audit(&self, caller: &Caller, action: &str, resource: &str, detail: String) {
-        let row = AuditRow {
-            at: now_secs(),
-            tenant_id: Some(caller.tenant_id.clone()),
-            actor: caller.token_id.clone(),
-            action: action.to_owned(),
-            resource: resource.to_owned(),
-            detail,
-        };
+        let row = audit_row(caller, action, resource, detail);
         // The action already happened; a failed audit write is logged loudly rather than undone.
         if let Err(e) = self.store.append_audit(&row).await {
             tracing::error!(error = %e, action, resource, "audit write failed");
         }
+    }
+}
+
+pub(crate) fn audit_row(caller: &Caller, action: &str, resource: &str, detail: String) -> AuditRow {
+    AuditRow {
+        at: now_secs(),
+        tenant_id: Some(caller.tenant_id.clone()),
+        actor: caller.token_id.clone(),
+        action: action.to_owned(),
+        resource: resource.to_owned(),
+        detail,
     }
 }
 

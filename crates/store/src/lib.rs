@@ -3,6 +3,7 @@
 //! so a PostgreSQL backend can share the same shape.
 #![forbid(unsafe_code)]
 
+mod group_commit;
 mod migrate;
 mod records;
 mod sqlite;
@@ -21,6 +22,8 @@ pub enum Error {
     NotFound,
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("batch commit failed: {0}")]
+    Commit(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

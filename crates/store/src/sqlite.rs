@@ -15,9 +15,16 @@ macro_rules! sql {
     ($($t:tt)*) => { sqlx::AssertSqlSafe(format!($($t)*)) };
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    issuance: tokio::sync::mpsc::Sender<crate::group_commit::Job>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
 }
 
 fn join(list: &[String]) -> String {
@@ -40,7 +47,8 @@ impl Store {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         migrate::run(&pool).await?;
-        Ok(Store { pool })
+        let issuance = crate::group_commit::spawn(pool.clone());
+        Ok(Store { pool, issuance })
     }
 
     pub async fn close(&self) {
@@ -410,6 +418,15 @@ impl Store {
         Ok(())
     }
 
+    /// Records an issued certificate with its sealed key (if kept) and its audit entry, through
+    /// group commit: returns once the batch holding it is durably committed.
+    pub async fn record_issuance(&self, cert: CertRow, key: Option<KeyRow>, audit: Option<AuditRow>) -> Result<()> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job = crate::group_commit::Job { cert, key, audit, done };
+        self.issuance.send(job).await.map_err(|_| Error::Commit("writer stopped".into()))?;
+        result.await.map_err(|_| Error::Commit("writer stopped".into()))?
+    }
+
     pub async fn get_certificate(&self, tenant_id: &str, id: &str) -> Result<CertRow> {
         sqlx::query(sql!("{CERT_COLUMNS} WHERE tenant_id = $1 AND id = $2"))
             .bind(tenant_id)
@@ -726,22 +743,27 @@ impl Store {
     // ---- audit ----
 
     pub async fn append_audit(&self, entry: &AuditRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, tenant_id, actor, action, resource, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
+        let mut tx = self.pool.begin().await?;
+        insert_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+pub(crate) type Tx<'a> = sqlx::Transaction<'a, Sqlite>;
+
+pub(crate) async fn insert_audit(tx: &mut Tx<'_>, entry: &AuditRow) -> Result<()> {
+    sqlx::query("INSERT INTO audit_log (at, tenant_id, actor, action, resource, detail) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(entry.at)
         .bind(&entry.tenant_id)
         .bind(&entry.actor)
         .bind(&entry.action)
         .bind(&entry.resource)
         .bind(&entry.detail)
-        .execute(&self.pool)
+        .execute(&mut **tx)
         .await?;
-        Ok(())
-    }
+    Ok(())
 }
-
-type Tx<'a> = sqlx::Transaction<'a, Sqlite>;
 
 async fn insert_tenant(tx: &mut Tx<'_>, t: &TenantRow) -> Result<()> {
     sqlx::query("INSERT INTO tenants (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)")
@@ -774,7 +796,7 @@ async fn insert_token(tx: &mut Tx<'_>, t: &TokenRow) -> Result<()> {
     Ok(())
 }
 
-async fn insert_key(tx: &mut Tx<'_>, k: &KeyRow) -> Result<()> {
+pub(crate) async fn insert_key(tx: &mut Tx<'_>, k: &KeyRow) -> Result<()> {
     sqlx::query("INSERT INTO keys (id, tenant_id, spec, sealed, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&k.id)
         .bind(&k.tenant_id)
@@ -786,7 +808,7 @@ async fn insert_key(tx: &mut Tx<'_>, k: &KeyRow) -> Result<()> {
     Ok(())
 }
 
-async fn insert_certificate(tx: &mut Tx<'_>, c: &CertRow) -> Result<()> {
+pub(crate) async fn insert_certificate(tx: &mut Tx<'_>, c: &CertRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO certificates (id, tenant_id, issuer_ca_id, serial, common_name, sans, not_before, not_after, \
          cert_der, chain_pem, key_id, role_name, source, revoked_at, revocation_reason, created_at) \

@@ -185,3 +185,33 @@ async fn completing_an_unapproved_csr_writes_no_certificate() {
     let done = s.get_csr("t1", "csr1").await.unwrap();
     assert_eq!((done.status.as_str(), done.certificate_id.as_deref()), ("signed", Some("c9")));
 }
+
+#[tokio::test]
+async fn group_commit_fails_only_the_bad_item() {
+    let (s, _d) = with_ca().await;
+    s.insert_certificate(&cert("dup", "ff", 1), None).await.unwrap();
+    let audit = |id: &str| AuditRow {
+        at: 1,
+        tenant_id: Some("t1".into()),
+        actor: "tok1".into(),
+        action: "certificate.issue".into(),
+        resource: id.into(),
+        detail: String::new(),
+    };
+    let mut jobs = Vec::new();
+    for i in 0..50 {
+        let s = s.clone();
+        let (id, serial) = if i == 25 { ("c-dup".to_string(), "ff".to_string()) } else { (format!("g{i}"), format!("{i:04x}")) };
+        jobs.push(tokio::spawn(async move { s.record_issuance(cert(&id, &serial, 2), None, Some(audit(&id))).await }));
+    }
+    let mut failures = 0;
+    for (i, job) in jobs.into_iter().enumerate() {
+        match job.await.unwrap() {
+            Ok(()) => assert!(s.get_certificate("t1", &format!("g{i}")).await.is_ok()),
+            Err(Error::Conflict(_)) => failures += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(failures, 1, "only the duplicate serial fails");
+    assert!(matches!(s.get_certificate("t1", "c-dup").await, Err(Error::NotFound)));
+}
