@@ -93,7 +93,9 @@ impl Authority {
     pub async fn revoke_token(&self, caller: &Caller, id: &str) -> Result<TokenView> {
         caller.require_superuser()?;
         let row = self.store.get_token(id).await.not_found_as("token")?;
-        if !self.store.revoke_token(id, now_secs()).await? {
+        let revoked = self.store.revoke_token(id, now_secs()).await?;
+        self.tokens.forget(&id.to_owned());
+        if !revoked {
             return Err(Error::conflict("token is already revoked"));
         }
         self.audit(caller, "token.revoke", id, String::new()).await;

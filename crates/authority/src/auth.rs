@@ -88,10 +88,17 @@ impl Authority {
     pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Caller> {
         let token = bearer.filter(|t| !t.is_empty()).ok_or_else(|| Error::unauthorized("missing bearer token"))?;
         let invalid = || Error::unauthorized("invalid or revoked token");
-        let row = match self.store.get_token(&token_id_of(token)).await {
-            Ok(row) => row,
-            Err(certus_store::Error::NotFound) => return Err(invalid()),
-            Err(e) => return Err(e.into()),
+        let id = token_id_of(token);
+        let row = match self.tokens.get(&id) {
+            Some(row) => row,
+            None => match self.store.get_token(&id).await {
+                Ok(row) => {
+                    self.tokens.put(id, row.clone());
+                    row
+                }
+                Err(certus_store::Error::NotFound) => return Err(invalid()),
+                Err(e) => return Err(e.into()),
+            },
         };
         let presented = certus_kms::sha256(token.as_bytes());
         if !certus_kms::ct_eq(&presented, &row.secret_hash) || row.revoked_at.is_some() {

@@ -1,5 +1,7 @@
 //! Certificate authorities: roots and intermediates, each with a KMS-held key.
 
+use std::sync::Arc;
+
 use certus_kms::KeySpec;
 use certus_store::{CaRow, CertRow};
 use certus_x509::{build_certificate, parse_certificate, CertProfile, CertSpec, SignWith, Subject};
@@ -152,6 +154,7 @@ impl Authority {
             valid_until: not_after.unix_timestamp(),
             is_active: true,
             created_at: not_before.unix_timestamp(),
+            revoked: false,
         };
         let issued = parent.as_ref().map(|p| CertRow {
             id: new_id("cert"),
@@ -206,7 +209,15 @@ impl Authority {
 
     /// A CA of this tenant that can sign now: active, within its validity, not revoked.
     pub(crate) async fn usable_ca(&self, tenant_id: &str, id: &str) -> Result<CaRow> {
-        let ca = self.store.get_ca(tenant_id, id).await.not_found_as("CA")?;
+        let key = (tenant_id.to_owned(), id.to_owned());
+        let ca = match self.cas.get(&key) {
+            Some(ca) => ca,
+            None => {
+                let ca = self.store.get_ca(tenant_id, id).await.not_found_as("CA")?;
+                self.cas.put(key, ca.clone());
+                ca
+            }
+        };
         let now = now().unix_timestamp();
         if !ca.is_active {
             return Err(Error::policy(format!("CA {id} is not active")));
@@ -214,16 +225,18 @@ impl Authority {
         if now >= ca.valid_until {
             return Err(Error::policy(format!("CA {id} has expired")));
         }
-        if let Some(parent) = &ca.parent_ca_id
-            && let Some(Some(_)) = self.store.revocation_of(parent, &ca.serial).await?
-        {
+        if ca.revoked {
             return Err(Error::policy(format!("CA {id} has been revoked")));
         }
         Ok(ca)
     }
 
     /// PEM of the CA and each of its ancestors, issuing CA first (the `ca_chain` of responses).
-    pub(crate) async fn chain_pems(&self, tenant_id: &str, ca: &CaRow) -> Result<Vec<String>> {
+    /// CA certificates never change, so each chain is built once.
+    pub(crate) async fn chain_pems(&self, tenant_id: &str, ca: &CaRow) -> Result<Arc<Vec<String>>> {
+        if let Some(chain) = self.chains.read().unwrap_or_else(|p| p.into_inner()).get(&ca.id) {
+            return Ok(chain.clone());
+        }
         let mut chain = vec![certus_x509::to_pem(certus_x509::PemLabel::Certificate, &ca.cert_der)];
         let mut next = ca.parent_ca_id.clone();
         while let Some(id) = next {
@@ -234,6 +247,8 @@ impl Authority {
                 return Err(Error::internal("CA hierarchy deeper than 16"));
             }
         }
+        let chain = Arc::new(chain);
+        self.chains.write().unwrap_or_else(|p| p.into_inner()).insert(ca.id.clone(), chain.clone());
         Ok(chain)
     }
 }

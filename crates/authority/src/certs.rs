@@ -202,6 +202,10 @@ impl Authority {
         if !self.store.revoke_certificate(&caller.tenant_id, &cert.id, at, reason.name()).await? {
             return Err(Error::conflict("certificate is already revoked"));
         }
+        if cert.source == "ca" {
+            // An intermediate was revoked: stop signing with it here at once.
+            self.cas.clear();
+        }
         self.audit(caller, "certificate.revoke", &cert.id, format!("serial={} reason={}", cert.serial, reason.name()))
             .await;
         if let Some(ca_id) = &cert.issuer_ca_id {

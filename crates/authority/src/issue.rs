@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::policy::{check_names, format_duration, parse_duration};
-use crate::{audit_row, blocking, generate_key, new_id, now, serial_display, serial_key, Authority};
+use crate::{audit_row, generate_key, signing, new_id, now, serial_display, serial_key, Authority};
 
 /// Lifetime of a leaf when the request names no TTL (capped by the role's max_ttl).
 const DEFAULT_LEAF_TTL_SECS: i64 = 30 * 86_400;
@@ -70,7 +70,7 @@ fn parse_ips(list: &[String]) -> Result<Vec<IpAddr>> {
 impl Authority {
     pub async fn issue(&self, caller: &Caller, role_name: &str, req: IssueRequest) -> Result<Issued> {
         caller.require(Scope::Issue)?;
-        let role = self.store.get_role(&caller.tenant_id, role_name).await.not_found_as("role")?;
+        let role = self.role_for_issuance(&caller.tenant_id, role_name).await?;
         let ips = parse_ips(&req.ip_sans)?;
         let plan = self.plan_for_role(caller, &role, req.common_name, req.alt_names, ips, req.ttl.as_deref()).await?;
         let spec = KeySpec::from_type_and_size(
@@ -86,7 +86,7 @@ impl Authority {
 
     pub async fn sign_csr(&self, caller: &Caller, role_name: &str, req: SignRequest) -> Result<Issued> {
         caller.require(Scope::Issue)?;
-        let role = self.store.get_role(&caller.tenant_id, role_name).await.not_found_as("role")?;
+        let role = self.role_for_issuance(&caller.tenant_id, role_name).await?;
         let csr = parse_csr(&csr_from_pem(&req.csr_pem)?)?;
         check_key_against_role(&csr.key, &role)?;
         let ips = match &req.ip_sans {
@@ -257,7 +257,7 @@ impl Authority {
         };
         let ca_key = self.load_key(&caller.tenant_id, &plan.ca.key_id).await?;
         let issuer_der = plan.ca.cert_der.clone();
-        let der = blocking(move || {
+        let der = signing(ca_key.spec(), move || {
             Ok(build_certificate(
                 &spec,
                 SignWith::Issuer { issuer_der: &issuer_der, issuer_key: &*ca_key, subject_key: &*subject_key },
@@ -291,7 +291,7 @@ impl Authority {
         Ok(Issued {
             certificate_pem: certus_x509::to_pem(PemLabel::Certificate, &row.cert_der),
             private_key_pem: None,
-            ca_chain: self.chain_pems(&caller.tenant_id, &plan.ca).await?,
+            ca_chain: self.chain_pems(&caller.tenant_id, &plan.ca).await?.to_vec(),
             serial_number: serial_display(&row.serial),
             not_after: row.not_after,
             certificate_id: row.id,

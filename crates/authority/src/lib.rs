@@ -15,6 +15,7 @@ mod ocsp;
 pub mod policy;
 mod roles;
 mod trust;
+mod ttl_cache;
 mod validate;
 
 use std::sync::Arc;
@@ -47,7 +48,17 @@ pub struct Authority {
     ocsp: Arc<ocsp::OcspState>,
     /// Unsealed keys by (tenant, key id). Keys never change once stored, so this never goes stale.
     keys: Arc<std::sync::RwLock<std::collections::HashMap<(String, String), Arc<SoftwareKey>>>>,
+    /// `ca_chain` PEMs by CA id; CA certificates are immutable.
+    chains: Arc<std::sync::RwLock<std::collections::HashMap<String, Arc<Vec<String>>>>>,
+    /// Token and role rows, read by every request; see `ttl_cache` for the consistency rule.
+    tokens: Arc<ttl_cache::TtlCache<String, certus_store::TokenRow>>,
+    roles: Arc<ttl_cache::TtlCache<(String, String), certus_store::RoleRow>>,
+    cas: Arc<ttl_cache::TtlCache<(String, String), certus_store::CaRow>>,
 }
+
+/// How long another node's token revocation, role change or CA revocation may take to be seen
+/// here (this node's own changes apply at once).
+const HOT_ROW_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl std::fmt::Debug for Authority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -63,6 +74,10 @@ impl Authority {
             public_url: public_url.trim_end_matches('/').to_owned(),
             ocsp: Arc::default(),
             keys: Arc::default(),
+            chains: Arc::default(),
+            tokens: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
+            roles: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
+            cas: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
         }
     }
 
@@ -171,7 +186,19 @@ pub(crate) async fn generate_key(spec: KeySpec) -> Result<SoftwareKey> {
         .map_err(Error::from)
 }
 
-/// Runs a signing closure off the async runtime (RSA-4096 signatures take milliseconds).
+/// Runs a signing closure: inline for EC and Ed25519 keys (tens of microseconds), on a blocking
+/// thread for RSA (RSA-4096 signatures take milliseconds).
+pub(crate) async fn signing<T: Send + 'static>(
+    spec: KeySpec,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    match spec.key_type() {
+        "rsa" => blocking(f).await,
+        _ => f(),
+    }
+}
+
+/// Runs a closure off the async runtime (key generation, large CRLs, RSA signatures).
 pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(Error::internal)?
 }

@@ -15,7 +15,7 @@ use certus_x509::{
 use time::Duration;
 
 use crate::error::{Error, Result};
-use crate::{blocking, from_secs, generate_key, now, serial_key, Authority};
+use crate::{blocking, from_secs, generate_key, now, serial_key, signing, Authority};
 
 /// Who signs OCSP responses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -133,7 +133,7 @@ impl Authority {
         }
         let signer = self.ocsp_signer(ca_id).await?;
         let nonce = query.nonce.clone();
-        let der = blocking(move || {
+        let der = signing(signer.key.spec(), move || {
             let spec = OcspResponseSpec {
                 produced_at: now,
                 this_update: now,

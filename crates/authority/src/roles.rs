@@ -63,7 +63,19 @@ impl Authority {
         role.updated_at = now_secs();
         self.store.get_ca(&caller.tenant_id, &role.ca_id).await.not_found_as("CA")?;
         self.store.update_role(&role).await.not_found_as("role")?;
+        self.roles.forget(&(caller.tenant_id.clone(), name.to_owned()));
         self.audit(caller, "role.update", name, String::new()).await;
+        Ok(role)
+    }
+
+    /// A role as issuance reads it (through the short-lived cache).
+    pub(crate) async fn role_for_issuance(&self, tenant_id: &str, name: &str) -> Result<RoleRow> {
+        let key = (tenant_id.to_owned(), name.to_owned());
+        if let Some(role) = self.roles.get(&key) {
+            return Ok(role);
+        }
+        let role = self.store.get_role(tenant_id, name).await.not_found_as("role")?;
+        self.roles.put(key, role.clone());
         Ok(role)
     }
 
@@ -78,6 +90,7 @@ impl Authority {
     pub async fn delete_role(&self, caller: &Caller, name: &str) -> Result<()> {
         caller.require(Scope::Admin)?;
         self.store.delete_role(&caller.tenant_id, name).await.not_found_as("role")?;
+        self.roles.forget(&(caller.tenant_id.clone(), name.to_owned()));
         self.audit(caller, "role.delete", name, String::new()).await;
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Group commit for issuance: concurrent issuances queue here and a single writer stores them
-//! in one transaction per batch, so one fsync covers many certificates. Each item sits in its own
-//! savepoint, so one failing insert (say, a duplicate) fails only that caller. A caller's future
+//! in one transaction per batch, so one fsync covers many certificates, written with one
+//! multi-row INSERT per table; if anything in a batch fails, the batch is redone with each item
+//! in its own savepoint, so one failing insert (say, a duplicate) fails only that caller. A caller's future
 //! resolves only after the batch holding its row has committed: acknowledged means durable.
 
 use sqlx::SqlitePool;
@@ -40,6 +41,28 @@ pub(crate) fn spawn(pool: SqlitePool) -> mpsc::Sender<Job> {
 }
 
 async fn write(pool: &SqlitePool, batch: &[Job]) -> Vec<Result<()>> {
+    match write_all(pool, batch).await {
+        Ok(()) => batch.iter().map(|_| Ok(())).collect(),
+        Err(e) if batch.len() == 1 => vec![Err(e)],
+        // Something in the batch is bad: redo it item by item to fail only that one.
+        Err(_) => write_each(pool, batch).await,
+    }
+}
+
+/// The fast path: one multi-row INSERT per table and one commit for the whole batch.
+async fn write_all(pool: &SqlitePool, batch: &[Job]) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let keys: Vec<&KeyRow> = batch.iter().filter_map(|j| j.key.as_ref()).collect();
+    let certs: Vec<&CertRow> = batch.iter().map(|j| &j.cert).collect();
+    let audits: Vec<&AuditRow> = batch.iter().filter_map(|j| j.audit.as_ref()).collect();
+    crate::sqlite::insert_keys(&mut tx, &keys).await?;
+    crate::sqlite::insert_certificates(&mut tx, &certs).await?;
+    crate::sqlite::insert_audits(&mut tx, &audits).await?;
+    tx.commit().await.map_err(|e| Error::Commit(e.to_string()))
+}
+
+/// The careful path: each item in its own savepoint.
+async fn write_each(pool: &SqlitePool, batch: &[Job]) -> Vec<Result<()>> {
     let mut tx = match pool.begin().await {
         Ok(tx) => tx,
         Err(e) => return batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect(),

@@ -48,6 +48,8 @@ pub struct CaRow {
     pub valid_until: i64,
     pub is_active: bool,
     pub created_at: i64,
+    /// Filled on reads: the CA's own certificate has been revoked by its parent.
+    pub revoked: bool,
 }
 
 #[derive(Debug, Clone)]

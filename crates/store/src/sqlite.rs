@@ -753,15 +753,25 @@ impl Store {
 pub(crate) type Tx<'a> = sqlx::Transaction<'a, Sqlite>;
 
 pub(crate) async fn insert_audit(tx: &mut Tx<'_>, entry: &AuditRow) -> Result<()> {
-    sqlx::query("INSERT INTO audit_log (at, tenant_id, actor, action, resource, detail) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(entry.at)
-        .bind(&entry.tenant_id)
-        .bind(&entry.actor)
-        .bind(&entry.action)
-        .bind(&entry.resource)
-        .bind(&entry.detail)
-        .execute(&mut **tx)
-        .await?;
+    insert_audits(tx, &[entry]).await
+}
+
+/// One multi-row INSERT for any number of audit entries.
+pub(crate) async fn insert_audits(tx: &mut Tx<'_>, entries: &[&AuditRow]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut sql: QueryBuilder<Sqlite> =
+        QueryBuilder::new("INSERT INTO audit_log (at, tenant_id, actor, action, resource, detail) ");
+    sql.push_values(entries, |mut row, e| {
+        row.push_bind(e.at)
+            .push_bind(&e.tenant_id)
+            .push_bind(&e.actor)
+            .push_bind(&e.action)
+            .push_bind(&e.resource)
+            .push_bind(&e.detail);
+    });
+    sql.build().execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -797,42 +807,56 @@ async fn insert_token(tx: &mut Tx<'_>, t: &TokenRow) -> Result<()> {
 }
 
 pub(crate) async fn insert_key(tx: &mut Tx<'_>, k: &KeyRow) -> Result<()> {
-    sqlx::query("INSERT INTO keys (id, tenant_id, spec, sealed, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&k.id)
-        .bind(&k.tenant_id)
-        .bind(&k.spec)
-        .bind(&k.sealed)
-        .bind(k.created_at)
-        .execute(&mut **tx)
-        .await?;
+    insert_keys(tx, &[k]).await
+}
+
+pub(crate) async fn insert_keys(tx: &mut Tx<'_>, keys: &[&KeyRow]) -> Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO keys (id, tenant_id, spec, sealed, created_at) ");
+    sql.push_values(keys, |mut row, k| {
+        row.push_bind(&k.id).push_bind(&k.tenant_id).push_bind(&k.spec).push_bind(&k.sealed).push_bind(k.created_at);
+    });
+    sql.build().execute(&mut **tx).await?;
     Ok(())
 }
 
 pub(crate) async fn insert_certificate(tx: &mut Tx<'_>, c: &CertRow) -> Result<()> {
-    sqlx::query(
+    insert_certificates(tx, &[c]).await
+}
+
+/// One multi-row INSERT for any number of certificates.
+pub(crate) async fn insert_certificates(tx: &mut Tx<'_>, certs: &[&CertRow]) -> Result<()> {
+    if certs.is_empty() {
+        return Ok(());
+    }
+    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
         "INSERT INTO certificates (id, tenant_id, issuer_ca_id, serial, common_name, sans, not_before, not_after, \
-         cert_der, chain_pem, key_id, role_name, source, revoked_at, revocation_reason, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-    )
-    .bind(&c.id)
-    .bind(&c.tenant_id)
-    .bind(&c.issuer_ca_id)
-    .bind(&c.serial)
-    .bind(&c.common_name)
-    .bind(join(&c.sans))
-    .bind(c.not_before)
-    .bind(c.not_after)
-    .bind(&c.cert_der)
-    .bind(&c.chain_pem)
-    .bind(&c.key_id)
-    .bind(&c.role_name)
-    .bind(&c.source)
-    .bind(c.revoked_at)
-    .bind(&c.revocation_reason)
-    .bind(c.created_at)
-    .execute(&mut **tx)
-    .await
-    .map_err(conflict_on_unique("a certificate with this issuer and serial"))?;
+         cert_der, chain_pem, key_id, role_name, source, revoked_at, revocation_reason, created_at) ",
+    );
+    sql.push_values(certs, |mut row, c| {
+        row.push_bind(&c.id)
+            .push_bind(&c.tenant_id)
+            .push_bind(&c.issuer_ca_id)
+            .push_bind(&c.serial)
+            .push_bind(&c.common_name)
+            .push_bind(join(&c.sans))
+            .push_bind(c.not_before)
+            .push_bind(c.not_after)
+            .push_bind(&c.cert_der)
+            .push_bind(&c.chain_pem)
+            .push_bind(&c.key_id)
+            .push_bind(&c.role_name)
+            .push_bind(&c.source)
+            .push_bind(c.revoked_at)
+            .push_bind(&c.revocation_reason)
+            .push_bind(c.created_at);
+    });
+    sql.build()
+        .execute(&mut **tx)
+        .await
+        .map_err(conflict_on_unique("a certificate with this issuer and serial"))?;
     Ok(())
 }
 
@@ -840,7 +864,9 @@ const TOKEN_COLUMNS: &str =
     "SELECT id, tenant_id, name, secret_hash, scopes, superuser, created_at, revoked_at FROM api_tokens";
 
 const CA_COLUMNS: &str = "SELECT c.id, c.tenant_id, c.name, c.common_name, c.ca_type, c.parent_ca_id, c.key_id, \
-     c.key_type, c.key_size, c.cert_der, c.serial, c.valid_from, c.valid_until, c.is_active, c.created_at FROM cas c";
+     c.key_type, c.key_size, c.cert_der, c.serial, c.valid_from, c.valid_until, c.is_active, c.created_at, \
+     EXISTS (SELECT 1 FROM certificates x WHERE x.issuer_ca_id = c.parent_ca_id AND x.serial = c.serial \
+             AND x.revoked_at IS NOT NULL) AS revoked FROM cas c";
 
 const ROLE_COLUMNS: &str = "SELECT tenant_id, name, ca_id, allowed_domains, allow_subdomains, allow_ip_sans, \
      max_ttl_secs, key_type, key_bits, require_cn, store_private_keys, created_at, updated_at FROM roles";
@@ -891,6 +917,7 @@ fn ca_row(r: &SqliteRow) -> Result<CaRow> {
         valid_until: r.try_get("valid_until")?,
         is_active: flag(r, "is_active")?,
         created_at: r.try_get("created_at")?,
+        revoked: flag(r, "revoked")?,
     })
 }
 

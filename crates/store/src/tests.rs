@@ -46,6 +46,7 @@ fn ca(id: &str, name: &str, key_id: &str) -> CaRow {
         valid_until: i64::MAX / 2,
         is_active: true,
         created_at: 1,
+        revoked: false,
     }
 }
 
