@@ -18,7 +18,8 @@ mod trust;
 mod ttl_cache;
 mod validate;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use certus_kms::{Kek, KeySpec, SoftwareKey};
 use certus_store::{AuditRow, KeyRow, Store};
@@ -47,9 +48,9 @@ pub struct Authority {
     public_url: String,
     ocsp: Arc<ocsp::OcspState>,
     /// Unsealed keys by (tenant, key id). Keys never change once stored, so this never goes stale.
-    keys: Arc<std::sync::RwLock<std::collections::HashMap<(String, String), Arc<SoftwareKey>>>>,
+    keys: Arc<RwLock<HashMap<(String, String), Arc<SoftwareKey>>>>,
     /// `ca_chain` PEMs by CA id; CA certificates are immutable.
-    chains: Arc<std::sync::RwLock<std::collections::HashMap<String, Arc<Vec<String>>>>>,
+    chains: Arc<RwLock<HashMap<String, Arc<Vec<String>>>>>,
     /// Token and role rows, read by every request; see `ttl_cache` for the consistency rule.
     tokens: Arc<ttl_cache::TtlCache<String, certus_store::TokenRow>>,
     roles: Arc<ttl_cache::TtlCache<(String, String), certus_store::RoleRow>>,
