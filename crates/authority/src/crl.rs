@@ -114,6 +114,7 @@ impl Authority {
         delta_of: Option<(i64, i64)>,
         kind: CrlKind,
     ) -> Result<CrlView> {
+        let started = std::time::Instant::now();
         let ca = self.store.get_ca(tenant_id, ca_id).await.not_found_as("CA")?;
         // Epoch first: a revocation landing after this read makes the result stale, never wrong.
         let epoch = self.store.revocation_epoch(ca_id).await?;
@@ -154,6 +155,14 @@ impl Authority {
             base_number: delta_of.map(|(_, n)| n),
         };
         self.store.store_crl(&row).await?;
+        tracing::info!(
+            ca_id,
+            crl_number,
+            delta = delta_of.is_some(),
+            bytes = row.der.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "built CRL"
+        );
         Ok(row.into())
     }
 }
