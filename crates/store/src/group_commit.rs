@@ -4,7 +4,7 @@
 //! in its own savepoint, so one failing insert (say, a duplicate) fails only that caller. A caller's future
 //! resolves only after the batch holding its row has committed: acknowledged means durable.
 
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::records::{AuditRow, CertRow, KeyRow};
@@ -20,7 +20,7 @@ pub(crate) struct Job {
     pub done: oneshot::Sender<Result<()>>,
 }
 
-pub(crate) fn spawn(pool: SqlitePool) -> mpsc::Sender<Job> {
+pub(crate) fn spawn(pool: AnyPool) -> mpsc::Sender<Job> {
     let (tx, mut rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
@@ -40,7 +40,7 @@ pub(crate) fn spawn(pool: SqlitePool) -> mpsc::Sender<Job> {
     tx
 }
 
-async fn write(pool: &SqlitePool, batch: &[Job]) -> Vec<Result<()>> {
+async fn write(pool: &AnyPool, batch: &[Job]) -> Vec<Result<()>> {
     match write_all(pool, batch).await {
         Ok(()) => batch.iter().map(|_| Ok(())).collect(),
         Err(e) if batch.len() == 1 => vec![Err(e)],
@@ -50,19 +50,19 @@ async fn write(pool: &SqlitePool, batch: &[Job]) -> Vec<Result<()>> {
 }
 
 /// The fast path: one multi-row INSERT per table and one commit for the whole batch.
-async fn write_all(pool: &SqlitePool, batch: &[Job]) -> Result<()> {
+async fn write_all(pool: &AnyPool, batch: &[Job]) -> Result<()> {
     let mut tx = pool.begin().await?;
     let keys: Vec<&KeyRow> = batch.iter().filter_map(|j| j.key.as_ref()).collect();
     let certs: Vec<&CertRow> = batch.iter().map(|j| &j.cert).collect();
     let audits: Vec<&AuditRow> = batch.iter().filter_map(|j| j.audit.as_ref()).collect();
-    crate::sqlite::insert_keys(&mut tx, &keys).await?;
-    crate::sqlite::insert_certificates(&mut tx, &certs).await?;
-    crate::sqlite::insert_audits(&mut tx, &audits).await?;
+    crate::sql::insert_keys(&mut tx, &keys).await?;
+    crate::sql::insert_certificates(&mut tx, &certs).await?;
+    crate::sql::insert_audits(&mut tx, &audits).await?;
     tx.commit().await.map_err(|e| Error::Commit(e.to_string()))
 }
 
 /// The careful path: each item in its own savepoint.
-async fn write_each(pool: &SqlitePool, batch: &[Job]) -> Vec<Result<()>> {
+async fn write_each(pool: &AnyPool, batch: &[Job]) -> Vec<Result<()>> {
     let mut tx = match pool.begin().await {
         Ok(tx) => tx,
         Err(e) => return batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect(),
@@ -73,11 +73,11 @@ async fn write_each(pool: &SqlitePool, batch: &[Job]) -> Vec<Result<()>> {
             sqlx::query("SAVEPOINT item").execute(&mut *tx).await?;
             let inserted = async {
                 if let Some(key) = &job.key {
-                    crate::sqlite::insert_key(&mut tx, key).await?;
+                    crate::sql::insert_key(&mut tx, key).await?;
                 }
-                crate::sqlite::insert_certificate(&mut tx, &job.cert).await?;
+                crate::sql::insert_certificate(&mut tx, &job.cert).await?;
                 if let Some(audit) = &job.audit {
-                    crate::sqlite::insert_audit(&mut tx, audit).await?;
+                    crate::sql::insert_audit(&mut tx, audit).await?;
                 }
                 Ok::<(), Error>(())
             }

@@ -1,17 +1,18 @@
 //! Persistence for everything the authority records. SQL lives only here. SQLite is the
-//! embedded default; the SQL is kept portable (numbered `$n` parameters, integer timestamps)
-//! so a PostgreSQL backend can share the same shape.
+//! embedded default and PostgreSQL the scale-out backend; both run the same SQL (numbered `$n`
+//! parameters, integer timestamps and flags) through sqlx's `Any` driver, with one migration
+//! folder per backend holding the same schema.
 #![forbid(unsafe_code)]
 
 mod group_commit;
 mod migrate;
 mod records;
-mod sqlite;
+mod sql;
 #[cfg(test)]
 mod tests;
 
 pub use records::*;
-pub use sqlite::Store;
+pub use sql::{Backend, Store};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -24,6 +25,8 @@ pub enum Error {
     Db(#[from] sqlx::Error),
     #[error("batch commit failed: {0}")]
     Commit(String),
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

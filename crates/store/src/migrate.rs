@@ -1,29 +1,57 @@
-//! Numbered, embedded migrations; a migration never changes after it ships.
+//! Numbered, embedded migrations, one folder per backend with the same schema; a migration never
+//! changes after it ships. On PostgreSQL an advisory lock makes nodes starting together migrate
+//! one at a time.
 
-use sqlx::SqlitePool;
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
-const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+use crate::sql::Backend;
+
+const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_revocation_and_lists_at_scale.sql")),
 ];
 
-pub async fn run(pool: &SqlitePool) -> crate::Result<()> {
-    sqlx::query("CREATE TABLE IF NOT EXISTS certus_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
-        .execute(pool)
+const POSTGRES: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_revocation_and_lists_at_scale.sql")),
+];
+
+/// Key of the PostgreSQL advisory lock held while migrating.
+const MIGRATION_LOCK: i64 = 0x4345_5254_5553; // "CERTUS"
+
+pub async fn run(pool: &AnyPool, backend: Backend) -> crate::Result<()> {
+    let mut conn = pool.acquire().await?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut *conn).await?;
+    }
+    let result = apply(&mut conn, backend).await;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut *conn).await?;
+    }
+    result
+}
+
+async fn apply(conn: &mut AnyConnection, backend: Backend) -> crate::Result<()> {
+    conn.execute("CREATE TABLE IF NOT EXISTS certus_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         .await?;
-    for (version, sql) in SQLITE_MIGRATIONS {
-        let mut tx = pool.begin().await?;
-        let done: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM certus_migrations WHERE version = $1")
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await?;
+    let migrations = match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    for (version, sql) in migrations {
+        let mut tx = conn.begin().await?;
+        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM certus_migrations WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await?;
         if done.is_some() {
             continue;
         }
         sqlx::raw_sql(*sql).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO certus_migrations (version, applied_at) VALUES ($1, strftime('%s','now'))")
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        sqlx::query("INSERT INTO certus_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(version)
+            .bind(now as i64)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

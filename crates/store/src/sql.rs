@@ -1,14 +1,80 @@
-//! The SQLite backend (embedded default): one file in the data directory, WAL mode.
+//! The store over sqlx's `Any` driver: SQLite (embedded default: one file in the data directory,
+//! WAL, synchronous=FULL) or PostgreSQL, with the same SQL for both.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Arguments, Encode, Executor, Row, Type};
 
 use crate::records::*;
 use crate::{conflict_on_unique, migrate, Error, Result};
+
+/// Which database is behind the `Any` pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// SQL text with `$n` placeholders and its arguments, built together so numbering and binding
+/// cannot drift. (sqlx's own `QueryBuilder` writes `?` for `Any`, which PostgreSQL rejects.)
+pub(crate) struct Sql {
+    text: String,
+    args: AnyArguments,
+    count: usize,
+}
+
+impl Sql {
+    pub(crate) fn new(text: &str) -> Self {
+        Sql { text: text.to_owned(), args: AnyArguments::default(), count: 0 }
+    }
+
+    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    pub(crate) fn bind<'q, T: Encode<'q, Any> + Type<Any> + 'q>(&mut self, value: T) -> &mut Self {
+        self.count += 1;
+        self.text.push('$');
+        self.text.push_str(&self.count.to_string());
+        // Encoding into Any's buffer only fails for types Any cannot carry, which do not compile.
+        let _ = self.args.add(value);
+        self
+    }
+
+    /// `(v, v, ...), (v, ...)`: one parenthesised group per row, `bind_row` binding its values.
+    pub(crate) fn values<R>(&mut self, rows: &[R], mut bind_row: impl FnMut(&mut ValuesRow<'_>, &R)) -> &mut Self {
+        self.push(" VALUES ");
+        for (i, row) in rows.iter().enumerate() {
+            self.push(if i == 0 { "(" } else { ", (" });
+            bind_row(&mut ValuesRow { sql: self, first: true }, row);
+            self.push(")");
+        }
+        self
+    }
+
+    pub(crate) fn build(self) -> sqlx::query::Query<'static, Any, AnyArguments> {
+        sqlx::query_with(sqlx::AssertSqlSafe(self.text), self.args)
+    }
+}
+
+pub(crate) struct ValuesRow<'a> {
+    sql: &'a mut Sql,
+    first: bool,
+}
+
+impl ValuesRow<'_> {
+    pub(crate) fn bind<'q, T: Encode<'q, Any> + Type<Any> + 'q>(&mut self, value: T) -> &mut Self {
+        if !self.first {
+            self.sql.push(", ");
+        }
+        self.first = false;
+        self.sql.bind(value);
+        self
+    }
+}
 
 /// Queries assembled only from the column constants below, never from input.
 macro_rules! sql {
@@ -17,7 +83,8 @@ macro_rules! sql {
 
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
     issuance: tokio::sync::mpsc::Sender<crate::group_commit::Job>,
 }
 
@@ -36,19 +103,44 @@ fn split(text: String) -> Vec<String> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database file and applies pending migrations.
+    /// Opens (creating if needed) the SQLite database file and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: an acknowledged write survives power loss, not only a process crash.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        migrate::run(&pool).await?;
+        Self::connect(&format!("sqlite://{}?mode=rwc", path.display())).await
+    }
+
+    /// Connects to `sqlite://…` or `postgres://…` and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(Error::Config("database URL must start with sqlite: or postgres:".into()));
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // FULL: an acknowledged write survives power loss, not only a crash.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        migrate::run(&pool, backend).await?;
         let issuance = crate::group_commit::spawn(pool.clone());
-        Ok(Store { pool, issuance })
+        Ok(Store { pool, backend, issuance })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub async fn close(&self) {
@@ -449,14 +541,14 @@ impl Store {
     }
 
     pub async fn list_certificates(&self, tenant_id: &str, q: &CertQuery) -> Result<Vec<CertRow>> {
-        let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(CERT_COLUMNS);
-        sql.push(" WHERE tenant_id = ").push_bind(tenant_id);
+        let mut sql = Sql::new(CERT_COLUMNS);
+        sql.push(" WHERE tenant_id = ").bind(tenant_id.to_owned());
         if let Some(ca) = &q.issuer_ca_id {
-            sql.push(" AND issuer_ca_id = ").push_bind(ca);
+            sql.push(" AND issuer_ca_id = ").bind(ca.clone());
         }
         if let Some(before) = q.not_after_before {
-            sql.push(" AND not_after <= ").push_bind(before);
-            sql.push(" AND not_after > ").push_bind(q.now);
+            sql.push(" AND not_after <= ").bind(before);
+            sql.push(" AND not_after > ").bind(q.now);
         }
         if !q.include_revoked {
             sql.push(" AND revoked_at IS NULL");
@@ -466,12 +558,12 @@ impl Store {
             CertOrder::ExpiringFirst => ("not_after", ">", "ASC"),
         };
         if let Some((key, id)) = &q.after {
-            sql.push(format_args!(" AND ({column} {before} ")).push_bind(*key);
-            sql.push(format_args!(" OR ({column} = ")).push_bind(*key);
-            sql.push(format_args!(" AND id {before} ")).push_bind(id);
+            sql.push(&format!(" AND ({column} {before} ")).bind(*key);
+            sql.push(&format!(" OR ({column} = ")).bind(*key);
+            sql.push(&format!(" AND id {before} ")).bind(id.clone());
             sql.push("))");
         }
-        sql.push(format_args!(" ORDER BY {column} {direction}, id {direction} LIMIT ")).push_bind(q.limit);
+        sql.push(&format!(" ORDER BY {column} {direction}, id {direction} LIMIT ")).bind(q.limit);
         let rows = sql.build().fetch_all(&self.pool).await?;
         rows.iter().map(cert_row).collect()
     }
@@ -750,7 +842,7 @@ impl Store {
     }
 }
 
-pub(crate) type Tx<'a> = sqlx::Transaction<'a, Sqlite>;
+pub(crate) type Tx<'a> = sqlx::Transaction<'a, Any>;
 
 pub(crate) async fn insert_audit(tx: &mut Tx<'_>, entry: &AuditRow) -> Result<()> {
     insert_audits(tx, &[entry]).await
@@ -761,15 +853,14 @@ pub(crate) async fn insert_audits(tx: &mut Tx<'_>, entries: &[&AuditRow]) -> Res
     if entries.is_empty() {
         return Ok(());
     }
-    let mut sql: QueryBuilder<Sqlite> =
-        QueryBuilder::new("INSERT INTO audit_log (at, tenant_id, actor, action, resource, detail) ");
-    sql.push_values(entries, |mut row, e| {
-        row.push_bind(e.at)
-            .push_bind(&e.tenant_id)
-            .push_bind(&e.actor)
-            .push_bind(&e.action)
-            .push_bind(&e.resource)
-            .push_bind(&e.detail);
+    let mut sql = Sql::new("INSERT INTO audit_log (at, tenant_id, actor, action, resource, detail)");
+    sql.values(entries, |row, e| {
+        row.bind(e.at)
+            .bind(e.tenant_id.clone())
+            .bind(e.actor.clone())
+            .bind(e.action.clone())
+            .bind(e.resource.clone())
+            .bind(e.detail.clone());
     });
     sql.build().execute(&mut **tx).await?;
     Ok(())
@@ -814,9 +905,9 @@ pub(crate) async fn insert_keys(tx: &mut Tx<'_>, keys: &[&KeyRow]) -> Result<()>
     if keys.is_empty() {
         return Ok(());
     }
-    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO keys (id, tenant_id, spec, sealed, created_at) ");
-    sql.push_values(keys, |mut row, k| {
-        row.push_bind(&k.id).push_bind(&k.tenant_id).push_bind(&k.spec).push_bind(&k.sealed).push_bind(k.created_at);
+    let mut sql = Sql::new("INSERT INTO keys (id, tenant_id, spec, sealed, created_at)");
+    sql.values(keys, |row, k| {
+        row.bind(k.id.clone()).bind(k.tenant_id.clone()).bind(k.spec.clone()).bind(k.sealed.clone()).bind(k.created_at);
     });
     sql.build().execute(&mut **tx).await?;
     Ok(())
@@ -831,27 +922,27 @@ pub(crate) async fn insert_certificates(tx: &mut Tx<'_>, certs: &[&CertRow]) -> 
     if certs.is_empty() {
         return Ok(());
     }
-    let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(
+    let mut sql = Sql::new(
         "INSERT INTO certificates (id, tenant_id, issuer_ca_id, serial, common_name, sans, not_before, not_after, \
-         cert_der, chain_pem, key_id, role_name, source, revoked_at, revocation_reason, created_at) ",
+         cert_der, chain_pem, key_id, role_name, source, revoked_at, revocation_reason, created_at)",
     );
-    sql.push_values(certs, |mut row, c| {
-        row.push_bind(&c.id)
-            .push_bind(&c.tenant_id)
-            .push_bind(&c.issuer_ca_id)
-            .push_bind(&c.serial)
-            .push_bind(&c.common_name)
-            .push_bind(join(&c.sans))
-            .push_bind(c.not_before)
-            .push_bind(c.not_after)
-            .push_bind(&c.cert_der)
-            .push_bind(&c.chain_pem)
-            .push_bind(&c.key_id)
-            .push_bind(&c.role_name)
-            .push_bind(&c.source)
-            .push_bind(c.revoked_at)
-            .push_bind(&c.revocation_reason)
-            .push_bind(c.created_at);
+    sql.values(certs, |row, c| {
+        row.bind(c.id.clone())
+            .bind(c.tenant_id.clone())
+            .bind(c.issuer_ca_id.clone())
+            .bind(c.serial.clone())
+            .bind(c.common_name.clone())
+            .bind(join(&c.sans))
+            .bind(c.not_before)
+            .bind(c.not_after)
+            .bind(c.cert_der.clone())
+            .bind(c.chain_pem.clone())
+            .bind(c.key_id.clone())
+            .bind(c.role_name.clone())
+            .bind(c.source.clone())
+            .bind(c.revoked_at)
+            .bind(c.revocation_reason.clone())
+            .bind(c.created_at);
     });
     sql.build()
         .execute(&mut **tx)
@@ -865,8 +956,8 @@ const TOKEN_COLUMNS: &str =
 
 const CA_COLUMNS: &str = "SELECT c.id, c.tenant_id, c.name, c.common_name, c.ca_type, c.parent_ca_id, c.key_id, \
      c.key_type, c.key_size, c.cert_der, c.serial, c.valid_from, c.valid_until, c.is_active, c.created_at, \
-     EXISTS (SELECT 1 FROM certificates x WHERE x.issuer_ca_id = c.parent_ca_id AND x.serial = c.serial \
-             AND x.revoked_at IS NOT NULL) AS revoked FROM cas c";
+     CASE WHEN EXISTS (SELECT 1 FROM certificates x WHERE x.issuer_ca_id = c.parent_ca_id AND x.serial = c.serial \
+             AND x.revoked_at IS NOT NULL) THEN 1 ELSE 0 END AS revoked FROM cas c";
 
 const ROLE_COLUMNS: &str = "SELECT tenant_id, name, ca_id, allowed_domains, allow_subdomains, allow_ip_sans, \
      max_ttl_secs, key_type, key_bits, require_cn, store_private_keys, created_at, updated_at FROM roles";
@@ -874,11 +965,11 @@ const ROLE_COLUMNS: &str = "SELECT tenant_id, name, ca_id, allowed_domains, allo
 const CERT_COLUMNS: &str = "SELECT id, tenant_id, issuer_ca_id, serial, common_name, sans, not_before, not_after, \
      cert_der, chain_pem, key_id, role_name, source, revoked_at, revocation_reason, created_at FROM certificates";
 
-fn flag(r: &SqliteRow, col: &str) -> Result<bool> {
+fn flag(r: &AnyRow, col: &str) -> Result<bool> {
     Ok(r.try_get::<i64, _>(col)? != 0)
 }
 
-fn tenant_row(r: &SqliteRow) -> Result<TenantRow> {
+fn tenant_row(r: &AnyRow) -> Result<TenantRow> {
     Ok(TenantRow {
         id: r.try_get("id")?,
         org_id: r.try_get("org_id")?,
@@ -887,7 +978,7 @@ fn tenant_row(r: &SqliteRow) -> Result<TenantRow> {
     })
 }
 
-fn token_row(r: &SqliteRow) -> Result<TokenRow> {
+fn token_row(r: &AnyRow) -> Result<TokenRow> {
     Ok(TokenRow {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
@@ -900,7 +991,7 @@ fn token_row(r: &SqliteRow) -> Result<TokenRow> {
     })
 }
 
-fn ca_row(r: &SqliteRow) -> Result<CaRow> {
+fn ca_row(r: &AnyRow) -> Result<CaRow> {
     Ok(CaRow {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
@@ -921,7 +1012,7 @@ fn ca_row(r: &SqliteRow) -> Result<CaRow> {
     })
 }
 
-fn role_row(r: &SqliteRow) -> Result<RoleRow> {
+fn role_row(r: &AnyRow) -> Result<RoleRow> {
     Ok(RoleRow {
         tenant_id: r.try_get("tenant_id")?,
         name: r.try_get("name")?,
@@ -939,7 +1030,7 @@ fn role_row(r: &SqliteRow) -> Result<RoleRow> {
     })
 }
 
-fn cert_row(r: &SqliteRow) -> Result<CertRow> {
+fn cert_row(r: &AnyRow) -> Result<CertRow> {
     Ok(CertRow {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
@@ -960,7 +1051,7 @@ fn cert_row(r: &SqliteRow) -> Result<CertRow> {
     })
 }
 
-fn csr_row(r: &SqliteRow) -> Result<CsrRow> {
+fn csr_row(r: &AnyRow) -> Result<CsrRow> {
     Ok(CsrRow {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
