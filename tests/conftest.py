@@ -15,6 +15,31 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(os.environ.get("CERTUS_BIN", ROOT / "target" / "debug" / "certus"))
 BOOTSTRAP_TOKEN = "certus-test-bootstrap-token-0123456789"
+# Set by scripts/test.sh for the PostgreSQL pass: every data directory gets its own database.
+PG_URL = os.environ.get("CERTUS_TEST_PG_URL")
+
+
+def database_for(data_dir):
+    """The PostgreSQL database URL standing for `data_dir` (created on first use), or None."""
+    if not PG_URL:
+        return None
+    import hashlib
+    name = "certus_" + hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:16]
+    host = PG_URL.split("@", 1)[1]
+    hostname, port = host.split(":")
+    exists = subprocess.run(["psql", "-h", hostname, "-p", port, "-U", "postgres", "-tAc",
+                             f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    if not exists:
+        subprocess.run(["psql", "-h", hostname, "-p", port, "-U", "postgres", "-qc", f"CREATE DATABASE {name}"],
+                       check=True, capture_output=True)
+    return f"{PG_URL}/{name}"
+
+
+def psql(data_dir, query):
+    """Runs a query against the data directory's PostgreSQL database."""
+    url = database_for(data_dir)
+    return subprocess.run(["psql", url, "-tAc", query], capture_output=True, text=True, check=True).stdout
 
 
 def free_port():
@@ -31,6 +56,8 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, RUST_LOG="warn", **(env or {}))
+        if PG_URL:
+            self.env["CERTUS_DATABASE_URL"] = database_for(self.data_dir)
         self.proc = None
         self.stdout = ""
 

@@ -5,7 +5,7 @@ import signal
 import stat
 import threading
 
-from conftest import Client, Server, assert_error, make_hierarchy, make_role, unique
+from conftest import PG_URL, Client, Server, assert_error, make_hierarchy, make_role, psql, unique
 
 
 def test_bootstrap_once_and_restart_keeps_everything(tmp):
@@ -24,9 +24,14 @@ def test_bootstrap_once_and_restart_keeps_everything(tmp):
         assert srv.stop() == 0, "SIGTERM must shut down cleanly"
     assert "shown once" in srv.stdout
 
-    # Keys are sealed: no private key material in the database file.
-    raw = b"".join(p.read_bytes() for p in data.iterdir() if p.name.startswith("certus.db"))
-    assert b"PRIVATE KEY" not in raw and cert["private_key"].encode()[40:80] not in raw
+    # Keys are sealed: no private key material in the database.
+    if PG_URL:
+        assert psql(data, "SELECT count(*) FROM keys").strip() != "0"
+        leaked = psql(data, "SELECT count(*) FROM keys WHERE position('PRIVATE KEY'::bytea in sealed) > 0")
+        assert leaked.strip() == "0"
+    else:
+        raw = b"".join(p.read_bytes() for p in data.iterdir() if p.name.startswith("certus.db"))
+        assert b"PRIVATE KEY" not in raw and cert["private_key"].encode()[40:80] not in raw
 
     again = Server(data).start()
     try:

@@ -116,15 +116,16 @@ impl Authority {
     ) -> Result<CrlView> {
         let started = std::time::Instant::now();
         let ca = self.store.get_ca(tenant_id, ca_id).await.not_found_as("CA")?;
-        // Epoch first: a revocation landing after this read makes the result stale, never wrong.
-        let epoch = self.store.revocation_epoch(ca_id).await?;
+        // Number first, then the epoch and revocations, then store: builds of one CA are
+        // serialised (across nodes too), so a higher number never lists less.
+        let mut build = self.store.begin_crl_build(ca_id).await?;
+        let epoch = build.revocation_epoch().await?;
         let this_update = now();
         // A revocation stamped just before the base was built may have committed just after it
         // was read; the overlap puts such entries in the delta too (listing one twice is harmless).
         let since = delta_of.map(|(t, _)| t - DELTA_OVERLAP_SECS).unwrap_or(0);
-        let entries = self
-            .store
-            .revoked_for_ca(ca_id, since, this_update.unix_timestamp())
+        let entries = build
+            .revoked(since, this_update.unix_timestamp())
             .await?
             .into_iter()
             .map(|e| CrlEntry {
@@ -133,7 +134,7 @@ impl Authority {
                 reason: RevocationReason::from_name(&e.reason).unwrap_or(RevocationReason::Unspecified),
             })
             .collect();
-        let crl_number = self.store.next_crl_number(ca_id).await?;
+        let crl_number = build.number();
         let lifetime = if delta_of.is_some() { DELTA_LIFETIME } else { CRL_LIFETIME };
         let spec = CrlSpec {
             crl_number: u64::try_from(crl_number).map_err(Error::internal)?,
@@ -154,7 +155,7 @@ impl Authority {
             epoch,
             base_number: delta_of.map(|(_, n)| n),
         };
-        self.store.store_crl(&row).await?;
+        build.finish(&row).await?;
         tracing::info!(
             ca_id,
             crl_number,

@@ -39,6 +39,10 @@ struct ServeArgs {
     /// Default: http(s)://<listen>.
     #[arg(long, env = "CERTUS_PUBLIC_URL")]
     public_url: Option<String>,
+    /// `postgres://…` to share one PostgreSQL among several nodes (or `sqlite://…`).
+    /// Default: SQLite at <data-dir>/certus.db.
+    #[arg(long, env = "CERTUS_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// PEM certificate chain for HTTPS (with --tls-key).
     #[arg(long, env = "CERTUS_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -91,7 +95,11 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<()> {
     create_private_dir(&args.data_dir).context("creating the data directory")?;
     let kek_path = args.kek_file.clone().unwrap_or_else(|| args.data_dir.join("kek"));
     let kek = Kek::load_or_create(&kek_path).context("loading the key-encryption key")?;
-    let store = Store::open(&args.data_dir.join("certus.db")).await.context("opening the database")?;
+    let store = match &args.database_url {
+        Some(url) => Store::connect(url).await,
+        None => Store::open(&args.data_dir.join("certus.db")).await,
+    }
+    .context("opening the database")?;
     let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", args.listen));
     let ocsp_signer = if args.ocsp_signer == "ca" { OcspSigner::Ca } else { OcspSigner::Delegated };

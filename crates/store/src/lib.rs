@@ -4,6 +4,7 @@
 //! folder per backend holding the same schema.
 #![forbid(unsafe_code)]
 
+mod crl_build;
 mod group_commit;
 mod migrate;
 mod records;
@@ -12,6 +13,7 @@ mod sql;
 mod tests;
 
 pub use records::*;
+pub use crl_build::CrlBuild;
 pub use sql::{Backend, Store};
 
 #[derive(Debug, thiserror::Error)]

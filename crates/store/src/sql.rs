@@ -85,6 +85,7 @@ macro_rules! sql {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    crl_locks: crate::crl_build::LocalLocks,
     issuance: tokio::sync::mpsc::Sender<crate::group_commit::Job>,
 }
 
@@ -136,7 +137,7 @@ impl Store {
             .await?;
         migrate::run(&pool, backend).await?;
         let issuance = crate::group_commit::spawn(pool.clone());
-        Ok(Store { pool, backend, issuance })
+        Ok(Store { pool, backend, issuance, crl_locks: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {
@@ -354,18 +355,18 @@ impl Store {
             .transpose()
     }
 
-    /// Takes the next number of the CA's one CRL Number sequence (complete and delta CRLs share
-    /// it, RFC 5280 §5.2.3). Atomic, so concurrent builders never get the same number.
-    pub async fn next_crl_number(&self, ca_id: &str) -> Result<i64> {
-        sqlx::query_scalar("UPDATE cas SET crl_counter = crl_counter + 1 WHERE id = $1 RETURNING crl_counter")
-            .bind(ca_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound)
-    }
-
     /// Keeps the CRL with the highest number, so concurrent rebuilds never go backwards.
     pub async fn store_crl(&self, crl: &CrlRow) -> Result<()> {
+        store_crl(&self.pool, crl).await
+    }
+
+    /// Starts building a CRL for `ca_id`; see [`crate::CrlBuild`].
+    pub async fn begin_crl_build(&self, ca_id: &str) -> Result<crate::CrlBuild> {
+        crate::crl_build::begin(&self.pool, self.backend, &self.crl_locks, ca_id).await
+    }
+}
+
+pub(crate) async fn store_crl<'e, E: Executor<'e, Database = Any>>(executor: E, crl: &CrlRow) -> Result<()> {
         let query = match crl.base_number {
             None => {
                 "INSERT INTO crls (ca_id, crl_number, der, this_update, next_update, epoch) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -391,32 +392,16 @@ impl Store {
         if let Some(base) = crl.base_number {
             q = q.bind(base);
         }
-        q.execute(&self.pool).await?;
+        q.execute(executor).await?;
         Ok(())
-    }
+}
 
+impl Store {
     /// Certificates of a CA revoked at or after `since` that have not yet expired at `now`
     /// (RFC 5280 §3.3 lets expired entries drop off the CRL). `since` 0 gives a complete CRL's
     /// entries; a later time, a delta CRL's. Reads the (issuer_ca_id, revoked_at) index range.
     pub async fn revoked_for_ca(&self, ca_id: &str, since: i64, now: i64) -> Result<Vec<RevokedEntry>> {
-        let rows = sqlx::query(
-            "SELECT serial, revoked_at, revocation_reason FROM certificates \
-             WHERE issuer_ca_id = $1 AND revoked_at >= $2 AND not_after > $3 ORDER BY revoked_at, serial",
-        )
-        .bind(ca_id)
-        .bind(since)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(RevokedEntry {
-                    serial: r.try_get("serial")?,
-                    revoked_at: r.try_get("revoked_at")?,
-                    reason: r.try_get::<Option<String>, _>("revocation_reason")?.unwrap_or_default(),
-                })
-            })
-            .collect()
+        revoked_for_ca(&self.pool, ca_id, since, now).await
     }
 
     // ---- roles ----
@@ -616,11 +601,7 @@ impl Store {
 
     /// Changes whenever a certificate of the CA is revoked.
     pub async fn revocation_epoch(&self, ca_id: &str) -> Result<i64> {
-        sqlx::query_scalar("SELECT revocation_epoch FROM cas WHERE id = $1")
-            .bind(ca_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound)
+        revocation_epoch(&self.pool, ca_id).await
     }
 
     pub async fn serial_status(&self, issuer_ca_id: &str, serial: &str) -> Result<SerialStatus> {
@@ -843,6 +824,40 @@ impl Store {
 }
 
 pub(crate) type Tx<'a> = sqlx::Transaction<'a, Any>;
+
+pub(crate) async fn revocation_epoch<'e, E: Executor<'e, Database = Any>>(executor: E, ca_id: &str) -> Result<i64> {
+    sqlx::query_scalar("SELECT revocation_epoch FROM cas WHERE id = $1")
+        .bind(ca_id)
+        .fetch_optional(executor)
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+pub(crate) async fn revoked_for_ca<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    ca_id: &str,
+    since: i64,
+    now: i64,
+) -> Result<Vec<RevokedEntry>> {
+    let rows = sqlx::query(
+        "SELECT serial, revoked_at, revocation_reason FROM certificates \
+         WHERE issuer_ca_id = $1 AND revoked_at >= $2 AND not_after > $3 ORDER BY revoked_at, serial",
+    )
+    .bind(ca_id)
+    .bind(since)
+    .bind(now)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RevokedEntry {
+                serial: r.try_get("serial")?,
+                revoked_at: r.try_get("revoked_at")?,
+                reason: r.try_get::<Option<String>, _>("revocation_reason")?.unwrap_or_default(),
+            })
+        })
+        .collect()
+}
 
 pub(crate) async fn insert_audit(tx: &mut Tx<'_>, entry: &AuditRow) -> Result<()> {
     insert_audits(tx, &[entry]).await

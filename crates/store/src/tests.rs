@@ -124,8 +124,10 @@ async fn crl_never_goes_backwards() {
         epoch: 0,
         base_number: base,
     };
-    assert_eq!(s.next_crl_number("ca1").await.unwrap(), 1);
-    assert_eq!(s.next_crl_number("ca1").await.unwrap(), 2);
+    let first = s.begin_crl_build("ca1").await.unwrap();
+    assert_eq!(first.number(), 1);
+    drop(first);
+    assert_eq!(s.begin_crl_build("ca1").await.unwrap().number(), 2);
     s.store_crl(&crl(2, None)).await.unwrap();
     s.store_crl(&crl(1, None)).await.unwrap();
     s.store_crl(&crl(5, Some(2))).await.unwrap();
@@ -133,8 +135,12 @@ async fn crl_never_goes_backwards() {
     assert_eq!(s.get_crl("ca1", false).await.unwrap().unwrap().crl_number, 2);
     let delta = s.get_crl("ca1", true).await.unwrap().unwrap();
     assert_eq!((delta.crl_number, delta.base_number), (5, Some(2)));
-    assert_eq!(s.next_crl_number("ca1").await.unwrap(), 3);
-    assert!(matches!(s.next_crl_number("nope").await, Err(Error::NotFound)));
+    let mut build = s.begin_crl_build("ca1").await.unwrap();
+    assert_eq!(build.number(), 3);
+    assert!(build.revoked(0, 0).await.unwrap().is_empty());
+    build.finish(&crl(3, None)).await.unwrap();
+    assert_eq!(s.get_crl("ca1", false).await.unwrap().unwrap().crl_number, 3);
+    assert!(matches!(s.begin_crl_build("nope").await, Err(Error::NotFound)));
 }
 
 #[tokio::test]
