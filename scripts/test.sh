@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: installs what the tests need (openssl and curl from
-# Debian, pkilint and pytest in ./.venv), builds, runs the Rust unit tests with cargo-nextest and
-# the integration tests against the real binary.
+# The whole test suite, from a fresh machine: installs what the tests need (openssl, curl and
+# PostgreSQL from Debian, pkilint and pytest in ./.venv), builds, runs the Rust unit tests with
+# cargo-nextest and the integration tests against the real binary twice: on the embedded SQLite
+# default, then on a throwaway PostgreSQL cluster (which adds the three-node tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v curl >/dev/null || need_apt+=(curl)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if ((${#need_apt[@]})); then
     echo "==> installing ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -31,5 +33,11 @@ else
     cargo test --locked --workspace
 fi
 
-echo "==> integration tests"
-CERTUS_BIN="$PWD/target/debug/certus" .venv/bin/pytest -q tests "$@"
+export CERTUS_BIN="$PWD/target/debug/certus"
+echo "==> integration tests on SQLite"
+.venv/bin/pytest -q tests "$@"
+
+echo "==> integration tests on PostgreSQL"
+read -r PG_DIR PG_URL < <(./scripts/postgres-temp.sh)
+trap './scripts/postgres-temp.sh stop "$PG_DIR"' EXIT
+CERTUS_TEST_PG_URL="$PG_URL" .venv/bin/pytest -q tests "$@"

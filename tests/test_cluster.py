@@ -1,0 +1,112 @@
+"""Three Certus nodes sharing one PostgreSQL: concurrent issuance and revocation through all of
+them. Runs in the PostgreSQL pass of scripts/test.sh (CERTUS_TEST_PG_URL)."""
+import re
+import subprocess
+import threading
+
+import pytest
+
+from conftest import BOOTSTRAP_TOKEN, PG_URL, Client, Server, database_for, openssl
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason="needs the PostgreSQL pass (CERTUS_TEST_PG_URL)")
+
+
+def serials_in(crl_der, tmp, name):
+    f = tmp / name
+    f.write_bytes(crl_der)
+    text = openssl("crl", "-inform", "DER", "-in", str(f), "-noout", "-text").stdout
+    number = int(re.search(r"X509v3 CRL Number: *\n? *(\d+)", text)[1])
+    return number, {s.replace(":", "").upper() for s in re.findall(r"Serial Number: ([0-9A-Fa-f:]+)", text)}
+
+
+def test_three_nodes_one_database(tmp):
+    kek = tmp / "kek"
+    kek.write_text("ab" * 32)
+    shared = tmp / "shared"  # one database for all three: keyed by this directory
+    url = database_for(shared)
+    nodes = []
+    for i in range(3):
+        srv = Server(tmp / f"node{i}", env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN, "CERTUS_KEK_FILE": str(kek)})
+        srv.env["CERTUS_DATABASE_URL"] = url
+        nodes.append(srv)
+    # Start them together: exactly one bootstraps.
+    threads = [threading.Thread(target=n.start) for n in nodes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        clients = [Client(n.url, BOOTSTRAP_TOKEN) for n in nodes]
+        tenants = subprocess.run(["psql", url, "-tAc", "SELECT count(*) FROM tenants"], capture_output=True, text=True)
+        assert tenants.stdout.strip() == "1"
+        # A CA made on one node signs on every node (shared KEK, shared database).
+        root = clients[0].ok("post", "/v1/pki/ca", 201, json={"name": "r", "common_name": "Cluster Root", "ca_type": "root", "key_type": "ec"})
+        inter = clients[1].ok("post", "/v1/pki/ca", 201, json={"name": "i", "common_name": "Cluster CA", "ca_type": "intermediate",
+                                                               "parent_ca_id": root["id"], "key_type": "ec"})
+        clients[2].ok("post", "/v1/pki/roles", 201, json={"name": "w", "ca_id": inter["id"], "allowed_domains": ["example.test"],
+                                                          "allow_subdomains": True, "key_type": "ec"})
+        issued, revoked, crls, lock = [], [], [], threading.Lock()
+
+        def worker(n):
+            c = Client(nodes[n % 3].url, BOOTSTRAP_TOKEN)
+            for i in range(30):
+                cert = c.ok("post", "/v1/pki/issue/w", 201, json={"common_name": f"n{n}-{i}.example.test"})
+                with lock:
+                    issued.append(cert)
+                if i % 3 == 0:
+                    # Revoke through another node than the one that issued.
+                    other = Client(nodes[(n + 1) % 3].url, BOOTSTRAP_TOKEN)
+                    other.ok("post", "/v1/pki/revoke", json={"serial_number": cert["serial_number"], "reason": "superseded"})
+                    with lock:
+                        revoked.append(cert["serial_number"].replace(":", "").upper())
+                if i % 5 == 0:
+                    with lock:
+                        before = set(revoked)
+                    crl = Client(nodes[(n + 2) % 3].url).get(f"/v1/pki/ca/{inter['id']}/crl").content
+                    with lock:
+                        crls.append((before, crl))
+
+        workers = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+
+        serials = [c["serial_number"] for c in issued]
+        assert len(serials) == 180 and len(set(serials)) == 180, "no duplicate serial"
+        listed, cursor = [], None
+        while True:
+            page = clients[0].ok("get", f"/v1/pki/certificates?ca_id={inter['id']}&include_revoked=true&limit=50"
+                                 + (f"&cursor={cursor}" if cursor else ""))
+            listed += [c["id"] for c in page["data"]]
+            if not page["has_more"]:
+                break
+            cursor = page["cursor"]
+        assert sorted(listed) == sorted(c["certificate_id"] for c in issued), "every certificate listed exactly once"
+
+        # Each CRL contains every revocation acknowledged before it was fetched, and the final one
+        # carries the highest number of all.
+        numbers = []
+        for i, (before, der) in enumerate(crls):
+            number, listed_serials = serials_in(der, tmp, f"crl{i}.der")
+            assert before <= listed_serials, f"CRL {number} misses {before - listed_serials}"
+            numbers.append(number)
+        final_number, final = serials_in(Client(nodes[0].url).get(f"/v1/pki/ca/{inter['id']}/crl").content, tmp, "final.der")
+        assert set(revoked) <= final and final_number >= max(numbers)
+        # Forced rebuilds on all nodes at once never reuse a number.
+        forced, flock = [], threading.Lock()
+
+        def force(c):
+            n = c.ok("post", f"/v1/pki/ca/{inter['id']}/crl")["crl_number"]
+            with flock:
+                forced.append(n)
+
+        ts = [threading.Thread(target=force, args=(clients[i % 3],)) for i in range(9)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert len(set(forced)) == 9 and min(forced) > final_number - 1
+    finally:
+        for n in nodes:
+            n.stop()
