@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: installs what the tests need (openssl, curl and
-# PostgreSQL from Debian, pkilint and pytest in ./.venv), builds, runs the Rust unit tests with
+# The whole test suite, from a fresh machine: installs what the tests need (openssl, curl,
+# PostgreSQL and SoftHSM2 from Debian, pkilint and pytest in ./.venv), builds, runs the Rust unit tests with
 # cargo-nextest and the integration tests against the real binary twice: on the embedded SQLite
 # default, then on a throwaway PostgreSQL cluster (which adds the three-node tests).
 set -euo pipefail
@@ -10,6 +10,7 @@ need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v curl >/dev/null || need_apt+=(curl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v softhsm2-util >/dev/null || need_apt+=(softhsm2)
 if ((${#need_apt[@]})); then
     echo "==> installing ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use certus_kms::KeySpec;
+use certus_kms::{Key, KeySpec};
 use certus_store::{CaRow, CertRow};
 use certus_x509::{build_certificate, parse_certificate, CertProfile, CertSpec, SignWith, Subject};
 use time::Duration;
@@ -22,6 +22,8 @@ pub struct NewCa {
     pub validity_days: Option<i64>,
     /// Optional pathLenConstraint for an intermediate (default 0: it signs only leaves).
     pub path_length: Option<u8>,
+    /// `software` (default: sealed under the KEK) or `pkcs11` (generated on the token).
+    pub key_store: Option<String>,
     pub organization: Option<String>,
     pub country: Option<String>,
 }
@@ -87,8 +89,16 @@ impl Authority {
         let not_before = now();
         let mut not_after = not_before + Duration::days(days);
 
-        // 2. Key, serial, certificate.
-        let key = generate_key(spec).await?;
+        // 2. Key (in software, sealed, or on the token), serial, certificate.
+        let (key, key_row) = match req.key_store.as_deref().unwrap_or("software") {
+            "software" => {
+                let key = generate_key(spec).await?;
+                let row = self.seal_key(&caller.tenant_id, &key);
+                (Key::Software(key), row)
+            }
+            "pkcs11" => self.generate_hsm_key(&caller.tenant_id, spec).await?,
+            other => return Err(Error::malformed(format!("key_store must be software or pkcs11, not {other:?}"))),
+        };
         let serial = certus_x509::new_serial_from(certus_kms::random_bytes());
         let id = new_id("ca");
         let der = match &parent {
@@ -137,7 +147,8 @@ impl Authority {
         let (cert_der, key) = der;
 
         // 3. Record key, CA and (for intermediates) the issued certificate in one transaction.
-        let key_row = self.seal_key(&caller.tenant_id, &key);
+        let key_store = key_row.backend.clone();
+        drop(key);
         let row = CaRow {
             id: id.clone(),
             tenant_id: caller.tenant_id.clone(),
@@ -155,6 +166,7 @@ impl Authority {
             is_active: true,
             created_at: not_before.unix_timestamp(),
             revoked: false,
+            key_store,
         };
         let issued = parent.as_ref().map(|p| CertRow {
             id: new_id("cert"),
@@ -167,7 +179,8 @@ impl Authority {
             not_after: row.valid_until,
             cert_der: cert_der.clone(),
             chain_pem: None,
-            key_id: None,
+            // Linked so the key's export rules apply to this record too (CA keys: refused).
+            key_id: Some(key_row.id.clone()),
             role_name: None,
             source: "ca".into(),
             revoked_at: None,

@@ -172,8 +172,14 @@ impl Authority {
             .key_id
             .ok_or_else(|| Error::not_found("no private key is stored for this certificate (the role does not store keys)"))?;
         let key = self.load_key(&caller.tenant_id, &key_id).await?;
+        let Some(pem) = key.private_key_pem() else {
+            return Err(Error::conflict("this key is held on a PKCS#11 token and can never be exported"));
+        };
+        if cert.source == "ca" {
+            return Err(Error::forbidden("CA private keys are not exported through the native API"));
+        }
         self.audit(caller, "certificate.private_key_export", id, format!("key={key_id}")).await;
-        Ok(key.private_key_pem().to_owned())
+        Ok(pem.to_owned())
     }
 
     /// Revokes by serial (any of `1A:2B`, `1a2b`) and rebuilds the issuer's CRL at once.

@@ -21,7 +21,7 @@ mod validate;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use certus_kms::{Kek, KeySpec, SoftwareKey};
+use certus_kms::{Hsm, Kek, Key, KeySpec, SoftwareKey};
 use certus_store::{AuditRow, KeyRow, Store};
 use time::OffsetDateTime;
 
@@ -48,7 +48,9 @@ pub struct Authority {
     public_url: String,
     ocsp: Arc<ocsp::OcspState>,
     /// Unsealed keys by (tenant, key id). Keys never change once stored, so this never goes stale.
-    keys: Arc<RwLock<HashMap<(String, String), Arc<SoftwareKey>>>>,
+    keys: Arc<RwLock<HashMap<TenantKeyId, Arc<Key>>>>,
+    /// The PKCS#11 token for CA keys, when configured.
+    hsm: Option<Arc<Hsm>>,
     /// `ca_chain` PEMs by CA id; CA certificates are immutable.
     chains: Arc<RwLock<HashMap<String, Arc<Vec<String>>>>>,
     /// Token and role rows, read by every request; see `ttl_cache` for the consistency rule.
@@ -56,6 +58,9 @@ pub struct Authority {
     roles: Arc<ttl_cache::TtlCache<(String, String), certus_store::RoleRow>>,
     cas: Arc<ttl_cache::TtlCache<(String, String), certus_store::CaRow>>,
 }
+
+/// (tenant id, key id).
+type TenantKeyId = (String, String);
 
 /// How long another node's token revocation, role change or CA revocation may take to be seen
 /// here (this node's own changes apply at once).
@@ -75,11 +80,18 @@ impl Authority {
             public_url: public_url.trim_end_matches('/').to_owned(),
             ocsp: Arc::default(),
             keys: Arc::default(),
+            hsm: None,
             chains: Arc::default(),
             tokens: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
             roles: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
             cas: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
         }
+    }
+
+    /// Lets CAs keep their keys on this PKCS#11 token (`key_store: "pkcs11"`).
+    pub fn with_hsm(mut self, hsm: Arc<Hsm>) -> Self {
+        self.hsm = Some(hsm);
+        self
     }
 
     /// Chooses who signs OCSP responses (default: a delegated responder per CA).
@@ -118,24 +130,51 @@ impl Authority {
         KeyRow {
             id,
             tenant_id: tenant_id.to_owned(),
-            spec: format!("{}:{}", spec.key_type(), spec.bits()),
+            spec: spec_name(spec),
+            backend: "software".into(),
             sealed,
             created_at: now_secs(),
         }
     }
 
-    /// A stored key, unsealed once and then kept in memory.
-    async fn load_key(&self, tenant_id: &str, key_id: &str) -> Result<Arc<SoftwareKey>> {
+    /// Generates a key pair on the PKCS#11 token and the row that refers to it.
+    async fn generate_hsm_key(&self, tenant_id: &str, spec: KeySpec) -> Result<(Key, KeyRow)> {
+        let hsm = self
+            .hsm
+            .clone()
+            .ok_or_else(|| Error::malformed("key_store pkcs11 needs a PKCS#11 token configured on the server"))?;
+        let id = new_id("key");
+        let key_id = id.clone();
+        let key = blocking(move || hsm.generate(spec, &key_id).map_err(Error::from)).await?;
+        let row = KeyRow {
+            id,
+            tenant_id: tenant_id.to_owned(),
+            spec: spec_name(spec),
+            backend: "pkcs11".into(),
+            sealed: Vec::new(),
+            created_at: now_secs(),
+        };
+        Ok((Key::Hsm(key), row))
+    }
+
+    /// A stored key, unsealed (or found on the token) once and then kept in memory.
+    async fn load_key(&self, tenant_id: &str, key_id: &str) -> Result<Arc<Key>> {
         let cache_key = (tenant_id.to_owned(), key_id.to_owned());
         if let Some(key) = self.keys.read().unwrap_or_else(|p| p.into_inner()).get(&cache_key) {
             return Ok(key.clone());
         }
         let row = self.store.get_key(tenant_id, key_id).await.map_err(Error::internal)?;
-        let pem = self.kek.open(row.id.as_bytes(), &row.sealed).map_err(Error::internal)?;
-        let pem = String::from_utf8(pem).map_err(Error::internal)?;
         let (key_type, bits) = row.spec.split_once(':').ok_or_else(|| Error::internal("bad key spec"))?;
         let spec = KeySpec::from_type_and_size(key_type, bits.parse().ok()).map_err(Error::internal)?;
-        let key = Arc::new(SoftwareKey::from_parts(spec, &pem).map_err(Error::internal)?);
+        let key = if row.backend == "pkcs11" {
+            let hsm = self.hsm.clone().ok_or_else(|| Error::internal("a CA key is on a PKCS#11 token, none is configured"))?;
+            let id = row.id.clone();
+            Arc::new(Key::Hsm(blocking(move || hsm.find(spec, &id).map_err(Error::internal)).await?))
+        } else {
+            let pem = self.kek.open(row.id.as_bytes(), &row.sealed).map_err(Error::internal)?;
+            let pem = String::from_utf8(pem).map_err(Error::internal)?;
+            Arc::new(Key::Software(SoftwareKey::from_parts(spec, &pem).map_err(Error::internal)?))
+        };
         self.keys.write().unwrap_or_else(|p| p.into_inner()).insert(cache_key, key.clone());
         Ok(key)
     }
@@ -158,6 +197,11 @@ pub(crate) fn audit_row(caller: &Caller, action: &str, resource: &str, detail: S
         resource: resource.to_owned(),
         detail,
     }
+}
+
+/// A key spec as stored: `ec:256`, `rsa:2048`, `ed25519:256`.
+fn spec_name(spec: KeySpec) -> String {
+    format!("{}:{}", spec.key_type(), spec.bits())
 }
 
 /// `prefix_` + 16 random hex characters.

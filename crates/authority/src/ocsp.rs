@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use certus_kms::SoftwareKey;
+use certus_kms::Key;
 use certus_store::{CaRow, ResponderRow, SerialStatus};
 use certus_x509::{
     build_certificate, build_ocsp_response, ocsp_failure, parse_certificate, parse_ocsp_request, CertIdHash,
@@ -44,7 +44,7 @@ pub struct OcspReply {
 }
 
 struct Signer {
-    key: Arc<SoftwareKey>,
+    key: Arc<Key>,
     cert_der: Vec<u8>,
     not_after: i64,
     delegated: bool,
@@ -258,6 +258,6 @@ impl Authority {
         };
         self.store.put_responder(&row, &key_row).await.map_err(Error::from)?;
         tracing::info!(ca_id = %ca.id, "issued OCSP responder certificate");
-        Ok(Signer { key: Arc::new(key), cert_der, not_after: row.not_after, delegated: true })
+        Ok(Signer { key: Arc::new(Key::Software(key)), cert_der, not_after: row.not_after, delegated: true })
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow_lite::Context;
 use certus_authority::{Authority, OcspSigner};
-use certus_kms::Kek;
+use certus_kms::{Hsm, Kek, Pkcs11Config};
 use certus_store::Store;
 use clap::{Parser, Subcommand};
 
@@ -55,6 +55,15 @@ struct ServeArgs {
     /// Who signs OCSP responses: `delegated` (a responder certificate per CA) or `ca`.
     #[arg(long, env = "CERTUS_OCSP_SIGNER", default_value = "delegated", value_parser = ["delegated", "ca"])]
     ocsp_signer: String,
+    /// PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so) for CA keys with `key_store: pkcs11`.
+    #[arg(long, env = "CERTUS_PKCS11_MODULE", requires_all = ["pkcs11_token_label", "pkcs11_pin"])]
+    pkcs11_module: Option<PathBuf>,
+    /// Label of the token to use on that module.
+    #[arg(long, env = "CERTUS_PKCS11_TOKEN_LABEL")]
+    pkcs11_token_label: Option<String>,
+    /// User PIN of that token.
+    #[arg(long, env = "CERTUS_PKCS11_PIN", hide_env_values = true)]
+    pkcs11_pin: Option<String>,
     /// Use this superuser token when bootstrapping an empty database, instead of a random one.
     #[arg(long, env = "CERTUS_BOOTSTRAP_TOKEN", hide_env_values = true)]
     bootstrap_token: Option<String>,
@@ -103,7 +112,11 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<()> {
     let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", args.listen));
     let ocsp_signer = if args.ocsp_signer == "ca" { OcspSigner::Ca } else { OcspSigner::Delegated };
-    let authority = Authority::new(store.clone(), kek, &public_url).with_ocsp_signer(ocsp_signer);
+    let mut authority = Authority::new(store.clone(), kek, &public_url).with_ocsp_signer(ocsp_signer);
+    if let (Some(module), Some(token_label), Some(pin)) = (&args.pkcs11_module, &args.pkcs11_token_label, &args.pkcs11_pin) {
+        let config = Pkcs11Config { module: module.clone(), token_label: token_label.clone(), pin: pin.clone() };
+        authority = authority.with_hsm(Hsm::open(&config).context("opening the PKCS#11 token")?);
+    }
 
     if let Some(token) = authority.bootstrap(args.bootstrap_token.as_deref()).await.context("bootstrapping")? {
         let path = args.data_dir.join("admin-token");

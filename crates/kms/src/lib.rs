@@ -1,12 +1,17 @@
 //! The key management service: the only place that touches private keys and crypto primitives.
 //! Software keys are sealed with AES-256-GCM under a key-encryption key (KEK) before they are
-//! stored; callers get a [`rcgen::SigningKey`] and never the raw bytes unless they export on purpose.
+//! stored; PKCS#11 keys never leave their token. Callers get a [`rcgen::SigningKey`] and never
+//! the raw bytes unless they export a software key on purpose.
 #![forbid(unsafe_code)]
 
 mod kek;
+mod key;
+mod pkcs11;
 mod software_key;
 
 pub use kek::{write_private_file, Kek};
+pub use key::Key;
+pub use pkcs11::{Hsm, HsmKey, Pkcs11Config};
 pub use software_key::{KeySpec, SoftwareKey};
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +27,8 @@ pub enum Error {
     KekFile(String),
     #[error("crypto failure: {0}")]
     Crypto(String),
+    #[error("PKCS#11: {0}")]
+    Hsm(String),
 }
 
 /// `N` bytes from the operating system's CSPRNG.

@@ -54,7 +54,7 @@ impl KeySpec {
         }
     }
 
-    fn algorithm(self) -> &'static SignatureAlgorithm {
+    pub(crate) fn algorithm(self) -> &'static SignatureAlgorithm {
         match self {
             Self::Rsa2048 | Self::Rsa3072 | Self::Rsa4096 => &rcgen::PKCS_RSA_SHA256,
             Self::EcP256 => &rcgen::PKCS_ECDSA_P256_SHA256,

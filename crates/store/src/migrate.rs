@@ -9,11 +9,13 @@ use crate::sql::Backend;
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_revocation_and_lists_at_scale.sql")),
+    (3, include_str!("../migrations/sqlite/0003_key_backends.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_revocation_and_lists_at_scale.sql")),
+    (3, include_str!("../migrations/postgres/0003_key_backends.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

@@ -26,6 +26,8 @@ pub struct KeyRow {
     pub id: String,
     pub tenant_id: String,
     pub spec: String,
+    /// `software` or `pkcs11`.
+    pub backend: String,
     /// AES-256-GCM sealed private key; never plaintext.
     pub sealed: Vec<u8>,
     pub created_at: i64,
@@ -50,6 +52,8 @@ pub struct CaRow {
     pub created_at: i64,
     /// Filled on reads: the CA's own certificate has been revoked by its parent.
     pub revoked: bool,
+    /// Filled on reads: where the CA's key lives (`software` or `pkcs11`).
+    pub key_store: String,
 }
 
 #[derive(Debug, Clone)]

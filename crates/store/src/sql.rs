@@ -233,7 +233,7 @@ impl Store {
     // ---- keys ----
 
     pub async fn get_key(&self, tenant_id: &str, id: &str) -> Result<KeyRow> {
-        sqlx::query("SELECT id, tenant_id, spec, sealed, created_at FROM keys WHERE tenant_id = $1 AND id = $2")
+        sqlx::query("SELECT id, tenant_id, spec, backend, sealed, created_at FROM keys WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)
             .fetch_optional(&self.pool)
@@ -243,6 +243,7 @@ impl Store {
                     id: r.try_get("id")?,
                     tenant_id: r.try_get("tenant_id")?,
                     spec: r.try_get("spec")?,
+                    backend: r.try_get("backend")?,
                     sealed: r.try_get("sealed")?,
                     created_at: r.try_get("created_at")?,
                 })
@@ -920,9 +921,14 @@ pub(crate) async fn insert_keys(tx: &mut Tx<'_>, keys: &[&KeyRow]) -> Result<()>
     if keys.is_empty() {
         return Ok(());
     }
-    let mut sql = Sql::new("INSERT INTO keys (id, tenant_id, spec, sealed, created_at)");
+    let mut sql = Sql::new("INSERT INTO keys (id, tenant_id, spec, backend, sealed, created_at)");
     sql.values(keys, |row, k| {
-        row.bind(k.id.clone()).bind(k.tenant_id.clone()).bind(k.spec.clone()).bind(k.sealed.clone()).bind(k.created_at);
+        row.bind(k.id.clone())
+            .bind(k.tenant_id.clone())
+            .bind(k.spec.clone())
+            .bind(k.backend.clone())
+            .bind(k.sealed.clone())
+            .bind(k.created_at);
     });
     sql.build().execute(&mut **tx).await?;
     Ok(())
@@ -972,7 +978,8 @@ const TOKEN_COLUMNS: &str =
 const CA_COLUMNS: &str = "SELECT c.id, c.tenant_id, c.name, c.common_name, c.ca_type, c.parent_ca_id, c.key_id, \
      c.key_type, c.key_size, c.cert_der, c.serial, c.valid_from, c.valid_until, c.is_active, c.created_at, \
      CASE WHEN EXISTS (SELECT 1 FROM certificates x WHERE x.issuer_ca_id = c.parent_ca_id AND x.serial = c.serial \
-             AND x.revoked_at IS NOT NULL) THEN 1 ELSE 0 END AS revoked FROM cas c";
+             AND x.revoked_at IS NOT NULL) THEN 1 ELSE 0 END AS revoked, \
+     (SELECT k.backend FROM keys k WHERE k.id = c.key_id) AS key_store FROM cas c";
 
 const ROLE_COLUMNS: &str = "SELECT tenant_id, name, ca_id, allowed_domains, allow_subdomains, allow_ip_sans, \
      max_ttl_secs, key_type, key_bits, require_cn, store_private_keys, created_at, updated_at FROM roles";
@@ -1024,6 +1031,7 @@ fn ca_row(r: &AnyRow) -> Result<CaRow> {
         is_active: flag(r, "is_active")?,
         created_at: r.try_get("created_at")?,
         revoked: flag(r, "revoked")?,
+        key_store: r.try_get("key_store")?,
     })
 }
 

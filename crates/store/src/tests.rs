@@ -26,7 +26,14 @@ fn token(id: &str, tenant: &str) -> TokenRow {
 }
 
 fn key(id: &str) -> KeyRow {
-    KeyRow { id: id.into(), tenant_id: "t1".into(), spec: "ec:256".into(), sealed: vec![9; 40], created_at: 1 }
+    KeyRow {
+        id: id.into(),
+        tenant_id: "t1".into(),
+        spec: "ec:256".into(),
+        backend: "software".into(),
+        sealed: vec![9; 40],
+        created_at: 1,
+    }
 }
 
 fn ca(id: &str, name: &str, key_id: &str) -> CaRow {
@@ -47,6 +54,7 @@ fn ca(id: &str, name: &str, key_id: &str) -> CaRow {
         is_active: true,
         created_at: 1,
         revoked: false,
+        key_store: "software".into(),
     }
 }
 

@@ -44,6 +44,9 @@ pub struct CreateCa {
     validity_days: Option<i64>,
     /// pathLenConstraint of an intermediate (default 0: it signs only end-entity certificates).
     path_length: Option<u8>,
+    /// `software` (default; sealed under the key-encryption key) or `pkcs11` (generated on the
+    /// server's PKCS#11 token, never exportable; RSA and EC only).
+    key_store: Option<String>,
     organization: Option<String>,
     /// Two-letter country code for the subject.
     country: Option<String>,
@@ -58,6 +61,8 @@ pub struct Ca {
     parent_ca_id: Option<String>,
     key_type: String,
     key_size: i64,
+    /// `software` or `pkcs11`.
+    key_store: String,
     serial_number: String,
     path_length: Option<u32>,
     valid_from: String,
@@ -78,6 +83,7 @@ impl From<CaView> for Ca {
             parent_ca_id: r.parent_ca_id,
             key_type: r.key_type,
             key_size: r.key_size,
+            key_store: r.key_store,
             serial_number: serial(&r.serial),
             path_length: v.path_length,
             valid_from: rfc3339(r.valid_from),
@@ -105,6 +111,7 @@ async fn create_ca(
         key_size: b.key_size,
         validity_days: b.validity_days,
         path_length: b.path_length,
+        key_store: b.key_store,
         organization: b.organization,
         country: b.country,
     };
