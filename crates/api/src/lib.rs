@@ -10,8 +10,8 @@ mod time_fmt;
 
 use axum::Router;
 use certus_authority::Authority;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -52,7 +52,8 @@ impl utoipa::Modify for BearerAuth {
 
 /// The whole HTTP surface: native API, `/openapi.json` and interactive docs at `/docs`.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(native::router()).merge(ocsp::router()).split_for_parts();
+    let (api, openapi) =
+        OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(native::router()).merge(ocsp::router()).split_for_parts();
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)

@@ -2,9 +2,9 @@
 
 use certus_store::TenantRow;
 
-use crate::auth::{fresh_token, token_row, Caller, Scope, DEFAULT_ORG};
+use crate::auth::{Caller, DEFAULT_ORG, Scope, fresh_token, token_row};
 use crate::error::{Error, NotFoundAs, Result};
-use crate::{new_id, now_secs, Authority};
+use crate::{Authority, new_id, now_secs};
 
 #[derive(Debug, Clone)]
 pub struct NewToken {
@@ -75,7 +75,10 @@ impl Authority {
         let scopes = req
             .scopes
             .iter()
-            .map(|s| Scope::from_name(s).ok_or_else(|| Error::malformed(format!("unknown scope {s:?}; use pki:issue or pki:admin"))))
+            .map(|s| {
+                Scope::from_name(s)
+                    .ok_or_else(|| Error::malformed(format!("unknown scope {s:?}; use pki:issue or pki:admin")))
+            })
             .collect::<Result<Vec<_>>>()?;
         self.store.get_tenant(&req.tenant_id).await.not_found_as("tenant")?;
         let token = fresh_token();

@@ -4,7 +4,7 @@
 use certus_store::{TenantRow, TokenRow};
 
 use crate::error::{Error, Result};
-use crate::{new_id, now_secs, Authority};
+use crate::{Authority, new_id, now_secs};
 
 /// What a token may do. Reads need any valid token of the tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,11 +47,7 @@ impl Caller {
     }
 
     pub fn require_superuser(&self) -> Result<()> {
-        if self.superuser {
-            Ok(())
-        } else {
-            Err(Error::forbidden("only the superuser may manage tenants and tokens"))
-        }
+        if self.superuser { Ok(()) } else { Err(Error::forbidden("only the superuser may manage tenants and tokens")) }
     }
 }
 

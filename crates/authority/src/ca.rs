@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use certus_kms::{Key, KeySpec};
 use certus_store::{CaRow, CertRow};
-use certus_x509::{build_certificate, parse_certificate, CertProfile, CertSpec, SignWith, Subject};
+use certus_x509::{CertProfile, CertSpec, SignWith, Subject, build_certificate, parse_certificate};
 use time::Duration;
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
-use crate::{blocking, generate_key, new_id, now, serial_key, Authority};
+use crate::{Authority, blocking, generate_key, new_id, now, serial_key};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewCa {

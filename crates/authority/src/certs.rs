@@ -3,12 +3,12 @@
 use base64::Engine;
 use certus_kms::SoftwareKey;
 use certus_store::{CertOrder, CertQuery, CertRow};
-use certus_x509::{certs_from_pem, parse_certificate, parse_serial, verify_issued_by, RevocationReason};
+use certus_x509::{RevocationReason, certs_from_pem, parse_certificate, parse_serial, verify_issued_by};
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::policy::parse_duration;
-use crate::{new_id, now_secs, serial_key, Authority};
+use crate::{Authority, new_id, now_secs, serial_key};
 
 pub type CertView = CertRow;
 
@@ -111,7 +111,9 @@ impl Authority {
         caller.require(Scope::Admin)?;
         let ders = certs_from_pem(&req.certificate_pem)?;
         let [der] = ders.as_slice() else {
-            return Err(Error::malformed("certificate_pem must hold exactly one certificate (put the rest in chain_pem)"));
+            return Err(Error::malformed(
+                "certificate_pem must hold exactly one certificate (put the rest in chain_pem)",
+            ));
         };
         let info = parse_certificate(der)?;
         if let Some(chain) = &req.chain_pem {
@@ -130,12 +132,8 @@ impl Authority {
             None => None,
         };
         // Link the certificate to the tenant CA that signed it, so revocation reaches its CRL.
-        let issuer = self
-            .store
-            .list_cas(&caller.tenant_id)
-            .await?
-            .into_iter()
-            .find(|ca| verify_issued_by(der, &ca.cert_der));
+        let issuer =
+            self.store.list_cas(&caller.tenant_id).await?.into_iter().find(|ca| verify_issued_by(der, &ca.cert_der));
         let key_row = key.as_ref().map(|k| self.seal_key(&caller.tenant_id, k));
         let mut sans = info.dns_names.clone();
         sans.extend(info.ip_addresses.iter().map(|ip| ip.to_string()));
@@ -168,9 +166,9 @@ impl Authority {
     pub async fn export_private_key(&self, caller: &Caller, id: &str) -> Result<String> {
         caller.require(Scope::Admin)?;
         let cert = self.store.get_certificate(&caller.tenant_id, id).await.not_found_as("certificate")?;
-        let key_id = cert
-            .key_id
-            .ok_or_else(|| Error::not_found("no private key is stored for this certificate (the role does not store keys)"))?;
+        let key_id = cert.key_id.ok_or_else(|| {
+            Error::not_found("no private key is stored for this certificate (the role does not store keys)")
+        })?;
         let key = self.load_key(&caller.tenant_id, &key_id).await?;
         let Some(pem) = key.private_key_pem() else {
             return Err(Error::conflict("this key is held on a PKCS#11 token and can never be exported"));

@@ -4,12 +4,12 @@
 //! CA, kept in the database, so numbers only grow, across restarts and nodes.
 
 use certus_store::CrlRow;
-use certus_x509::{build_crl, CrlEntry, CrlKind, CrlSpec, RevocationReason};
+use certus_x509::{CrlEntry, CrlKind, CrlSpec, RevocationReason, build_crl};
 use time::Duration;
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
-use crate::{blocking, from_secs, now, Authority};
+use crate::{Authority, blocking, from_secs, now};
 
 /// How often a complete CRL is rebuilt even without revocations.
 pub const CRL_REFRESH_SECS: i64 = 3600;

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use certus_kms::KeySpec;
 use certus_store::CsrRow;
-use certus_x509::{build_csr, csr_from_pem, parse_csr, to_pem, PemLabel, Subject, SubjectPublicKeyInfo};
+use certus_x509::{PemLabel, Subject, SubjectPublicKeyInfo, build_csr, csr_from_pem, parse_csr, to_pem};
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::issue::Issued;
-use crate::{generate_key, new_id, now_secs, Authority};
+use crate::{Authority, generate_key, new_id, now_secs};
 
 /// Default lifetime of a certificate signed from an approved CSR.
 const DEFAULT_CSR_VALIDITY_DAYS: i64 = 365;
@@ -67,11 +67,7 @@ impl Authority {
         if cn.is_none() && req.san_dns.is_empty() && req.san_ip.is_empty() {
             return Err(Error::malformed("subject.common_name or a SAN is required"));
         }
-        let dns = req
-            .san_dns
-            .iter()
-            .map(|d| crate::policy::normalize_dns_name(d))
-            .collect::<Result<Vec<_>>>()?;
+        let dns = req.san_dns.iter().map(|d| crate::policy::normalize_dns_name(d)).collect::<Result<Vec<_>>>()?;
         let ips = req
             .san_ip
             .iter()
@@ -149,14 +145,11 @@ impl Authority {
         }
         let ca = self.usable_ca(&caller.tenant_id, ca_id).await?;
         let info = parse_csr(&csr.csr_der)?;
-        let spki = Arc::new(SubjectPublicKeyInfo::from_der(&info.spki_der).map_err(|_| {
-            Error::malformed("the CSR's public key algorithm is not supported")
-        })?);
-        let dns = info
-            .dns_names
-            .iter()
-            .map(|d| crate::policy::normalize_dns_name(d))
-            .collect::<Result<Vec<_>>>()?;
+        let spki = Arc::new(
+            SubjectPublicKeyInfo::from_der(&info.spki_der)
+                .map_err(|_| Error::malformed("the CSR's public key algorithm is not supported"))?,
+        );
+        let dns = info.dns_names.iter().map(|d| crate::policy::normalize_dns_name(d)).collect::<Result<Vec<_>>>()?;
         let plan = self.plan_without_role(ca, info.common_name.clone(), dns, info.ip_addresses.clone(), days * 86_400);
         let issued = self.sign_leaf_for_csr(caller, plan, spki, &csr).await?;
         let csr = self.get_csr(caller, id).await?;

@@ -82,9 +82,7 @@ impl From<certus_x509::Error> for Error {
 impl From<certus_kms::Error> for Error {
     fn from(e: certus_kms::Error) -> Self {
         match e {
-            certus_kms::Error::Unsupported(_) | certus_kms::Error::MalformedKey(_) => {
-                Error::malformed(e.to_string())
-            }
+            certus_kms::Error::Unsupported(_) | certus_kms::Error::MalformedKey(_) => Error::malformed(e.to_string()),
             other => Error::internal(other),
         }
     }

@@ -7,15 +7,15 @@ use std::sync::Arc;
 use certus_kms::{KeySpec, SoftwareKey};
 use certus_store::{CaRow, CertRow, RoleRow};
 use certus_x509::{
-    build_certificate, csr_from_pem, parse_certificate, parse_csr, CertProfile, CertSpec, KeyInfo, KeyKind,
-    PemLabel, PublicKeyData, SignWith, Subject, SubjectPublicKeyInfo,
+    CertProfile, CertSpec, KeyInfo, KeyKind, PemLabel, PublicKeyData, SignWith, Subject, SubjectPublicKeyInfo,
+    build_certificate, csr_from_pem, parse_certificate, parse_csr,
 };
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::policy::{check_names, format_duration, parse_duration};
-use crate::{audit_row, generate_key, signing, new_id, now, serial_display, serial_key, Authority};
+use crate::{Authority, audit_row, generate_key, new_id, now, serial_display, serial_key, signing};
 
 /// Lifetime of a leaf when the request names no TTL (capped by the role's max_ttl).
 const DEFAULT_LEAF_TTL_SECS: i64 = 30 * 86_400;
@@ -62,9 +62,7 @@ pub(crate) struct LeafPlan {
 }
 
 fn parse_ips(list: &[String]) -> Result<Vec<IpAddr>> {
-    list.iter()
-        .map(|s| s.trim().parse().map_err(|_| Error::malformed(format!("{s:?} is not an IP address"))))
-        .collect()
+    list.iter().map(|s| s.trim().parse().map_err(|_| Error::malformed(format!("{s:?} is not an IP address")))).collect()
 }
 
 impl Authority {
@@ -73,10 +71,8 @@ impl Authority {
         let role = self.role_for_issuance(&caller.tenant_id, role_name).await?;
         let ips = parse_ips(&req.ip_sans)?;
         let plan = self.plan_for_role(caller, &role, req.common_name, req.alt_names, ips, req.ttl.as_deref()).await?;
-        let spec = KeySpec::from_type_and_size(
-            role.key_type.as_deref().unwrap_or("rsa"),
-            role.key_bits.map(|b| b as u32),
-        )?;
+        let spec =
+            KeySpec::from_type_and_size(role.key_type.as_deref().unwrap_or("rsa"), role.key_bits.map(|b| b as u32))?;
         let key = Arc::new(generate_key(spec).await?);
         let keep = role.store_private_keys.then_some(&*key);
         let mut issued = self.sign_leaf_with(caller, plan, key.clone(), keep, "issued").await?;
@@ -97,7 +93,9 @@ impl Authority {
         let alt = req.alt_names.clone().unwrap_or(csr.dns_names.clone());
         let plan = self.plan_for_role(caller, &role, cn, alt, ips, req.ttl.as_deref()).await?;
         let spki = Arc::new(SubjectPublicKeyInfo::from_der(&csr.spki_der).map_err(|_| {
-            Error::malformed("the CSR's public key algorithm is not supported (use RSA, ECDSA P-256/384/521 or Ed25519)")
+            Error::malformed(
+                "the CSR's public key algorithm is not supported (use RSA, ECDSA P-256/384/521 or Ed25519)",
+            )
         })?);
         self.sign_leaf_with(caller, plan, spki, None, "issued").await
     }
@@ -121,13 +119,26 @@ impl Authority {
         };
         let plan = match &role {
             Some(role) => {
-                self.plan_for_role(caller, role, info.common_name.clone(), info.dns_names.clone(), info.ip_addresses.clone(), ttl)
-                    .await?
+                self.plan_for_role(
+                    caller,
+                    role,
+                    info.common_name.clone(),
+                    info.dns_names.clone(),
+                    info.ip_addresses.clone(),
+                    ttl,
+                )
+                .await?
             }
             None => {
                 let lifetime = ttl.map(parse_duration).transpose()?.unwrap_or(old.not_after - old.not_before);
                 let ca = self.usable_ca(&caller.tenant_id, &ca_id).await?;
-                self.plan_without_role(ca, info.common_name.clone(), info.dns_names.clone(), info.ip_addresses.clone(), lifetime)
+                self.plan_without_role(
+                    ca,
+                    info.common_name.clone(),
+                    info.dns_names.clone(),
+                    info.ip_addresses.clone(),
+                    lifetime,
+                )
             }
         };
         let spec = key_spec_of(&info.key)?;

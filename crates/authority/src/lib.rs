@@ -29,7 +29,8 @@ pub use admin::{NewToken, TokenView};
 pub use auth::{Caller, Scope};
 pub use ca::{CaView, NewCa};
 pub use certs::{CertPage, CertView, ImportRequest, ListRequest, RevokeResult};
-pub use crl::{CrlView, CRL_REFRESH_SECS};
+pub use certus_store::TenantRow;
+pub use crl::{CRL_REFRESH_SECS, CrlView};
 pub use csr::{CsrView, GenerateCsr};
 pub use error::{Error, ErrorKind, Result};
 pub use issue::{IssueRequest, Issued, SignRequest};
@@ -37,7 +38,6 @@ pub use ocsp::{OcspReply, OcspSigner};
 pub use roles::{RolePatch, RoleView};
 pub use trust::TrustAnchorView;
 pub use validate::{ValidateRequest, Validation};
-pub use certus_store::TenantRow;
 
 /// Shared engine state; cheap to clone.
 #[derive(Clone)]
@@ -167,7 +167,10 @@ impl Authority {
         let (key_type, bits) = row.spec.split_once(':').ok_or_else(|| Error::internal("bad key spec"))?;
         let spec = KeySpec::from_type_and_size(key_type, bits.parse().ok()).map_err(Error::internal)?;
         let key = if row.backend == "pkcs11" {
-            let hsm = self.hsm.clone().ok_or_else(|| Error::internal("a CA key is on a PKCS#11 token, none is configured"))?;
+            let hsm = self
+                .hsm
+                .clone()
+                .ok_or_else(|| Error::internal("a CA key is on a PKCS#11 token, none is configured"))?;
             let id = row.id.clone();
             Arc::new(Key::Hsm(blocking(move || hsm.find(spec, &id).map_err(Error::internal)).await?))
         } else {

@@ -9,13 +9,13 @@ use std::sync::{Arc, Mutex, RwLock};
 use certus_kms::Key;
 use certus_store::{CaRow, ResponderRow, SerialStatus};
 use certus_x509::{
-    build_certificate, build_ocsp_response, ocsp_failure, parse_certificate, parse_ocsp_request, CertIdHash,
-    CertProfile, CertSpec, OcspFailure, OcspResponseSpec, OcspStatus, RevocationReason, SignWith, Subject,
+    CertIdHash, CertProfile, CertSpec, OcspFailure, OcspResponseSpec, OcspStatus, RevocationReason, SignWith, Subject,
+    build_certificate, build_ocsp_response, ocsp_failure, parse_certificate, parse_ocsp_request,
 };
 use time::Duration;
 
 use crate::error::{Error, Result};
-use crate::{blocking, from_secs, generate_key, now, serial_key, signing, Authority};
+use crate::{Authority, blocking, from_secs, generate_key, now, serial_key, signing};
 
 /// Who signs OCSP responses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -115,9 +115,12 @@ impl Authority {
         if cacheable {
             let cache = self.ocsp.responses.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(hit) = cache.get(request)
-                && hit.ca_id == ca_id && hit.epoch == epoch && hit.expires > now.unix_timestamp() {
-                    return Ok(OcspReply { der: hit.der.clone(), max_age: Some(hit.expires - now.unix_timestamp()) });
-                }
+                && hit.ca_id == ca_id
+                && hit.epoch == epoch
+                && hit.expires > now.unix_timestamp()
+            {
+                return Ok(OcspReply { der: hit.der.clone(), max_age: Some(hit.expires - now.unix_timestamp()) });
+            }
         }
         let mut answers = Vec::with_capacity(query.items.len());
         for item in &query.items {
@@ -178,11 +181,19 @@ impl Authority {
         for ca in cas {
             let Ok(info) = parse_certificate(&ca.cert_der) else { continue };
             index.insert(
-                (CertIdHash::Sha1, certus_kms::sha1(&info.subject_der).to_vec(), certus_kms::sha1(&info.public_key_bits).to_vec()),
+                (
+                    CertIdHash::Sha1,
+                    certus_kms::sha1(&info.subject_der).to_vec(),
+                    certus_kms::sha1(&info.public_key_bits).to_vec(),
+                ),
                 ca.id.clone(),
             );
             index.insert(
-                (CertIdHash::Sha256, certus_kms::sha256(&info.subject_der).to_vec(), certus_kms::sha256(&info.public_key_bits).to_vec()),
+                (
+                    CertIdHash::Sha256,
+                    certus_kms::sha256(&info.subject_der).to_vec(),
+                    certus_kms::sha256(&info.public_key_bits).to_vec(),
+                ),
                 ca.id,
             );
         }
@@ -196,9 +207,10 @@ impl Authority {
     async fn ocsp_signer(&self, ca_id: &str) -> Result<Arc<Signer>> {
         let now = now().unix_timestamp();
         if let Some(s) = self.ocsp.signers.read().unwrap_or_else(|p| p.into_inner()).get(ca_id)
-            && (s.not_after - now > RESPONDER_RENEW_BEFORE || !s.delegated) {
-                return Ok(s.clone());
-            }
+            && (s.not_after - now > RESPONDER_RENEW_BEFORE || !s.delegated)
+        {
+            return Ok(s.clone());
+        }
         let ca = self.store.get_ca_public(ca_id).await?;
         let signer = match self.ocsp.mode {
             OcspSigner::Ca => Signer {

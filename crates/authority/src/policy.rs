@@ -95,10 +95,7 @@ pub fn domain_allowed(name: &str, allowed: &[String], allow_subdomains: bool) ->
         if glob_match(&pattern, name) {
             return true;
         }
-        allow_subdomains
-            && name
-                .match_indices('.')
-                .any(|(i, _)| glob_match(&pattern, &name[i + 1..]))
+        allow_subdomains && name.match_indices('.').any(|(i, _)| glob_match(&pattern, &name[i + 1..]))
     })
 }
 

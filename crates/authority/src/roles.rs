@@ -6,7 +6,7 @@ use certus_store::RoleRow;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::policy::{normalize_dns_name, parse_duration};
-use crate::{now_secs, Authority};
+use crate::{Authority, now_secs};
 
 pub type RoleView = RoleRow;
 

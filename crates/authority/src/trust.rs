@@ -5,7 +5,7 @@ use certus_x509::{certs_from_pem, parse_certificate};
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
-use crate::{new_id, now_secs, Authority};
+use crate::{Authority, new_id, now_secs};
 
 pub type TrustAnchorView = TrustAnchorRow;
 

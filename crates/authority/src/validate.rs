@@ -1,11 +1,11 @@
 //! `certificates/validate`: builds a path from a certificate through the supplied chain to a
 //! trust anchor or one of the tenant's CAs, and checks signatures, validity and revocation.
 
-use certus_x509::{certs_from_pem, parse_certificate, verify_issued_by, CertInfo};
+use certus_x509::{CertInfo, certs_from_pem, parse_certificate, verify_issued_by};
 
 use crate::auth::Caller;
 use crate::error::{Error, Result};
-use crate::{now_secs, serial_key, Authority};
+use crate::{Authority, now_secs, serial_key};
 
 const MAX_PATH: usize = 10;
 
@@ -55,7 +55,11 @@ impl Authority {
             .map(|t| Anchor { id: t.id, der: t.cert_der, ca_id: None })
             .collect();
         let cas = self.store.list_cas(&caller.tenant_id).await?;
-        anchors.extend(cas.iter().map(|c| Anchor { id: c.id.clone(), der: c.cert_der.clone(), ca_id: Some(c.id.clone()) }));
+        anchors.extend(cas.iter().map(|c| Anchor {
+            id: c.id.clone(),
+            der: c.cert_der.clone(),
+            ca_id: Some(c.id.clone()),
+        }));
 
         let now = now_secs();
         let within = |i: &CertInfo| i.not_before.unix_timestamp() <= now && now <= i.not_after.unix_timestamp();
@@ -99,9 +103,12 @@ impl Authority {
         if req.check_revocation {
             for pair in path.windows(2) {
                 let (child, issuer) = (&pair[0].0, &pair[1].0);
-                let Some(ca_id) = anchors.iter().find(|a| &a.der == issuer).and_then(|a| a.ca_id.as_ref()).or_else(|| {
-                    cas.iter().find(|c| &c.cert_der == issuer).map(|c| &c.id)
-                }) else {
+                let Some(ca_id) = anchors
+                    .iter()
+                    .find(|a| &a.der == issuer)
+                    .and_then(|a| a.ca_id.as_ref())
+                    .or_else(|| cas.iter().find(|c| &c.cert_der == issuer).map(|c| &c.id))
+                else {
                     continue;
                 };
                 let serial = serial_key(&parse_certificate(child)?.serial);

@@ -113,7 +113,9 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<()> {
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", args.listen));
     let ocsp_signer = if args.ocsp_signer == "ca" { OcspSigner::Ca } else { OcspSigner::Delegated };
     let mut authority = Authority::new(store.clone(), kek, &public_url).with_ocsp_signer(ocsp_signer);
-    if let (Some(module), Some(token_label), Some(pin)) = (&args.pkcs11_module, &args.pkcs11_token_label, &args.pkcs11_pin) {
+    if let (Some(module), Some(token_label), Some(pin)) =
+        (&args.pkcs11_module, &args.pkcs11_token_label, &args.pkcs11_pin)
+    {
         let config = Pkcs11Config { module: module.clone(), token_label: token_label.clone(), pin: pin.clone() };
         authority = authority.with_hsm(Hsm::open(&config).context("opening the PKCS#11 token")?);
     }

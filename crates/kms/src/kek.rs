@@ -3,9 +3,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 
-use crate::{random_bytes, Error};
+use crate::{Error, random_bytes};
 
 const SEALED_VERSION: u8 = 1;
 
@@ -51,11 +51,7 @@ impl Kek {
         let nonce_bytes: [u8; NONCE_LEN] = random_bytes();
         let mut buf = plaintext.to_vec();
         self.0
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce_bytes),
-                Aad::from(aad),
-                &mut buf,
-            )
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(aad), &mut buf)
             .expect("AES-GCM sealing of an in-memory buffer cannot fail");
         let mut out = Vec::with_capacity(1 + NONCE_LEN + buf.len());
         out.push(SEALED_VERSION);
@@ -68,8 +64,7 @@ impl Kek {
         if sealed.len() < 1 + NONCE_LEN || sealed[0] != SEALED_VERSION {
             return Err(Error::Unseal);
         }
-        let nonce = Nonce::try_assume_unique_for_key(&sealed[1..1 + NONCE_LEN])
-            .map_err(|_| Error::Unseal)?;
+        let nonce = Nonce::try_assume_unique_for_key(&sealed[1..1 + NONCE_LEN]).map_err(|_| Error::Unseal)?;
         let mut buf = sealed[1 + NONCE_LEN..].to_vec();
         let plain = self.0.open_in_place(nonce, Aad::from(aad), &mut buf).map_err(|_| Error::Unseal)?;
         Ok(plain.to_vec())
@@ -79,8 +74,7 @@ impl Kek {
 /// Creates `path` readable by the owner only; fails rather than overwrite an existing file.
 pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file =
-        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(contents)?;
     file.sync_all()
 }

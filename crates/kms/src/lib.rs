@@ -9,7 +9,7 @@ mod key;
 mod pkcs11;
 mod software_key;
 
-pub use kek::{write_private_file, Kek};
+pub use kek::{Kek, write_private_file};
 pub use key::Key;
 pub use pkcs11::{Hsm, HsmKey, Pkcs11Config};
 pub use software_key::{KeySpec, SoftwareKey};

@@ -48,9 +48,7 @@ impl Hsm {
             .get_slots_with_token()
             .map_err(hsm_err("listing slots"))?
             .into_iter()
-            .find(|slot| {
-                context.get_token_info(*slot).map(|t| t.label().trim() == config.token_label).unwrap_or(false)
-            })
+            .find(|slot| context.get_token_info(*slot).map(|t| t.label().trim() == config.token_label).unwrap_or(false))
             .ok_or_else(|| Error::Hsm(format!("no token labelled {:?}", config.token_label)))?;
         let session = context.open_rw_session(slot).map_err(hsm_err("opening a session"))?;
         session
@@ -130,8 +128,9 @@ impl Hsm {
                 })
             }
             _ => {
-                let attrs =
-                    session.get_attributes(public, &[AttributeType::EcPoint]).map_err(hsm_err("reading the public key"))?;
+                let attrs = session
+                    .get_attributes(public, &[AttributeType::EcPoint])
+                    .map_err(hsm_err("reading the public key"))?;
                 let point = attrs
                     .into_iter()
                     .find_map(|a| if let Attribute::EcPoint(v) = a { Some(v) } else { None })

@@ -169,9 +169,7 @@ fn spec_of(pair: &KeyPair, der: &[u8]) -> Result<KeySpec, Error> {
     if alg == &rcgen::PKCS_ECDSA_P384_SHA384 {
         return Ok(KeySpec::EcP384);
     }
-    if [&rcgen::PKCS_ECDSA_P521_SHA256, &rcgen::PKCS_ECDSA_P521_SHA384, &rcgen::PKCS_ECDSA_P521_SHA512]
-        .contains(&alg)
-    {
+    if [&rcgen::PKCS_ECDSA_P521_SHA256, &rcgen::PKCS_ECDSA_P521_SHA384, &rcgen::PKCS_ECDSA_P521_SHA512].contains(&alg) {
         return Ok(KeySpec::EcP521);
     }
     let rsa = aws_lc_rs::rsa::KeyPair::from_pkcs8(der)

@@ -12,8 +12,8 @@ mod sql;
 #[cfg(test)]
 mod tests;
 
-pub use records::*;
 pub use crl_build::CrlBuild;
+pub use records::*;
 pub use sql::{Backend, Store};
 
 #[derive(Debug, thiserror::Error)]

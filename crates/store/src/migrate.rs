@@ -34,8 +34,10 @@ pub async fn run(pool: &AnyPool, backend: Backend) -> crate::Result<()> {
 }
 
 async fn apply(conn: &mut AnyConnection, backend: Backend) -> crate::Result<()> {
-    conn.execute("CREATE TABLE IF NOT EXISTS certus_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-        .await?;
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS certus_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .await?;
     let migrations = match backend {
         Backend::Sqlite => SQLITE,
         Backend::Postgres => POSTGRES,

@@ -8,7 +8,7 @@ use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Arguments, Encode, Executor, Row, Type};
 
 use crate::records::*;
-use crate::{conflict_on_unique, migrate, Error, Result};
+use crate::{Error, Result, conflict_on_unique, migrate};
 
 /// Which database is behind the `Any` pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,9 +126,11 @@ impl Store {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // FULL: an acknowledged write survives power loss, not only a crash.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
-                            .await?;
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
                     }
                     Ok(())
                 })
@@ -233,23 +235,25 @@ impl Store {
     // ---- keys ----
 
     pub async fn get_key(&self, tenant_id: &str, id: &str) -> Result<KeyRow> {
-        sqlx::query("SELECT id, tenant_id, spec, backend, sealed, created_at FROM keys WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| -> Result<KeyRow> {
-                Ok(KeyRow {
-                    id: r.try_get("id")?,
-                    tenant_id: r.try_get("tenant_id")?,
-                    spec: r.try_get("spec")?,
-                    backend: r.try_get("backend")?,
-                    sealed: r.try_get("sealed")?,
-                    created_at: r.try_get("created_at")?,
-                })
+        sqlx::query(
+            "SELECT id, tenant_id, spec, backend, sealed, created_at FROM keys WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| -> Result<KeyRow> {
+            Ok(KeyRow {
+                id: r.try_get("id")?,
+                tenant_id: r.try_get("tenant_id")?,
+                spec: r.try_get("spec")?,
+                backend: r.try_get("backend")?,
+                sealed: r.try_get("sealed")?,
+                created_at: r.try_get("created_at")?,
             })
-            .transpose()?
-            .ok_or(Error::NotFound)
+        })
+        .transpose()?
+        .ok_or(Error::NotFound)
     }
 
     // ---- CAs and CRLs ----
@@ -368,33 +372,33 @@ impl Store {
 }
 
 pub(crate) async fn store_crl<'e, E: Executor<'e, Database = Any>>(executor: E, crl: &CrlRow) -> Result<()> {
-        let query = match crl.base_number {
-            None => {
-                "INSERT INTO crls (ca_id, crl_number, der, this_update, next_update, epoch) VALUES ($1, $2, $3, $4, $5, $6) \
+    let query = match crl.base_number {
+        None => {
+            "INSERT INTO crls (ca_id, crl_number, der, this_update, next_update, epoch) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (ca_id) DO UPDATE SET crl_number = excluded.crl_number, der = excluded.der, \
                  this_update = excluded.this_update, next_update = excluded.next_update, epoch = excluded.epoch \
                  WHERE excluded.crl_number > crls.crl_number"
-            }
-            Some(_) => {
-                "INSERT INTO delta_crls (ca_id, crl_number, der, this_update, next_update, epoch, base_number) \
+        }
+        Some(_) => {
+            "INSERT INTO delta_crls (ca_id, crl_number, der, this_update, next_update, epoch, base_number) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (ca_id) DO UPDATE SET crl_number = excluded.crl_number, der = excluded.der, \
                  this_update = excluded.this_update, next_update = excluded.next_update, epoch = excluded.epoch, \
                  base_number = excluded.base_number WHERE excluded.crl_number > delta_crls.crl_number"
-            }
-        };
-        let mut q = sqlx::query(query)
-            .bind(&crl.ca_id)
-            .bind(crl.crl_number)
-            .bind(&crl.der)
-            .bind(crl.this_update)
-            .bind(crl.next_update)
-            .bind(crl.epoch);
-        if let Some(base) = crl.base_number {
-            q = q.bind(base);
         }
-        q.execute(executor).await?;
-        Ok(())
+    };
+    let mut q = sqlx::query(query)
+        .bind(&crl.ca_id)
+        .bind(crl.crl_number)
+        .bind(&crl.der)
+        .bind(crl.this_update)
+        .bind(crl.next_update)
+        .bind(crl.epoch);
+    if let Some(base) = crl.base_number {
+        q = q.bind(base);
+    }
+    q.execute(executor).await?;
+    Ok(())
 }
 
 impl Store {
@@ -606,11 +610,13 @@ impl Store {
     }
 
     pub async fn serial_status(&self, issuer_ca_id: &str, serial: &str) -> Result<SerialStatus> {
-        let row = sqlx::query("SELECT revoked_at, revocation_reason FROM certificates WHERE issuer_ca_id = $1 AND serial = $2")
-            .bind(issuer_ca_id)
-            .bind(serial)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT revoked_at, revocation_reason FROM certificates WHERE issuer_ca_id = $1 AND serial = $2",
+        )
+        .bind(issuer_ca_id)
+        .bind(serial)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(match row {
             None => SerialStatus::Unknown,
             Some(r) => match r.try_get::<Option<i64>, _>("revoked_at")? {
@@ -965,10 +971,7 @@ pub(crate) async fn insert_certificates(tx: &mut Tx<'_>, certs: &[&CertRow]) -> 
             .bind(c.revocation_reason.clone())
             .bind(c.created_at);
     });
-    sql.build()
-        .execute(&mut **tx)
-        .await
-        .map_err(conflict_on_unique("a certificate with this issuer and serial"))?;
+    sql.build().execute(&mut **tx).await.map_err(conflict_on_unique("a certificate with this issuer and serial"))?;
     Ok(())
 }
 

@@ -111,7 +111,10 @@ async fn revocation_is_recorded_once() {
     assert!(s.revoke_certificate("t1", "c1", 10, "key_compromise").await.unwrap());
     assert!(!s.revoke_certificate("t1", "c1", 11, "superseded").await.unwrap());
     let revoked = s.revoked_for_ca("ca1", 0, 100).await.unwrap();
-    assert_eq!((revoked[0].serial.as_str(), revoked[0].revoked_at, revoked[0].reason.as_str()), ("0a", 10, "key_compromise"));
+    assert_eq!(
+        (revoked[0].serial.as_str(), revoked[0].revoked_at, revoked[0].reason.as_str()),
+        ("0a", 10, "key_compromise")
+    );
     assert!(s.revoked_for_ca("ca1", 0, 4_000_000_001).await.unwrap().is_empty(), "expired entries drop off");
     assert!(s.revoked_for_ca("ca1", 11, 100).await.unwrap().is_empty(), "a delta starts at its base");
     assert_eq!(s.revocation_epoch("ca1").await.unwrap(), 1);
@@ -216,7 +219,8 @@ async fn group_commit_fails_only_the_bad_item() {
     let mut jobs = Vec::new();
     for i in 0..50 {
         let s = s.clone();
-        let (id, serial) = if i == 25 { ("c-dup".to_string(), "ff".to_string()) } else { (format!("g{i}"), format!("{i:04x}")) };
+        let (id, serial) =
+            if i == 25 { ("c-dup".to_string(), "ff".to_string()) } else { (format!("g{i}"), format!("{i:04x}")) };
         jobs.push(tokio::spawn(async move { s.record_issuance(cert(&id, &serial, 2), None, Some(audit(&id))).await }));
     }
     let mut failures = 0;

@@ -3,9 +3,9 @@
 use std::net::IpAddr;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CrlDistributionPoint, CustomExtension, DistinguishedName,
-    DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyUsagePurpose,
-    PublicKeyData, SanType, SerialNumber, SigningKey,
+    BasicConstraints, CertificateParams, CrlDistributionPoint, CustomExtension, DistinguishedName, DnType, DnValue,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyUsagePurpose, PublicKeyData, SanType, SerialNumber,
+    SigningKey,
 };
 use time::OffsetDateTime;
 
@@ -30,7 +30,9 @@ pub struct Subject {
 pub enum CertProfile {
     RootCa,
     /// An intermediate; `path_len` limits the CAs below it.
-    SubCa { path_len: Option<u8> },
+    SubCa {
+        path_len: Option<u8>,
+    },
     /// An end-entity certificate for TLS servers and clients (serverAuth + clientAuth).
     TlsLeaf,
     /// A delegated OCSP responder (EKU OCSPSigning, id-pkix-ocsp-nocheck).
@@ -82,11 +84,8 @@ pub fn build_certificate(spec: &CertSpec, sign_with: SignWith<'_>) -> Result<Vec
                 CertProfile::SubCa { path_len: Some(n) } => BasicConstraints::Constrained(n),
                 _ => BasicConstraints::Unconstrained,
             });
-            params.key_usages = vec![
-                KeyUsagePurpose::DigitalSignature,
-                KeyUsagePurpose::KeyCertSign,
-                KeyUsagePurpose::CrlSign,
-            ];
+            params.key_usages =
+                vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         }
         CertProfile::TlsLeaf => {
             // ExplicitNoCa also makes rcgen emit the subjectKeyIdentifier on the leaf.
@@ -95,8 +94,7 @@ pub fn build_certificate(spec: &CertSpec, sign_with: SignWith<'_>) -> Result<Vec
             if is_rsa {
                 params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
             }
-            params.extended_key_usages =
-                vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
         }
         CertProfile::OcspResponder => {
             params.is_ca = IsCa::ExplicitNoCa;
@@ -177,8 +175,10 @@ fn subject_alt_names(dns: &[String], ips: &[IpAddr]) -> Result<Vec<SanType>, Err
 /// AuthorityInfoAccessSyntax with an OCSP and/or a caIssuers URI, encoded with yasna
 /// (RFC 5280 §4.2.2.1).
 fn authority_info_access(ocsp: Option<&str>, ca_issuers: Option<&str>) -> CustomExtension {
-    let entries: Vec<(&[u64], &str)> =
-        [(OID_AD_OCSP, ocsp), (OID_AD_CA_ISSUERS, ca_issuers)].into_iter().filter_map(|(o, u)| u.map(|u| (o, u))).collect();
+    let entries: Vec<(&[u64], &str)> = [(OID_AD_OCSP, ocsp), (OID_AD_CA_ISSUERS, ca_issuers)]
+        .into_iter()
+        .filter_map(|(o, u)| u.map(|u| (o, u)))
+        .collect();
     let content = yasna::construct_der(|w| {
         w.write_sequence(|w| {
             for (method, url) in &entries {

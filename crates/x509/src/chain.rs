@@ -10,6 +10,5 @@ pub fn verify_issued_by(child_der: &[u8], issuer_der: &[u8]) -> bool {
     else {
         return false;
     };
-    child.issuer().as_raw() == issuer.subject().as_raw()
-        && child.verify_signature(Some(issuer.public_key())).is_ok()
+    child.issuer().as_raw() == issuer.subject().as_raw() && child.verify_signature(Some(issuer.public_key())).is_ok()
 }

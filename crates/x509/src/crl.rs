@@ -2,23 +2,25 @@
 //! to their delta, and delta CRLs (Delta CRL Indicator); a reason code per entry. Encoded with
 //! the RustCrypto `x509-cert` types and signed through [`SigningKey`].
 
-use const_oid::db::rfc5280::{
-    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_CRL_NUMBER, ID_CE_CRL_REASONS, ID_CE_DELTA_CRL_INDICATOR,
-    ID_CE_FRESHEST_CRL, ID_CE_SUBJECT_KEY_IDENTIFIER,
-};
 use const_oid::ObjectIdentifier;
+use const_oid::db::rfc5280::{
+    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_CRL_NUMBER, ID_CE_CRL_REASONS, ID_CE_DELTA_CRL_INDICATOR, ID_CE_FRESHEST_CRL,
+    ID_CE_SUBJECT_KEY_IDENTIFIER,
+};
 use der::asn1::{BitString, GeneralizedTime, Ia5String, OctetString, UtcTime};
 use der::{Decode, Encode};
 use rcgen::SigningKey;
 use time::OffsetDateTime;
+use x509_cert::Certificate;
 use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
+use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::crl::dp::DistributionPoint;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BaseCrlNumber, CrlNumber, CrlReason, FreshestCrl, SubjectKeyIdentifier};
-use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BaseCrlNumber, CrlNumber, CrlReason, FreshestCrl, SubjectKeyIdentifier,
+};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Time;
-use x509_cert::Certificate;
 
 use crate::Error;
 
@@ -194,7 +196,11 @@ pub fn build_crl(spec: &CrlSpec, issuer_der: &[u8], issuer_key: &dyn SigningKey)
         crl_extensions: Some(extensions),
     };
     let signature = issuer_key.sign(&tbs.to_der().map_err(enc)?)?;
-    CertificateList { tbs_cert_list: tbs, signature_algorithm, signature: BitString::from_bytes(&signature).map_err(enc)? }
-        .to_der()
-        .map_err(enc)
+    CertificateList {
+        tbs_cert_list: tbs,
+        signature_algorithm,
+        signature: BitString::from_bytes(&signature).map_err(enc)?,
+    }
+    .to_der()
+    .map_err(enc)
 }

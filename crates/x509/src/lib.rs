@@ -13,12 +13,15 @@ mod sig;
 #[cfg(test)]
 mod tests;
 
-pub use build::{build_certificate, build_csr, CertProfile, CertSpec, SignWith, Subject};
+pub use build::{CertProfile, CertSpec, SignWith, Subject, build_certificate, build_csr};
 pub use chain::verify_issued_by;
-pub use crl::{build_crl, CrlEntry, CrlKind, CrlSpec, RevocationReason};
-pub use ocsp::{build_ocsp_response, ocsp_failure, parse_ocsp_request, CertIdHash, OcspFailure, OcspItem, OcspQuery, OcspResponseSpec, OcspStatus};
-pub use parse::{parse_certificate, parse_csr, CertInfo, CsrInfo, KeyInfo, KeyKind};
-pub use pem_io::{certs_from_pem, csr_from_pem, to_pem, PemLabel};
+pub use crl::{CrlEntry, CrlKind, CrlSpec, RevocationReason, build_crl};
+pub use ocsp::{
+    CertIdHash, OcspFailure, OcspItem, OcspQuery, OcspResponseSpec, OcspStatus, build_ocsp_response, ocsp_failure,
+    parse_ocsp_request,
+};
+pub use parse::{CertInfo, CsrInfo, KeyInfo, KeyKind, parse_certificate, parse_csr};
+pub use pem_io::{PemLabel, certs_from_pem, csr_from_pem, to_pem};
 pub use rcgen::{PublicKeyData, SigningKey, SubjectPublicKeyInfo};
 pub use serial::{format_serial, new_serial_from, parse_serial};
 

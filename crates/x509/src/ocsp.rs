@@ -1,18 +1,18 @@
 //! OCSP (RFC 6960): reads requests and builds signed BasicOCSPResponses, with the RustCrypto
 //! `x509-ocsp` types for the ASN.1.
 
-use const_oid::db::rfc6960::{ID_PKIX_OCSP_BASIC, ID_PKIX_OCSP_NONCE};
 use const_oid::ObjectIdentifier;
+use const_oid::db::rfc6960::{ID_PKIX_OCSP_BASIC, ID_PKIX_OCSP_NONCE};
 use der::asn1::{BitString, GeneralizedTime, OctetString};
 use der::{Decode, Encode};
 use rcgen::SigningKey;
 use time::OffsetDateTime;
+use x509_cert::Certificate;
 use x509_cert::ext::Extension;
 use x509_cert::name::Name;
-use x509_cert::Certificate;
 use x509_ocsp::{
-    BasicOcspResponse, CertId, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse,
-    OcspResponseStatus, ResponderId, ResponseBytes, ResponseData, RevokedInfo, SingleResponse,
+    BasicOcspResponse, CertId, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse, OcspResponseStatus,
+    ResponderId, ResponseBytes, ResponseData, RevokedInfo, SingleResponse,
 };
 
 use crate::{Error, RevocationReason};

@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::oid_registry::{
-    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521,
-    OID_PKCS1_RSAENCRYPTION, OID_SIG_ED25519,
+    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521, OID_PKCS1_RSAENCRYPTION,
+    OID_SIG_ED25519,
 };
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::x509::SubjectPublicKeyInfo;
@@ -67,8 +67,7 @@ pub struct CertInfo {
 
 /// Parses a DER CSR and verifies its self-signature (RFC 2986 §3: proof of possession).
 pub fn parse_csr(der: &[u8]) -> Result<CsrInfo, Error> {
-    let (rest, csr) =
-        X509CertificationRequest::from_der(der).map_err(|e| Error::Csr(e.to_string()))?;
+    let (rest, csr) = X509CertificationRequest::from_der(der).map_err(|e| Error::Csr(e.to_string()))?;
     if !rest.is_empty() {
         return Err(Error::Csr("trailing bytes after the CSR".into()));
     }
@@ -95,8 +94,7 @@ pub fn parse_csr(der: &[u8]) -> Result<CsrInfo, Error> {
 
 /// Parses one DER certificate (no trailing bytes).
 pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, Error> {
-    let (rest, cert) =
-        X509Certificate::from_der(der).map_err(|e| Error::Certificate(e.to_string()))?;
+    let (rest, cert) = X509Certificate::from_der(der).map_err(|e| Error::Certificate(e.to_string()))?;
     if !rest.is_empty() {
         return Err(Error::Certificate("trailing bytes after the certificate".into()));
     }
@@ -133,11 +131,7 @@ fn first_cn(name: &x509_parser::x509::X509Name<'_>) -> Option<String> {
     name.iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_owned)
 }
 
-fn collect_names(
-    names: &[GeneralName<'_>],
-    dns: &mut Vec<String>,
-    ips: &mut Vec<IpAddr>,
-) -> Result<(), Error> {
+fn collect_names(names: &[GeneralName<'_>], dns: &mut Vec<String>, ips: &mut Vec<IpAddr>) -> Result<(), Error> {
     for name in names {
         match name {
             GeneralName::DNSName(d) => dns.push((*d).to_owned()),

@@ -31,4 +31,3 @@ pub(crate) fn signature_algorithm(key: &dyn SigningKey) -> Result<AlgorithmIdent
     let parameters = if null_params { Some(Null.into()) } else { None };
     Ok(AlgorithmIdentifierOwned { oid: ObjectIdentifier::new_unwrap(oid), parameters })
 }
-

@@ -99,9 +99,11 @@ fn crl_carries_number_reason_and_aki() {
     assert_eq!(crl.crl_number().map(|n| n.to_string()), Some("7".into()));
     let entries: Vec<_> = crl.iter_revoked_certificates().collect();
     assert_eq!(entries.len(), 2);
-    assert_eq!(entries[0].reason_code().map(|r| r.1 .0), Some(1));
+    assert_eq!(entries[0].reason_code().map(|r| r.1.0), Some(1));
     assert!(entries[1].reason_code().is_none(), "unspecified is not encoded");
-    assert!(crl.extensions().iter().any(|e| matches!(e.parsed_extension(), ParsedExtension::AuthorityKeyIdentifier(_))));
+    assert!(
+        crl.extensions().iter().any(|e| matches!(e.parsed_extension(), ParsedExtension::AuthorityKeyIdentifier(_)))
+    );
     assert!(crl.extensions().iter().any(|e| e.oid.to_id_string() == "2.5.29.46"), "Freshest CRL");
     let (_, issuer) = x509_parser::parse_x509_certificate(&root_der).unwrap();
     assert!(crl.verify_signature(issuer.public_key()).is_ok());

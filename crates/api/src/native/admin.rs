@@ -1,18 +1,18 @@
 //! Health, whoami, and the superuser's tenant and token administration.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use certus_authority::{NewToken, TenantRow, TokenView};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::routes;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiJson, ApiResult};
 use crate::time_fmt::{rfc3339, rfc3339_opt};
-use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -159,6 +159,10 @@ async fn list_tokens(State(state): State<AppState>, Auth(caller): Auth) -> ApiRe
 /// Revokes a token; it stops working at once.
 #[utoipa::path(delete, path = "/v1/admin/tokens/{id}", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = Token), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-async fn revoke_token(State(state): State<AppState>, Auth(caller): Auth, Path(id): Path<String>) -> ApiResult<Json<Token>> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Token>> {
     Ok(Json(state.authority.revoke_token(&caller, &id).await?.into()))
 }

@@ -1,20 +1,20 @@
 //! `/v1/pki/ca`: create, list and get CAs; CA certificate and CRL downloads.
 
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use certus_authority::{CaView, CrlView, NewCa};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::routes;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{cert_pem, serial};
+use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiJson, ApiResult, ErrorBody};
 use crate::time_fmt::rfc3339;
-use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -205,7 +205,11 @@ async fn get_crl(State(state): State<AppState>, Path(id): Path<String>, headers:
 /// The current delta CRL (revocations since the complete CRL it names). Public.
 #[utoipa::path(get, path = "/v1/pki/ca/{id}/crl/delta", tag = "ca",
     responses((status = 200, content_type = "application/pkix-crl", body = Vec<u8>), (status = 304), (status = 404, body = ErrorBody)))]
-async fn get_delta_crl(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+async fn get_delta_crl(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let crl = state.authority.public_delta_crl(&id).await?;
     Ok(crl_response(&id, crl, &headers, 60))
 }

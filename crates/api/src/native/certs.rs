@@ -1,21 +1,21 @@
 //! `/v1/pki/certificates` and `/v1/pki/revoke`: inventory, import, key export, validation and
 //! revocation.
 
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use certus_authority::{CertView, ImportRequest, ListRequest, ValidateRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::routes;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{cert_pem, serial};
+use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiJson, ApiQuery, ApiResult, ErrorBody};
 use crate::time_fmt::{rfc3339, rfc3339_opt};
-use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -164,7 +164,11 @@ async fn import(
     Auth(caller): Auth,
     ApiJson(b): ApiJson<ImportBody>,
 ) -> ApiResult<(StatusCode, Json<Certificate>)> {
-    let req = ImportRequest { certificate_pem: b.certificate_pem, private_key_pem: b.private_key_pem, chain_pem: b.chain_pem };
+    let req = ImportRequest {
+        certificate_pem: b.certificate_pem,
+        private_key_pem: b.private_key_pem,
+        chain_pem: b.chain_pem,
+    };
     Ok((StatusCode::CREATED, Json(state.authority.import_certificate(&caller, req).await?.into())))
 }
 

@@ -1,19 +1,19 @@
 //! `/v1/pki/csr`: import, generate, review, approve, reject and sign CSRs.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use certus_authority::{CsrView, GenerateCsr};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::routes;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::issue::IssuedCertificate;
+use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiJson, ApiResult, ErrorBody, OptionalJson};
 use crate::time_fmt::rfc3339;
-use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -1,18 +1,18 @@
 //! `/v1/pki/issue/{role}`, `/v1/pki/sign/{role}` and `/v1/pki/certificates/{id}/renew`.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use certus_authority::{IssueRequest, Issued, SignRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::routes;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiJson, ApiResult, ErrorBody, OptionalJson};
 use crate::time_fmt::rfc3339;
-use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(issue)).routes(routes!(sign)).routes(routes!(renew))

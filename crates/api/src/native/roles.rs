@@ -1,19 +1,19 @@
 //! `/v1/pki/roles`: issuance roles.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use certus_authority::policy::format_duration;
 use certus_authority::{RolePatch, RoleView};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::routes;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiJson, ApiResult, ErrorBody};
 use crate::time_fmt::rfc3339;
-use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_role, list_roles)).routes(routes!(get_role, update_role, delete_role))
@@ -120,7 +120,11 @@ async fn list_roles(State(state): State<AppState>, Auth(caller): Auth) -> ApiRes
 
 #[utoipa::path(get, path = "/v1/pki/roles/{name}", tag = "roles", security(("bearer" = [])),
     responses((status = 200, body = Role), (status = 404, body = ErrorBody)))]
-async fn get_role(State(state): State<AppState>, Auth(caller): Auth, Path(name): Path<String>) -> ApiResult<Json<Role>> {
+async fn get_role(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Role>> {
     Ok(Json(state.authority.get_role(&caller, &name).await?.into()))
 }
 
@@ -138,7 +142,11 @@ async fn update_role(
 
 #[utoipa::path(delete, path = "/v1/pki/roles/{name}", tag = "roles", security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_role(State(state): State<AppState>, Auth(caller): Auth, Path(name): Path<String>) -> ApiResult<StatusCode> {
+async fn delete_role(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
     state.authority.delete_role(&caller, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
