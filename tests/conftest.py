@@ -107,6 +107,9 @@ class Client:
     def post(self, path, json=None, **kw):
         return self.s.post(self.url + path, json=json, timeout=60, **kw)
 
+    def put(self, path, json=None, **kw):
+        return self.s.put(self.url + path, json=json, timeout=60, **kw)
+
     def patch(self, path, json=None, **kw):
         return self.s.patch(self.url + path, json=json, timeout=60, **kw)
 

@@ -128,8 +128,20 @@ def test_name_override_on_sign(admin, tmp):
     assert "other.example.test" in text and "orig.example.test" not in text
 
 
-def test_p521_and_rsa4096_hierarchies(admin, tmp):
+def test_p521_and_rsa3072_hierarchies(admin, tmp):
     for kt, bits in (("ec", 521), ("rsa", 3072)):
         _, inter = make_hierarchy(admin, kt, bits)
         role = make_role(admin, inter["id"], key_type=kt, key_bits=bits)
-        verify_chain(tmp, admin.ok("post", f"/v1/pki/issue/{role['name']}", 201, json={"common_name": "p.example.test"}))
+        issued = admin.ok("post", f"/v1/pki/issue/{role['name']}", 201, json={"common_name": "p.example.test"})
+        verify_chain(tmp, issued)
+        v = admin.ok("post", "/v1/pki/certificates/validate", json={"certificate_pem": issued["certificate"]})
+        assert v["valid"] and v["trusted_anchor"] == inter["id"], v
+
+
+def test_p521_csr_signed_with_sha256(admin, tmp):
+    """openssl signs P-521 CSRs with ecdsa-with-SHA256 by default; that is a valid CSR."""
+    _, inter = make_hierarchy(admin)
+    role = make_role(admin, inter["id"], key_type="ec", key_bits=521)
+    csr = openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521", "-nodes", "-keyout",
+                  str(tmp / "k"), "-subj", "/CN=p521.example.test").stdout
+    verify_chain(tmp, admin.ok("post", f"/v1/pki/sign/{role['name']}", 201, json={"csr_pem": csr}))

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod ca_v1;
 mod error;
 mod native;
 mod ocsp;
@@ -34,6 +35,7 @@ pub struct AppState {
         (name = "admin", description = "Superuser: tenants and API tokens"),
         (name = "meta", description = "Health and identity"),
         (name = "ocsp", description = "OCSP responder (RFC 6960), public"),
+        (name = "profiles", description = "Issuance profiles (/api/ca/v1, errors as {\"err\"})"),
     )
 )]
 struct ApiDoc;
@@ -52,8 +54,11 @@ impl utoipa::Modify for BearerAuth {
 
 /// The whole HTTP surface: native API, `/openapi.json` and interactive docs at `/docs`.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) =
-        OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(native::router()).merge(ocsp::router()).split_for_parts();
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(native::router())
+        .merge(ocsp::router())
+        .merge(ca_v1::router())
+        .split_for_parts();
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)

@@ -85,6 +85,7 @@ impl Authority {
             common_name: Some(common_name.clone()),
             organization: req.organization.clone(),
             country: req.country.clone(),
+            ..Default::default()
         };
         let not_before = now();
         let mut not_after = not_before + Duration::days(days);

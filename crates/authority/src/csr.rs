@@ -74,7 +74,12 @@ impl Authority {
             .map(|s| s.parse::<IpAddr>().map_err(|_| Error::malformed(format!("{s:?} is not an IP address"))))
             .collect::<Result<Vec<_>>>()?;
         let spec = KeySpec::from_type_and_size(req.key_type.as_deref().unwrap_or("rsa"), req.key_size)?;
-        let subject = Subject { common_name: cn.clone(), organization: req.organization, country: req.country };
+        let subject = Subject {
+            common_name: cn.clone(),
+            organization: req.organization,
+            country: req.country,
+            ..Default::default()
+        };
         let key = Arc::new(generate_key(spec).await?);
         let k = key.clone();
         let (d, i) = (dns.clone(), ips.clone());

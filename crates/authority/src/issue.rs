@@ -7,14 +7,15 @@ use std::sync::Arc;
 use certus_kms::{KeySpec, SoftwareKey};
 use certus_store::{CaRow, CertRow, RoleRow};
 use certus_x509::{
-    CertProfile, CertSpec, KeyInfo, KeyKind, PemLabel, PublicKeyData, SignWith, Subject, SubjectPublicKeyInfo,
-    build_certificate, csr_from_pem, parse_certificate, parse_csr,
+    CertProfile, CertSpec, KeyInfo, KeyKind, KeyUsageBit, PemLabel, PublicKeyData, SignWith, Subject,
+    SubjectPublicKeyInfo, build_certificate, csr_from_pem, parse_certificate, parse_csr,
 };
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::policy::{check_names, format_duration, parse_duration};
+use crate::profiles::Validity;
 use crate::{Authority, audit_row, generate_key, new_id, now, serial_display, serial_key, signing};
 
 /// Lifetime of a leaf when the request names no TTL (capped by the role's max_ttl).
@@ -58,7 +59,18 @@ pub(crate) struct LeafPlan {
     pub ip_addresses: Vec<IpAddr>,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
+    /// The lifetime asked for, before the CA's notAfter cut it.
+    pub lifetime_secs: i64,
     pub role_name: Option<String>,
+    pub subject: Subject,
+    pub profile: CertProfile,
+}
+
+/// What a CSR asks for beyond names, for profiles that honour it.
+#[derive(Default)]
+pub(crate) struct Requested {
+    pub key_usage: Option<Vec<KeyUsageBit>>,
+    pub extended_key_usage: Vec<String>,
 }
 
 fn parse_ips(list: &[String]) -> Result<Vec<IpAddr>> {
@@ -70,9 +82,11 @@ impl Authority {
         caller.require(Scope::Issue)?;
         let role = self.role_for_issuance(&caller.tenant_id, role_name).await?;
         let ips = parse_ips(&req.ip_sans)?;
-        let plan = self.plan_for_role(caller, &role, req.common_name, req.alt_names, ips, req.ttl.as_deref()).await?;
+        let mut plan =
+            self.plan_for_role(caller, &role, req.common_name, req.alt_names, ips, req.ttl.as_deref()).await?;
         let spec =
             KeySpec::from_type_and_size(role.key_type.as_deref().unwrap_or("rsa"), role.key_bits.map(|b| b as u32))?;
+        self.apply_role_profile(&caller.tenant_id, &role, &mut plan, &key_info_of(spec), &Requested::default()).await?;
         let key = Arc::new(generate_key(spec).await?);
         let keep = role.store_private_keys.then_some(&*key);
         let mut issued = self.sign_leaf_with(caller, plan, key.clone(), keep, "issued").await?;
@@ -91,7 +105,10 @@ impl Authority {
         };
         let cn = req.common_name.clone().or(csr.common_name.clone());
         let alt = req.alt_names.clone().unwrap_or(csr.dns_names.clone());
-        let plan = self.plan_for_role(caller, &role, cn, alt, ips, req.ttl.as_deref()).await?;
+        let mut plan = self.plan_for_role(caller, &role, cn, alt, ips, req.ttl.as_deref()).await?;
+        let requested =
+            Requested { key_usage: csr.key_usage.clone(), extended_key_usage: csr.extended_key_usage.clone() };
+        self.apply_role_profile(&caller.tenant_id, &role, &mut plan, &csr.key, &requested).await?;
         let spki = Arc::new(SubjectPublicKeyInfo::from_der(&csr.spki_der).map_err(|_| {
             Error::malformed(
                 "the CSR's public key algorithm is not supported (use RSA, ECDSA P-256/384/521 or Ed25519)",
@@ -117,17 +134,22 @@ impl Authority {
             Some(name) => self.store.get_role(&caller.tenant_id, name).await.ok(),
             None => None,
         };
+        let spec = key_spec_of(&info.key)?;
         let plan = match &role {
             Some(role) => {
-                self.plan_for_role(
-                    caller,
-                    role,
-                    info.common_name.clone(),
-                    info.dns_names.clone(),
-                    info.ip_addresses.clone(),
-                    ttl,
-                )
-                .await?
+                let mut plan = self
+                    .plan_for_role(
+                        caller,
+                        role,
+                        info.common_name.clone(),
+                        info.dns_names.clone(),
+                        info.ip_addresses.clone(),
+                        ttl,
+                    )
+                    .await?;
+                self.apply_role_profile(&caller.tenant_id, role, &mut plan, &key_info_of(spec), &Requested::default())
+                    .await?;
+                plan
             }
             None => {
                 let lifetime = ttl.map(parse_duration).transpose()?.unwrap_or(old.not_after - old.not_before);
@@ -141,7 +163,6 @@ impl Authority {
                 )
             }
         };
-        let spec = key_spec_of(&info.key)?;
         let key = Arc::new(generate_key(spec).await?);
         let store_key = role.as_ref().map(|r| r.store_private_keys).unwrap_or(old.key_id.is_some());
         let mut issued = self.sign_leaf_with(caller, plan, key.clone(), store_key.then_some(&*key), "issued").await?;
@@ -207,7 +228,64 @@ impl Authority {
         let not_before = now();
         // A leaf never outlives its issuer.
         let not_after = (not_before + Duration::seconds(lifetime_secs)).min(crate::from_secs(ca.valid_until));
-        LeafPlan { ca, common_name, dns_names, ip_addresses, not_before, not_after, role_name: None }
+        let subject = Subject { common_name: common_name.clone(), ..Default::default() };
+        LeafPlan {
+            ca,
+            common_name,
+            dns_names,
+            ip_addresses,
+            not_before,
+            not_after,
+            lifetime_secs,
+            role_name: None,
+            subject,
+            profile: CertProfile::TlsLeaf,
+        }
+    }
+
+    /// Applies the role's issuance profile, if it names one, on top of the role's own rules:
+    /// key algorithm first, then validity (the shorter wins, and past the CA's notAfter is an
+    /// error, not a cut), subject, key usage, EKU and the CA flag.
+    pub(crate) async fn apply_role_profile(
+        &self,
+        tenant_id: &str,
+        role: &RoleRow,
+        plan: &mut LeafPlan,
+        key: &KeyInfo,
+        requested: &Requested,
+    ) -> Result<()> {
+        let Some(profile_id) = &role.profile_id else { return Ok(()) };
+        let p = self.profile(tenant_id, profile_id).await?;
+        p.check_key(key)?;
+        let by_profile = match &p.validity {
+            Validity::Duration { secs, .. } => plan.not_before + Duration::seconds(*secs),
+            Validity::Time { at, .. } => crate::from_secs(*at),
+        };
+        if by_profile <= plan.not_before {
+            return Err(Error::policy(format!("profile {}: validity.time is already past", p.id)));
+        }
+        let not_after = (plan.not_before + Duration::seconds(plan.lifetime_secs)).min(by_profile);
+        if not_after > crate::from_secs(plan.ca.valid_until) {
+            return Err(Error::policy(format!(
+                "profile {}: the certificate would outlive its CA ({}); shorten the validity",
+                p.id,
+                crate::rfc3339(plan.ca.valid_until)
+            )));
+        }
+        plan.not_after = not_after;
+        plan.subject = p.subject_for(&plan.subject);
+        let key_usage = if p.honor_key_usage {
+            requested.key_usage.clone().unwrap_or_default()
+        } else {
+            p.key_usage.iter().copied().collect()
+        };
+        let extended_key_usage = if p.honor_extended_key_usages {
+            requested.extended_key_usage.iter().map(|o| o.split('.').filter_map(|a| a.parse().ok()).collect()).collect()
+        } else {
+            p.eku_arcs()
+        };
+        plan.profile = CertProfile::Custom { is_ca: p.sign_as_ca, key_usage, extended_key_usage };
+        Ok(())
     }
 
     /// Signs the planned leaf for `subject_key` and records it, with `keep_key` sealed if
@@ -256,12 +334,12 @@ impl Authority {
         let serial = certus_x509::new_serial_from(certus_kms::random_bytes());
         let spec = CertSpec {
             serial,
-            subject: Subject { common_name: plan.common_name.clone(), ..Default::default() },
+            subject: plan.subject.clone(),
             dns_names: plan.dns_names.clone(),
             ip_addresses: plan.ip_addresses.clone(),
             not_before: plan.not_before,
             not_after: plan.not_after,
-            profile: CertProfile::TlsLeaf,
+            profile: plan.profile.clone(),
             crl_url: Some(self.crl_url(&plan.ca.id)),
             ca_issuers_url: Some(self.ca_issuers_url(&plan.ca.id)),
             ocsp_url: Some(self.ocsp_url()),
@@ -346,6 +424,18 @@ fn check_key_against_role(key: &KeyInfo, role: &RoleRow) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Type and size of a key Certus is about to generate, as profiles check them.
+fn key_info_of(spec: KeySpec) -> KeyInfo {
+    let kind = match spec {
+        KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096 => KeyKind::Rsa,
+        KeySpec::EcP256 => KeyKind::EcP256,
+        KeySpec::EcP384 => KeyKind::EcP384,
+        KeySpec::EcP521 => KeyKind::EcP521,
+        KeySpec::Ed25519 => KeyKind::Ed25519,
+    };
+    KeyInfo { kind, bits: spec.bits() }
 }
 
 pub(crate) fn key_spec_of(key: &KeyInfo) -> Result<KeySpec> {

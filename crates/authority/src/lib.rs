@@ -11,8 +11,10 @@ mod crl;
 mod csr;
 mod error;
 mod issue;
+mod list_query;
 mod ocsp;
 pub mod policy;
+mod profiles;
 mod roles;
 mod trust;
 mod ttl_cache;
@@ -34,7 +36,9 @@ pub use crl::{CRL_REFRESH_SECS, CrlView};
 pub use csr::{CsrView, GenerateCsr};
 pub use error::{Error, ErrorKind, Result};
 pub use issue::{IssueRequest, Issued, SignRequest};
+pub use list_query::ListQuery;
 pub use ocsp::{OcspReply, OcspSigner};
+pub use profiles::{Profile, parse_profile_duration};
 pub use roles::{RolePatch, RoleView};
 pub use trust::TrustAnchorView;
 pub use validate::{ValidateRequest, Validation};
@@ -200,6 +204,11 @@ pub(crate) fn audit_row(caller: &Caller, action: &str, resource: &str, detail: S
         resource: resource.to_owned(),
         detail,
     }
+}
+
+/// RFC 3339 UTC (`2026-04-23T14:00:00Z`).
+pub(crate) fn rfc3339(secs: i64) -> String {
+    from_secs(secs).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// A key spec as stored: `ec:256`, `rsa:2048`, `ed25519:256`.

@@ -23,6 +23,8 @@ pub struct RolePatch {
     pub key_bits: Option<Option<u32>>,
     pub require_cn: Option<bool>,
     pub store_private_keys: Option<bool>,
+    /// `Some(None)` detaches the profile.
+    pub profile_id: Option<Option<String>>,
 }
 
 impl Authority {
@@ -46,11 +48,12 @@ impl Authority {
             key_bits: None,
             require_cn: true,
             store_private_keys: false,
+            profile_id: None,
             created_at: now,
             updated_at: now,
         };
         apply(&mut role, fields)?;
-        self.store.get_ca(&caller.tenant_id, &role.ca_id).await.not_found_as("CA")?;
+        self.check_role_refs(&caller.tenant_id, &role).await?;
         self.store.insert_role(&role).await?;
         self.audit(caller, "role.create", name, format!("ca={}", role.ca_id)).await;
         Ok(role)
@@ -61,11 +64,20 @@ impl Authority {
         let mut role = self.store.get_role(&caller.tenant_id, name).await.not_found_as("role")?;
         apply(&mut role, fields)?;
         role.updated_at = now_secs();
-        self.store.get_ca(&caller.tenant_id, &role.ca_id).await.not_found_as("CA")?;
+        self.check_role_refs(&caller.tenant_id, &role).await?;
         self.store.update_role(&role).await.not_found_as("role")?;
         self.roles.forget(&(caller.tenant_id.clone(), name.to_owned()));
         self.audit(caller, "role.update", name, String::new()).await;
         Ok(role)
+    }
+
+    /// The CA and profile a role names must exist in the tenant.
+    async fn check_role_refs(&self, tenant_id: &str, role: &RoleRow) -> Result<()> {
+        self.store.get_ca(tenant_id, &role.ca_id).await.not_found_as("CA")?;
+        if let Some(profile) = &role.profile_id {
+            self.store.get_profile(tenant_id, profile).await.not_found_as("profile")?;
+        }
+        Ok(())
     }
 
     /// A role as issuance reads it (through the short-lived cache).
@@ -132,6 +144,9 @@ fn apply(role: &mut RoleRow, f: RolePatch) -> Result<()> {
     }
     if let Some(v) = f.store_private_keys {
         role.store_private_keys = v;
+    }
+    if let Some(p) = f.profile_id {
+        role.profile_id = p.filter(|id| !id.is_empty());
     }
     if let Some(kt) = &role.key_type {
         KeySpec::from_type_and_size(kt, role.key_bits.map(|b| b as u32))

@@ -9,7 +9,11 @@ use crate::{Error, random_bytes};
 
 const SEALED_VERSION: u8 = 1;
 
-pub struct Kek(LessSafeKey);
+pub struct Kek {
+    aead: LessSafeKey,
+    /// HMAC-SHA256 key derived from the KEK, for tamper-evident tokens (list bookmarks).
+    mac: aws_lc_rs::hmac::Key,
+}
 
 impl std::fmt::Debug for Kek {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -20,7 +24,11 @@ impl std::fmt::Debug for Kek {
 impl Kek {
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
         let key = UnboundKey::new(&AES_256_GCM, bytes).expect("AES-256 accepts a 32-byte key");
-        Kek(LessSafeKey::new(key))
+        // A separate key for MACs: never the encryption key itself.
+        let mut derived = b"certus mac key v1".to_vec();
+        derived.extend_from_slice(bytes);
+        let mac = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &crate::sha256(&derived));
+        Kek { aead: LessSafeKey::new(key), mac }
     }
 
     /// Reads the hex KEK from `path`, creating it (mode 0600) with fresh random bytes if absent.
@@ -50,7 +58,7 @@ impl Kek {
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
         let nonce_bytes: [u8; NONCE_LEN] = random_bytes();
         let mut buf = plaintext.to_vec();
-        self.0
+        self.aead
             .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(aad), &mut buf)
             .expect("AES-GCM sealing of an in-memory buffer cannot fail");
         let mut out = Vec::with_capacity(1 + NONCE_LEN + buf.len());
@@ -66,8 +74,20 @@ impl Kek {
         }
         let nonce = Nonce::try_assume_unique_for_key(&sealed[1..1 + NONCE_LEN]).map_err(|_| Error::Unseal)?;
         let mut buf = sealed[1 + NONCE_LEN..].to_vec();
-        let plain = self.0.open_in_place(nonce, Aad::from(aad), &mut buf).map_err(|_| Error::Unseal)?;
+        let plain = self.aead.open_in_place(nonce, Aad::from(aad), &mut buf).map_err(|_| Error::Unseal)?;
         Ok(plain.to_vec())
+    }
+}
+
+impl Kek {
+    /// HMAC-SHA256 of `data` under the KEK-derived MAC key.
+    pub fn mac(&self, data: &[u8]) -> Vec<u8> {
+        aws_lc_rs::hmac::sign(&self.mac, data).as_ref().to_vec()
+    }
+
+    /// Constant-time check of a tag made by [`Kek::mac`].
+    pub fn verify_mac(&self, data: &[u8], tag: &[u8]) -> bool {
+        aws_lc_rs::hmac::verify(&self.mac, data, tag).is_ok()
     }
 }
 

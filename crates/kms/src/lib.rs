@@ -8,11 +8,13 @@ mod kek;
 mod key;
 mod pkcs11;
 mod software_key;
+mod verify;
 
 pub use kek::{Kek, write_private_file};
 pub use key::Key;
 pub use pkcs11::{Hsm, HsmKey, Pkcs11Config};
 pub use software_key::{KeySpec, SoftwareKey};
+pub use verify::verify_signature;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

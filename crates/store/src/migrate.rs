@@ -10,12 +10,14 @@ const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_revocation_and_lists_at_scale.sql")),
     (3, include_str!("../migrations/sqlite/0003_key_backends.sql")),
+    (4, include_str!("../migrations/sqlite/0004_issuance_profiles.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_revocation_and_lists_at_scale.sql")),
     (3, include_str!("../migrations/postgres/0003_key_backends.sql")),
+    (4, include_str!("../migrations/postgres/0004_issuance_profiles.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

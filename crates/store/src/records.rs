@@ -82,6 +82,19 @@ pub struct RoleRow {
     pub key_bits: Option<i64>,
     pub require_cn: bool,
     pub store_private_keys: bool,
+    /// An issuance profile applied on top of the role's own rules.
+    pub profile_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An issuance profile: `body` is the authority's JSON document.
+#[derive(Debug, Clone)]
+pub struct ProfileRow {
+    pub tenant_id: String,
+    pub id: String,
+    pub name: String,
+    pub body: String,
     pub created_at: i64,
     pub updated_at: i64,
 }

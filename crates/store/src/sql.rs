@@ -414,8 +414,8 @@ impl Store {
     pub async fn insert_role(&self, role: &RoleRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO roles (tenant_id, name, ca_id, allowed_domains, allow_subdomains, allow_ip_sans, max_ttl_secs, \
-             key_type, key_bits, require_cn, store_private_keys, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             key_type, key_bits, require_cn, store_private_keys, created_at, updated_at, profile_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&role.tenant_id)
         .bind(&role.name)
@@ -430,6 +430,7 @@ impl Store {
         .bind(role.store_private_keys as i64)
         .bind(role.created_at)
         .bind(role.updated_at)
+        .bind(&role.profile_id)
         .execute(&self.pool)
         .await
         .map_err(conflict_on_unique("a role with this name"))?;
@@ -439,8 +440,8 @@ impl Store {
     pub async fn update_role(&self, role: &RoleRow) -> Result<()> {
         let done = sqlx::query(
             "UPDATE roles SET ca_id = $3, allowed_domains = $4, allow_subdomains = $5, allow_ip_sans = $6, \
-             max_ttl_secs = $7, key_type = $8, key_bits = $9, require_cn = $10, store_private_keys = $11, updated_at = $12 \
-             WHERE tenant_id = $1 AND name = $2",
+             max_ttl_secs = $7, key_type = $8, key_bits = $9, require_cn = $10, store_private_keys = $11, updated_at = $12, \
+             profile_id = $13 WHERE tenant_id = $1 AND name = $2",
         )
         .bind(&role.tenant_id)
         .bind(&role.name)
@@ -454,6 +455,7 @@ impl Store {
         .bind(role.require_cn as i64)
         .bind(role.store_private_keys as i64)
         .bind(role.updated_at)
+        .bind(&role.profile_id)
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
@@ -485,6 +487,79 @@ impl Store {
             .execute(&self.pool)
             .await?;
         if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+    }
+
+    // ---- issuance profiles ----
+
+    pub async fn insert_profile(&self, p: &ProfileRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO profiles (tenant_id, id, name, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&p.tenant_id)
+        .bind(&p.id)
+        .bind(&p.name)
+        .bind(&p.body)
+        .bind(p.created_at)
+        .bind(p.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_on_unique("a profile with this id"))?;
+        Ok(())
+    }
+
+    pub async fn update_profile(&self, p: &ProfileRow) -> Result<()> {
+        let done =
+            sqlx::query("UPDATE profiles SET name = $3, body = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
+                .bind(&p.tenant_id)
+                .bind(&p.id)
+                .bind(&p.name)
+                .bind(&p.body)
+                .bind(p.updated_at)
+                .execute(&self.pool)
+                .await?;
+        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+    }
+
+    pub async fn get_profile(&self, tenant_id: &str, id: &str) -> Result<ProfileRow> {
+        sqlx::query(sql!("{PROFILE_COLUMNS} WHERE tenant_id = $1 AND id = $2"))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| profile_row(&r))
+            .transpose()?
+            .ok_or(Error::NotFound)
+    }
+
+    pub async fn list_profiles(&self, tenant_id: &str) -> Result<Vec<ProfileRow>> {
+        let rows = sqlx::query(sql!("{PROFILE_COLUMNS} WHERE tenant_id = $1 ORDER BY id"))
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(profile_row).collect()
+    }
+
+    /// Deletes a profile unless a role still names it (then `Conflict`), atomically.
+    pub async fn delete_profile(&self, tenant_id: &str, id: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM roles WHERE tenant_id = $1 AND profile_id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if users > 0 {
+            return Err(Error::Conflict(format!("profile {id} is used by {users} role(s)")));
+        }
+        let done = sqlx::query("DELETE FROM profiles WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     // ---- certificates ----
@@ -985,7 +1060,20 @@ const CA_COLUMNS: &str = "SELECT c.id, c.tenant_id, c.name, c.common_name, c.ca_
      (SELECT k.backend FROM keys k WHERE k.id = c.key_id) AS key_store FROM cas c";
 
 const ROLE_COLUMNS: &str = "SELECT tenant_id, name, ca_id, allowed_domains, allow_subdomains, allow_ip_sans, \
-     max_ttl_secs, key_type, key_bits, require_cn, store_private_keys, created_at, updated_at FROM roles";
+     max_ttl_secs, key_type, key_bits, require_cn, store_private_keys, created_at, updated_at, profile_id FROM roles";
+
+const PROFILE_COLUMNS: &str = "SELECT tenant_id, id, name, body, created_at, updated_at FROM profiles";
+
+fn profile_row(r: &AnyRow) -> Result<ProfileRow> {
+    Ok(ProfileRow {
+        tenant_id: r.try_get("tenant_id")?,
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        body: r.try_get("body")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
 
 const CERT_COLUMNS: &str = "SELECT id, tenant_id, issuer_ca_id, serial, common_name, sans, not_before, not_after, \
      cert_der, chain_pem, key_id, role_name, source, revoked_at, revocation_reason, created_at FROM certificates";
@@ -1051,6 +1139,7 @@ fn role_row(r: &AnyRow) -> Result<RoleRow> {
         key_bits: r.try_get("key_bits")?,
         require_cn: flag(r, "require_cn")?,
         store_private_keys: flag(r, "store_private_keys")?,
+        profile_id: r.try_get("profile_id")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })

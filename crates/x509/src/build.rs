@@ -18,15 +18,48 @@ const OID_AD_OCSP: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1];
 /// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1): clients need not check the responder's status.
 const OID_OCSP_NOCHECK: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1, 5];
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Subject {
     pub common_name: Option<String>,
     pub organization: Option<String>,
+    pub organization_unit: Option<String>,
     pub country: Option<String>,
+    pub state: Option<String>,
+    pub locality: Option<String>,
+}
+
+/// The nine keyUsage bits (RFC 5280 §4.2.1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyUsageBit {
+    DigitalSignature,
+    ContentCommitment,
+    KeyEncipherment,
+    DataEncipherment,
+    KeyAgreement,
+    KeyCertSign,
+    CrlSign,
+    EncipherOnly,
+    DecipherOnly,
+}
+
+impl KeyUsageBit {
+    fn to_rcgen(self) -> KeyUsagePurpose {
+        match self {
+            Self::DigitalSignature => KeyUsagePurpose::DigitalSignature,
+            Self::ContentCommitment => KeyUsagePurpose::ContentCommitment,
+            Self::KeyEncipherment => KeyUsagePurpose::KeyEncipherment,
+            Self::DataEncipherment => KeyUsagePurpose::DataEncipherment,
+            Self::KeyAgreement => KeyUsagePurpose::KeyAgreement,
+            Self::KeyCertSign => KeyUsagePurpose::KeyCertSign,
+            Self::CrlSign => KeyUsagePurpose::CrlSign,
+            Self::EncipherOnly => KeyUsagePurpose::EncipherOnly,
+            Self::DecipherOnly => KeyUsagePurpose::DecipherOnly,
+        }
+    }
 }
 
 /// What kind of certificate is being made; decides basicConstraints, keyUsage and EKU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertProfile {
     RootCa,
     /// An intermediate; `path_len` limits the CAs below it.
@@ -37,6 +70,13 @@ pub enum CertProfile {
     TlsLeaf,
     /// A delegated OCSP responder (EKU OCSPSigning, id-pkix-ocsp-nocheck).
     OcspResponder,
+    /// Exactly what an issuance profile says: CA or not, these keyUsage bits (none: no
+    /// extension) and these EKU OIDs (none: no extension).
+    Custom {
+        is_ca: bool,
+        key_usage: Vec<KeyUsageBit>,
+        extended_key_usage: Vec<Vec<u64>>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +136,12 @@ pub fn build_certificate(spec: &CertSpec, sign_with: SignWith<'_>) -> Result<Vec
             }
             params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
         }
+        CertProfile::Custom { is_ca, ref key_usage, ref extended_key_usage } => {
+            params.is_ca = if is_ca { IsCa::Ca(BasicConstraints::Unconstrained) } else { IsCa::ExplicitNoCa };
+            params.key_usages = key_usage.iter().map(|b| b.to_rcgen()).collect();
+            params.extended_key_usages =
+                extended_key_usage.iter().map(|oid| ExtendedKeyUsagePurpose::Other(oid.clone())).collect();
+        }
         CertProfile::OcspResponder => {
             params.is_ca = IsCa::ExplicitNoCa;
             params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -152,8 +198,17 @@ fn distinguished_name(subject: &Subject) -> Result<DistinguishedName, Error> {
             .map_err(|_| Error::InvalidValue(format!("country {c:?} is not printable")))?;
         dn.push(DnType::CountryName, DnValue::PrintableString(value));
     }
+    if let Some(st) = &subject.state {
+        dn.push(DnType::StateOrProvinceName, DnValue::Utf8String(st.clone()));
+    }
+    if let Some(l) = &subject.locality {
+        dn.push(DnType::LocalityName, DnValue::Utf8String(l.clone()));
+    }
     if let Some(o) = &subject.organization {
         dn.push(DnType::OrganizationName, DnValue::Utf8String(o.clone()));
+    }
+    if let Some(ou) = &subject.organization_unit {
+        dn.push(DnType::OrganizationalUnitName, DnValue::Utf8String(ou.clone()));
     }
     if let Some(cn) = &subject.common_name {
         dn.push(DnType::CommonName, DnValue::Utf8String(cn.clone()));

@@ -10,5 +10,19 @@ pub fn verify_issued_by(child_der: &[u8], issuer_der: &[u8]) -> bool {
     else {
         return false;
     };
-    child.issuer().as_raw() == issuer.subject().as_raw() && child.verify_signature(Some(issuer.public_key())).is_ok()
+    if child.issuer().as_raw() != issuer.subject().as_raw() {
+        return false;
+    }
+    match child.verify_signature(Some(issuer.public_key())) {
+        Ok(()) => true,
+        // x509-parser lacks some ECDSA pairs (P-521, SHA-512): check those with the KMS verifier.
+        Err(x509_parser::error::X509Error::SignatureUnsupportedAlgorithm) => certus_kms::verify_signature(
+            &child.signature_algorithm.algorithm.to_id_string(),
+            crate::parse::curve_of(issuer.public_key()).as_deref(),
+            &issuer.public_key().subject_public_key.data,
+            child.tbs_certificate.as_ref(),
+            &child.signature_value.data,
+        ),
+        Err(_) => false,
+    }
 }

@@ -40,6 +40,10 @@ pub struct CsrInfo {
     pub key: KeyInfo,
     /// DER SubjectPublicKeyInfo, to certify this key.
     pub spki_der: Vec<u8>,
+    /// The keyUsage the CSR asks for, if it asks.
+    pub key_usage: Option<Vec<crate::KeyUsageBit>>,
+    /// The EKU OIDs (dotted) the CSR asks for.
+    pub extended_key_usage: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,14 +75,63 @@ pub fn parse_csr(der: &[u8]) -> Result<CsrInfo, Error> {
     if !rest.is_empty() {
         return Err(Error::Csr("trailing bytes after the CSR".into()));
     }
-    csr.verify_signature().map_err(|_| Error::CsrSignature)?;
+    match csr.verify_signature() {
+        Ok(()) => {}
+        // x509-parser lacks some ECDSA pairs (P-521, SHA-512): check those with the KMS verifier.
+        Err(x509_parser::error::X509Error::SignatureUnsupportedAlgorithm) => {
+            let spki = &csr.certification_request_info.subject_pki;
+            if !certus_kms::verify_signature(
+                &csr.signature_algorithm.algorithm.to_id_string(),
+                curve_of(spki).as_deref(),
+                &spki.subject_public_key.data,
+                csr.certification_request_info.raw,
+                &csr.signature_value.data,
+            ) {
+                return Err(Error::CsrSignature);
+            }
+        }
+        Err(_) => return Err(Error::CsrSignature),
+    }
     let info = &csr.certification_request_info;
     let mut dns_names = Vec::new();
     let mut ip_addresses = Vec::new();
+    let mut key_usage = None;
+    let mut extended_key_usage = Vec::new();
     if let Some(exts) = csr.requested_extensions() {
         for ext in exts {
-            if let ParsedExtension::SubjectAlternativeName(san) = ext {
-                collect_names(&san.general_names, &mut dns_names, &mut ip_addresses)?;
+            match ext {
+                ParsedExtension::SubjectAlternativeName(san) => {
+                    collect_names(&san.general_names, &mut dns_names, &mut ip_addresses)?
+                }
+                ParsedExtension::KeyUsage(ku) => {
+                    use crate::KeyUsageBit as B;
+                    let bits = [
+                        (ku.digital_signature(), B::DigitalSignature),
+                        (ku.non_repudiation(), B::ContentCommitment),
+                        (ku.key_encipherment(), B::KeyEncipherment),
+                        (ku.data_encipherment(), B::DataEncipherment),
+                        (ku.key_agreement(), B::KeyAgreement),
+                        (ku.key_cert_sign(), B::KeyCertSign),
+                        (ku.crl_sign(), B::CrlSign),
+                        (ku.encipher_only(), B::EncipherOnly),
+                        (ku.decipher_only(), B::DecipherOnly),
+                    ];
+                    key_usage = Some(bits.into_iter().filter(|(on, _)| *on).map(|(_, b)| b).collect());
+                }
+                ParsedExtension::ExtendedKeyUsage(eku) => {
+                    let named = [
+                        (eku.any, "2.5.29.37.0"),
+                        (eku.server_auth, "1.3.6.1.5.5.7.3.1"),
+                        (eku.client_auth, "1.3.6.1.5.5.7.3.2"),
+                        (eku.code_signing, "1.3.6.1.5.5.7.3.3"),
+                        (eku.email_protection, "1.3.6.1.5.5.7.3.4"),
+                        (eku.time_stamping, "1.3.6.1.5.5.7.3.8"),
+                        (eku.ocsp_signing, "1.3.6.1.5.5.7.3.9"),
+                    ];
+                    extended_key_usage.extend(named.into_iter().filter(|(on, _)| *on).map(|(_, o)| o.to_owned()));
+                    extended_key_usage.extend(eku.other.iter().map(|o| o.to_id_string()));
+                }
+                _ => {}
             }
         }
     }
@@ -89,6 +142,8 @@ pub fn parse_csr(der: &[u8]) -> Result<CsrInfo, Error> {
         ip_addresses,
         key: key_info(&info.subject_pki),
         spki_der: info.subject_pki.raw.to_vec(),
+        key_usage,
+        extended_key_usage,
     })
 }
 
@@ -125,6 +180,11 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, Error> {
         spki_der: cert.public_key().raw.to_vec(),
         public_key_bits: cert.public_key().subject_public_key.data.to_vec(),
     })
+}
+
+/// The named curve of an EC key, as a dotted OID.
+pub(crate) fn curve_of(spki: &SubjectPublicKeyInfo<'_>) -> Option<String> {
+    spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string())
 }
 
 fn first_cn(name: &x509_parser::x509::X509Name<'_>) -> Option<String> {

@@ -13,7 +13,7 @@ fn spec(profile: CertProfile, cn: &str, serial_byte: u8) -> CertSpec {
     let now = OffsetDateTime::now_utc();
     CertSpec {
         serial: new_serial_from([serial_byte; 20]),
-        subject: Subject { common_name: Some(cn.into()), organization: None, country: Some("NL".into()) },
+        subject: Subject { common_name: Some(cn.into()), country: Some("NL".into()), ..Default::default() },
         dns_names: vec![],
         ip_addresses: vec![],
         not_before: now,
@@ -125,4 +125,27 @@ fn pem_helpers_name_what_is_wrong() {
     let csr_pem = to_pem(PemLabel::CertificateRequest, b"x");
     assert!(certs_from_pem(&csr_pem).unwrap_err().to_string().contains("CERTIFICATE REQUEST"));
     assert!(csr_from_pem(&pem).unwrap_err().to_string().contains("expected CERTIFICATE REQUEST"));
+}
+
+#[test]
+fn p521_chains_and_csrs_verify() {
+    // x509-parser cannot check P-521 signatures itself; the KMS verifier covers them.
+    let root_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
+    let root_der =
+        build_certificate(&spec(CertProfile::RootCa, "P-521 Root", 0x21), SignWith::SelfSigned(&root_key)).unwrap();
+    let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
+    let leaf_der = build_certificate(
+        &spec(CertProfile::TlsLeaf, "leaf", 0x22),
+        SignWith::Issuer { issuer_der: &root_der, issuer_key: &root_key, subject_key: &leaf_key },
+    )
+    .unwrap();
+    assert!(verify_issued_by(&leaf_der, &root_der));
+    let (other, _) = root("P-521 Root");
+    assert!(!verify_issued_by(&leaf_der, &other));
+    let csr = build_csr(&Subject { common_name: Some("x".into()), ..Default::default() }, &[], &[], &leaf_key).unwrap();
+    assert_eq!(parse_csr(&csr).unwrap().key.kind, KeyKind::EcP521);
+    let mut bad = csr.clone();
+    let n = bad.len();
+    bad[n - 2] ^= 1;
+    assert!(matches!(parse_csr(&bad), Err(Error::CsrSignature)));
 }

@@ -40,6 +40,8 @@ pub struct RoleBody {
     require_cn: Option<bool>,
     /// Keep issued private keys (sealed) for later retrieval (default false).
     store_private_keys: Option<bool>,
+    /// An issuance profile (`/api/ca/v1/profiles`) applied on top of the role; "" detaches it.
+    profile_id: Option<String>,
 }
 
 impl RoleBody {
@@ -54,6 +56,7 @@ impl RoleBody {
             key_bits: self.key_bits.map(Some),
             require_cn: self.require_cn,
             store_private_keys: self.store_private_keys,
+            profile_id: self.profile_id.map(|p| Some(p).filter(|p| !p.is_empty())),
         };
         (self.name, patch)
     }
@@ -71,6 +74,7 @@ pub struct Role {
     key_bits: Option<i64>,
     require_cn: bool,
     store_private_keys: bool,
+    profile_id: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -88,6 +92,7 @@ impl From<RoleView> for Role {
             key_bits: r.key_bits,
             require_cn: r.require_cn,
             store_private_keys: r.store_private_keys,
+            profile_id: r.profile_id,
             created_at: rfc3339(r.created_at),
             updated_at: rfc3339(r.updated_at),
         }
