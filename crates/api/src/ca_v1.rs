@@ -138,3 +138,323 @@ async fn delete(State(state): State<AppState>, CaAuth(caller): CaAuth, Path(id):
     state.authority.delete_profile(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+// ---- CAs and certificates ----
+
+pub fn ca_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_ca, list_cas))
+        .routes(routes!(get_ca))
+        .routes(routes!(set_profile))
+        .routes(routes!(sign))
+        .routes(routes!(ca_certificate))
+        .routes(routes!(certificate))
+        .routes(routes!(certificate_status))
+}
+
+fn b64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+fn subject_json(s: &certus_x509::Subject) -> Value {
+    json!({
+        "common_name": s.common_name.clone().unwrap_or_default(),
+        "organization": s.organization.clone().unwrap_or_default(),
+        "organization_unit": s.organization_unit.clone().unwrap_or_default(),
+        "country": s.country.clone().unwrap_or_default(),
+        "state": s.state.clone().unwrap_or_default(),
+        "locality": s.locality.clone().unwrap_or_default(),
+    })
+}
+
+/// Revocation reasons by that product's names.
+const REASONS: &[(&str, &str)] = &[
+    ("Unspecified", "unspecified"),
+    ("KeyCompromise", "key_compromise"),
+    ("CACompromise", "ca_compromise"),
+    ("AffiliationChanged", "affiliation_changed"),
+    ("Superseded", "superseded"),
+    ("CessationOfOperation", "cessation_of_operation"),
+    ("CertificateHold", "certificate_hold"),
+    ("PrivilegeWithdrawn", "privilege_withdrawn"),
+    ("AACompromise", "aa_compromise"),
+];
+
+/// A certificate in that product's shape: base64(PEM), lower-case hex serial, parsed subject,
+/// issuer, key and extensions.
+fn certificate_json(
+    der: &[u8],
+    status: &str,
+    reason: Option<&str>,
+    revoked_at: Option<i64>,
+    issuer_ca: Option<&str>,
+) -> Value {
+    let info = certus_x509::parse_certificate(der).ok();
+    let pem = certus_x509::to_pem(certus_x509::PemLabel::Certificate, der);
+    let Some(info) = info else { return json!({ "certificate": b64(&pem), "status": status }) };
+    let key_type = match info.key.kind {
+        certus_x509::KeyKind::Rsa => "RSA",
+        certus_x509::KeyKind::Ed25519 => "Ed25519",
+        certus_x509::KeyKind::Other => "UNKNOWN",
+        _ => "ECDSA",
+    };
+    let reason = reason.map(|r| REASONS.iter().find(|(_, ours)| *ours == r).map(|(n, _)| *n).unwrap_or("Unspecified"));
+    json!({
+        "serial_number": hex::encode(&info.serial),
+        "certificate": b64(&pem),
+        "status": status,
+        "subject": subject_json(&info.subject_fields),
+        "issuer": subject_json(&info.issuer_fields),
+        "valid_from": crate::time_fmt::rfc3339(info.not_before.unix_timestamp()),
+        "valid_to": crate::time_fmt::rfc3339(info.not_after.unix_timestamp()),
+        "key_metadata": { "type": key_type, "bits": info.key.bits },
+        "extensions": {
+            "key_usage": info.key_usage.iter().map(|b| certus_authority::key_usage_name(*b)).collect::<Vec<_>>(),
+            "extended_key_usage": info.extended_key_usage.iter().map(|o| certus_authority::eku_name(o)).collect::<Vec<_>>(),
+            "subject_alternative_names": { "dns_names": info.dns_names, "ip_addresses": info.ip_addresses.iter().map(|i| i.to_string()).collect::<Vec<_>>() },
+        },
+        "issuer_metadata": { "id": issuer_ca.unwrap_or("-") },
+        "revocation_timestamp": crate::time_fmt::rfc3339_opt(revoked_at),
+        "revocation_reason": reason,
+        "is_ca": info.is_ca,
+    })
+}
+
+fn status_of(revoked_at: Option<i64>, not_after: i64) -> &'static str {
+    if revoked_at.is_some() {
+        "REVOKED"
+    } else if not_after < crate::time_fmt::now_secs() {
+        "EXPIRED"
+    } else {
+        "ACTIVE"
+    }
+}
+
+fn cert_view_json(c: &certus_authority::CertView) -> Value {
+    certificate_json(
+        &c.cert_der,
+        status_of(c.revoked_at, c.not_after),
+        c.revocation_reason.as_deref(),
+        c.revoked_at,
+        c.issuer_ca_id.as_deref(),
+    )
+}
+
+fn ca_json(v: &certus_authority::CaView) -> Value {
+    let r = &v.row;
+    let status = if r.revoked { "REVOKED" } else { status_of(None, r.valid_until) };
+    json!({
+        "id": r.id,
+        "serial_number": r.serial,
+        "certificate": certificate_json(&r.cert_der, status, None, None, r.parent_ca_id.as_deref().or(Some(&r.id))),
+        "profile_id": r.profile_id,
+        "creation_ts": crate::time_fmt::rfc3339(r.created_at),
+        "level": if r.parent_ca_id.is_some() { 1 } else { 0 },
+        "metadata": {},
+    })
+}
+
+fn get_str<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// Creates a root (no `parent_id`) or subordinate CA with a required default `profile_id`.
+#[utoipa::path(post, path = "/api/ca/v1/cas", tag = "profiles", security(("bearer" = [])), request_body = Object,
+    responses((status = 201, body = Object), (status = 400, body = Object), (status = 404, body = Object), (status = 409, body = Object)))]
+async fn create_ca(
+    State(state): State<AppState>,
+    CaAuth(caller): CaAuth,
+    CaJson(b): CaJson,
+) -> CaResult<(StatusCode, Json<Value>)> {
+    let bad = |m: &str| CaError(StatusCode::BAD_REQUEST, m.to_owned());
+    let profile_id = get_str(&b, "profile_id").ok_or_else(|| bad("profile_id is required"))?.to_owned();
+    let subject = b.get("subject").cloned().unwrap_or(Value::Null);
+    let sub = |k: &str| get_str(&subject, k).map(str::to_owned);
+    let common_name = sub("common_name").ok_or_else(|| bad("subject.common_name is required"))?;
+    let key = b.get("key_metadata").cloned().unwrap_or(Value::Null);
+    let key_type = match get_str(&key, "type").unwrap_or("ECDSA") {
+        "RSA" => "rsa",
+        "ECDSA" => "ec",
+        other => return Err(bad(&format!("key_metadata.type must be RSA or ECDSA, not {other:?}"))),
+    };
+    let bits = key
+        .get("bits")
+        .map(|v| {
+            v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad("key_metadata.bits must be a number"))
+        })
+        .transpose()?;
+    let exp = b.get("ca_expiration").cloned().unwrap_or(Value::Null);
+    let (validity_secs, not_after) = match get_str(&exp, "type") {
+        None => (None, None),
+        Some("Duration") => {
+            let d =
+                get_str(&exp, "duration").ok_or_else(|| bad("ca_expiration.duration is required for type Duration"))?;
+            (Some(certus_authority::parse_profile_duration(d)?), None)
+        }
+        Some("Time") => {
+            let t = get_str(&exp, "time").ok_or_else(|| bad("ca_expiration.time is required for type Time"))?;
+            let at = time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| bad("ca_expiration.time must be an RFC 3339 time"))?;
+            (None, Some(at.unix_timestamp()))
+        }
+        Some(other) => return Err(bad(&format!("ca_expiration.type must be Duration or Time, not {other:?}"))),
+    };
+    let id = get_str(&b, "id").map(str::to_owned).unwrap_or_else(|| certus_authority::new_id("ca"));
+    let parent = get_str(&b, "parent_id").map(str::to_owned);
+    let req = certus_authority::NewCa {
+        name: id.clone(),
+        id: Some(id),
+        common_name,
+        ca_type: if parent.is_some() { "intermediate" } else { "root" }.to_owned(),
+        parent_ca_id: parent,
+        key_type: Some(key_type.to_owned()),
+        key_size: bits,
+        validity_secs,
+        not_after,
+        organization: sub("organization"),
+        organization_unit: sub("organization_unit"),
+        country: sub("country"),
+        state: sub("state"),
+        locality: sub("locality"),
+        profile_id: Some(profile_id),
+        ..Default::default()
+    };
+    let ca = state.authority.create_ca(&caller, req).await?;
+    Ok((StatusCode::CREATED, Json(ca_json(&ca))))
+}
+
+/// CAs of the tenant: `{"list": [...], "next": ""}`, with the same list query as profiles.
+#[utoipa::path(get, path = "/api/ca/v1/cas", tag = "profiles", security(("bearer" = [])), responses((status = 200, body = Object)))]
+async fn list_cas(
+    State(state): State<AppState>,
+    CaAuth(caller): CaAuth,
+    RawQuery(raw): RawQuery,
+) -> CaResult<Json<Value>> {
+    let cas: Vec<Value> = state.authority.list_cas(&caller).await?.iter().map(ca_json).collect();
+    let (list, next) = state.authority.list_json(cas, &list_query(raw), CA_FIELDS)?;
+    Ok(Json(json!({ "list": list, "next": next })))
+}
+
+const CA_FIELDS: &[&str] = &[
+    "id",
+    "profile_id",
+    "serial_number",
+    "level",
+    "creation_ts",
+    "certificate.status",
+    "certificate.subject.common_name",
+    "certificate.valid_from",
+    "certificate.valid_to",
+    "certificate.key_metadata.type",
+];
+
+#[utoipa::path(get, path = "/api/ca/v1/cas/{id}", tag = "profiles", security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 404, body = Object)))]
+async fn get_ca(
+    State(state): State<AppState>,
+    CaAuth(caller): CaAuth,
+    Path(id): Path<String>,
+) -> CaResult<Json<Value>> {
+    Ok(Json(ca_json(&state.authority.get_ca(&caller, &id).await?)))
+}
+
+/// Changes the CA's default issuance profile.
+#[utoipa::path(post, path = "/api/ca/v1/cas/{id}/profile", tag = "profiles", security(("bearer" = [])), request_body = Object,
+    responses((status = 200, body = Object), (status = 404, body = Object)))]
+async fn set_profile(
+    State(state): State<AppState>,
+    CaAuth(caller): CaAuth,
+    Path(id): Path<String>,
+    CaJson(b): CaJson,
+) -> CaResult<Json<Value>> {
+    let profile =
+        get_str(&b, "profile_id").ok_or_else(|| CaError(StatusCode::BAD_REQUEST, "profile_id is required".into()))?;
+    Ok(Json(ca_json(&state.authority.set_ca_profile(&caller, &id, profile).await?)))
+}
+
+/// Signs `csr` (base64 of the PEM) under an inline `profile`, else `profile_id`, else the CA's
+/// default profile.
+#[utoipa::path(post, path = "/api/ca/v1/cas/{id}/certificates/sign", tag = "profiles", security(("bearer" = [])),
+    request_body = Object, responses((status = 201, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
+async fn sign(
+    State(state): State<AppState>,
+    CaAuth(caller): CaAuth,
+    Path(id): Path<String>,
+    CaJson(b): CaJson,
+) -> CaResult<(StatusCode, Json<Value>)> {
+    use base64::Engine;
+    let bad = |m: &str| CaError(StatusCode::BAD_REQUEST, m.to_owned());
+    let csr_b64 = get_str(&b, "csr").ok_or_else(|| bad("csr is required (base64 of the PEM)"))?;
+    let csr_pem = base64::engine::general_purpose::STANDARD
+        .decode(csr_b64.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| bad("csr must be base64 of a PEM CSR"))?;
+    let choice = match (b.get("profile").filter(|v| !v.is_null()), get_str(&b, "profile_id")) {
+        (Some(inline), _) => certus_authority::ProfileChoice::Inline(inline.clone()),
+        (None, Some(pid)) => certus_authority::ProfileChoice::Id(pid.to_owned()),
+        (None, None) => certus_authority::ProfileChoice::CaDefault,
+    };
+    let issued = state.authority.sign_with_profile(&caller, &id, &csr_pem, choice).await?;
+    let cert = state.authority.get_certificate(&caller, &issued.certificate_id).await?;
+    Ok((StatusCode::CREATED, Json(cert_view_json(&cert))))
+}
+
+/// A certificate of this CA by serial (lower-case hex).
+#[utoipa::path(get, path = "/api/ca/v1/cas/{id}/certificates/{sn}", tag = "profiles", security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 404, body = Object)))]
+async fn ca_certificate(
+    State(state): State<AppState>,
+    CaAuth(caller): CaAuth,
+    Path((id, sn)): Path<(String, String)>,
+) -> CaResult<Json<Value>> {
+    let cert = state.authority.certificate_by_serial(&caller, &sn).await?;
+    if cert.issuer_ca_id.as_deref() != Some(id.as_str()) {
+        return Err(CaError(StatusCode::NOT_FOUND, "certificate not found".into()));
+    }
+    Ok(Json(cert_view_json(&cert)))
+}
+
+#[utoipa::path(get, path = "/api/ca/v1/certificates/{sn}", tag = "profiles", security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 404, body = Object)))]
+async fn certificate(
+    State(state): State<AppState>,
+    CaAuth(caller): CaAuth,
+    Path(sn): Path<String>,
+) -> CaResult<Json<Value>> {
+    Ok(Json(cert_view_json(&state.authority.certificate_by_serial(&caller, &sn).await?)))
+}
+
+/// `{"status": "REVOKED", "revocation_reason": "KeyCompromise"}` revokes;
+/// `{"status": "ACTIVE"}` releases a CertificateHold.
+#[utoipa::path(put, path = "/api/ca/v1/certificates/{sn}/status", tag = "profiles", security(("bearer" = [])),
+    request_body = Object, responses((status = 200, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
+async fn certificate_status(
+    State(state): State<AppState>,
+    CaAuth(caller): CaAuth,
+    Path(sn): Path<String>,
+    CaJson(b): CaJson,
+) -> CaResult<Json<Value>> {
+    let bad = |m: String| CaError(StatusCode::BAD_REQUEST, m);
+    match get_str(&b, "status") {
+        Some("REVOKED") => {
+            let name = get_str(&b, "revocation_reason").unwrap_or("Unspecified");
+            let ours = REASONS
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, o)| *o)
+                .ok_or_else(|| bad(format!("unsupported revocation reason {name:?}")))?;
+            let already = state.authority.certificate_by_serial(&caller, &sn).await?;
+            if already.revoked_at.is_some() {
+                return Err(bad("certificate already revoked".into()));
+            }
+            state.authority.revoke(&caller, &sn, Some(ours)).await?;
+        }
+        Some("ACTIVE") => {
+            state.authority.release_hold(&caller, &sn).await?;
+        }
+        other => return Err(bad(format!("status must be REVOKED or ACTIVE, not {other:?}"))),
+    }
+    Ok(Json(cert_view_json(&state.authority.certificate_by_serial(&caller, &sn).await?)))
+}

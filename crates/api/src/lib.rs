@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(native::router())
         .merge(ocsp::router())
         .merge(ca_v1::router())
+        .merge(ca_v1::ca_router())
         .split_for_parts();
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found_fallback)

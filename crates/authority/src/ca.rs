@@ -24,6 +24,17 @@ pub struct NewCa {
     pub path_length: Option<u8>,
     /// `software` (default: sealed under the KEK) or `pkcs11` (generated on the token).
     pub key_store: Option<String>,
+    /// A chosen id (letters, digits, `.`, `_`, `-`); default `ca_<random>`.
+    pub id: Option<String>,
+    pub organization_unit: Option<String>,
+    pub state: Option<String>,
+    pub locality: Option<String>,
+    /// Lifetime in seconds, instead of `validity_days`.
+    pub validity_secs: Option<i64>,
+    /// A fixed notAfter (Unix seconds), instead of a lifetime.
+    pub not_after: Option<i64>,
+    /// Default issuance profile for certificates this CA signs (must exist).
+    pub profile_id: Option<String>,
     pub organization: Option<String>,
     pub country: Option<String>,
 }
@@ -63,6 +74,31 @@ impl Authority {
         if !(1..=MAX_DAYS).contains(&days) {
             return Err(Error::malformed(format!("validity_days must be between 1 and {MAX_DAYS}")));
         }
+        let lifetime = match (req.validity_secs, req.not_after) {
+            (Some(secs), _) if secs <= 0 || secs > MAX_DAYS * 86_400 => {
+                return Err(Error::malformed("the CA validity must be positive and at most 100 years"));
+            }
+            (Some(secs), _) => Duration::seconds(secs),
+            (None, Some(at)) if at <= now().unix_timestamp() => {
+                return Err(Error::malformed("the CA expiration time is in the past"));
+            }
+            (None, Some(at)) => crate::from_secs(at) - now(),
+            (None, None) => Duration::days(days),
+        };
+        let id = match &req.id {
+            Some(id)
+                if id.is_empty()
+                    || id.len() > 64
+                    || !id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) =>
+            {
+                return Err(Error::malformed("id must be 1 to 64 letters, digits, '.', '_' or '-'"));
+            }
+            Some(id) => id.clone(),
+            None => new_id("ca"),
+        };
+        if let Some(profile) = &req.profile_id {
+            self.store.get_profile(&caller.tenant_id, profile).await.not_found_as("profile")?;
+        }
         let parent = match (is_root, &req.parent_ca_id) {
             (true, Some(_)) => return Err(Error::malformed("parent_ca_id is only for intermediates")),
             (true, None) => None,
@@ -85,10 +121,12 @@ impl Authority {
             common_name: Some(common_name.clone()),
             organization: req.organization.clone(),
             country: req.country.clone(),
-            ..Default::default()
+            organization_unit: req.organization_unit.clone(),
+            state: req.state.clone(),
+            locality: req.locality.clone(),
         };
         let not_before = now();
-        let mut not_after = not_before + Duration::days(days);
+        let mut not_after = not_before + lifetime;
 
         // 2. Key (in software, sealed, or on the token), serial, certificate.
         let (key, key_row) = match req.key_store.as_deref().unwrap_or("software") {
@@ -101,7 +139,6 @@ impl Authority {
             other => return Err(Error::malformed(format!("key_store must be software or pkcs11, not {other:?}"))),
         };
         let serial = certus_x509::new_serial_from(certus_kms::random_bytes());
-        let id = new_id("ca");
         let der = match &parent {
             None => {
                 let spec = CertSpec {
@@ -168,6 +205,7 @@ impl Authority {
             created_at: not_before.unix_timestamp(),
             revoked: false,
             key_store,
+            profile_id: req.profile_id.clone(),
         };
         let issued = parent.as_ref().map(|p| CertRow {
             id: new_id("cert"),
@@ -192,6 +230,17 @@ impl Authority {
         self.audit(caller, "ca.create", &id, format!("type={} cn={common_name} key={}", row.ca_type, row.key_type))
             .await;
         self.ca_view(&caller.tenant_id, &id).await
+    }
+
+    /// Sets the CA's default issuance profile (which must exist).
+    pub async fn set_ca_profile(&self, caller: &Caller, id: &str, profile_id: &str) -> Result<CaView> {
+        caller.require(Scope::Admin)?;
+        self.store.get_ca(&caller.tenant_id, id).await.not_found_as("CA")?;
+        self.store.get_profile(&caller.tenant_id, profile_id).await.not_found_as("profile")?;
+        self.store.set_ca_profile(&caller.tenant_id, id, Some(profile_id)).await.not_found_as("CA")?;
+        self.cas.forget(&(caller.tenant_id.clone(), id.to_owned()));
+        self.audit(caller, "ca.profile", id, format!("profile={profile_id}")).await;
+        self.ca_view(&caller.tenant_id, id).await
     }
 
     pub async fn get_ca(&self, caller: &Caller, id: &str) -> Result<CaView> {

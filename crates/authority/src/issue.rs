@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::policy::{check_names, format_duration, parse_duration};
-use crate::profiles::Validity;
+use crate::profiles::{Profile, Validity};
 use crate::{Authority, audit_row, generate_key, new_id, now, serial_display, serial_key, signing};
 
 /// Lifetime of a leaf when the request names no TTL (capped by the role's max_ttl).
@@ -243,9 +243,7 @@ impl Authority {
         }
     }
 
-    /// Applies the role's issuance profile, if it names one, on top of the role's own rules:
-    /// key algorithm first, then validity (the shorter wins, and past the CA's notAfter is an
-    /// error, not a cut), subject, key usage, EKU and the CA flag.
+    /// Applies the role's issuance profile, if it names one, on top of the role's own rules.
     pub(crate) async fn apply_role_profile(
         &self,
         tenant_id: &str,
@@ -256,38 +254,47 @@ impl Authority {
     ) -> Result<()> {
         let Some(profile_id) = &role.profile_id else { return Ok(()) };
         let p = self.profile(tenant_id, profile_id).await?;
-        p.check_key(key)?;
-        let by_profile = match &p.validity {
-            Validity::Duration { secs, .. } => plan.not_before + Duration::seconds(*secs),
-            Validity::Time { at, .. } => crate::from_secs(*at),
-        };
-        if by_profile <= plan.not_before {
-            return Err(Error::policy(format!("profile {}: validity.time is already past", p.id)));
-        }
-        let not_after = (plan.not_before + Duration::seconds(plan.lifetime_secs)).min(by_profile);
-        if not_after > crate::from_secs(plan.ca.valid_until) {
-            return Err(Error::policy(format!(
-                "profile {}: the certificate would outlive its CA ({}); shorten the validity",
-                p.id,
-                crate::rfc3339(plan.ca.valid_until)
-            )));
-        }
-        plan.not_after = not_after;
-        plan.subject = p.subject_for(&plan.subject);
-        let key_usage = if p.honor_key_usage {
-            requested.key_usage.clone().unwrap_or_default()
-        } else {
-            p.key_usage.iter().copied().collect()
-        };
-        let extended_key_usage = if p.honor_extended_key_usages {
-            requested.extended_key_usage.iter().map(|o| o.split('.').filter_map(|a| a.parse().ok()).collect()).collect()
-        } else {
-            p.eku_arcs()
-        };
-        plan.profile = CertProfile::Custom { is_ca: p.sign_as_ca, key_usage, extended_key_usage };
-        Ok(())
+        apply_profile(&p, plan, key, requested)
     }
+}
 
+/// Applies an issuance profile to a planned certificate: key algorithm first, then validity (the
+/// shorter of plan and profile wins, and past the CA's notAfter is an error, not a cut), subject,
+/// key usage, EKU and the CA flag.
+pub(crate) fn apply_profile(p: &Profile, plan: &mut LeafPlan, key: &KeyInfo, requested: &Requested) -> Result<()> {
+    p.check_key(key)?;
+    let by_profile = match &p.validity {
+        Validity::Duration { secs, .. } => plan.not_before + Duration::seconds(*secs),
+        Validity::Time { at, .. } => crate::from_secs(*at),
+    };
+    if by_profile <= plan.not_before {
+        return Err(Error::policy(format!("profile {}: validity.time is already past", p.id)));
+    }
+    let not_after = (plan.not_before + Duration::seconds(plan.lifetime_secs)).min(by_profile);
+    if not_after > crate::from_secs(plan.ca.valid_until) {
+        return Err(Error::policy(format!(
+            "profile {}: the certificate would outlive its CA ({}); shorten the validity",
+            p.id,
+            crate::rfc3339(plan.ca.valid_until)
+        )));
+    }
+    plan.not_after = not_after;
+    plan.subject = p.subject_for(&plan.subject);
+    let key_usage = if p.honor_key_usage {
+        requested.key_usage.clone().unwrap_or_default()
+    } else {
+        p.key_usage.iter().copied().collect()
+    };
+    let extended_key_usage = if p.honor_extended_key_usages {
+        requested.extended_key_usage.iter().map(|o| o.split('.').filter_map(|a| a.parse().ok()).collect()).collect()
+    } else {
+        p.eku_arcs()
+    };
+    plan.profile = CertProfile::Custom { is_ca: p.sign_as_ca, key_usage, extended_key_usage };
+    Ok(())
+}
+
+impl Authority {
     /// Signs the planned leaf for `subject_key` and records it, with `keep_key` sealed if
     /// given, in one transaction.
     pub(crate) async fn sign_leaf_with(

@@ -14,6 +14,7 @@ mod issue;
 mod list_query;
 mod ocsp;
 pub mod policy;
+mod profile_signing;
 mod profiles;
 mod roles;
 mod trust;
@@ -38,7 +39,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use issue::{IssueRequest, Issued, SignRequest};
 pub use list_query::ListQuery;
 pub use ocsp::{OcspReply, OcspSigner};
-pub use profiles::{Profile, parse_profile_duration};
+pub use profile_signing::ProfileChoice;
+pub use profiles::{Profile, eku_name, key_usage_name, parse_profile_duration};
 pub use roles::{RolePatch, RoleView};
 pub use trust::TrustAnchorView;
 pub use validate::{ValidateRequest, Validation};
@@ -217,7 +219,7 @@ fn spec_name(spec: KeySpec) -> String {
 }
 
 /// `prefix_` + 16 random hex characters.
-pub(crate) fn new_id(prefix: &str) -> String {
+pub fn new_id(prefix: &str) -> String {
     let bytes: [u8; 8] = certus_kms::random_bytes();
     format!("{prefix}_{}", hex::encode(bytes))
 }

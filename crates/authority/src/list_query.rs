@@ -148,7 +148,7 @@ fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
 impl crate::Authority {
     /// Filters, sorts and pages `items` (JSON objects in their API shape); returns the page and
     /// the bookmark of the next one (empty when there is none).
-    pub(crate) fn list_page(&self, items: Vec<Value>, q: &ListQuery, fields: &[&str]) -> Result<(Vec<Value>, String)> {
+    pub fn list_json(&self, items: Vec<Value>, q: &ListQuery, fields: &[&str]) -> Result<(Vec<Value>, String)> {
         let state = match &q.bookmark {
             Some(b) if !b.is_empty() => self.open_bookmark(b)?,
             _ => {

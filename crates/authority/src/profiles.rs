@@ -63,6 +63,16 @@ const EKU_NAMES: &[(&str, &str)] = &[
     ("OCSPSigning", "1.3.6.1.5.5.7.3.9"),
 ];
 
+/// The PascalCase name of a keyUsage bit (`DigitalSignature`, `CRLSign`, ...).
+pub fn key_usage_name(bit: KeyUsageBit) -> &'static str {
+    KEY_USAGES.iter().find(|(_, _, b)| *b == bit).map(|(_, n, _)| *n).unwrap_or("Unknown")
+}
+
+/// The name of an EKU OID (`ServerAuth`, ...), or the OID itself.
+pub fn eku_name(oid: &str) -> String {
+    EKU_NAMES.iter().find(|(_, o)| *o == oid).map(|(n, _)| (*n).to_owned()).unwrap_or_else(|| oid.to_owned())
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Validity {
     /// A lifetime from issuance, in seconds (and as written).
@@ -458,7 +468,7 @@ impl Authority {
     /// A page of the tenant's profiles and the bookmark of the next page ("" at the end).
     pub async fn list_profiles(&self, caller: &Caller, q: &ListQuery) -> Result<(Vec<Value>, String)> {
         let items = self.store.list_profiles(&caller.tenant_id).await?.iter().map(with_times).collect();
-        self.list_page(items, q, PROFILE_FIELDS)
+        self.list_json(items, q, PROFILE_FIELDS)
     }
 
     /// The profile a role names, parsed.

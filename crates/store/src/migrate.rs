@@ -11,6 +11,7 @@ const SQLITE: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_revocation_and_lists_at_scale.sql")),
     (3, include_str!("../migrations/sqlite/0003_key_backends.sql")),
     (4, include_str!("../migrations/sqlite/0004_issuance_profiles.sql")),
+    (5, include_str!("../migrations/sqlite/0005_ca_profiles.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -18,6 +19,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (2, include_str!("../migrations/postgres/0002_revocation_and_lists_at_scale.sql")),
     (3, include_str!("../migrations/postgres/0003_key_backends.sql")),
     (4, include_str!("../migrations/postgres/0004_issuance_profiles.sql")),
+    (5, include_str!("../migrations/postgres/0005_ca_profiles.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

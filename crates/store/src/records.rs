@@ -54,6 +54,8 @@ pub struct CaRow {
     pub revoked: bool,
     /// Filled on reads: where the CA's key lives (`software` or `pkcs11`).
     pub key_store: String,
+    /// The CA's default issuance profile.
+    pub profile_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]

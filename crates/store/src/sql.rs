@@ -265,8 +265,8 @@ impl Store {
         insert_key(&mut tx, key).await?;
         sqlx::query(
             "INSERT INTO cas (id, tenant_id, name, common_name, ca_type, parent_ca_id, key_id, key_type, key_size, \
-             cert_der, serial, valid_from, valid_until, is_active, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             cert_der, serial, valid_from, valid_until, is_active, created_at, profile_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(&ca.id)
         .bind(&ca.tenant_id)
@@ -283,6 +283,7 @@ impl Store {
         .bind(ca.valid_until)
         .bind(ca.is_active as i64)
         .bind(ca.created_at)
+        .bind(&ca.profile_id)
         .execute(&mut *tx)
         .await
         .map_err(conflict_on_unique("a CA with this name"))?;
@@ -322,6 +323,17 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(ca_row).collect()
+    }
+
+    /// Sets (or clears) a CA's default issuance profile.
+    pub async fn set_ca_profile(&self, tenant_id: &str, ca_id: &str, profile_id: Option<&str>) -> Result<()> {
+        let done = sqlx::query("UPDATE cas SET profile_id = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(profile_id)
+            .bind(tenant_id)
+            .bind(ca_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
     }
 
     /// Ids of CAs whose stored CRL is missing or was produced before `stale_before`.
@@ -542,13 +554,16 @@ impl Store {
     /// Deletes a profile unless a role still names it (then `Conflict`), atomically.
     pub async fn delete_profile(&self, tenant_id: &str, id: &str) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM roles WHERE tenant_id = $1 AND profile_id = $2")
-            .bind(tenant_id)
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let users: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM roles WHERE tenant_id = $1 AND profile_id = $2) + \
+             (SELECT COUNT(*) FROM cas WHERE tenant_id = $1 AND profile_id = $2)",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
         if users > 0 {
-            return Err(Error::Conflict(format!("profile {id} is used by {users} role(s)")));
+            return Err(Error::Conflict(format!("profile {id} is still used by {users} CA(s) or role(s)")));
         }
         let done = sqlx::query("DELETE FROM profiles WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
@@ -740,6 +755,32 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Clears a certificateHold revocation (and bumps the CA's revocation epoch), atomically.
+    /// False if the certificate is not on hold.
+    pub async fn release_hold(&self, tenant_id: &str, id: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE certificates SET revoked_at = NULL, revocation_reason = NULL \
+             WHERE tenant_id = $1 AND id = $2 AND revocation_reason = 'certificate_hold'",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE cas SET revocation_epoch = revocation_epoch + 1 \
+             WHERE id = (SELECT issuer_ca_id FROM certificates WHERE id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Revocation state of a serial issued by one of our CAs: `None` if unknown.
@@ -1054,7 +1095,7 @@ const TOKEN_COLUMNS: &str =
     "SELECT id, tenant_id, name, secret_hash, scopes, superuser, created_at, revoked_at FROM api_tokens";
 
 const CA_COLUMNS: &str = "SELECT c.id, c.tenant_id, c.name, c.common_name, c.ca_type, c.parent_ca_id, c.key_id, \
-     c.key_type, c.key_size, c.cert_der, c.serial, c.valid_from, c.valid_until, c.is_active, c.created_at, \
+     c.key_type, c.key_size, c.cert_der, c.serial, c.valid_from, c.valid_until, c.is_active, c.created_at, c.profile_id, \
      CASE WHEN EXISTS (SELECT 1 FROM certificates x WHERE x.issuer_ca_id = c.parent_ca_id AND x.serial = c.serial \
              AND x.revoked_at IS NOT NULL) THEN 1 ELSE 0 END AS revoked, \
      (SELECT k.backend FROM keys k WHERE k.id = c.key_id) AS key_store FROM cas c";
@@ -1123,6 +1164,7 @@ fn ca_row(r: &AnyRow) -> Result<CaRow> {
         created_at: r.try_get("created_at")?,
         revoked: flag(r, "revoked")?,
         key_store: r.try_get("key_store")?,
+        profile_id: r.try_get("profile_id")?,
     })
 }
 

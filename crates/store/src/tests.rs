@@ -55,6 +55,7 @@ fn ca(id: &str, name: &str, key_id: &str) -> CaRow {
         created_at: 1,
         revoked: false,
         key_store: "software".into(),
+        profile_id: None,
     }
 }
 

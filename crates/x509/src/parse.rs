@@ -35,6 +35,8 @@ pub struct KeyInfo {
 pub struct CsrInfo {
     pub common_name: Option<String>,
     pub subject: String,
+    /// The subject's attributes Certus can issue under (CN, O, OU, C, ST, L).
+    pub subject_fields: crate::Subject,
     pub dns_names: Vec<String>,
     pub ip_addresses: Vec<IpAddr>,
     pub key: KeyInfo,
@@ -67,6 +69,11 @@ pub struct CertInfo {
     pub spki_der: Vec<u8>,
     /// The subjectPublicKey BIT STRING contents: what OCSP issuerKeyHash hashes.
     pub public_key_bits: Vec<u8>,
+    pub subject_fields: crate::Subject,
+    pub issuer_fields: crate::Subject,
+    pub key_usage: Vec<crate::KeyUsageBit>,
+    /// EKU OIDs, dotted.
+    pub extended_key_usage: Vec<String>,
 }
 
 /// Parses a DER CSR and verifies its self-signature (RFC 2986 §3: proof of possession).
@@ -103,41 +110,17 @@ pub fn parse_csr(der: &[u8]) -> Result<CsrInfo, Error> {
                 ParsedExtension::SubjectAlternativeName(san) => {
                     collect_names(&san.general_names, &mut dns_names, &mut ip_addresses)?
                 }
-                ParsedExtension::KeyUsage(ku) => {
-                    use crate::KeyUsageBit as B;
-                    let bits = [
-                        (ku.digital_signature(), B::DigitalSignature),
-                        (ku.non_repudiation(), B::ContentCommitment),
-                        (ku.key_encipherment(), B::KeyEncipherment),
-                        (ku.data_encipherment(), B::DataEncipherment),
-                        (ku.key_agreement(), B::KeyAgreement),
-                        (ku.key_cert_sign(), B::KeyCertSign),
-                        (ku.crl_sign(), B::CrlSign),
-                        (ku.encipher_only(), B::EncipherOnly),
-                        (ku.decipher_only(), B::DecipherOnly),
-                    ];
-                    key_usage = Some(bits.into_iter().filter(|(on, _)| *on).map(|(_, b)| b).collect());
-                }
-                ParsedExtension::ExtendedKeyUsage(eku) => {
-                    let named = [
-                        (eku.any, "2.5.29.37.0"),
-                        (eku.server_auth, "1.3.6.1.5.5.7.3.1"),
-                        (eku.client_auth, "1.3.6.1.5.5.7.3.2"),
-                        (eku.code_signing, "1.3.6.1.5.5.7.3.3"),
-                        (eku.email_protection, "1.3.6.1.5.5.7.3.4"),
-                        (eku.time_stamping, "1.3.6.1.5.5.7.3.8"),
-                        (eku.ocsp_signing, "1.3.6.1.5.5.7.3.9"),
-                    ];
-                    extended_key_usage.extend(named.into_iter().filter(|(on, _)| *on).map(|(_, o)| o.to_owned()));
-                    extended_key_usage.extend(eku.other.iter().map(|o| o.to_id_string()));
-                }
+                ParsedExtension::KeyUsage(ku) => key_usage = Some(key_usage_bits(ku)),
+                ParsedExtension::ExtendedKeyUsage(eku) => extended_key_usage = eku_oids(eku),
                 _ => {}
             }
         }
     }
+    let subject_fields = name_fields(&info.subject);
     Ok(CsrInfo {
         common_name: first_cn(&info.subject),
         subject: info.subject.to_string(),
+        subject_fields,
         dns_names,
         ip_addresses,
         key: key_info(&info.subject_pki),
@@ -179,12 +162,65 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, Error> {
         key: key_info(cert.public_key()),
         spki_der: cert.public_key().raw.to_vec(),
         public_key_bits: cert.public_key().subject_public_key.data.to_vec(),
+        subject_fields: name_fields(cert.subject()),
+        issuer_fields: name_fields(cert.issuer()),
+        key_usage: cert.key_usage().ok().flatten().map(|k| key_usage_bits(k.value)).unwrap_or_default(),
+        extended_key_usage: cert.extended_key_usage().ok().flatten().map(|e| eku_oids(e.value)).unwrap_or_default(),
     })
 }
 
 /// The named curve of an EC key, as a dotted OID.
 pub(crate) fn curve_of(spki: &SubjectPublicKeyInfo<'_>) -> Option<String> {
     spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string())
+}
+
+fn key_usage_bits(ku: &x509_parser::extensions::KeyUsage) -> Vec<crate::KeyUsageBit> {
+    use crate::KeyUsageBit as B;
+    [
+        (ku.digital_signature(), B::DigitalSignature),
+        (ku.non_repudiation(), B::ContentCommitment),
+        (ku.key_encipherment(), B::KeyEncipherment),
+        (ku.data_encipherment(), B::DataEncipherment),
+        (ku.key_agreement(), B::KeyAgreement),
+        (ku.key_cert_sign(), B::KeyCertSign),
+        (ku.crl_sign(), B::CrlSign),
+        (ku.encipher_only(), B::EncipherOnly),
+        (ku.decipher_only(), B::DecipherOnly),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, b)| b)
+    .collect()
+}
+
+fn eku_oids(eku: &x509_parser::extensions::ExtendedKeyUsage<'_>) -> Vec<String> {
+    let named = [
+        (eku.any, "2.5.29.37.0"),
+        (eku.server_auth, "1.3.6.1.5.5.7.3.1"),
+        (eku.client_auth, "1.3.6.1.5.5.7.3.2"),
+        (eku.code_signing, "1.3.6.1.5.5.7.3.3"),
+        (eku.email_protection, "1.3.6.1.5.5.7.3.4"),
+        (eku.time_stamping, "1.3.6.1.5.5.7.3.8"),
+        (eku.ocsp_signing, "1.3.6.1.5.5.7.3.9"),
+    ];
+    let mut out: Vec<String> = named.into_iter().filter(|(on, _)| *on).map(|(_, o)| o.to_owned()).collect();
+    out.extend(eku.other.iter().map(|o| o.to_id_string()));
+    out
+}
+
+/// CN, O, OU, C, ST and L of a name (the first of each).
+fn name_fields(name: &x509_parser::x509::X509Name<'_>) -> crate::Subject {
+    let first = |it: &mut dyn Iterator<Item = &x509_parser::x509::AttributeTypeAndValue<'_>>| {
+        it.next().and_then(|a| a.as_str().ok()).map(str::to_owned)
+    };
+    crate::Subject {
+        common_name: first(&mut name.iter_common_name()),
+        organization: first(&mut name.iter_organization()),
+        organization_unit: first(&mut name.iter_organizational_unit()),
+        country: first(&mut name.iter_country()),
+        state: first(&mut name.iter_state_or_province()),
+        locality: first(&mut name.iter_locality()),
+    }
 }
 
 fn first_cn(name: &x509_parser::x509::X509Name<'_>) -> Option<String> {

@@ -114,6 +114,7 @@ async fn create_ca(
         key_store: b.key_store,
         organization: b.organization,
         country: b.country,
+        ..Default::default()
     };
     let ca = state.authority.create_ca(&caller, req).await?;
     Ok((StatusCode::CREATED, Json(ca.into())))

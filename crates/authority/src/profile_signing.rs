@@ -1,0 +1,103 @@
+//! Signing a CSR against a CA under an issuance profile, with no role: the profile alone says
+//! what the certificate holds. Also the certificate-status changes that front door offers
+//! (revoke by serial, release a certificateHold).
+
+use std::sync::Arc;
+
+use certus_x509::{SubjectPublicKeyInfo, csr_from_pem, parse_csr, parse_serial};
+use serde_json::Value;
+
+use crate::auth::{Caller, Scope};
+use crate::error::{Error, NotFoundAs, Result};
+use crate::issue::{Issued, Requested, apply_profile};
+use crate::policy::normalize_dns_name;
+use crate::profiles::{Profile, Validity};
+use crate::{Authority, CertView, now_secs, serial_key};
+
+/// Which profile signs: inline beats an id, and an id beats the CA's default.
+#[derive(Debug, Clone)]
+pub enum ProfileChoice {
+    Inline(Value),
+    Id(String),
+    CaDefault,
+}
+
+impl Authority {
+    pub async fn sign_with_profile(
+        &self,
+        caller: &Caller,
+        ca_id: &str,
+        csr_pem: &str,
+        choice: ProfileChoice,
+    ) -> Result<Issued> {
+        caller.require(Scope::Issue)?;
+        let ca = self.usable_ca(&caller.tenant_id, ca_id).await?;
+        let profile = match choice {
+            ProfileChoice::Inline(v) => {
+                let id = if v.get("id").is_some() { None } else { Some("inline") };
+                Profile::from_json(&v, id)?
+            }
+            ProfileChoice::Id(id) => self.profile(&caller.tenant_id, &id).await?,
+            ProfileChoice::CaDefault => {
+                let id = ca
+                    .profile_id
+                    .clone()
+                    .ok_or_else(|| Error::not_found("issuance profile not found: the CA has none"))?;
+                self.profile(&caller.tenant_id, &id).await?
+            }
+        };
+        let csr = parse_csr(&csr_from_pem(csr_pem)?)?;
+        // Only SANs are ever copied from a CSR's extensions, and only when the profile says so.
+        let (dns, ips) = if profile.honor_extensions {
+            let dns = csr.dns_names.iter().map(|d| normalize_dns_name(d)).collect::<Result<Vec<_>>>()?;
+            (dns, csr.ip_addresses.clone())
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let lifetime = match profile.validity {
+            Validity::Duration { secs, .. } => secs,
+            Validity::Time { at, .. } => at - now_secs(),
+        };
+        let mut plan = self.plan_without_role(ca, csr.subject_fields.common_name.clone(), dns, ips, lifetime.max(1));
+        plan.subject = csr.subject_fields.clone();
+        let requested =
+            Requested { key_usage: csr.key_usage.clone(), extended_key_usage: csr.extended_key_usage.clone() };
+        apply_profile(&profile, &mut plan, &csr.key, &requested)?;
+        plan.common_name = plan.subject.common_name.clone();
+        let spki = Arc::new(
+            SubjectPublicKeyInfo::from_der(&csr.spki_der)
+                .map_err(|_| Error::malformed("the CSR's public key algorithm is not supported"))?,
+        );
+        self.sign_leaf_with(caller, plan, spki, None, "issued").await
+    }
+
+    /// The tenant's certificate with this serial (hex, any case, colons optional).
+    pub async fn certificate_by_serial(&self, caller: &Caller, serial: &str) -> Result<CertView> {
+        let bytes = parse_serial(serial).ok_or_else(|| Error::malformed(format!("serial {serial:?} is not hex")))?;
+        let found = self.store.certificates_by_serial(&caller.tenant_id, &serial_key(&bytes)).await?;
+        found
+            .iter()
+            .find(|c| c.issuer_ca_id.is_some())
+            .or(found.first())
+            .cloned()
+            .ok_or_else(|| Error::not_found("certificate not found"))
+    }
+
+    /// Takes a certificate off hold: only a certificateHold revocation can be undone.
+    pub async fn release_hold(&self, caller: &Caller, serial: &str) -> Result<CertView> {
+        caller.require(Scope::Admin)?;
+        let cert = self.certificate_by_serial(caller, serial).await?;
+        match cert.revocation_reason.as_deref() {
+            None => return Err(Error::policy("the certificate is not revoked")),
+            Some("certificate_hold") => {}
+            Some(other) => {
+                return Err(Error::policy(format!("a certificate revoked for {other} cannot become active again")));
+            }
+        }
+        if !self.store.release_hold(&caller.tenant_id, &cert.id).await.not_found_as("certificate")? {
+            return Err(Error::conflict("the certificate changed concurrently"));
+        }
+        self.audit(caller, "certificate.release_hold", &cert.id, format!("serial={}", cert.serial)).await;
+        self.store.get_certificate(&caller.tenant_id, &cert.id).await.not_found_as("certificate")
+    }
+}

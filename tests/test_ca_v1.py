@@ -1,0 +1,94 @@
+"""The /api/ca/v1 CA routes: CAs with a default profile, signing under profiles, certificate
+status — the same CAs and certificates the native API sees."""
+import base64
+
+from conftest import Client, make_csr, openssl, unique, write
+from test_lint import lint
+from test_profiles import base, err
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def pem_of(cert):
+    return base64.b64decode(cert["certificate"]).decode()
+
+
+def test_ca_lifecycle_and_signing_under_profiles(admin, tmp):
+    device = admin.ok("post", "/api/ca/v1/profiles", 201, json=base(
+        key_usage=["DigitalSignature"], extended_key_usages=["ClientAuth"], honor_extensions=True,
+        crypto_enforcement={"enabled": True, "allowed_ecdsa_key_sizes": [256], "allow_rsa_keys": False}))
+    # profile_id is required and must exist.
+    err(admin.post("/api/ca/v1/cas", {"subject": {"common_name": "X"}}), 400, "profile_id")
+    err(admin.post("/api/ca/v1/cas", {"subject": {"common_name": "X"}, "profile_id": "nope"}), 404, "profile")
+    root_id = unique("iot-root")
+    root = admin.ok("post", "/api/ca/v1/cas", 201, json={
+        "id": root_id, "subject": {"common_name": "IoT Root", "organization": "Acme", "country": "ES"},
+        "key_metadata": {"type": "ECDSA", "bits": 256}, "ca_expiration": {"type": "Duration", "duration": "10y"},
+        "profile_id": device["id"]})
+    assert root["id"] == root_id and root["profile_id"] == device["id"] and root["certificate"]["is_ca"]
+    assert root["certificate"]["subject"]["organization"] == "Acme" and root["certificate"]["status"] == "ACTIVE"
+    sub = admin.ok("post", "/api/ca/v1/cas", 201, json={
+        "parent_id": root_id, "subject": {"common_name": "IoT Issuing"}, "key_metadata": {"type": "ECDSA", "bits": 256},
+        "ca_expiration": {"type": "Duration", "duration": "2y"}, "profile_id": device["id"]})
+    # The same CA through the native API.
+    native = admin.ok("get", f"/v1/pki/ca/{sub['id']}")
+    assert native["parent_ca_id"] == root_id and native["common_name"] == "IoT Issuing"
+    assert any(c["id"] == sub["id"] for c in admin.ok("get", "/api/ca/v1/cas")["list"])
+    assert admin.ok("get", f"/api/ca/v1/cas?filter=id[eq]{root_id}")["list"][0]["id"] == root_id
+
+    # Sign with the CA's default profile: KU/EKU from the profile, SANs copied (honor_extensions).
+    csr, _ = make_csr(tmp, "dev-001", ["DNS:dev-001.iot.test"])
+    cert = admin.ok("post", f"/api/ca/v1/cas/{sub['id']}/certificates/sign", 201, json={"csr": b64(csr)})
+    assert cert["extensions"]["key_usage"] == ["DigitalSignature"]
+    assert cert["extensions"]["extended_key_usage"] == ["ClientAuth"]
+    assert cert["extensions"]["subject_alternative_names"]["dns_names"] == ["dev-001.iot.test"]
+    assert cert["serial_number"] == cert["serial_number"].lower() and cert["status"] == "ACTIVE"
+    leaf = write(tmp / "leaf.pem", pem_of(cert))
+    chain_root = write(tmp / "root.pem", pem_of(root["certificate"]))
+    chain_int = write(tmp / "int.pem", pem_of(sub["certificate"]))
+    openssl("verify", "-CAfile", chain_root, "-untrusted", chain_int, "-purpose", "sslclient", leaf)
+    lint("lint_pkix_cert", leaf)
+    # Crypto enforcement on the CSR key.
+    rsa, _ = make_csr(tmp, "dev-002", key="2048")
+    err(admin.post(f"/api/ca/v1/cas/{sub['id']}/certificates/sign", {"csr": b64(rsa)}), 400, "allow_rsa_keys")
+    err(admin.post(f"/api/ca/v1/cas/{sub['id']}/certificates/sign", {"csr": "!!"}), 400, "base64")
+    err(admin.post(f"/api/ca/v1/cas/{sub['id']}/certificates/sign", {}), 400, "csr")
+
+    # An inline profile beats an id, which beats the CA default.
+    code = admin.ok("post", "/api/ca/v1/profiles", 201, json=base(extended_key_usages=["CodeSigning"]))
+    by_id = admin.ok("post", f"/api/ca/v1/cas/{sub['id']}/certificates/sign", 201,
+                     json={"csr": b64(csr), "profile_id": code["id"]})
+    assert by_id["extensions"]["extended_key_usage"] == ["CodeSigning"]
+    inline = admin.ok("post", f"/api/ca/v1/cas/{sub['id']}/certificates/sign", 201, json={
+        "csr": b64(csr), "profile_id": code["id"],
+        "profile": {"name": "inline", "validity": {"type": "Duration", "duration": "1d"}, "honor_subject": False,
+                    "subject": {"organization": "Inline Org"}, "extended_key_usages": ["ServerAuth"]}})
+    assert inline["extensions"]["extended_key_usage"] == ["ServerAuth"]
+    assert inline["subject"]["organization"] == "Inline Org" and inline["subject"]["common_name"] == "dev-001"
+    # Profiles a CA uses cannot be deleted.
+    err(admin.delete(f"/api/ca/v1/profiles/{device['id']}"), 409, "CA")
+    admin.ok("post", f"/api/ca/v1/cas/{sub['id']}/profile", json={"profile_id": code["id"]})
+    assert admin.ok("get", f"/api/ca/v1/cas/{sub['id']}")["profile_id"] == code["id"]
+
+    # Status: hold, release, revoke; visible through the native API and the CRL.
+    sn = cert["serial_number"]
+    assert admin.ok("get", f"/api/ca/v1/certificates/{sn}")["serial_number"] == sn
+    assert admin.ok("get", f"/api/ca/v1/cas/{sub['id']}/certificates/{sn}")["serial_number"] == sn
+    err(admin.get(f"/api/ca/v1/cas/{root_id}/certificates/{sn}"), 404)
+    held = admin.ok("put", f"/api/ca/v1/certificates/{sn}/status", json={"status": "REVOKED", "revocation_reason": "CertificateHold"})
+    assert held["status"] == "REVOKED" and held["revocation_reason"] == "CertificateHold"
+    err(admin.put(f"/api/ca/v1/certificates/{sn}/status", {"status": "REVOKED"}), 400, "already revoked")
+    active = admin.ok("put", f"/api/ca/v1/certificates/{sn}/status", json={"status": "ACTIVE"})
+    assert active["status"] == "ACTIVE" and active["revocation_reason"] is None
+    admin.ok("put", f"/api/ca/v1/certificates/{sn}/status", json={"status": "REVOKED", "revocation_reason": "keycompromise"})
+    err(admin.put(f"/api/ca/v1/certificates/{sn}/status", {"status": "ACTIVE"}), 400, "cannot become active")
+    err(admin.put(f"/api/ca/v1/certificates/{sn}/status", {"status": "REVOKED", "revocation_reason": "Bored"}), 400)
+    native_cert = admin.ok("get", f"/v1/pki/certificates?ca_id={sub['id']}&include_revoked=true")["data"]
+    assert any(c["serial_number"].replace(":", "").lower() == sn and c["is_revoked"] for c in native_cert)
+    crl = tmp / "crl.der"
+    crl.write_bytes(Client(admin.url).get(f"/v1/pki/ca/{sub['id']}/crl").content)
+    text = openssl("crl", "-inform", "DER", "-in", str(crl), "-noout", "-text").stdout
+    assert sn.upper() in text.replace(":", "") and "Key Compromise" in text
+    err(Client(admin.url).get("/api/ca/v1/cas"), 401)
