@@ -92,3 +92,30 @@ def test_ca_lifecycle_and_signing_under_profiles(admin, tmp):
     text = openssl("crl", "-inform", "DER", "-in", str(crl), "-noout", "-text").stdout
     assert sn.upper() in text.replace(":", "") and "Key Compromise" in text
     err(Client(admin.url).get("/api/ca/v1/cas"), 401)
+
+
+def test_spec_iot_profile_rejects_rsa1024_and_p521(admin, tmp):
+    from test_profiles import spec_json
+    iot = {**spec_json("IoT Device Profile"), "id": unique("iot-device-short")}
+    admin.ok("post", "/api/ca/v1/profiles", 201, json=iot)
+    ca = admin.ok("post", "/api/ca/v1/cas", 201, json={"subject": {"common_name": "IoT CA"}, "profile_id": iot["id"],
+                                                       "key_metadata": {"type": "ECDSA", "bits": 256}})
+    sign = f"/api/ca/v1/cas/{ca['id']}/certificates/sign"
+    rsa1024 = openssl("req", "-new", "-newkey", "rsa:1024", "-nodes", "-keyout", str(tmp / "k1"), "-subj", "/CN=old").stdout
+    err(admin.post(sign, {"csr": b64(rsa1024)}), 400, "allowed_rsa_key_sizes")
+    p521 = openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521", "-nodes", "-keyout",
+                   str(tmp / "k2"), "-subj", "/CN=big").stdout
+    err(admin.post(sign, {"csr": b64(p521)}), 400, "allowed_ecdsa_key_sizes")
+    ok, _ = make_csr(tmp, "dev-ok")
+    cert = admin.ok("post", sign, 201, json={"csr": b64(ok)})
+    from datetime import datetime
+    span = datetime.fromisoformat(cert["valid_to"][:-1]) - datetime.fromisoformat(cert["valid_from"][:-1])
+    assert span.days == 30
+    # The CA's certificates, a page at a time.
+    for _ in range(2):
+        admin.ok("post", sign, 201, json={"csr": b64(ok)})
+    first = admin.ok("get", f"/api/ca/v1/cas/{ca['id']}/certificates?page_size=2")
+    second = admin.ok("get", f"/api/ca/v1/cas/{ca['id']}/certificates?bookmark={first['next']}&page_size=2")
+    ids = [c["serial_number"] for c in first["list"] + second["list"]]
+    assert len(ids) == 3 == len(set(ids)) and second["next"] == ""
+    err(admin.get(f"/api/ca/v1/cas/{ca['id']}/certificates?filter=status[eq]ACTIVE"), 400, "filter")

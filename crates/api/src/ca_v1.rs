@@ -148,6 +148,8 @@ pub fn ca_router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_profile))
         .routes(routes!(sign))
         .routes(routes!(ca_certificate))
+        .routes(routes!(ca_certificates))
+        .routes(routes!(certificates))
         .routes(routes!(certificate))
         .routes(routes!(certificate_status))
 }
@@ -457,4 +459,59 @@ async fn certificate_status(
         other => return Err(bad(format!("status must be REVOKED or ACTIVE, not {other:?}"))),
     }
     Ok(Json(cert_view_json(&state.authority.certificate_by_serial(&caller, &sn).await?)))
+}
+
+/// Certificates newest first, `page_size` at a time (default 25, at most 100); `next` is the
+/// bookmark of the following page. Certificate lists take no `filter` yet.
+async fn certificate_page(
+    state: &AppState,
+    caller: &Caller,
+    ca_id: Option<String>,
+    raw: Option<String>,
+) -> CaResult<Json<Value>> {
+    let q = list_query(raw);
+    if !q.filters.is_empty() || q.sort_by.is_some() {
+        return Err(CaError(StatusCode::BAD_REQUEST, "certificate lists take no filter or sort_by yet".into()));
+    }
+    let limit = match q.page_size.as_deref() {
+        None => 25,
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| CaError(StatusCode::BAD_REQUEST, "page_size must be a positive integer".into()))?
+            .min(100),
+    };
+    let req = certus_authority::ListRequest {
+        ca_id,
+        include_revoked: true,
+        limit: Some(limit),
+        cursor: q.bookmark.filter(|b| !b.is_empty()),
+        ..Default::default()
+    };
+    let page = state.authority.list_certificates(caller, req).await?;
+    let list: Vec<Value> = page.data.iter().map(cert_view_json).collect();
+    Ok(Json(json!({ "list": list, "next": page.cursor.unwrap_or_default() })))
+}
+
+#[utoipa::path(get, path = "/api/ca/v1/cas/{id}/certificates", tag = "profiles", security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 404, body = Object)))]
+async fn ca_certificates(
+    State(state): State<AppState>,
+    CaAuth(caller): CaAuth,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> CaResult<Json<Value>> {
+    state.authority.get_ca(&caller, &id).await?;
+    certificate_page(&state, &caller, Some(id), raw).await
+}
+
+#[utoipa::path(get, path = "/api/ca/v1/certificates", tag = "profiles", security(("bearer" = [])),
+    responses((status = 200, body = Object)))]
+async fn certificates(
+    State(state): State<AppState>,
+    CaAuth(caller): CaAuth,
+    RawQuery(raw): RawQuery,
+) -> CaResult<Json<Value>> {
+    certificate_page(&state, &caller, None, raw).await
 }

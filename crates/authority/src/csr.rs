@@ -47,7 +47,7 @@ impl Authority {
             csr_der: der,
             common_name: info.common_name,
             sans,
-            key_type: crate::issue::key_spec_of(&info.key).map(|s| s.key_type().to_owned()).unwrap_or("unknown".into()),
+            key_type: info.key.kind.type_name().to_owned(),
             key_bits: i64::from(info.key.bits),
             status: "pending".into(),
             reject_reason: None,
@@ -150,6 +150,7 @@ impl Authority {
         }
         let ca = self.usable_ca(&caller.tenant_id, ca_id).await?;
         let info = parse_csr(&csr.csr_der)?;
+        crate::policy::minimum_key_strength(&info.key)?;
         let spki = Arc::new(
             SubjectPublicKeyInfo::from_der(&info.spki_der)
                 .map_err(|_| Error::malformed("the CSR's public key algorithm is not supported"))?,

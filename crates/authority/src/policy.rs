@@ -99,6 +99,18 @@ pub fn domain_allowed(name: &str, allowed: &[String], allow_subdomains: bool) ->
     })
 }
 
+/// The floor under every policy: Certus never certifies RSA keys below 2048 bits or keys of
+/// algorithms it does not know.
+pub fn minimum_key_strength(key: &certus_x509::KeyInfo) -> Result<()> {
+    match key.kind {
+        certus_x509::KeyKind::Rsa if key.bits < 2048 => {
+            Err(Error::policy(format!("RSA keys must be at least 2048 bits; this one has {}", key.bits)))
+        }
+        certus_x509::KeyKind::Other => Err(Error::policy("the key algorithm is not supported")),
+        _ => Ok(()),
+    }
+}
+
 /// Checks every DNS name and IP against the role. Returns the normalized DNS names.
 pub fn check_names(
     dns_names: &[String],

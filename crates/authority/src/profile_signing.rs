@@ -63,6 +63,7 @@ impl Authority {
         let requested =
             Requested { key_usage: csr.key_usage.clone(), extended_key_usage: csr.extended_key_usage.clone() };
         apply_profile(&profile, &mut plan, &csr.key, &requested)?;
+        crate::policy::minimum_key_strength(&csr.key)?;
         plan.common_name = plan.subject.common_name.clone();
         let spki = Arc::new(
             SubjectPublicKeyInfo::from_der(&csr.spki_der)

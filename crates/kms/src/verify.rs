@@ -1,5 +1,7 @@
 //! Signature verification for the algorithm pairs x509-parser's verifier lacks (ECDSA on
-//! P-521, ECDSA with SHA-512, P-384 with SHA-256): the curve comes from the signer's key.
+//! P-521, ECDSA with SHA-512, P-384 with SHA-256, RSA keys below 2048 bits): the curve comes
+//! from the signer's key. Verifying a weak key's signature is only ever used to read a CSR;
+//! policy then refuses to certify such a key.
 
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 
@@ -18,9 +20,8 @@ pub fn verify_signature(
     sig: &[u8],
 ) -> bool {
     let alg: &dyn VerificationAlgorithm = match (signature_oid, curve_oid) {
-        ("1.2.840.113549.1.1.11", _) => &signature::RSA_PKCS1_2048_8192_SHA256,
-        ("1.2.840.113549.1.1.12", _) => &signature::RSA_PKCS1_2048_8192_SHA384,
-        ("1.2.840.113549.1.1.13", _) => &signature::RSA_PKCS1_2048_8192_SHA512,
+        ("1.2.840.113549.1.1.11", _) => &signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+        ("1.2.840.113549.1.1.13", _) => &signature::RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY,
         ("1.3.101.112", _) => &signature::ED25519,
         ("1.2.840.10045.4.3.2", Some(P256)) => &signature::ECDSA_P256_SHA256_ASN1,
         ("1.2.840.10045.4.3.2", Some(P384)) => &signature::ECDSA_P384_SHA256_ASN1,

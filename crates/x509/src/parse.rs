@@ -24,6 +24,18 @@ pub enum KeyKind {
     Other,
 }
 
+impl KeyKind {
+    /// The API's key_type name: `rsa`, `ec`, `ed25519` (or `unknown`).
+    pub fn type_name(self) -> &'static str {
+        match self {
+            KeyKind::Rsa => "rsa",
+            KeyKind::EcP256 | KeyKind::EcP384 | KeyKind::EcP521 => "ec",
+            KeyKind::Ed25519 => "ed25519",
+            KeyKind::Other => "unknown",
+        }
+    }
+}
+
 /// Key type and size, as roles and crypto policies see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyInfo {
@@ -82,22 +94,27 @@ pub fn parse_csr(der: &[u8]) -> Result<CsrInfo, Error> {
     if !rest.is_empty() {
         return Err(Error::Csr("trailing bytes after the CSR".into()));
     }
-    match csr.verify_signature() {
-        Ok(()) => {}
-        // x509-parser lacks some ECDSA pairs (P-521, SHA-512): check those with the KMS verifier.
-        Err(x509_parser::error::X509Error::SignatureUnsupportedAlgorithm) => {
-            let spki = &csr.certification_request_info.subject_pki;
-            if !certus_kms::verify_signature(
-                &csr.signature_algorithm.algorithm.to_id_string(),
-                curve_of(spki).as_deref(),
-                &spki.subject_public_key.data,
-                csr.certification_request_info.raw,
-                &csr.signature_value.data,
-            ) {
-                return Err(Error::CsrSignature);
-            }
-        }
-        Err(_) => return Err(Error::CsrSignature),
+    let key = key_info(&csr.certification_request_info.subject_pki);
+    let with_kms = || {
+        let spki = &csr.certification_request_info.subject_pki;
+        certus_kms::verify_signature(
+            &csr.signature_algorithm.algorithm.to_id_string(),
+            curve_of(spki).as_deref(),
+            &spki.subject_public_key.data,
+            csr.certification_request_info.raw,
+            &csr.signature_value.data,
+        )
+    };
+    // x509-parser lacks some pairs (P-521, SHA-512, RSA below 2048 bits): those are checked by
+    // the KMS verifier, so the CSR is read and policy can say why its key is refused.
+    let verified = match csr.verify_signature() {
+        Ok(()) => true,
+        Err(x509_parser::error::X509Error::SignatureUnsupportedAlgorithm) => with_kms(),
+        Err(_) if key.kind == KeyKind::Rsa && key.bits < 2048 => with_kms(),
+        Err(_) => false,
+    };
+    if !verified {
+        return Err(Error::CsrSignature);
     }
     let info = &csr.certification_request_info;
     let mut dns_names = Vec::new();
@@ -123,7 +140,7 @@ pub fn parse_csr(der: &[u8]) -> Result<CsrInfo, Error> {
         subject_fields,
         dns_names,
         ip_addresses,
-        key: key_info(&info.subject_pki),
+        key,
         spki_der: info.subject_pki.raw.to_vec(),
         key_usage,
         extended_key_usage,
