@@ -90,7 +90,7 @@ fn list_query(raw: Option<String>) -> ListQuery {
 }
 
 /// Issuance profiles, a page at a time: `{"list": [...], "next": "<bookmark or empty>"}`.
-#[utoipa::path(get, path = "/api/ca/v1/profiles", tag = "profiles", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/ca/v1/profiles", tag = "ca-v1", security(("bearer" = [])),
     params(("page_size" = Option<u32>, Query, description = "default 25, at most 100"),
            ("bookmark" = Option<String>, Query, description = "`next` of the previous page"),
            ("sort_by" = Option<String>, Query), ("sort_mode" = Option<String>, Query, description = "asc or desc"),
@@ -101,7 +101,7 @@ async fn list(State(state): State<AppState>, CaAuth(caller): CaAuth, RawQuery(ra
     Ok(Json(json!({ "list": list, "next": next })))
 }
 
-#[utoipa::path(post, path = "/api/ca/v1/profiles", tag = "profiles", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/api/ca/v1/profiles", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
     responses((status = 201, body = Object), (status = 400, body = Object), (status = 409, body = Object)))]
 async fn create(
     State(state): State<AppState>,
@@ -111,7 +111,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(state.authority.create_profile(&caller, &body).await?)))
 }
 
-#[utoipa::path(get, path = "/api/ca/v1/profiles/{id}", tag = "profiles", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/ca/v1/profiles/{id}", tag = "ca-v1", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 404, body = Object)))]
 async fn get_one(
     State(state): State<AppState>,
@@ -121,7 +121,7 @@ async fn get_one(
     Ok(Json(state.authority.get_profile(&caller, &id).await?))
 }
 
-#[utoipa::path(put, path = "/api/ca/v1/profiles/{id}", tag = "profiles", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(put, path = "/api/ca/v1/profiles/{id}", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
     responses((status = 200, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
 async fn update(
     State(state): State<AppState>,
@@ -132,7 +132,7 @@ async fn update(
     Ok(Json(state.authority.update_profile(&caller, &id, &body).await?))
 }
 
-#[utoipa::path(delete, path = "/api/ca/v1/profiles/{id}", tag = "profiles", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/ca/v1/profiles/{id}", tag = "ca-v1", security(("bearer" = [])),
     responses((status = 204), (status = 404, body = Object), (status = 409, body = Object)))]
 async fn delete(State(state): State<AppState>, CaAuth(caller): CaAuth, Path(id): Path<String>) -> CaResult<StatusCode> {
     state.authority.delete_profile(&caller, &id).await?;
@@ -262,7 +262,7 @@ fn get_str<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
 }
 
 /// Creates a root (no `parent_id`) or subordinate CA with a required default `profile_id`.
-#[utoipa::path(post, path = "/api/ca/v1/cas", tag = "profiles", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/api/ca/v1/cas", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
     responses((status = 201, body = Object), (status = 400, body = Object), (status = 404, body = Object), (status = 409, body = Object)))]
 async fn create_ca(
     State(state): State<AppState>,
@@ -327,7 +327,7 @@ async fn create_ca(
 }
 
 /// CAs of the tenant: `{"list": [...], "next": ""}`, with the same list query as profiles.
-#[utoipa::path(get, path = "/api/ca/v1/cas", tag = "profiles", security(("bearer" = [])), responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/ca/v1/cas", tag = "ca-v1", security(("bearer" = [])), responses((status = 200, body = Object)))]
 async fn list_cas(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -351,7 +351,7 @@ const CA_FIELDS: &[&str] = &[
     "certificate.key_metadata.type",
 ];
 
-#[utoipa::path(get, path = "/api/ca/v1/cas/{id}", tag = "profiles", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/ca/v1/cas/{id}", tag = "ca-v1", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 404, body = Object)))]
 async fn get_ca(
     State(state): State<AppState>,
@@ -362,7 +362,7 @@ async fn get_ca(
 }
 
 /// Changes the CA's default issuance profile.
-#[utoipa::path(post, path = "/api/ca/v1/cas/{id}/profile", tag = "profiles", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/api/ca/v1/cas/{id}/profile", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
     responses((status = 200, body = Object), (status = 404, body = Object)))]
 async fn set_profile(
     State(state): State<AppState>,
@@ -377,7 +377,7 @@ async fn set_profile(
 
 /// Signs `csr` (base64 of the PEM) under an inline `profile`, else `profile_id`, else the CA's
 /// default profile.
-#[utoipa::path(post, path = "/api/ca/v1/cas/{id}/certificates/sign", tag = "profiles", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/ca/v1/cas/{id}/certificates/sign", tag = "ca-v1", security(("bearer" = [])),
     request_body = Object, responses((status = 201, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
 async fn sign(
     State(state): State<AppState>,
@@ -404,7 +404,7 @@ async fn sign(
 }
 
 /// A certificate of this CA by serial (lower-case hex).
-#[utoipa::path(get, path = "/api/ca/v1/cas/{id}/certificates/{sn}", tag = "profiles", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/ca/v1/cas/{id}/certificates/{sn}", tag = "ca-v1", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 404, body = Object)))]
 async fn ca_certificate(
     State(state): State<AppState>,
@@ -418,7 +418,7 @@ async fn ca_certificate(
     Ok(Json(cert_view_json(&cert)))
 }
 
-#[utoipa::path(get, path = "/api/ca/v1/certificates/{sn}", tag = "profiles", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/ca/v1/certificates/{sn}", tag = "ca-v1", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 404, body = Object)))]
 async fn certificate(
     State(state): State<AppState>,
@@ -430,7 +430,7 @@ async fn certificate(
 
 /// `{"status": "REVOKED", "revocation_reason": "KeyCompromise"}` revokes;
 /// `{"status": "ACTIVE"}` releases a CertificateHold.
-#[utoipa::path(put, path = "/api/ca/v1/certificates/{sn}/status", tag = "profiles", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/ca/v1/certificates/{sn}/status", tag = "ca-v1", security(("bearer" = [])),
     request_body = Object, responses((status = 200, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
 async fn certificate_status(
     State(state): State<AppState>,
@@ -494,7 +494,7 @@ async fn certificate_page(
     Ok(Json(json!({ "list": list, "next": page.cursor.unwrap_or_default() })))
 }
 
-#[utoipa::path(get, path = "/api/ca/v1/cas/{id}/certificates", tag = "profiles", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/ca/v1/cas/{id}/certificates", tag = "ca-v1", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 404, body = Object)))]
 async fn ca_certificates(
     State(state): State<AppState>,
@@ -506,7 +506,7 @@ async fn ca_certificates(
     certificate_page(&state, &caller, Some(id), raw).await
 }
 
-#[utoipa::path(get, path = "/api/ca/v1/certificates", tag = "profiles", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/ca/v1/certificates", tag = "ca-v1", security(("bearer" = [])),
     responses((status = 200, body = Object)))]
 async fn certificates(
     State(state): State<AppState>,

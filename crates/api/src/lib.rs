@@ -35,7 +35,7 @@ pub struct AppState {
         (name = "admin", description = "Superuser: tenants and API tokens"),
         (name = "meta", description = "Health and identity"),
         (name = "ocsp", description = "OCSP responder (RFC 6960), public"),
-        (name = "profiles", description = "Issuance profiles (/api/ca/v1, errors as {\"err\"})"),
+        (name = "ca-v1", description = "/api/ca/v1: issuance profiles, CAs and certificates (errors as {\"err\"})"),
     )
 )]
 struct ApiDoc;
