@@ -34,7 +34,11 @@ def test_pkilint_root_intermediate_leaf_crl(admin, tmp, key_type, bits):
     revoked = admin.ok("post", f"/v1/pki/issue/{role['name']}", 201, json={"common_name": "gone.example.test"})
     admin.ok("post", "/v1/pki/revoke", json={"serial_number": revoked["serial_number"], "reason": "key_compromise"})
     for name, pem in (("root", leaf["ca_chain"][1]), ("int", leaf["ca_chain"][0]), ("leaf", leaf["certificate"])):
-        lint("lint_pkix_cert", write(tmp / f"{name}.pem", pem))
+        path = write(tmp / f"{name}.pem", pem)
+        lint("lint_pkix_cert", path)
+        # Key identifiers are RFC 5280 method 1 (SHA-1 of the public key bits).
+        info = subprocess.run([str(BIN / "lint_pkix_cert"), "lint", "-s", "INFO", path], capture_output=True, text=True)
+        assert "subject_key_identifier_method_1_identified" in info.stdout, info.stdout
     crl = tmp / "crl.der"
     crl.write_bytes(Client(admin.url).get(f"/v1/pki/ca/{inter['id']}/crl").content)
     assert "Key Compromise" in openssl("crl", "-inform", "DER", "-in", str(crl), "-noout", "-text").stdout

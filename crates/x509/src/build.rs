@@ -116,7 +116,9 @@ pub fn build_certificate(spec: &CertSpec, sign_with: SignWith<'_>) -> Result<Vec
     params.not_after = whole_seconds(spec.not_after);
     params.distinguished_name = distinguished_name(&spec.subject)?;
     params.subject_alt_names = subject_alt_names(&spec.dns_names, &spec.ip_addresses)?;
-    params.key_identifier_method = KeyIdMethod::Sha256;
+    // RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits (what ISO 18013-5 and most
+    // validators expect; the AKI of children copies it from this certificate).
+    params.key_identifier_method = KeyIdMethod::PreSpecified(certus_kms::sha1(subject_key.der_bytes()).to_vec());
     let is_rsa = is_rsa(subject_key);
     match spec.profile {
         CertProfile::RootCa | CertProfile::SubCa { .. } => {
