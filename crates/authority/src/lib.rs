@@ -106,10 +106,6 @@ impl Authority {
         self
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// Liveness plus a database round trip.
     pub async fn health(&self) -> Result<()> {
         self.store.list_tenants().await.map(|_| ()).map_err(Error::internal)
