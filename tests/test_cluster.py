@@ -107,6 +107,10 @@ def test_three_nodes_one_database(tmp):
         for t in ts:
             t.join()
         assert len(set(forced)) == 9 and min(forced) > final_number - 1
+        # Three nodes appended to one audit chain concurrently; it is intact.
+        from conftest import BIN
+        check = subprocess.run([str(BIN), "audit", "verify", "--database-url", url], capture_output=True, text=True)
+        assert check.returncode == 0 and "intact" in check.stdout, check.stdout + check.stderr
     finally:
         for n in nodes:
             n.stop()

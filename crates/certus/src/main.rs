@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow_lite::Context;
 use certus_authority::{Authority, OcspSigner};
 use certus_kms::{Hsm, Kek, Pkcs11Config};
-use certus_store::Store;
+use certus_store::{AuditCheck, Store};
 use clap::{Parser, Subcommand};
 
 mod anyhow_lite;
@@ -24,7 +24,40 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Re-check the audit log's hash chain; exit 1 naming the first entry that does not fit.
+    Verify(DatabaseArgs),
+}
+
+/// Where the database is: the same settings as `serve`.
+#[derive(clap::Args)]
+struct DatabaseArgs {
+    /// Holds the SQLite database, the key-encryption key and the first admin token.
+    #[arg(long, env = "CERTUS_DATA_DIR", default_value = "./certus-data")]
+    data_dir: PathBuf,
+    /// `postgres://…` to share one PostgreSQL among several nodes (or `sqlite://…`).
+    /// Default: SQLite at <data-dir>/certus.db.
+    #[arg(long, env = "CERTUS_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    async fn open(&self) -> anyhow_lite::Result<Store> {
+        match &self.database_url {
+            Some(url) => Store::connect(url).await,
+            None => Store::open(&self.data_dir.join("certus.db")).await,
+        }
+        .context("opening the database")
+    }
 }
 
 #[derive(clap::Args)]
@@ -32,17 +65,12 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CERTUS_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Holds the SQLite database, the key-encryption key and the first admin token.
-    #[arg(long, env = "CERTUS_DATA_DIR", default_value = "./certus-data")]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    db: DatabaseArgs,
     /// Base URL written into CRL distribution points and AIA of issued certificates.
     /// Default: http(s)://<listen>.
     #[arg(long, env = "CERTUS_PUBLIC_URL")]
     public_url: Option<String>,
-    /// `postgres://…` to share one PostgreSQL among several nodes (or `sqlite://…`).
-    /// Default: SQLite at <data-dir>/certus.db.
-    #[arg(long, env = "CERTUS_DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
     /// PEM certificate chain for HTTPS (with --tls-key).
     #[arg(long, env = "CERTUS_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -89,10 +117,12 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Serve(args) => runtime.block_on(serve(*args)),
+        Command::Audit { command: AuditCommand::Verify(db) } => runtime.block_on(audit_verify(db)),
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
         Err(e) => {
             eprintln!("certus: {e}");
             std::process::ExitCode::FAILURE
@@ -100,15 +130,28 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow_lite::Result<()> {
-    create_private_dir(&args.data_dir).context("creating the data directory")?;
-    let kek_path = args.kek_file.clone().unwrap_or_else(|| args.data_dir.join("kek"));
+/// Prints the verdict; true when the chain is intact.
+async fn audit_verify(db: DatabaseArgs) -> anyhow_lite::Result<bool> {
+    let store = db.open().await?;
+    let check = store.verify_audit_chain().await.context("reading the audit log")?;
+    store.close().await;
+    Ok(match check {
+        AuditCheck::Intact { entries } => {
+            println!("audit log intact: {entries} entries");
+            true
+        }
+        AuditCheck::Broken { id, seq, reason } => {
+            println!("audit log broken at entry {seq} (row id {id}): {reason}");
+            false
+        }
+    })
+}
+
+async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
+    create_private_dir(&args.db.data_dir).context("creating the data directory")?;
+    let kek_path = args.kek_file.clone().unwrap_or_else(|| args.db.data_dir.join("kek"));
     let kek = Kek::load_or_create(&kek_path).context("loading the key-encryption key")?;
-    let store = match &args.database_url {
-        Some(url) => Store::connect(url).await,
-        None => Store::open(&args.data_dir.join("certus.db")).await,
-    }
-    .context("opening the database")?;
+    let store = args.db.open().await?;
     let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", args.listen));
     let ocsp_signer = if args.ocsp_signer == "ca" { OcspSigner::Ca } else { OcspSigner::Delegated };
@@ -121,7 +164,7 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<()> {
     }
 
     if let Some(token) = authority.bootstrap(args.bootstrap_token.as_deref()).await.context("bootstrapping")? {
-        let path = args.data_dir.join("admin-token");
+        let path = args.db.data_dir.join("admin-token");
         let _ = std::fs::remove_file(&path);
         certus_kms::write_private_file(&path, format!("{token}\n").as_bytes()).context("writing admin-token")?;
         println!("Bootstrapped the default organisation and tenant.");
@@ -172,7 +215,7 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<()> {
     sweeper.abort();
     store.close().await;
     tracing::info!("shut down cleanly");
-    Ok(())
+    Ok(true)
 }
 
 async fn shutdown_signal() {

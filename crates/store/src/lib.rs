@@ -4,6 +4,7 @@
 //! folder per backend holding the same schema.
 #![forbid(unsafe_code)]
 
+mod audit_chain;
 mod crl_build;
 mod group_commit;
 mod migrate;
@@ -12,6 +13,7 @@ mod sql;
 #[cfg(test)]
 mod tests;
 
+pub use audit_chain::AuditCheck;
 pub use crl_build::CrlBuild;
 pub use records::*;
 pub use sql::{Backend, Store};

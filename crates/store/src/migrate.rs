@@ -12,6 +12,7 @@ const SQLITE: &[(i64, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_key_backends.sql")),
     (4, include_str!("../migrations/sqlite/0004_issuance_profiles.sql")),
     (5, include_str!("../migrations/sqlite/0005_ca_profiles.sql")),
+    (6, include_str!("../migrations/sqlite/0006_audit_chain.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -20,6 +21,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (3, include_str!("../migrations/postgres/0003_key_backends.sql")),
     (4, include_str!("../migrations/postgres/0004_issuance_profiles.sql")),
     (5, include_str!("../migrations/postgres/0005_ca_profiles.sql")),
+    (6, include_str!("../migrations/postgres/0006_audit_chain.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

@@ -938,6 +938,11 @@ impl Store {
 
     // ---- audit ----
 
+    /// Re-checks the audit log's hash chain from the first entry to the head.
+    pub async fn verify_audit_chain(&self) -> Result<crate::AuditCheck> {
+        crate::audit_chain::verify(&self.pool).await
+    }
+
     pub async fn append_audit(&self, entry: &AuditRow) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         insert_audit(&mut tx, entry).await?;
@@ -986,22 +991,9 @@ pub(crate) async fn insert_audit(tx: &mut Tx<'_>, entry: &AuditRow) -> Result<()
     insert_audits(tx, &[entry]).await
 }
 
-/// One multi-row INSERT for any number of audit entries.
+/// Appends audit entries to the hash chain.
 pub(crate) async fn insert_audits(tx: &mut Tx<'_>, entries: &[&AuditRow]) -> Result<()> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let mut sql = Sql::new("INSERT INTO audit_log (at, tenant_id, actor, action, resource, detail)");
-    sql.values(entries, |row, e| {
-        row.bind(e.at)
-            .bind(e.tenant_id.clone())
-            .bind(e.actor.clone())
-            .bind(e.action.clone())
-            .bind(e.resource.clone())
-            .bind(e.detail.clone());
-    });
-    sql.build().execute(&mut **tx).await?;
-    Ok(())
+    crate::audit_chain::append(tx, entries).await
 }
 
 async fn insert_tenant(tx: &mut Tx<'_>, t: &TenantRow) -> Result<()> {

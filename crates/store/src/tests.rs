@@ -235,3 +235,38 @@ async fn group_commit_fails_only_the_bad_item() {
     assert_eq!(failures, 1, "only the duplicate serial fails");
     assert!(matches!(s.get_certificate("t1", "c-dup").await, Err(Error::NotFound)));
 }
+
+#[tokio::test]
+async fn audit_chain_detects_an_edited_entry() {
+    let (s, dir) = store().await;
+    let entry = |i: i64| AuditRow {
+        at: 100 + i,
+        tenant_id: Some("t1".into()),
+        actor: "tok1".into(),
+        action: "certificate.issue".into(),
+        resource: format!("cert_{i}"),
+        detail: format!("serial={i}\nwith a newline"),
+    };
+    for i in 0..5 {
+        s.append_audit(&entry(i)).await.unwrap();
+    }
+    assert_eq!(s.verify_audit_chain().await.unwrap(), AuditCheck::Intact { entries: 5 });
+
+    // Edit the third entry behind the store's back.
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE audit_log SET detail = 'serial=999' WHERE seq = 3").execute(&raw).await.unwrap();
+    match s.verify_audit_chain().await.unwrap() {
+        AuditCheck::Broken { seq, reason, .. } => {
+            assert_eq!(seq, 3);
+            assert!(reason.contains("hash"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Deleting the last entry is caught by the head.
+    sqlx::query("UPDATE audit_log SET detail = 'serial=2\nwith a newline' WHERE seq = 3").execute(&raw).await.unwrap();
+    assert_eq!(s.verify_audit_chain().await.unwrap(), AuditCheck::Intact { entries: 5 });
+    sqlx::query("DELETE FROM audit_log WHERE seq = 5").execute(&raw).await.unwrap();
+    assert!(matches!(s.verify_audit_chain().await.unwrap(), AuditCheck::Broken { .. }));
+}

@@ -1,0 +1,146 @@
+//! The audit log's hash chain: entry n stores SHA-256(hash of entry n-1, its own fields). Any
+//! edit, deletion or reordering of a stored entry breaks the chain from that entry on, and
+//! `verify` names the first entry that no longer fits.
+
+use sqlx::{AnyPool, Row};
+
+use crate::Result;
+use crate::records::AuditRow;
+use crate::sql::{Sql, Tx};
+
+/// The hash of one entry: its fields length-prefixed (so no field can bleed into the next),
+/// chained to the previous entry's hash.
+pub(crate) fn entry_hash(prev_hash: &str, seq: i64, e: &AuditRow) -> String {
+    let mut data = Vec::new();
+    for field in [
+        prev_hash,
+        &seq.to_string(),
+        &e.at.to_string(),
+        e.tenant_id.as_deref().unwrap_or(""),
+        &e.actor,
+        &e.action,
+        &e.resource,
+        &e.detail,
+    ] {
+        data.extend_from_slice(field.len().to_string().as_bytes());
+        data.push(b':');
+        data.extend_from_slice(field.as_bytes());
+        data.push(b';');
+    }
+    hex_encode(&certus_kms::sha256(&data))
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Appends entries to the chain inside `tx`. Taking the head with an UPDATE first locks it, so
+/// concurrent writers (on any node) extend the chain one after another.
+pub(crate) async fn append(tx: &mut Tx<'_>, entries: &[&AuditRow]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(entries.len() as i64)
+        .fetch_one(&mut **tx)
+        .await?;
+    let last: i64 = head.try_get("seq")?;
+    let mut prev: String = head.try_get("hash")?;
+    let mut rows = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        let seq = last - entries.len() as i64 + 1 + i as i64;
+        let hash = entry_hash(&prev, seq, e);
+        rows.push((*e, seq, std::mem::replace(&mut prev, hash.clone()), hash));
+    }
+    let mut sql =
+        Sql::new("INSERT INTO audit_log (at, tenant_id, actor, action, resource, detail, seq, prev_hash, hash)");
+    sql.values(&rows, |row, (e, seq, prev_hash, hash)| {
+        row.bind(e.at)
+            .bind(e.tenant_id.clone())
+            .bind(e.actor.clone())
+            .bind(e.action.clone())
+            .bind(e.resource.clone())
+            .bind(e.detail.clone())
+            .bind(*seq)
+            .bind(prev_hash.clone())
+            .bind(hash.clone());
+    });
+    sql.build().execute(&mut **tx).await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(prev).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// The outcome of re-checking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditCheck {
+    Intact {
+        entries: i64,
+    },
+    /// The first entry that does not fit: its row id, position and why.
+    Broken {
+        id: i64,
+        seq: i64,
+        reason: String,
+    },
+}
+
+const PAGE: i64 = 5000;
+
+pub(crate) async fn verify(pool: &AnyPool) -> Result<AuditCheck> {
+    let mut prev = "0".repeat(64);
+    let mut expected_seq = 1;
+    loop {
+        let rows = sqlx::query(
+            "SELECT id, seq, prev_hash, hash, at, tenant_id, actor, action, resource, detail FROM audit_log \
+             WHERE seq >= $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(expected_seq)
+        .bind(PAGE)
+        .fetch_all(pool)
+        .await?;
+        for r in &rows {
+            let id: i64 = r.try_get("id")?;
+            let seq: i64 = r.try_get("seq")?;
+            let broken = |reason: &str| Ok(AuditCheck::Broken { id, seq, reason: reason.to_owned() });
+            if seq != expected_seq {
+                return broken(&format!("entry {expected_seq} is missing"));
+            }
+            let entry = AuditRow {
+                at: r.try_get("at")?,
+                tenant_id: r.try_get("tenant_id")?,
+                actor: r.try_get("actor")?,
+                action: r.try_get("action")?,
+                resource: r.try_get("resource")?,
+                detail: r.try_get("detail")?,
+            };
+            let stored_prev: Option<String> = r.try_get("prev_hash")?;
+            let stored_hash: Option<String> = r.try_get("hash")?;
+            if stored_prev.as_deref() != Some(prev.as_str()) {
+                return broken("does not follow the previous entry");
+            }
+            let hash = entry_hash(&prev, seq, &entry);
+            if stored_hash.as_deref() != Some(hash.as_str()) {
+                return broken("its content does not match its hash");
+            }
+            prev = hash;
+            expected_seq += 1;
+        }
+        if (rows.len() as i64) < PAGE {
+            break;
+        }
+    }
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?;
+    let (head_seq, head_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+    if head_seq != expected_seq - 1 || head_hash != prev {
+        return Ok(AuditCheck::Broken {
+            id: 0,
+            seq: head_seq,
+            reason: "entries after the last one were removed".into(),
+        });
+    }
+    let unchained: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE seq IS NULL").fetch_one(pool).await?;
+    if unchained > 0 {
+        return Ok(AuditCheck::Broken { id: 0, seq: 0, reason: format!("{unchained} entries are outside the chain") });
+    }
+    Ok(AuditCheck::Intact { entries: expected_seq - 1 })
+}

@@ -1,0 +1,43 @@
+"""The hash-chained audit log and `certus audit verify`."""
+import sqlite3
+import subprocess
+
+from conftest import BIN, BOOTSTRAP_TOKEN, PG_URL, Client, Server, database_for, make_hierarchy, make_role, psql
+
+
+def verify(data_dir):
+    args = [str(BIN), "audit", "verify", "--data-dir", str(data_dir)]
+    if PG_URL:
+        args += ["--database-url", database_for(data_dir)]
+    return subprocess.run(args, capture_output=True, text=True, timeout=60)
+
+
+def test_verify_passes_then_names_the_edited_entry(tmp):
+    data = tmp / "d"
+    srv = Server(data, env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN}).start()
+    try:
+        admin = Client(srv.url, BOOTSTRAP_TOKEN)
+        _, inter = make_hierarchy(admin)
+        role = make_role(admin, inter["id"], key_type="ec")
+        for i in range(5):
+            c = admin.ok("post", f"/v1/pki/issue/{role['name']}", 201, json={"common_name": f"a{i}.example.test"})
+        admin.ok("post", "/v1/pki/revoke", json={"serial_number": c["serial_number"], "reason": "superseded"})
+    finally:
+        srv.stop()
+    ok = verify(data)
+    assert ok.returncode == 0 and "intact" in ok.stdout, ok.stdout + ok.stderr
+    entries = int(ok.stdout.split(":")[1].split()[0])
+    assert entries == 9  # root, intermediate, role, 5 issuances, the revocation
+
+    # Rewrite history: pretend the revocation's reason was different.
+    query = "UPDATE audit_log SET detail = 'serial=00 reason=unspecified' WHERE action = 'certificate.revoke'"
+    if PG_URL:
+        psql(data, query)
+        seq = int(psql(data, "SELECT seq FROM audit_log WHERE action = 'certificate.revoke'").strip())
+    else:
+        with sqlite3.connect(data / "certus.db") as db:
+            db.execute(query)
+            seq = db.execute("SELECT seq FROM audit_log WHERE action = 'certificate.revoke'").fetchone()[0]
+    bad = verify(data)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert f"broken at entry {seq}" in bad.stdout and "hash" in bad.stdout
