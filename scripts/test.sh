@@ -17,12 +17,13 @@ if ((${#need_apt[@]})); then
     $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}"
 fi
 
-if [ ! -x .venv/bin/pytest ] || [ ! -x .venv/bin/lint_pkix_cert ]; then
-    echo "==> creating .venv with pkilint and pytest"
+if [ ! -x .venv/bin/pip ]; then
+    echo "==> creating .venv"
     python3 -m venv .venv
     .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -r tests/requirements.txt
 fi
+echo "==> test tools (pytest, pkilint, schemathesis)"
+.venv/bin/pip install -q -r tests/requirements.txt
 
 echo "==> building"
 cargo build --locked --workspace

@@ -70,6 +70,9 @@ def test_token_admin(admin):
     assert revoked["revoked_at"]
     assert_error(client.get("/v1/auth/whoami"), 401)
     assert_error(admin.delete(f"/v1/admin/tokens/{tok['id']}"), 409)
+    me = admin.ok("get", "/v1/auth/whoami")["identity_id"]
+    assert_error(admin.delete(f"/v1/admin/tokens/{me}"), 409, "last superuser")
+    assert admin.ok("get", "/v1/auth/whoami")["superuser"]
 
 
 def test_unknown_route_and_method(admin):

@@ -96,6 +96,13 @@ impl Authority {
     pub async fn revoke_token(&self, caller: &Caller, id: &str) -> Result<TokenView> {
         caller.require_superuser()?;
         let row = self.store.get_token(id).await.not_found_as("token")?;
+        // Locking everyone out is never what the caller meant.
+        if row.superuser && row.revoked_at.is_none() {
+            let others = self.store.list_tokens().await?;
+            if !others.iter().any(|t| t.superuser && t.revoked_at.is_none() && t.id != row.id) {
+                return Err(Error::conflict("this is the last superuser token; it cannot be revoked"));
+            }
+        }
         let revoked = self.store.revoke_token(id, now_secs()).await?;
         self.tokens.forget(&id.to_owned());
         if !revoked {
