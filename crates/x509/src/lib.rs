@@ -5,6 +5,9 @@
 mod build;
 mod chain;
 mod crl;
+mod mdl;
+#[cfg(test)]
+mod mdl_tests;
 mod ocsp;
 mod parse;
 mod pem_io;
@@ -16,6 +19,7 @@ mod tests;
 pub use build::{CertProfile, CertSpec, KeyUsageBit, SignWith, Subject, build_certificate, build_csr};
 pub use chain::verify_issued_by;
 pub use crl::{CrlEntry, CrlKind, CrlSpec, RevocationReason, build_crl};
+pub use mdl::{DsSpec, IacaSpec, IssuerAltName, MdlRole, build_ds, build_iaca, check_annex_b};
 pub use ocsp::{
     CertIdHash, OcspFailure, OcspItem, OcspQuery, OcspResponseSpec, OcspStatus, build_ocsp_response, ocsp_failure,
     parse_ocsp_request,

@@ -262,6 +262,12 @@ fn collect_names(names: &[GeneralName<'_>], dns: &mut Vec<String>, ips: &mut Vec
     Ok(())
 }
 
+/// Key type and size of a public key given as rcgen key data.
+pub(crate) fn key_info_of_public(key: &dyn rcgen::PublicKeyData) -> KeyKind {
+    let spki = key.subject_public_key_info();
+    SubjectPublicKeyInfo::from_der(&spki).map(|(_, s)| key_info(&s).kind).unwrap_or(KeyKind::Other)
+}
+
 fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
     let alg = &spki.algorithm.algorithm;
     if *alg == OID_PKCS1_RSAENCRYPTION {

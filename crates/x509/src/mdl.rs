@@ -1,0 +1,389 @@
+//! ISO/IEC 18013-5 Annex B certificates for mobile driving licences: the IACA root and the
+//! Document Signer (DS), built to the profile and checked against it rule by rule. Pure: time
+//! and keys come in from the caller.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CrlDistributionPoint, CustomExtension, DistinguishedName, DnType, DnValue,
+    IsCa, Issuer, KeyIdMethod, KeyUsagePurpose, PublicKeyData, SerialNumber, SigningKey,
+};
+use time::{Duration, OffsetDateTime};
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::{Error, KeyKind, KeyUsageBit};
+
+const OID_IAN: &[u64] = &[2, 5, 29, 18];
+/// id-mdl-kp-mdlDS (ISO/IEC 18013-5 Annex B.1.4).
+const OID_MDL_DS: &[u64] = &[1, 0, 18013, 5, 1, 2];
+const OID_EKU: &[u64] = &[2, 5, 29, 37];
+const MDL_DS_EKU: &str = "1.0.18013.5.1.2";
+/// Extensions Annex B.1.1 forbids: policy mappings, name constraints, policy constraints,
+/// inhibit anyPolicy, freshest CRL.
+const FORBIDDEN: &[(&str, &str)] = &[
+    ("2.5.29.33", "policyMappings"),
+    ("2.5.29.30", "nameConstraints"),
+    ("2.5.29.36", "policyConstraints"),
+    ("2.5.29.54", "inhibitAnyPolicy"),
+    ("2.5.29.46", "freshestCRL"),
+];
+const IACA_MAX_YEARS: i64 = 20;
+const DS_MAX_DAYS: i64 = 457;
+
+/// Contact details for the issuerAltName extension (at least one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssuerAltName {
+    pub uri: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IacaSpec {
+    pub serial: [u8; 20],
+    pub country: String,
+    pub common_name: String,
+    pub state: Option<String>,
+    pub organization: Option<String>,
+    pub issuer_alt_name: IssuerAltName,
+    pub crl_url: Option<String>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct DsSpec {
+    pub serial: [u8; 20],
+    pub country: String,
+    pub common_name: String,
+    pub state: Option<String>,
+    pub organization: Option<String>,
+    pub locality: Option<String>,
+    pub crl_url: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+}
+
+fn rule(text: impl Into<String>) -> Error {
+    Error::InvalidValue(format!("ISO 18013-5 Annex B: {}", text.into()))
+}
+
+fn check_country(country: &str) -> Result<(), Error> {
+    if country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(rule(format!("country {country:?} must be an upper-case ISO 3166-1 alpha-2 code")))
+    }
+}
+
+fn ecdsa_curve(key: &dyn PublicKeyData) -> bool {
+    let alg = key.algorithm();
+    [
+        &rcgen::PKCS_ECDSA_P256_SHA256,
+        &rcgen::PKCS_ECDSA_P384_SHA384,
+        &rcgen::PKCS_ECDSA_P521_SHA256,
+        &rcgen::PKCS_ECDSA_P521_SHA384,
+        &rcgen::PKCS_ECDSA_P521_SHA512,
+    ]
+    .contains(&alg)
+}
+
+fn name(
+    country: &str,
+    state: Option<&str>,
+    organization: Option<&str>,
+    locality: Option<&str>,
+    cn: &str,
+) -> Result<DistinguishedName, Error> {
+    let mut dn = DistinguishedName::new();
+    let printable = rcgen::string::PrintableString::try_from(country).map_err(|_| rule("country must be printable"))?;
+    dn.push(DnType::CountryName, DnValue::PrintableString(printable));
+    if let Some(st) = state {
+        dn.push(DnType::StateOrProvinceName, DnValue::Utf8String(st.to_owned()));
+    }
+    if let Some(l) = locality {
+        dn.push(DnType::LocalityName, DnValue::Utf8String(l.to_owned()));
+    }
+    if let Some(o) = organization {
+        dn.push(DnType::OrganizationName, DnValue::Utf8String(o.to_owned()));
+    }
+    dn.push(DnType::CommonName, DnValue::Utf8String(cn.to_owned()));
+    Ok(dn)
+}
+
+/// IssuerAltName ::= GeneralNames with a URI [6] and/or an rfc822Name [1], encoded with yasna.
+fn issuer_alt_name(ian: &IssuerAltName) -> Result<CustomExtension, Error> {
+    if ian.uri.is_none() && ian.email.is_none() {
+        return Err(rule("issuerAltName needs a URI or an email address"));
+    }
+    let der = yasna::construct_der(|w| {
+        w.write_sequence(|w| {
+            if let Some(email) = &ian.email {
+                w.next().write_tagged_implicit(yasna::Tag::context(1), |w| w.write_ia5_string(email));
+            }
+            if let Some(uri) = &ian.uri {
+                w.next().write_tagged_implicit(yasna::Tag::context(6), |w| w.write_ia5_string(uri));
+            }
+        })
+    });
+    Ok(CustomExtension::from_oid_content(OID_IAN, der))
+}
+
+fn method1(key: &dyn PublicKeyData) -> KeyIdMethod {
+    KeyIdMethod::PreSpecified(certus_kms::sha1(key.der_bytes()).to_vec())
+}
+
+/// Builds a self-signed IACA root certificate (Annex B.1.2).
+pub fn build_iaca(spec: &IacaSpec, key: &dyn SigningKey) -> Result<Vec<u8>, Error> {
+    check_country(&spec.country)?;
+    if !ecdsa_curve(key) {
+        return Err(rule("an IACA key must be ECDSA on P-256, P-384 or P-521"));
+    }
+    if spec.not_after <= spec.not_before || spec.not_after > spec.not_before + Duration::days(365 * IACA_MAX_YEARS + 5)
+    {
+        return Err(rule("an IACA is valid for at most 20 years"));
+    }
+    let mut params = CertificateParams::default();
+    params.serial_number = Some(SerialNumber::from_slice(&spec.serial));
+    params.not_before = spec.not_before;
+    params.not_after = spec.not_after;
+    params.distinguished_name =
+        name(&spec.country, spec.state.as_deref(), spec.organization.as_deref(), None, &spec.common_name)?;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.key_identifier_method = method1(key);
+    params.custom_extensions.push(issuer_alt_name(&spec.issuer_alt_name)?);
+    if let Some(url) = &spec.crl_url {
+        params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![url.clone()] }];
+    }
+    Ok(params.self_signed(&key)?.der().to_vec())
+}
+
+/// Builds a Document Signer certificate under `iaca_der` (Annex B.1.4). The issuer name and the
+/// issuerAltName are the IACA's; the result is checked to carry them byte for byte.
+pub fn build_ds(
+    spec: &DsSpec,
+    ds_key: &dyn PublicKeyData,
+    iaca_der: &[u8],
+    iaca_key: &dyn SigningKey,
+) -> Result<Vec<u8>, Error> {
+    let (_, iaca) = X509Certificate::from_der(iaca_der).map_err(|e| Error::Certificate(e.to_string()))?;
+    check_country(&spec.country)?;
+    let iaca_country = iaca.subject().iter_country().next().and_then(|c| c.as_str().ok()).unwrap_or_default();
+    if spec.country != iaca_country {
+        return Err(rule(format!("the DS country {:?} must be the IACA's {iaca_country:?}", spec.country)));
+    }
+    let iaca_state = iaca.subject().iter_state_or_province().next().and_then(|s| s.as_str().ok());
+    if spec.state.as_deref() != iaca_state {
+        return Err(rule(
+            "stateOrProvinceName must be present in the DS exactly when the IACA has it, with the same value",
+        ));
+    }
+    let ds_kind = crate::parse::key_info_of_public(ds_key);
+    if !matches!(ds_kind, KeyKind::EcP256 | KeyKind::EcP384 | KeyKind::EcP521 | KeyKind::Ed25519) {
+        return Err(rule("a DS key must be ECDSA on P-256, P-384 or P-521, or Ed25519"));
+    }
+    if spec.not_after <= spec.not_before || spec.not_after > spec.not_before + Duration::days(DS_MAX_DAYS) {
+        return Err(rule("a DS certificate is valid for at most 457 days"));
+    }
+    let iaca_from = iaca.validity().not_before.to_datetime();
+    let iaca_until = iaca.validity().not_after.to_datetime();
+    if spec.not_before < iaca_from || spec.not_after > iaca_until {
+        return Err(rule("the DS validity must lie within the IACA's"));
+    }
+    let ian = iaca
+        .extensions()
+        .iter()
+        .find(|e| matches!(e.parsed_extension(), ParsedExtension::IssuerAlternativeName(_)))
+        .map(|e| e.value.to_vec())
+        .ok_or_else(|| rule("the IACA has no issuerAltName to copy"))?;
+    let mut params = CertificateParams::default();
+    params.serial_number = Some(SerialNumber::from_slice(&spec.serial));
+    params.not_before = spec.not_before;
+    params.not_after = spec.not_after;
+    params.distinguished_name = name(
+        &spec.country,
+        spec.state.as_deref(),
+        spec.organization.as_deref(),
+        spec.locality.as_deref(),
+        &spec.common_name,
+    )?;
+    // ExplicitNoCa: basicConstraints cA=FALSE, and rcgen writes the SKI with it.
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.key_identifier_method = method1(ds_key);
+    params.use_authority_key_identifier_extension = true;
+    params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![spec.crl_url.clone()] }];
+    params.custom_extensions.push(CustomExtension::from_oid_content(OID_IAN, ian));
+    let eku = yasna::construct_der(|w| {
+        w.write_sequence(|w| w.next().write_oid(&yasna::models::ObjectIdentifier::from_slice(OID_MDL_DS)))
+    });
+    let mut eku = CustomExtension::from_oid_content(OID_EKU, eku);
+    eku.set_criticality(true);
+    params.custom_extensions.push(eku);
+    let issuer = Issuer::from_ca_cert_der(&iaca_der.to_vec().into(), iaca_key)?;
+    let der = params.signed_by(&ds_key, &issuer)?.der().to_vec();
+    let (_, ds) = X509Certificate::from_der(&der).map_err(|e| Error::Encoding(e.to_string()))?;
+    if ds.issuer().as_raw() != iaca.subject().as_raw() {
+        return Err(Error::Encoding("DS issuer would not be byte-identical to the IACA subject".into()));
+    }
+    Ok(der)
+}
+
+/// Which Annex B profile a certificate is checked against.
+pub enum MdlRole<'a> {
+    Iaca,
+    /// A DS, with the IACA that issued it.
+    Ds {
+        iaca_der: &'a [u8],
+    },
+}
+
+/// Every Annex B rule the certificate breaks (empty: it conforms).
+pub fn check_annex_b(der: &[u8], role: MdlRole<'_>) -> Vec<String> {
+    let mut bad = Vec::new();
+    let Ok((_, cert)) = X509Certificate::from_der(der) else {
+        return vec!["not a DER certificate".into()];
+    };
+    let iaca = match role {
+        MdlRole::Iaca => None,
+        MdlRole::Ds { iaca_der } => match X509Certificate::from_der(iaca_der) {
+            Ok((_, c)) => Some(c),
+            Err(_) => return vec!["the IACA is not a DER certificate".into()],
+        },
+    };
+    let info = match crate::parse_certificate(der) {
+        Ok(i) => i,
+        Err(e) => return vec![e.to_string()],
+    };
+    if cert.version().0 != 2 {
+        bad.push("version must be v3".into());
+    }
+    if info.serial.len() > 20
+        || info.serial.len() < 8
+        || cert.tbs_certificate.raw_serial().first().is_some_and(|b| *b & 0x80 != 0)
+    {
+        bad.push("serialNumber must be a positive integer of 8 to 20 octets".into());
+    }
+    let sig = cert.signature_algorithm.algorithm.to_id_string();
+    if !["1.2.840.10045.4.3.2", "1.2.840.10045.4.3.3", "1.2.840.10045.4.3.4"].contains(&sig.as_str()) {
+        bad.push("signature must be ECDSA with SHA-256, SHA-384 or SHA-512".into());
+    }
+    match cert.subject().iter_country().next() {
+        Some(c)
+            if c.attr_value().tag() == x509_parser::der_parser::asn1_rs::Tag::PrintableString
+                && c.as_str().is_ok_and(|s| s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase())) => {}
+        _ => bad.push("countryName must be an upper-case alpha-2 code as a PrintableString".into()),
+    }
+    if info.common_name.is_none() {
+        bad.push("commonName is mandatory".into());
+    }
+    let ext = |oid: &str| cert.extensions().iter().find(|e| e.oid.to_id_string() == oid);
+    match ext("2.5.29.14") {
+        Some(e) if !e.critical => {
+            if let ParsedExtension::SubjectKeyIdentifier(k) = e.parsed_extension()
+                && k.0 != certus_kms::sha1(&info.public_key_bits).as_slice()
+            {
+                bad.push("subjectKeyIdentifier must be method 1 (SHA-1 of the public key)".into());
+            }
+        }
+        _ => bad.push("subjectKeyIdentifier is mandatory and non-critical".into()),
+    }
+    match ext("2.5.29.15") {
+        Some(e) if e.critical => {}
+        _ => bad.push("keyUsage is mandatory and critical".into()),
+    }
+    match ext("2.5.29.18") {
+        Some(e) if !e.critical => {
+            let contact = matches!(e.parsed_extension(), ParsedExtension::IssuerAlternativeName(ian)
+                if ian.general_names.iter().any(|g| matches!(g, GeneralName::URI(_) | GeneralName::RFC822Name(_))));
+            if !contact {
+                bad.push("issuerAltName must hold a URI or an rfc822Name".into());
+            }
+        }
+        _ => bad.push("issuerAltName is mandatory and non-critical".into()),
+    }
+    for (oid, what) in FORBIDDEN {
+        if ext(oid).is_some() {
+            bad.push(format!("{what} must not be used"));
+        }
+    }
+    let days = (info.not_after - info.not_before).whole_days();
+    match &iaca {
+        None => {
+            if cert.subject().as_raw() != cert.issuer().as_raw() {
+                bad.push("an IACA's subject must equal its issuer".into());
+            }
+            if info.key_usage != [KeyUsageBit::KeyCertSign, KeyUsageBit::CrlSign] {
+                bad.push("an IACA's keyUsage must be keyCertSign and cRLSign only".into());
+            }
+            match cert.basic_constraints() {
+                Ok(Some(bc)) if bc.critical && bc.value.ca && bc.value.path_len_constraint == Some(0) => {}
+                _ => bad.push("an IACA needs critical basicConstraints cA=TRUE, pathLenConstraint 0".into()),
+            }
+            if !matches!(info.key.kind, KeyKind::EcP256 | KeyKind::EcP384 | KeyKind::EcP521) {
+                bad.push("an IACA key must be ECDSA on P-256, P-384 or P-521".into());
+            }
+            if days > 365 * IACA_MAX_YEARS + 5 {
+                bad.push("an IACA is valid for at most 20 years".into());
+            }
+        }
+        Some(iaca) => {
+            if cert.issuer().as_raw() != iaca.subject().as_raw() {
+                bad.push("a DS issuer must be byte-identical to the IACA subject".into());
+            }
+            let state = |c: &X509Certificate<'_>| {
+                c.subject().iter_state_or_province().next().and_then(|s| s.as_str().ok()).map(str::to_owned)
+            };
+            if state(&cert) != state(iaca) {
+                bad.push("stateOrProvinceName must match the IACA's".into());
+            }
+            let country = |c: &X509Certificate<'_>| {
+                c.subject().iter_country().next().and_then(|s| s.as_str().ok()).map(str::to_owned)
+            };
+            if country(&cert) != country(iaca) {
+                bad.push("countryName must match the IACA's".into());
+            }
+            if info.key_usage != [KeyUsageBit::DigitalSignature] {
+                bad.push("a DS keyUsage must be digitalSignature only".into());
+            }
+            match ext("2.5.29.37") {
+                Some(e) if e.critical && info.extended_key_usage == [MDL_DS_EKU] => {}
+                _ => bad.push("a DS needs a critical extendedKeyUsage of 1.0.18013.5.1.2 only".into()),
+            }
+            if matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca) {
+                bad.push("a DS must not be a CA".into());
+            }
+            let iaca_ski = iaca.extensions().iter().find_map(|e| match e.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+                _ => None,
+            });
+            let aki = cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+                ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.as_ref().map(|k| k.0.to_vec()),
+                _ => None,
+            });
+            if aki.is_none() || aki != iaca_ski {
+                bad.push("a DS authorityKeyIdentifier must be the IACA's subjectKeyIdentifier".into());
+            }
+            let ian = |c: &X509Certificate<'_>| {
+                c.extensions().iter().find(|e| e.oid.to_id_string() == "2.5.29.18").map(|e| e.value.to_vec())
+            };
+            if ian(&cert) != ian(iaca) {
+                bad.push("a DS issuerAltName must copy the IACA's".into());
+            }
+            if ext("2.5.29.31").is_none() {
+                bad.push("a DS needs a cRLDistributionPoints extension".into());
+            }
+            if !matches!(info.key.kind, KeyKind::EcP256 | KeyKind::EcP384 | KeyKind::EcP521 | KeyKind::Ed25519) {
+                bad.push("a DS key must be ECDSA on P-256, P-384 or P-521, or Ed25519".into());
+            }
+            if days > DS_MAX_DAYS {
+                bad.push("a DS certificate is valid for at most 457 days".into());
+            }
+            if info.not_before < iaca.validity().not_before.to_datetime()
+                || info.not_after > iaca.validity().not_after.to_datetime()
+            {
+                bad.push("the DS validity must lie within the IACA's".into());
+            }
+        }
+    }
+    bad
+}
