@@ -7,6 +7,7 @@ mod ca_v1;
 mod error;
 mod native;
 mod ocsp;
+mod targets;
 mod time_fmt;
 
 use axum::Router;
@@ -60,7 +61,8 @@ pub fn router(state: AppState) -> Router {
         .merge(ca_v1::router())
         .merge(ca_v1::ca_router())
         .split_for_parts();
-    api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+    api.merge(targets::router())
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
         .with_state(state)

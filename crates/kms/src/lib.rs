@@ -4,12 +4,14 @@
 //! the raw bytes unless they export a software key on purpose.
 #![forbid(unsafe_code)]
 
+mod jwk;
 mod kek;
 mod key;
 mod pkcs11;
 mod software_key;
 mod verify;
 
+pub use jwk::{JwkKey, PublicKey, key_from_jwk, public_jwk, raw_signature};
 pub use kek::{Kek, write_private_file};
 pub use key::Key;
 pub use pkcs11::{Hsm, HsmKey, Pkcs11Config};

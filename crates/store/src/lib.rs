@@ -9,6 +9,7 @@ mod crl_build;
 mod group_commit;
 mod migrate;
 mod records;
+mod services;
 mod sql;
 #[cfg(test)]
 mod tests;
@@ -16,6 +17,7 @@ mod tests;
 pub use audit_chain::AuditCheck;
 pub use crl_build::CrlBuild;
 pub use records::*;
+pub use services::{ServiceRow, StoreEntryRow};
 pub use sql::{Backend, Store};
 
 #[derive(Debug, thiserror::Error)]

@@ -13,6 +13,7 @@ const SQLITE: &[(i64, &str)] = &[
     (4, include_str!("../migrations/sqlite/0004_issuance_profiles.sql")),
     (5, include_str!("../migrations/sqlite/0005_ca_profiles.sql")),
     (6, include_str!("../migrations/sqlite/0006_audit_chain.sql")),
+    (7, include_str!("../migrations/sqlite/0007_services_and_stores.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -22,6 +23,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (4, include_str!("../migrations/postgres/0004_issuance_profiles.sql")),
     (5, include_str!("../migrations/postgres/0005_ca_profiles.sql")),
     (6, include_str!("../migrations/postgres/0006_audit_chain.sql")),
+    (7, include_str!("../migrations/postgres/0007_services_and_stores.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

@@ -142,6 +142,10 @@ impl Store {
         Ok(Store { pool, backend, issuance, crl_locks: Default::default() })
     }
 
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

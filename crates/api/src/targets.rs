@@ -1,0 +1,421 @@
+//! The `/v1/{org}.{tenant}.{service}[.{child}]` front door (spec: x509-service-iaca-ds-generic.txt
+//! and x509-store.txt): services, KMS keys, ISO 18013-5 IACA and Document Signer issuance, and
+//! X.509 stores. Errors use the native shape.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use certus_authority::{DsData, DsKeySource, IacaData, IacaSigner, KeyRef, MdlIssued, StoreWrite};
+use certus_x509::IssuerAltName;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiJson, ApiResult};
+
+/// Plain axum routes: a dotted target in the first segment does not fit the OpenAPI generator's
+/// path templates well, so this front door is documented in docs/decisions.md.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/{target}/resource-api/services/create", post(create_service))
+        .route("/v1/{target}/x509-service-api/dependencies/add", post(add_dependency))
+        .route("/v1/{target}/kms-service-api/keys/generate", post(kms_generate))
+        .route("/v1/{target}/kms-service-api/keys/import/jwk", post(kms_import))
+        .route("/v1/{target}/kms-service-api/keys/jwk", get(kms_jwk))
+        .route("/v1/{target}/kms-service-api/keys", axum::routing::delete(kms_delete))
+        .route("/v1/{target}/kms-service-api/keys/sign", post(kms_sign))
+        .route("/v1/{target}/x509-service-api/iso/iacas", post(iaca))
+        .route("/v1/{target}/x509-service-api/iso/document-signers", post(document_signer))
+        .route(
+            "/v1/{target}/x509-store-api/certificates",
+            get(store_list).post(store_add).put(store_update).delete(store_delete),
+        )
+        .route("/v1/{target}/x509-store-api/certificates/ids", get(store_ids))
+}
+
+#[derive(Deserialize)]
+struct ServiceBody {
+    #[serde(rename = "type")]
+    service_type: String,
+}
+
+async fn create_service(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(target): Path<String>,
+    ApiJson(b): ApiJson<ServiceBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    Ok((StatusCode::CREATED, Json(s.authority.create_service(&c, &target, &b.service_type).await?)))
+}
+
+/// The body is the dependency path as a JSON string, or `{"dependency": "..."}`.
+async fn add_dependency(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(target): Path<String>,
+    ApiJson(b): ApiJson<Value>,
+) -> ApiResult<StatusCode> {
+    let dep = b
+        .as_str()
+        .or_else(|| b.get("dependency").and_then(Value::as_str))
+        .ok_or_else(|| ApiError::bad_request("the body is the dependency path: \"org.tenant.service\""))?;
+    s.authority.add_dependency(&c, &target, dep).await?;
+    Ok(StatusCode::CREATED)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerateBody {
+    key_type: String,
+    #[allow(dead_code)]
+    backend: Option<String>,
+}
+
+async fn kms_generate(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(target): Path<String>,
+    ApiJson(b): ApiJson<GenerateBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    Ok((StatusCode::CREATED, Json(s.authority.kms_generate(&c, &target, &b.key_type).await?)))
+}
+
+async fn kms_import(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(target): Path<String>,
+    ApiJson(jwk): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let jwk = jwk.get("jwk").cloned().unwrap_or(jwk);
+    Ok((StatusCode::CREATED, Json(s.authority.kms_import_jwk(&c, &target, &jwk).await?)))
+}
+
+async fn kms_jwk(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.authority.kms_public_jwk(&c, &target).await?))
+}
+
+async fn kms_delete(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<StatusCode> {
+    s.authority.kms_delete(&c, &target).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct SignBody {
+    /// base64url (or standard base64) of the bytes to sign.
+    data: String,
+}
+
+fn b64_decode(text: &str) -> Option<Vec<u8>> {
+    let t = text.trim().trim_end_matches('=');
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(t)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(t))
+        .ok()
+}
+
+async fn kms_sign(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(target): Path<String>,
+    ApiJson(b): ApiJson<SignBody>,
+) -> ApiResult<Json<Value>> {
+    let data = b64_decode(&b.data).ok_or_else(|| ApiError::bad_request("data must be base64url"))?;
+    let sig = s.authority.kms_sign(&c, &target, &data).await?;
+    Ok(Json(json!({ "signature": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig) })))
+}
+
+// ---- ISO issuance ----
+
+#[derive(Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct KeyDescriptor {
+    #[serde(rename = "type")]
+    kind: String,
+    key_id_path: Option<String>,
+    jwk: Option<Value>,
+    key: Option<Value>,
+}
+
+impl KeyDescriptor {
+    fn to_ref(&self) -> ApiResult<KeyRef> {
+        match self.kind.as_str() {
+            "kms-hosted-key-descriptor" => {
+                Ok(KeyRef::Kms(self.key_id_path.clone().ok_or_else(|| ApiError::bad_request("keyIdPath is required"))?))
+            }
+            "jwk-encoded-key-descriptor" => Ok(KeyRef::Jwk(
+                self.jwk.clone().or(self.key.clone()).ok_or_else(|| ApiError::bad_request("jwk is required"))?,
+            )),
+            other => Err(ApiError::bad_request(format!(
+                "key descriptor type {other:?}: use kms-hosted-key-descriptor or jwk-encoded-key-descriptor"
+            ))),
+        }
+    }
+}
+
+#[derive(Deserialize, Clone, Default)]
+#[serde(rename_all = "camelCase")]
+struct IanConf {
+    uri: Option<String>,
+    email: Option<String>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct IacaCertData {
+    country: String,
+    common_name: String,
+    state_or_province_name: Option<String>,
+    organization_name: Option<String>,
+    not_before: Option<String>,
+    not_after: Option<String>,
+    issuer_alternative_name_conf: Option<IanConf>,
+    crl_distribution_point_uri: Option<String>,
+}
+
+fn time_of(field: &str, v: &Option<String>) -> ApiResult<Option<i64>> {
+    v.as_deref()
+        .map(|t| {
+            OffsetDateTime::parse(t, &Rfc3339)
+                .map(|t| t.unix_timestamp())
+                .map_err(|_| ApiError::bad_request(format!("{field} must be an RFC 3339 time")))
+        })
+        .transpose()
+}
+
+impl IacaCertData {
+    fn to_data(&self) -> ApiResult<IacaData> {
+        let ian = self.issuer_alternative_name_conf.clone().unwrap_or_default();
+        Ok(IacaData {
+            country: self.country.clone(),
+            common_name: self.common_name.clone(),
+            state: self.state_or_province_name.clone(),
+            organization: self.organization_name.clone(),
+            not_before: time_of("notBefore", &self.not_before)?,
+            not_after: time_of("notAfter", &self.not_after)?,
+            issuer_alt_name: IssuerAltName { uri: ian.uri, email: ian.email },
+            crl_url: self.crl_distribution_point_uri.clone(),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IacaBody {
+    stored_certificate_id: Option<String>,
+    certificate_data: IacaCertData,
+    vical_entry_complementary_metadata: Option<Value>,
+    iaca_key_desc: KeyDescriptor,
+}
+
+fn echo(mut data: Value, issued: &MdlIssued) -> Value {
+    data["notBefore"] = json!(crate::time_fmt::rfc3339(issued.not_before));
+    data["notAfter"] = json!(crate::time_fmt::rfc3339(issued.not_after));
+    data
+}
+
+fn issued_json(issued: &MdlIssued, certificate_data: Value) -> Value {
+    let mut out =
+        json!({ "certificatePEM": issued.certificate_pem, "certificateData": echo(certificate_data, issued) });
+    if let Some(ids) = &issued.stored_certificate_ids {
+        out["storedCertificateIds"] = json!(ids);
+    }
+    out
+}
+
+async fn iaca(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(target): Path<String>,
+    ApiJson(raw): ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
+    let b: IacaBody = serde_json::from_value(raw.clone()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let write = StoreWrite {
+        stored_certificate_id: b.stored_certificate_id.clone(),
+        vical_metadata: b.vical_entry_complementary_metadata.clone(),
+    };
+    let issued =
+        s.authority.issue_iaca(&c, &target, &b.certificate_data.to_data()?, &b.iaca_key_desc.to_ref()?, &write).await?;
+    Ok(Json(issued_json(&issued, raw["certificateData"].clone())))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IacaSignerBody {
+    #[serde(rename = "type")]
+    kind: String,
+    iaca_key_desc: KeyDescriptor,
+    certificate_data: Option<IacaCertData>,
+    iaca_pem_encoded_certificate: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DsCertData {
+    country: String,
+    common_name: String,
+    state_or_province_name: Option<String>,
+    organization_name: Option<String>,
+    locality_name: Option<String>,
+    not_before: Option<String>,
+    not_after: Option<String>,
+    crl_distribution_point_uri: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DsKeySourceBody {
+    #[serde(rename = "type")]
+    kind: String,
+    key_descriptor: Option<KeyDescriptor>,
+    csr: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DsBody {
+    stored_certificate_id: Option<String>,
+    iaca_signer: IacaSignerBody,
+    certificate_data: DsCertData,
+    ds_public_key_source: Option<DsKeySourceBody>,
+    /// Older clients send the DS key directly.
+    ds_key_descriptor: Option<KeyDescriptor>,
+}
+
+async fn document_signer(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(target): Path<String>,
+    ApiJson(raw): ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
+    let b: DsBody = serde_json::from_value(raw.clone()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let key = b.iaca_signer.iaca_key_desc.to_ref()?;
+    let signer = match b.iaca_signer.kind.as_str() {
+        "iaca-pem-cert-descriptor" => IacaSigner::Pem {
+            pem: b
+                .iaca_signer
+                .iaca_pem_encoded_certificate
+                .ok_or_else(|| ApiError::bad_request("iacaPemEncodedCertificate is required"))?,
+            key,
+        },
+        "iaca-cert-data-descriptor" => IacaSigner::Data {
+            data: b
+                .iaca_signer
+                .certificate_data
+                .ok_or_else(|| ApiError::bad_request("iacaSigner.certificateData is required"))?
+                .to_data()?,
+            key,
+        },
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "iacaSigner type {other:?}: use iaca-pem-cert-descriptor or iaca-cert-data-descriptor"
+            )));
+        }
+    };
+    let source = match (b.ds_public_key_source, b.ds_key_descriptor) {
+        (Some(src), _) if src.kind == "key-descriptor" => DsKeySource::Key(
+            src.key_descriptor
+                .ok_or_else(|| ApiError::bad_request("dsPublicKeySource.keyDescriptor is required"))?
+                .to_ref()?,
+        ),
+        (Some(src), _) if src.kind == "csr" => {
+            DsKeySource::Csr(src.csr.ok_or_else(|| ApiError::bad_request("dsPublicKeySource.csr is required"))?)
+        }
+        (Some(src), _) => {
+            return Err(ApiError::bad_request(format!(
+                "dsPublicKeySource type {:?}: use key-descriptor or csr",
+                src.kind
+            )));
+        }
+        (None, Some(k)) => DsKeySource::Key(k.to_ref()?),
+        (None, None) => return Err(ApiError::bad_request("dsPublicKeySource is required")),
+    };
+    let d = &b.certificate_data;
+    let data = DsData {
+        country: d.country.clone(),
+        common_name: d.common_name.clone(),
+        state: d.state_or_province_name.clone(),
+        organization: d.organization_name.clone(),
+        locality: d.locality_name.clone(),
+        not_before: time_of("notBefore", &d.not_before)?,
+        not_after: time_of("notAfter", &d.not_after)?,
+        crl_url: d
+            .crl_distribution_point_uri
+            .clone()
+            .ok_or_else(|| ApiError::bad_request("certificateData.crlDistributionPointUri is required for a DS"))?,
+    };
+    let write = StoreWrite { stored_certificate_id: b.stored_certificate_id, vical_metadata: None };
+    let issued = s.authority.issue_ds(&c, &target, &signer, &data, &source, &write).await?;
+    Ok(Json(issued_json(&issued, raw["certificateData"].clone())))
+}
+
+// ---- stores ----
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EntryBody {
+    #[serde(rename = "type", default = "base_type")]
+    kind: String,
+    certificate_pem: Option<String>,
+    pem: Option<String>,
+    complementary_metadata: Option<Value>,
+}
+
+fn base_type() -> String {
+    "base".into()
+}
+
+impl EntryBody {
+    fn pem(&self) -> ApiResult<&str> {
+        self.certificate_pem
+            .as_deref()
+            .or(self.pem.as_deref())
+            .ok_or_else(|| ApiError::bad_request("certificatePem is required"))
+    }
+}
+
+/// On a store path: every entry; on an entry path: that entry.
+async fn store_list(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<Json<Value>> {
+    let entries = s.authority.store_list(&c, &target).await?;
+    if target.split('.').count() == 4 {
+        let entry = entries
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::from(certus_authority::Error::not_found("store entry not found")))?;
+        return Ok(Json(entry));
+    }
+    Ok(Json(Value::Array(entries)))
+}
+
+async fn store_ids(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<Json<Value>> {
+    let ids: Vec<Value> = s.authority.store_list(&c, &target).await?.into_iter().map(|e| e["_id"].clone()).collect();
+    Ok(Json(Value::Array(ids)))
+}
+
+async fn store_add(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(target): Path<String>,
+    ApiJson(b): ApiJson<EntryBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let entry = s.authority.store_add(&c, &target, &b.kind, b.pem()?, b.complementary_metadata.clone()).await?;
+    Ok((StatusCode::CREATED, Json(entry)))
+}
+
+async fn store_update(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(target): Path<String>,
+    ApiJson(b): ApiJson<EntryBody>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(s.authority.store_update(&c, &target, &b.kind, b.pem()?, b.complementary_metadata.clone()).await?))
+}
+
+async fn store_delete(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<StatusCode> {
+    s.authority.store_delete(&c, &target).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,507 @@
+//! The mdoc PKI services behind the `/v1/{org}.{tenant}.{service}[.{child}]` front door: named
+//! services of a tenant, KMS services holding named keys (the same sealed keys CAs use), IACA and
+//! Document Signer issuance to ISO/IEC 18013-5 Annex B, and X.509 stores written atomically.
+
+use std::sync::Arc;
+
+use certus_kms::{JwkKey, Key, KeySpec, SoftwareKey};
+use certus_store::{ServiceRow, StoreEntryRow};
+use certus_x509::{
+    DsSpec, IacaSpec, IssuerAltName, PemLabel, PublicKeyData, SubjectPublicKeyInfo, build_ds, build_iaca, csr_from_pem,
+    parse_certificate, parse_csr, to_pem,
+};
+use serde_json::{Value, json};
+use time::Duration;
+
+use crate::auth::{Caller, Scope};
+use crate::error::{Error, NotFoundAs, Result};
+use crate::{Authority, audit_row, generate_key, new_id, now, now_secs, rfc3339};
+
+pub const SERVICE_TYPES: &[&str] = &["kms", "x509-service", "x509-store"];
+
+/// A resolved `org.tenant.service[.child]` path.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub tenant_id: String,
+    /// `org.tenant` as the caller wrote it, to build child paths.
+    pub prefix: String,
+    pub service: Option<String>,
+    pub child: Option<String>,
+}
+
+impl Target {
+    fn service(&self) -> Result<&str> {
+        self.service.as_deref().ok_or_else(|| Error::malformed("the path must name a service: org.tenant.service"))
+    }
+
+    fn child(&self) -> Result<&str> {
+        self.child.as_deref().ok_or_else(|| Error::malformed("the path must name an entry: org.tenant.service.id"))
+    }
+
+    fn path_of(&self, service: &str, child: &str) -> String {
+        format!("{}.{service}.{child}", self.prefix)
+    }
+}
+
+/// Where a key comes from: a named key of a KMS service, or an inline JWK.
+#[derive(Debug, Clone)]
+pub enum KeyRef {
+    Kms(String),
+    Jwk(Value),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IacaData {
+    pub country: String,
+    pub common_name: String,
+    pub state: Option<String>,
+    pub organization: Option<String>,
+    pub not_before: Option<i64>,
+    pub not_after: Option<i64>,
+    pub issuer_alt_name: IssuerAltName,
+    pub crl_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DsData {
+    pub country: String,
+    pub common_name: String,
+    pub state: Option<String>,
+    pub organization: Option<String>,
+    pub locality: Option<String>,
+    pub not_before: Option<i64>,
+    pub not_after: Option<i64>,
+    pub crl_url: String,
+}
+
+/// The IACA that signs a DS: its certificate, or the data it was made from.
+#[derive(Debug, Clone)]
+pub enum IacaSigner {
+    Pem { pem: String, key: KeyRef },
+    Data { data: IacaData, key: KeyRef },
+}
+
+/// The DS public key: a key reference or a CSR (whose signature is checked).
+#[derive(Debug, Clone)]
+pub enum DsKeySource {
+    Key(KeyRef),
+    Csr(String),
+}
+
+/// What an issuance writes to the attached stores.
+#[derive(Debug, Clone, Default)]
+pub struct StoreWrite {
+    pub stored_certificate_id: Option<String>,
+    /// VICAL complementary metadata; makes the entry a `vical-entry`.
+    pub vical_metadata: Option<Value>,
+}
+
+/// The issued certificate and the store paths it was written to.
+#[derive(Debug, Clone)]
+pub struct MdlIssued {
+    pub certificate_pem: String,
+    pub stored_certificate_ids: Option<Vec<String>>,
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+enum Signing {
+    Private(Arc<Key>),
+    Public(certus_kms::PublicKey),
+}
+
+impl Authority {
+    /// Resolves a target path; a tenant the caller does not belong to is "not found".
+    pub async fn resolve_target(&self, caller: &Caller, path: &str) -> Result<Target> {
+        let parts: Vec<&str> = path.split('.').collect();
+        if parts.len() < 2 || parts.len() > 4 || parts.iter().any(|p| p.is_empty()) {
+            return Err(Error::malformed(format!("target {path:?} must be org.tenant[.service[.id]]")));
+        }
+        let tenant = self.store.find_tenant(parts[0], parts[1]).await.not_found_as("organisation or tenant")?;
+        if tenant.id != caller.tenant_id && !caller.superuser {
+            return Err(Error::not_found("organisation or tenant not found"));
+        }
+        Ok(Target {
+            tenant_id: tenant.id,
+            prefix: format!("{}.{}", parts[0], parts[1]),
+            service: parts.get(2).map(|s| s.to_string()),
+            child: parts.get(3).map(|s| s.to_string()),
+        })
+    }
+
+    async fn service_of(&self, t: &Target, kind: &str) -> Result<ServiceRow> {
+        let s = self.store.get_service(&t.tenant_id, t.service()?).await.not_found_as("service")?;
+        if s.service_type != kind {
+            return Err(Error::malformed(format!("service {} is a {}, not a {kind}", s.id, s.service_type)));
+        }
+        Ok(s)
+    }
+
+    pub async fn create_service(&self, caller: &Caller, path: &str, service_type: &str) -> Result<Value> {
+        caller.require(Scope::Admin)?;
+        let t = self.resolve_target(caller, path).await?;
+        if t.child.is_some() {
+            return Err(Error::malformed("a service path is org.tenant.service"));
+        }
+        if !SERVICE_TYPES.contains(&service_type) {
+            return Err(Error::malformed(format!("type must be one of {}", SERVICE_TYPES.join(", "))));
+        }
+        let row = ServiceRow {
+            tenant_id: t.tenant_id.clone(),
+            id: t.service()?.to_owned(),
+            service_type: service_type.to_owned(),
+            created_at: now_secs(),
+        };
+        self.store.insert_service(&row).await?;
+        self.audit(caller, "service.create", path, format!("type={service_type}")).await;
+        Ok(json!({ "_id": path, "type": service_type }))
+    }
+
+    /// Attaches a KMS or an X.509 store (same tenant) to an X.509 service.
+    pub async fn add_dependency(&self, caller: &Caller, path: &str, dependency: &str) -> Result<()> {
+        caller.require(Scope::Admin)?;
+        let t = self.resolve_target(caller, path).await?;
+        self.service_of(&t, "x509-service").await?;
+        let d = self.resolve_target(caller, dependency).await?;
+        if d.tenant_id != t.tenant_id || d.child.is_some() {
+            return Err(Error::malformed("a dependency is a service of the same tenant: org.tenant.service"));
+        }
+        let dep = self.store.get_service(&d.tenant_id, d.service()?).await.not_found_as("dependency service")?;
+        if !["kms", "x509-store"].contains(&dep.service_type.as_str()) {
+            return Err(Error::malformed("an X.509 service can depend on a kms or an x509-store"));
+        }
+        self.store.add_dependency(&t.tenant_id, t.service()?, &dep.id).await?;
+        self.audit(caller, "service.dependency", path, format!("dependency={dependency}")).await;
+        Ok(())
+    }
+
+    // ---- KMS service ----
+
+    /// Generates a key named by `key_path` (org.tenant.kms.name): secp256r1, secp384r1,
+    /// secp521r1, ed25519, RSA, RSA3072 or RSA4096. Returns its public JWK.
+    pub async fn kms_generate(&self, caller: &Caller, key_path: &str, key_type: &str) -> Result<Value> {
+        caller.require(Scope::Admin)?;
+        let spec = match key_type {
+            "secp256r1" => KeySpec::EcP256,
+            "secp384r1" => KeySpec::EcP384,
+            "secp521r1" => KeySpec::EcP521,
+            "ed25519" | "Ed25519" => KeySpec::Ed25519,
+            "RSA" => KeySpec::Rsa2048,
+            "RSA3072" => KeySpec::Rsa3072,
+            "RSA4096" => KeySpec::Rsa4096,
+            other => return Err(Error::malformed(format!("keyType {other:?} is not supported"))),
+        };
+        let key = generate_key(spec).await?;
+        self.name_kms_key(caller, key_path, key, "kms.generate").await
+    }
+
+    /// Imports a private JWK under `key_path`.
+    pub async fn kms_import_jwk(&self, caller: &Caller, key_path: &str, jwk: &Value) -> Result<Value> {
+        caller.require(Scope::Admin)?;
+        match certus_kms::key_from_jwk(jwk)? {
+            JwkKey::Private(key) => self.name_kms_key(caller, key_path, key, "kms.import").await,
+            JwkKey::Public(_) => Err(Error::malformed("the JWK has no private part (\"d\")")),
+        }
+    }
+
+    async fn name_kms_key(&self, caller: &Caller, key_path: &str, key: SoftwareKey, action: &str) -> Result<Value> {
+        let t = self.resolve_target(caller, key_path).await?;
+        let service = self.service_of(&t, "kms").await?;
+        let name = t.child()?;
+        let row = self.seal_key(&t.tenant_id, &key);
+        let audit = audit_row(caller, action, key_path, format!("key={}", row.id));
+        self.store.insert_kms_key(&service.id, name, &row, &audit).await?;
+        Ok(json!({ "keyIdPath": key_path, "publicKeyJwk": certus_kms::public_jwk(key.spec(), key.der_bytes()) }))
+    }
+
+    async fn kms_key(&self, caller: &Caller, key_path: &str) -> Result<Arc<Key>> {
+        let t = self.resolve_target(caller, key_path).await?;
+        let service = self.service_of(&t, "kms").await?;
+        let key_id = self.store.kms_key_id(&t.tenant_id, &service.id, t.child()?).await.not_found_as("key")?;
+        self.load_key(&t.tenant_id, &key_id).await
+    }
+
+    pub async fn kms_public_jwk(&self, caller: &Caller, key_path: &str) -> Result<Value> {
+        let key = self.kms_key(caller, key_path).await?;
+        Ok(certus_kms::public_jwk(key.spec(), key.der_bytes()))
+    }
+
+    pub async fn kms_delete(&self, caller: &Caller, key_path: &str) -> Result<()> {
+        caller.require(Scope::Admin)?;
+        let t = self.resolve_target(caller, key_path).await?;
+        let service = self.service_of(&t, "kms").await?;
+        self.store.delete_kms_key(&t.tenant_id, &service.id, t.child()?).await.not_found_as("key")?;
+        self.audit(caller, "kms.delete", key_path, String::new()).await;
+        Ok(())
+    }
+
+    /// Signs `data` with a KMS key; ECDSA signatures come as r || s, as JOSE and COSE carry them.
+    pub async fn kms_sign(&self, caller: &Caller, key_path: &str, data: &[u8]) -> Result<Vec<u8>> {
+        caller.require(Scope::Issue)?;
+        let key = self.kms_key(caller, key_path).await?;
+        let sig = certus_x509::SigningKey::sign(&*key, data).map_err(Error::internal)?;
+        self.audit(caller, "kms.sign", key_path, format!("bytes={}", data.len())).await;
+        Ok(certus_kms::raw_signature(key.spec(), &sig)?)
+    }
+
+    async fn signing(&self, caller: &Caller, key: &KeyRef) -> Result<Signing> {
+        match key {
+            KeyRef::Kms(path) => Ok(Signing::Private(self.kms_key(caller, path).await?)),
+            KeyRef::Jwk(jwk) => Ok(match certus_kms::key_from_jwk(jwk)? {
+                JwkKey::Private(k) => Signing::Private(Arc::new(Key::Software(k))),
+                JwkKey::Public(p) => Signing::Public(p),
+            }),
+        }
+    }
+
+    async fn private(&self, caller: &Caller, key: &KeyRef) -> Result<Arc<Key>> {
+        match self.signing(caller, key).await? {
+            Signing::Private(k) => Ok(k),
+            Signing::Public(_) => {
+                Err(Error::malformed("this key must be able to sign: give a KMS key or a private JWK"))
+            }
+        }
+    }
+
+    // ---- ISO 18013-5 issuance ----
+
+    pub async fn issue_iaca(
+        &self,
+        caller: &Caller,
+        service_path: &str,
+        data: &IacaData,
+        key: &KeyRef,
+        write: &StoreWrite,
+    ) -> Result<MdlIssued> {
+        caller.require(Scope::Admin)?;
+        let t = self.resolve_target(caller, service_path).await?;
+        self.service_of(&t, "x509-service").await?;
+        let key = self.private(caller, key).await?;
+        let spec = iaca_spec(data)?;
+        let der = crate::blocking(move || Ok(build_iaca(&spec, &*key)?)).await?;
+        self.finish_mdl(caller, &t, der, write, "mdl.iaca").await
+    }
+
+    pub async fn issue_ds(
+        &self,
+        caller: &Caller,
+        service_path: &str,
+        signer: &IacaSigner,
+        data: &DsData,
+        source: &DsKeySource,
+        write: &StoreWrite,
+    ) -> Result<MdlIssued> {
+        caller.require(Scope::Issue)?;
+        let t = self.resolve_target(caller, service_path).await?;
+        self.service_of(&t, "x509-service").await?;
+        let (iaca_der, iaca_key) = match signer {
+            IacaSigner::Pem { pem, key } => {
+                let ders = certus_x509::certs_from_pem(pem)?;
+                let der =
+                    ders.into_iter().next().ok_or_else(|| Error::malformed("iacaPemEncodedCertificate is empty"))?;
+                (der, self.private(caller, key).await?)
+            }
+            IacaSigner::Data { data, key } => {
+                // The IACA is rebuilt from its data: its subject encoding is ours, byte for byte.
+                let key = self.private(caller, key).await?;
+                let spec = iaca_spec(data)?;
+                let k = key.clone();
+                (crate::blocking(move || Ok(build_iaca(&spec, &*k)?)).await?, key)
+            }
+        };
+        let subject: Arc<dyn PublicKeyData + Send + Sync> = match source {
+            DsKeySource::Key(k) => match self.signing(caller, k).await? {
+                Signing::Private(k) => k,
+                Signing::Public(p) => Arc::new(p),
+            },
+            DsKeySource::Csr(pem) => {
+                let csr = parse_csr(&csr_from_pem(pem)?)?;
+                Arc::new(
+                    SubjectPublicKeyInfo::from_der(&csr.spki_der)
+                        .map_err(|_| Error::malformed("the CSR's key algorithm is not supported"))?,
+                )
+            }
+        };
+        let now = now();
+        let spec = DsSpec {
+            serial: certus_x509::new_serial_from(certus_kms::random_bytes()),
+            country: data.country.clone(),
+            common_name: data.common_name.clone(),
+            state: data.state.clone(),
+            organization: data.organization.clone(),
+            locality: data.locality.clone(),
+            crl_url: data.crl_url.clone(),
+            not_before: data.not_before.map(crate::from_secs).unwrap_or(now),
+            not_after: data.not_after.map(crate::from_secs).unwrap_or(now + Duration::days(365)),
+        };
+        let der = crate::blocking(move || Ok(build_ds(&spec, &*subject, &iaca_der, &*iaca_key)?)).await?;
+        self.finish_mdl(caller, &t, der, write, "mdl.document_signer").await
+    }
+
+    /// Writes the certificate to every attached store under one id, or fails with nothing
+    /// written.
+    async fn finish_mdl(
+        &self,
+        caller: &Caller,
+        t: &Target,
+        der: Vec<u8>,
+        write: &StoreWrite,
+        action: &str,
+    ) -> Result<MdlIssued> {
+        let pem = to_pem(PemLabel::Certificate, &der);
+        let info = parse_certificate(&der).map_err(Error::internal)?;
+        let stores: Vec<String> = {
+            let mut out = Vec::new();
+            for dep in self.store.dependencies(&t.tenant_id, t.service()?).await? {
+                if self.store.get_service(&t.tenant_id, &dep).await?.service_type == "x509-store" {
+                    out.push(dep);
+                }
+            }
+            out
+        };
+        let stored = if stores.is_empty() {
+            self.audit(caller, action, &t.prefix, format!("serial={}", hex::encode(&info.serial))).await;
+            None
+        } else {
+            let entry_id = write.stored_certificate_id.clone().unwrap_or_else(|| new_id("cert"));
+            let (entry_type, metadata) = match &write.vical_metadata {
+                Some(m) => ("vical-entry", Some(m.to_string())),
+                None => ("base", None),
+            };
+            let now = now_secs();
+            let rows: Vec<StoreEntryRow> = stores
+                .iter()
+                .map(|s| StoreEntryRow {
+                    tenant_id: t.tenant_id.clone(),
+                    store_id: s.clone(),
+                    entry_id: entry_id.clone(),
+                    entry_type: entry_type.to_owned(),
+                    pem: pem.clone(),
+                    metadata: metadata.clone(),
+                    created_at: now,
+                    updated_at: now,
+                })
+                .collect();
+            let audit =
+                audit_row(caller, action, &t.prefix, format!("serial={} entry={entry_id}", hex::encode(&info.serial)));
+            self.store.insert_store_entries(&rows, &audit).await?;
+            Some(stores.iter().map(|s| t.path_of(s, &entry_id)).collect())
+        };
+        Ok(MdlIssued {
+            certificate_pem: pem,
+            stored_certificate_ids: stored,
+            not_before: info.not_before.unix_timestamp(),
+            not_after: info.not_after.unix_timestamp(),
+        })
+    }
+
+    // ---- X.509 stores ----
+
+    pub async fn store_list(&self, caller: &Caller, store_path: &str) -> Result<Vec<Value>> {
+        let t = self.resolve_target(caller, store_path).await?;
+        let store = self.service_of(&t, "x509-store").await?;
+        let rows = self.store.store_entries(&t.tenant_id, &store.id).await?;
+        Ok(rows
+            .iter()
+            .filter(|r| t.child.as_deref().is_none_or(|c| c == r.entry_id))
+            .map(|r| entry_json(&t, r))
+            .collect())
+    }
+
+    pub async fn store_add(
+        &self,
+        caller: &Caller,
+        path: &str,
+        entry_type: &str,
+        pem: &str,
+        metadata: Option<Value>,
+    ) -> Result<Value> {
+        caller.require(Scope::Admin)?;
+        let t = self.resolve_target(caller, path).await?;
+        let store = self.service_of(&t, "x509-store").await?;
+        let row =
+            entry_row(&t, &store.id, t.child.clone().unwrap_or_else(|| new_id("cert")), entry_type, pem, metadata)?;
+        let audit = audit_row(caller, "store.add", path, format!("entry={}", row.entry_id));
+        self.store.insert_store_entries(std::slice::from_ref(&row), &audit).await?;
+        Ok(entry_json(&t, &row))
+    }
+
+    pub async fn store_update(
+        &self,
+        caller: &Caller,
+        path: &str,
+        entry_type: &str,
+        pem: &str,
+        metadata: Option<Value>,
+    ) -> Result<Value> {
+        caller.require(Scope::Admin)?;
+        let t = self.resolve_target(caller, path).await?;
+        let store = self.service_of(&t, "x509-store").await?;
+        let row = entry_row(&t, &store.id, t.child()?.to_owned(), entry_type, pem, metadata)?;
+        self.store.update_store_entry(&row).await.not_found_as("store entry")?;
+        self.audit(caller, "store.update", path, String::new()).await;
+        Ok(entry_json(&t, &row))
+    }
+
+    pub async fn store_delete(&self, caller: &Caller, path: &str) -> Result<()> {
+        caller.require(Scope::Admin)?;
+        let t = self.resolve_target(caller, path).await?;
+        let store = self.service_of(&t, "x509-store").await?;
+        self.store.delete_store_entry(&t.tenant_id, &store.id, t.child()?).await.not_found_as("store entry")?;
+        self.audit(caller, "store.delete", path, String::new()).await;
+        Ok(())
+    }
+}
+
+fn iaca_spec(d: &IacaData) -> Result<IacaSpec> {
+    let now = now();
+    Ok(IacaSpec {
+        serial: certus_x509::new_serial_from(certus_kms::random_bytes()),
+        country: d.country.clone(),
+        common_name: d.common_name.clone(),
+        state: d.state.clone(),
+        organization: d.organization.clone(),
+        issuer_alt_name: d.issuer_alt_name.clone(),
+        crl_url: d.crl_url.clone(),
+        not_before: d.not_before.map(crate::from_secs).unwrap_or(now),
+        not_after: d.not_after.map(crate::from_secs).unwrap_or(now + Duration::days(365 * 10)),
+    })
+}
+
+fn entry_row(
+    t: &Target,
+    store: &str,
+    entry_id: String,
+    entry_type: &str,
+    pem: &str,
+    metadata: Option<Value>,
+) -> Result<StoreEntryRow> {
+    if !["base", "vical-entry"].contains(&entry_type) {
+        return Err(Error::malformed("type must be base or vical-entry"));
+    }
+    if entry_type == "vical-entry" && metadata.is_none() {
+        return Err(Error::malformed("a vical-entry needs complementaryMetadata"));
+    }
+    for der in certus_x509::certs_from_pem(pem)? {
+        parse_certificate(&der)?;
+    }
+    let now = now_secs();
+    Ok(StoreEntryRow {
+        tenant_id: t.tenant_id.clone(),
+        store_id: store.to_owned(),
+        entry_id,
+        entry_type: entry_type.to_owned(),
+        pem: pem.to_owned(),
+        metadata: metadata.map(|m| m.to_string()),
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+fn entry_json(t: &Target, r: &StoreEntryRow) -> Value {
+    let mut data = json!({ "type": r.entry_type, "pem": r.pem });
+    if let Some(m) = r.metadata.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok()) {
+        data["complementaryMetadata"] = m;
+    }
+    json!({ "_id": t.path_of(&r.store_id, &r.entry_id), "data": data, "updatedAt": rfc3339(r.updated_at) })
+}

@@ -1,0 +1,218 @@
+//! Named services (kms, x509-service, x509-store), their dependencies, KMS key names and X.509
+//! store entries.
+
+use sqlx::Row;
+
+use crate::records::{AuditRow, KeyRow};
+use crate::sql::Store;
+use crate::{Error, Result, conflict_on_unique};
+
+#[derive(Debug, Clone)]
+pub struct ServiceRow {
+    pub tenant_id: String,
+    pub id: String,
+    pub service_type: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreEntryRow {
+    pub tenant_id: String,
+    pub store_id: String,
+    pub entry_id: String,
+    /// `base` or `vical-entry`.
+    pub entry_type: String,
+    pub pem: String,
+    /// JSON text of the complementary metadata (VICAL entries).
+    pub metadata: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Store {
+    pub async fn insert_service(&self, s: &ServiceRow) -> Result<()> {
+        sqlx::query("INSERT INTO services (tenant_id, id, type, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&s.tenant_id)
+            .bind(&s.id)
+            .bind(&s.service_type)
+            .bind(s.created_at)
+            .execute(self.pool())
+            .await
+            .map_err(conflict_on_unique("a service with this id"))?;
+        Ok(())
+    }
+
+    pub async fn get_service(&self, tenant_id: &str, id: &str) -> Result<ServiceRow> {
+        let r = sqlx::query("SELECT tenant_id, id, type, created_at FROM services WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound)?;
+        Ok(ServiceRow {
+            tenant_id: r.try_get("tenant_id")?,
+            id: r.try_get("id")?,
+            service_type: r.try_get("type")?,
+            created_at: r.try_get("created_at")?,
+        })
+    }
+
+    pub async fn add_dependency(&self, tenant_id: &str, service_id: &str, dependency: &str) -> Result<()> {
+        sqlx::query("INSERT INTO service_dependencies (tenant_id, service_id, dependency) VALUES ($1, $2, $3)")
+            .bind(tenant_id)
+            .bind(service_id)
+            .bind(dependency)
+            .execute(self.pool())
+            .await
+            .map_err(conflict_on_unique("this dependency"))?;
+        Ok(())
+    }
+
+    pub async fn dependencies(&self, tenant_id: &str, service_id: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT dependency FROM service_dependencies WHERE tenant_id = $1 AND service_id = $2 ORDER BY dependency",
+        )
+        .bind(tenant_id)
+        .bind(service_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Names a sealed key inside a KMS service; key row and name are written together.
+    pub async fn insert_kms_key(&self, service_id: &str, name: &str, key: &KeyRow, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        crate::sql::insert_key(&mut tx, key).await?;
+        sqlx::query(
+            "INSERT INTO kms_keys (tenant_id, service_id, name, key_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key.tenant_id)
+        .bind(service_id)
+        .bind(name)
+        .bind(&key.id)
+        .bind(key.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_on_unique("a key with this name"))?;
+        crate::sql::insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn kms_key_id(&self, tenant_id: &str, service_id: &str, name: &str) -> Result<String> {
+        sqlx::query_scalar("SELECT key_id FROM kms_keys WHERE tenant_id = $1 AND service_id = $2 AND name = $3")
+            .bind(tenant_id)
+            .bind(service_id)
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Removes the name (the sealed key row stays, as certificates may refer to it).
+    pub async fn delete_kms_key(&self, tenant_id: &str, service_id: &str, name: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM kms_keys WHERE tenant_id = $1 AND service_id = $2 AND name = $3")
+            .bind(tenant_id)
+            .bind(service_id)
+            .bind(name)
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+    }
+
+    /// Writes one entry into each of several stores: all of them, or none (a taken id is a
+    /// Conflict).
+    pub async fn insert_store_entries(&self, entries: &[StoreEntryRow], audit: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        for e in entries {
+            sqlx::query(
+                "INSERT INTO store_entries (tenant_id, store_id, entry_id, type, pem, metadata, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&e.tenant_id)
+            .bind(&e.store_id)
+            .bind(&e.entry_id)
+            .bind(&e.entry_type)
+            .bind(&e.pem)
+            .bind(&e.metadata)
+            .bind(e.created_at)
+            .bind(e.updated_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict_on_unique("a store entry with this id"))?;
+        }
+        crate::sql::insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn store_entries(&self, tenant_id: &str, store_id: &str) -> Result<Vec<StoreEntryRow>> {
+        let rows = sqlx::query(
+            "SELECT tenant_id, store_id, entry_id, type, pem, metadata, created_at, updated_at FROM store_entries \
+             WHERE tenant_id = $1 AND store_id = $2 ORDER BY entry_id",
+        )
+        .bind(tenant_id)
+        .bind(store_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoreEntryRow {
+                    tenant_id: r.try_get("tenant_id")?,
+                    store_id: r.try_get("store_id")?,
+                    entry_id: r.try_get("entry_id")?,
+                    entry_type: r.try_get("type")?,
+                    pem: r.try_get("pem")?,
+                    metadata: r.try_get("metadata")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn update_store_entry(&self, e: &StoreEntryRow) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE store_entries SET type = $4, pem = $5, metadata = $6, updated_at = $7 \
+             WHERE tenant_id = $1 AND store_id = $2 AND entry_id = $3",
+        )
+        .bind(&e.tenant_id)
+        .bind(&e.store_id)
+        .bind(&e.entry_id)
+        .bind(&e.entry_type)
+        .bind(&e.pem)
+        .bind(&e.metadata)
+        .bind(e.updated_at)
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+    }
+
+    pub async fn delete_store_entry(&self, tenant_id: &str, store_id: &str, entry_id: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM store_entries WHERE tenant_id = $1 AND store_id = $2 AND entry_id = $3")
+            .bind(tenant_id)
+            .bind(store_id)
+            .bind(entry_id)
+            .execute(self.pool())
+            .await?;
+        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+    }
+
+    /// A tenant by name or id inside an organisation given by name or id.
+    pub async fn find_tenant(&self, org: &str, tenant: &str) -> Result<crate::TenantRow> {
+        let r = sqlx::query(
+            "SELECT t.id, t.org_id, t.name, t.created_at FROM tenants t JOIN organizations o ON o.id = t.org_id \
+             WHERE (o.id = $1 OR o.name = $1) AND (t.id = $2 OR t.name = $2) ORDER BY t.created_at LIMIT 1",
+        )
+        .bind(org)
+        .bind(tenant)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(Error::NotFound)?;
+        Ok(crate::TenantRow {
+            id: r.try_get("id")?,
+            org_id: r.try_get("org_id")?,
+            name: r.try_get("name")?,
+            created_at: r.try_get("created_at")?,
+        })
+    }
+}
