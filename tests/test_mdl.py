@@ -106,6 +106,15 @@ def test_annex_b_rules_are_enforced(mdl):
     del body["certificateData"]["crlDistributionPointUri"]
     assert_error(mdl.post(ds_path, body), 400, "crlDistributionPointUri")
     assert_error(mdl.post(ds_path, {**ds(), "dsKeyDescriptor": kms("nope")}), 404, "key")
+    wrong_key = ds()
+    wrong_key["iacaSigner"]["iacaKeyDesc"] = kms("iaca-secp256r1")
+    assert_error(mdl.post(ds_path, wrong_key), 400, "not the key of the IACA")
+    # An IACA given as PEM must itself conform: a TLS root is refused.
+    tls_root = mdl.ok("post", "/v1/pki/ca", 201, json={"name": unique("r"), "common_name": "R", "ca_type": "root", "key_type": "ec"})
+    not_iaca = ds()
+    not_iaca["iacaSigner"]["iacaPemEncodedCertificate"] = mdl.ok("get", f"/v1/pki/ca/{tls_root['id']}/certificate")["certificate_pem"]
+    assert_error(mdl.post(ds_path, not_iaca), 400, "Annex B")
+    assert_error(mdl.post(path, iaca_body(notBefore="2020-01-01T00:00:00Z", notAfter="2021-01-01T00:00:00Z")), 400, "future")
 
 
 def test_store_writes_are_all_or_nothing(mdl):

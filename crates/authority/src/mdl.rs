@@ -299,7 +299,19 @@ impl Authority {
                 let ders = certus_x509::certs_from_pem(pem)?;
                 let der =
                     ders.into_iter().next().ok_or_else(|| Error::malformed("iacaPemEncodedCertificate is empty"))?;
-                (der, self.private(caller, key).await?)
+                // A supplied IACA must itself be one, and the key must be its key.
+                let broken = certus_x509::check_annex_b(&der, certus_x509::MdlRole::Iaca);
+                if !broken.is_empty() {
+                    return Err(Error::malformed(format!(
+                        "the IACA certificate breaks Annex B: {}",
+                        broken.join("; ")
+                    )));
+                }
+                let key = self.private(caller, key).await?;
+                if parse_certificate(&der)?.spki_der != key.subject_public_key_info() {
+                    return Err(Error::malformed("iacaKeyDesc is not the key of the IACA certificate"));
+                }
+                (der, key)
             }
             IacaSigner::Data { data, key } => {
                 // The IACA is rebuilt from its data: its subject encoding is ours, byte for byte.
@@ -323,6 +335,9 @@ impl Authority {
             }
         };
         let now = now();
+        if data.not_after.is_some_and(|t| t <= now.unix_timestamp()) {
+            return Err(Error::malformed("ISO 18013-5 Annex B: the DS notAfter must be in the future"));
+        }
         let spec = DsSpec {
             serial: certus_x509::new_serial_from(certus_kms::random_bytes()),
             country: data.country.clone(),
@@ -455,6 +470,9 @@ impl Authority {
 
 fn iaca_spec(d: &IacaData) -> Result<IacaSpec> {
     let now = now();
+    if d.not_after.is_some_and(|t| t <= now.unix_timestamp()) {
+        return Err(Error::malformed("ISO 18013-5 Annex B: the IACA notAfter must be in the future"));
+    }
     Ok(IacaSpec {
         serial: certus_x509::new_serial_from(certus_kms::random_bytes()),
         country: d.country.clone(),
