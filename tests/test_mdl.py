@@ -210,3 +210,54 @@ def test_ds_key_signs_an_mdoc_cose_sign1(mdl):
     cert.public_key().verify(der, sig_structure, ec.ECDSA(hashes.SHA256()))  # raises if it does not verify
     with pytest.raises(Exception):
         cert.public_key().verify(der, sig_structure + b"x", ec.ECDSA(hashes.SHA256()))
+
+
+def test_generic_certificates_from_the_spec(mdl, tmp):
+    for key in ("leaf-secp256r1", "intermediate-secp256r1", "root-secp256r1"):
+        mdl.ok("post", f"/v1/default.default.kms1.{key}/kms-service-api/keys/generate", 201, json={"keyType": "secp256r1"})
+    path = "/v1/default.default.x509-service-1/x509-service-api/certificate"
+    leaf = mdl.ok("post", path, json={
+        "storedCertificateId": "generic-leaf-01",
+        "certificateData": {"subjectName": {"commonName": "Example Leaf", "country": "US", "organizationName": "Example Org"},
+                            "isCertificateAuthority": False, "keyUsage": ["DigitalSignature"]},
+        "subjectPublicKeySource": {"type": "key-descriptor", "keyDescriptor": kms("leaf-secp256r1")},
+        "issuer": {"type": "self-signed"}})
+    data = leaf["certificateData"]
+    assert data["issuerName"] == data["subjectName"] and data["keyUsage"] == ["DigitalSignature"]
+    assert data["publicKeyJwk"] == mdl.ok("get", "/v1/default.default.kms1.leaf-secp256r1/kms-service-api/keys/jwk")
+    assert "default.default.x509-store-1.generic-leaf-01" in leaf["storedCertificateIds"]
+    text = openssl("x509", "-noout", "-text", input=leaf["certificatePEM"]).stdout
+    assert "Basic Constraints: critical" in text and "CA:FALSE" in text and "Key Usage: critical" in text
+    assert "Authority Key Identifier" in text and "O = Example Org" in text
+
+    # A self-signed root, then the spec's CA-signed intermediate under it (issuerName = the root's subject).
+    root = mdl.ok("post", path, json={
+        "certificateData": {"subjectName": {"commonName": "Example Root", "country": "US"}, "isCertificateAuthority": True,
+                            "keyUsage": ["KeyCertSign", "CRLSign"]},
+        "subjectPublicKeySource": {"type": "key-descriptor", "keyDescriptor": kms("root-secp256r1")},
+        "issuer": {"type": "self-signed"}})
+    inter = mdl.ok("post", path, json={
+        "storedCertificateId": "generic-intermediate-01",
+        "certificateData": {"subjectName": {"commonName": "Example Intermediate CA", "country": "US"},
+                            "issuerName": {"commonName": "Example Root", "country": "US"},
+                            "isCertificateAuthority": True, "pathLengthConstraint": 0, "keyUsage": ["KeyCertSign", "CRLSign"],
+                            "extendedKeyUsageOids": ["1.3.6.1.5.5.7.3.2"],
+                            "subjectAlternativeNames": {"uris": ["https://ca.example.com"], "emails": ["pki@example.com"]}},
+        "subjectPublicKeySource": {"type": "key-descriptor", "keyDescriptor": kms("intermediate-secp256r1")},
+        "issuer": {"type": "ca-signed", "issuerKeyDescriptor": kms("root-secp256r1")}})
+    root_pem, inter_pem = write(tmp / "root.pem", root["certificatePEM"]), write(tmp / "inter.pem", inter["certificatePEM"])
+    openssl("verify", "-CAfile", root_pem, inter_pem)
+    text = openssl("x509", "-in", inter_pem, "-noout", "-text").stdout
+    assert "CA:TRUE, pathlen:0" in text and "URI:https://ca.example.com" in text and "email:pki@example.com" in text
+    assert "TLS Web Client Authentication" in text
+
+    # CSR-based issuance must be ca-signed; bad key usage names are a 400.
+    csr = openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+                  str(tmp / "k"), "-subj", "/CN=csr").stdout
+    body = lambda issuer, **extra: {"certificateData": {"subjectName": {"commonName": "From CSR"}, **extra},
+                                    "subjectPublicKeySource": {"type": "csr", "csr": csr}, "issuer": issuer}
+    assert_error(mdl.post(path, body({"type": "self-signed"})), 400, "ca-signed")
+    from_csr = mdl.ok("post", path, json=body({"type": "ca-signed", "issuerKeyDescriptor": kms("root-secp256r1")},
+                                              issuerName={"commonName": "Example Root", "country": "US"}))
+    openssl("verify", "-CAfile", root_pem, write(tmp / "csr-leaf.pem", from_csr["certificatePEM"]))
+    assert_error(mdl.post(path, body({"type": "ca-signed", "issuerKeyDescriptor": kms("root-secp256r1")}, keyUsage=["Fly"])), 400, "keyUsage")

@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
-use certus_authority::{DsData, DsKeySource, IacaData, IacaSigner, KeyRef, MdlIssued, StoreWrite};
+use certus_authority::{
+    DsData, GenericData, GenericIssuer, IacaData, IacaSigner, KeyRef, MdlIssued, PublicKeySource, StoreWrite,
+};
 use certus_x509::IssuerAltName;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -31,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{target}/kms-service-api/keys/sign", post(kms_sign))
         .route("/v1/{target}/x509-service-api/iso/iacas", post(iaca))
         .route("/v1/{target}/x509-service-api/iso/document-signers", post(document_signer))
+        .route("/v1/{target}/x509-service-api/certificate", post(generic))
         .route(
             "/v1/{target}/x509-store-api/certificates",
             get(store_list).post(store_add).put(store_update).delete(store_delete),
@@ -268,7 +271,7 @@ struct DsCertData {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct DsKeySourceBody {
+struct PublicKeySourceBody {
     #[serde(rename = "type")]
     kind: String,
     key_descriptor: Option<KeyDescriptor>,
@@ -281,7 +284,7 @@ struct DsBody {
     stored_certificate_id: Option<String>,
     iaca_signer: IacaSignerBody,
     certificate_data: DsCertData,
-    ds_public_key_source: Option<DsKeySourceBody>,
+    ds_public_key_source: Option<PublicKeySourceBody>,
     /// Older clients send the DS key directly.
     ds_key_descriptor: Option<KeyDescriptor>,
 }
@@ -317,13 +320,13 @@ async fn document_signer(
         }
     };
     let source = match (b.ds_public_key_source, b.ds_key_descriptor) {
-        (Some(src), _) if src.kind == "key-descriptor" => DsKeySource::Key(
+        (Some(src), _) if src.kind == "key-descriptor" => PublicKeySource::Key(
             src.key_descriptor
                 .ok_or_else(|| ApiError::bad_request("dsPublicKeySource.keyDescriptor is required"))?
                 .to_ref()?,
         ),
         (Some(src), _) if src.kind == "csr" => {
-            DsKeySource::Csr(src.csr.ok_or_else(|| ApiError::bad_request("dsPublicKeySource.csr is required"))?)
+            PublicKeySource::Csr(src.csr.ok_or_else(|| ApiError::bad_request("dsPublicKeySource.csr is required"))?)
         }
         (Some(src), _) => {
             return Err(ApiError::bad_request(format!(
@@ -331,7 +334,7 @@ async fn document_signer(
                 src.kind
             )));
         }
-        (None, Some(k)) => DsKeySource::Key(k.to_ref()?),
+        (None, Some(k)) => PublicKeySource::Key(k.to_ref()?),
         (None, None) => return Err(ApiError::bad_request("dsPublicKeySource is required")),
     };
     let d = &b.certificate_data;
@@ -418,4 +421,166 @@ async fn store_update(
 async fn store_delete(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<StatusCode> {
     s.authority.store_delete(&c, &target).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- generic certificates ----
+
+#[derive(Deserialize, Clone, Default)]
+#[serde(rename_all = "camelCase")]
+struct NameBody {
+    common_name: Option<String>,
+    country: Option<String>,
+    state_or_province_name: Option<String>,
+    organization_name: Option<String>,
+    locality_name: Option<String>,
+    organizational_unit_name: Option<String>,
+}
+
+impl NameBody {
+    fn subject(&self) -> certus_x509::Subject {
+        certus_x509::Subject {
+            common_name: self.common_name.clone(),
+            organization: self.organization_name.clone(),
+            organization_unit: self.organizational_unit_name.clone(),
+            country: self.country.clone(),
+            state: self.state_or_province_name.clone(),
+            locality: self.locality_name.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct SansBody {
+    #[serde(default)]
+    dns_names: Vec<String>,
+    #[serde(default)]
+    uris: Vec<String>,
+    #[serde(default)]
+    emails: Vec<String>,
+    #[serde(default)]
+    ip_addresses: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GenericCertData {
+    subject_name: NameBody,
+    issuer_name: Option<NameBody>,
+    not_before: Option<String>,
+    not_after: Option<String>,
+    #[serde(default)]
+    is_certificate_authority: bool,
+    path_length_constraint: Option<u8>,
+    #[serde(default)]
+    key_usage: Vec<String>,
+    #[serde(default)]
+    extended_key_usage_oids: Vec<String>,
+    #[serde(default)]
+    subject_alternative_names: SansBody,
+    crl_distribution_point_uri: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IssuerBody {
+    #[serde(rename = "type")]
+    kind: String,
+    issuer_key_descriptor: Option<KeyDescriptor>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GenericBody {
+    stored_certificate_id: Option<String>,
+    certificate_data: GenericCertData,
+    subject_public_key_source: PublicKeySourceBody,
+    issuer: IssuerBody,
+}
+
+/// walt.id's key-usage names.
+const KEY_USAGE_NAMES: &[(&str, certus_x509::KeyUsageBit)] = &[
+    ("DigitalSignature", certus_x509::KeyUsageBit::DigitalSignature),
+    ("NonRepudiation", certus_x509::KeyUsageBit::ContentCommitment),
+    ("KeyEncipherment", certus_x509::KeyUsageBit::KeyEncipherment),
+    ("DataEncipherment", certus_x509::KeyUsageBit::DataEncipherment),
+    ("KeyAgreement", certus_x509::KeyUsageBit::KeyAgreement),
+    ("KeyCertSign", certus_x509::KeyUsageBit::KeyCertSign),
+    ("CRLSign", certus_x509::KeyUsageBit::CrlSign),
+    ("EncipherOnly", certus_x509::KeyUsageBit::EncipherOnly),
+    ("DecipherOnly", certus_x509::KeyUsageBit::DecipherOnly),
+];
+
+async fn generic(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(target): Path<String>,
+    ApiJson(raw): ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
+    let b: GenericBody = serde_json::from_value(raw.clone()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let d = &b.certificate_data;
+    let key_usage = d
+        .key_usage
+        .iter()
+        .map(|n| {
+            KEY_USAGE_NAMES
+                .iter()
+                .find(|(name, _)| name == n)
+                .map(|(_, bit)| *bit)
+                .ok_or_else(|| ApiError::bad_request(format!("keyUsage: unknown value {n:?}")))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let data = GenericData {
+        subject: d.subject_name.subject(),
+        issuer_name: d.issuer_name.as_ref().map(NameBody::subject),
+        not_before: time_of("notBefore", &d.not_before)?,
+        not_after: time_of("notAfter", &d.not_after)?,
+        is_ca: d.is_certificate_authority,
+        path_len: d.path_length_constraint,
+        key_usage,
+        extended_key_usage_oids: d.extended_key_usage_oids.clone(),
+        dns_names: d.subject_alternative_names.dns_names.clone(),
+        uris: d.subject_alternative_names.uris.clone(),
+        emails: d.subject_alternative_names.emails.clone(),
+        ip_addresses: d.subject_alternative_names.ip_addresses.clone(),
+        crl_url: d.crl_distribution_point_uri.clone(),
+    };
+    let src = &b.subject_public_key_source;
+    let source = match src.kind.as_str() {
+        "key-descriptor" => PublicKeySource::Key(
+            src.key_descriptor
+                .clone()
+                .ok_or_else(|| ApiError::bad_request("subjectPublicKeySource.keyDescriptor is required"))?
+                .to_ref()?,
+        ),
+        "csr" => PublicKeySource::Csr(
+            src.csr.clone().ok_or_else(|| ApiError::bad_request("subjectPublicKeySource.csr is required"))?,
+        ),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "subjectPublicKeySource type {other:?}: use key-descriptor or csr"
+            )));
+        }
+    };
+    let issuer = match b.issuer.kind.as_str() {
+        "self-signed" => GenericIssuer::SelfSigned,
+        "ca-signed" => GenericIssuer::CaSigned(
+            b.issuer
+                .issuer_key_descriptor
+                .clone()
+                .ok_or_else(|| ApiError::bad_request("issuer.issuerKeyDescriptor is required"))?
+                .to_ref()?,
+        ),
+        other => return Err(ApiError::bad_request(format!("issuer type {other:?}: use self-signed or ca-signed"))),
+    };
+    let write = StoreWrite { stored_certificate_id: b.stored_certificate_id.clone(), vical_metadata: None };
+    let (issued, jwk) = s.authority.issue_generic(&c, &target, &data, &source, &issuer, &write).await?;
+    let mut echo_data = raw["certificateData"].clone();
+    if echo_data.get("issuerName").is_none() {
+        echo_data["issuerName"] = echo_data["subjectName"].clone();
+    }
+    echo_data["isCertificateAuthority"] = json!(d.is_certificate_authority);
+    echo_data["keyUsage"] = json!(d.key_usage);
+    echo_data["publicKeyJwk"] = jwk;
+    Ok(Json(issued_json(&issued, echo_data)))
 }

@@ -39,7 +39,9 @@ pub use csr::{CsrView, GenerateCsr};
 pub use error::{Error, ErrorKind, Result};
 pub use issue::{IssueRequest, Issued, SignRequest};
 pub use list_query::ListQuery;
-pub use mdl::{DsData, DsKeySource, IacaData, IacaSigner, KeyRef, MdlIssued, StoreWrite, Target};
+pub use mdl::{
+    DsData, GenericData, GenericIssuer, IacaData, IacaSigner, KeyRef, MdlIssued, PublicKeySource, StoreWrite, Target,
+};
 pub use ocsp::{OcspReply, OcspSigner};
 pub use profile_signing::ProfileChoice;
 pub use profiles::{Profile, eku_name, key_usage_name, parse_profile_duration};

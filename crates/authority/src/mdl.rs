@@ -81,11 +81,38 @@ pub enum IacaSigner {
     Data { data: IacaData, key: KeyRef },
 }
 
-/// The DS public key: a key reference or a CSR (whose signature is checked).
+/// A subject public key: a key reference or a CSR (whose signature is checked).
 #[derive(Debug, Clone)]
-pub enum DsKeySource {
+pub enum PublicKeySource {
     Key(KeyRef),
     Csr(String),
+}
+
+/// A generic certificate's fields (walt.id's generic X.509 profile).
+#[derive(Debug, Clone, Default)]
+pub struct GenericData {
+    pub subject: certus_x509::Subject,
+    /// Default: the subject name.
+    pub issuer_name: Option<certus_x509::Subject>,
+    pub not_before: Option<i64>,
+    pub not_after: Option<i64>,
+    pub is_ca: bool,
+    pub path_len: Option<u8>,
+    pub key_usage: Vec<certus_x509::KeyUsageBit>,
+    pub extended_key_usage_oids: Vec<String>,
+    pub dns_names: Vec<String>,
+    pub uris: Vec<String>,
+    pub emails: Vec<String>,
+    pub ip_addresses: Vec<String>,
+    pub crl_url: Option<String>,
+}
+
+/// Who signs a generic certificate.
+#[derive(Debug, Clone)]
+pub enum GenericIssuer {
+    /// The subject key signs (it must be a private key).
+    SelfSigned,
+    CaSigned(KeyRef),
 }
 
 /// What an issuance writes to the attached stores.
@@ -288,7 +315,7 @@ impl Authority {
         service_path: &str,
         signer: &IacaSigner,
         data: &DsData,
-        source: &DsKeySource,
+        source: &PublicKeySource,
         write: &StoreWrite,
     ) -> Result<MdlIssued> {
         caller.require(Scope::Issue)?;
@@ -322,11 +349,11 @@ impl Authority {
             }
         };
         let subject: Arc<dyn PublicKeyData + Send + Sync> = match source {
-            DsKeySource::Key(k) => match self.signing(caller, k).await? {
+            PublicKeySource::Key(k) => match self.signing(caller, k).await? {
                 Signing::Private(k) => k,
                 Signing::Public(p) => Arc::new(p),
             },
-            DsKeySource::Csr(pem) => {
+            PublicKeySource::Csr(pem) => {
                 let csr = parse_csr(&csr_from_pem(pem)?)?;
                 Arc::new(
                     SubjectPublicKeyInfo::from_der(&csr.spki_der)
@@ -351,6 +378,90 @@ impl Authority {
         };
         let der = crate::blocking(move || Ok(build_ds(&spec, &*subject, &iaca_der, &*iaca_key)?)).await?;
         self.finish_mdl(caller, &t, der, write, "mdl.document_signer").await
+    }
+
+    /// Issues a generic certificate; returns it with the subject key's public JWK.
+    pub async fn issue_generic(
+        &self,
+        caller: &Caller,
+        service_path: &str,
+        data: &GenericData,
+        source: &PublicKeySource,
+        issuer: &GenericIssuer,
+        write: &StoreWrite,
+    ) -> Result<(MdlIssued, Value)> {
+        caller.require(Scope::Admin)?;
+        let t = self.resolve_target(caller, service_path).await?;
+        self.service_of(&t, "x509-service").await?;
+        let subject: Arc<dyn PublicKeyData + Send + Sync>;
+        let issuer_key: Arc<Key>;
+        match (source, issuer) {
+            (PublicKeySource::Csr(_), GenericIssuer::SelfSigned) => {
+                return Err(Error::malformed("a certificate for a CSR must be ca-signed"));
+            }
+            (PublicKeySource::Key(k), GenericIssuer::SelfSigned) => {
+                let key = self.private(caller, k).await?;
+                subject = key.clone();
+                issuer_key = key;
+            }
+            (source, GenericIssuer::CaSigned(k)) => {
+                issuer_key = self.private(caller, k).await?;
+                subject = match source {
+                    PublicKeySource::Key(k) => match self.signing(caller, k).await? {
+                        Signing::Private(k) => k,
+                        Signing::Public(p) => Arc::new(p),
+                    },
+                    PublicKeySource::Csr(pem) => {
+                        let csr = parse_csr(&csr_from_pem(pem)?)?;
+                        crate::policy::minimum_key_strength(&csr.key)?;
+                        Arc::new(
+                            SubjectPublicKeyInfo::from_der(&csr.spki_der)
+                                .map_err(|_| Error::malformed("the CSR's key algorithm is not supported"))?,
+                        )
+                    }
+                };
+            }
+        }
+        let ips = data
+            .ip_addresses
+            .iter()
+            .map(|i| i.parse().map_err(|_| Error::malformed(format!("{i:?} is not an IP address"))))
+            .collect::<Result<Vec<_>>>()?;
+        let ekus = data
+            .extended_key_usage_oids
+            .iter()
+            .map(|o| {
+                let arcs: Vec<u64> = o.split('.').filter_map(|a| a.parse().ok()).collect();
+                if arcs.len() < 2 || arcs.len() != o.split('.').count() {
+                    return Err(Error::malformed(format!("extendedKeyUsageOids: {o:?} is not an OID")));
+                }
+                Ok(arcs)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let now = now();
+        let spec = certus_x509::GenericSpec {
+            serial: certus_x509::new_serial_from(certus_kms::random_bytes()),
+            subject: data.subject.clone(),
+            issuer_name: data.issuer_name.clone().unwrap_or_else(|| data.subject.clone()),
+            not_before: data.not_before.map(crate::from_secs).unwrap_or(now),
+            not_after: data.not_after.map(crate::from_secs).unwrap_or(now + Duration::days(365)),
+            is_ca: data.is_ca,
+            path_len: data.path_len,
+            key_usage: data.key_usage.clone(),
+            extended_key_usage: ekus,
+            dns_names: data.dns_names.clone(),
+            uris: data.uris.clone(),
+            emails: data.emails.clone(),
+            ip_addresses: ips,
+            crl_url: data.crl_url.clone(),
+        };
+        let key_for_jwk = subject.clone();
+        let der = crate::blocking(move || Ok(certus_x509::build_generic(&spec, &*subject, &*issuer_key)?)).await?;
+        let info = parse_certificate(&der).map_err(Error::internal)?;
+        let spec = crate::issue::key_spec_of(&info.key)?;
+        let jwk = certus_kms::public_jwk(spec, key_for_jwk.der_bytes());
+        let issued = self.finish_mdl(caller, &t, der, write, "x509.generic").await?;
+        Ok((issued, jwk))
     }
 
     /// Writes the certificate to every attached store under one id, or fails with nothing

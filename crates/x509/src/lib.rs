@@ -19,7 +19,9 @@ mod tests;
 pub use build::{CertProfile, CertSpec, KeyUsageBit, SignWith, Subject, build_certificate, build_csr};
 pub use chain::verify_issued_by;
 pub use crl::{CrlEntry, CrlKind, CrlSpec, RevocationReason, build_crl};
-pub use mdl::{DsSpec, IacaSpec, IssuerAltName, MdlRole, build_ds, build_iaca, check_annex_b};
+pub use mdl::{
+    DsSpec, GenericSpec, IacaSpec, IssuerAltName, MdlRole, build_ds, build_generic, build_iaca, check_annex_b,
+};
 pub use ocsp::{
     CertIdHash, OcspFailure, OcspItem, OcspQuery, OcspResponseSpec, OcspStatus, build_ocsp_response, ocsp_failure,
     parse_ocsp_request,

@@ -387,3 +387,115 @@ pub fn check_annex_b(der: &[u8], role: MdlRole<'_>) -> Vec<String> {
     }
     bad
 }
+
+/// A generic certificate: the caller sets every field (walt.id's generic X.509 profile).
+#[derive(Debug, Clone)]
+pub struct GenericSpec {
+    pub serial: [u8; 20],
+    pub subject: crate::Subject,
+    pub issuer_name: crate::Subject,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub is_ca: bool,
+    pub path_len: Option<u8>,
+    pub key_usage: Vec<KeyUsageBit>,
+    /// EKU OIDs as arcs.
+    pub extended_key_usage: Vec<Vec<u64>>,
+    pub dns_names: Vec<String>,
+    pub uris: Vec<String>,
+    pub emails: Vec<String>,
+    pub ip_addresses: Vec<std::net::IpAddr>,
+    pub crl_url: Option<String>,
+}
+
+/// Builds a generic certificate: basicConstraints always (critical), keyUsage (critical) and
+/// EKU only when given, SKI (method 1) and AKI always, SANs and CRL DP when given. Signed by
+/// `issuer_key` under the name `spec.issuer_name` (the subject's own key when self-signed).
+pub fn build_generic(
+    spec: &GenericSpec,
+    subject_key: &dyn PublicKeyData,
+    issuer_key: &dyn SigningKey,
+) -> Result<Vec<u8>, Error> {
+    if spec.not_after <= spec.not_before {
+        return Err(Error::InvalidValue("notBefore must be before notAfter".into()));
+    }
+    let dn = |s: &crate::Subject| -> Result<DistinguishedName, Error> {
+        let cn = s.common_name.as_deref().ok_or_else(|| Error::InvalidValue("commonName is required".into()))?;
+        let mut dn = DistinguishedName::new();
+        if let Some(c) = &s.country {
+            check_country(c)
+                .map_err(|_| Error::InvalidValue(format!("country {c:?} must be an upper-case 2-letter code")))?;
+            let p =
+                rcgen::string::PrintableString::try_from(c.as_str()).map_err(|_| rule("country must be printable"))?;
+            dn.push(DnType::CountryName, DnValue::PrintableString(p));
+        }
+        for (ty, v) in [
+            (DnType::StateOrProvinceName, &s.state),
+            (DnType::LocalityName, &s.locality),
+            (DnType::OrganizationName, &s.organization),
+            (DnType::OrganizationalUnitName, &s.organization_unit),
+        ] {
+            if let Some(v) = v {
+                dn.push(ty, DnValue::Utf8String(v.clone()));
+            }
+        }
+        dn.push(DnType::CommonName, DnValue::Utf8String(cn.to_owned()));
+        Ok(dn)
+    };
+    let mut params = CertificateParams::default();
+    params.serial_number = Some(SerialNumber::from_slice(&spec.serial));
+    params.not_before = spec.not_before;
+    params.not_after = spec.not_after;
+    params.distinguished_name = dn(&spec.subject)?;
+    params.is_ca = match (spec.is_ca, spec.path_len) {
+        (true, Some(n)) => IsCa::Ca(BasicConstraints::Constrained(n)),
+        (true, None) => IsCa::Ca(BasicConstraints::Unconstrained),
+        (false, _) => IsCa::ExplicitNoCa,
+    };
+    params.key_usages = spec
+        .key_usage
+        .iter()
+        .map(|b| match b {
+            KeyUsageBit::DigitalSignature => KeyUsagePurpose::DigitalSignature,
+            KeyUsageBit::ContentCommitment => KeyUsagePurpose::ContentCommitment,
+            KeyUsageBit::KeyEncipherment => KeyUsagePurpose::KeyEncipherment,
+            KeyUsageBit::DataEncipherment => KeyUsagePurpose::DataEncipherment,
+            KeyUsageBit::KeyAgreement => KeyUsagePurpose::KeyAgreement,
+            KeyUsageBit::KeyCertSign => KeyUsagePurpose::KeyCertSign,
+            KeyUsageBit::CrlSign => KeyUsagePurpose::CrlSign,
+            KeyUsageBit::EncipherOnly => KeyUsagePurpose::EncipherOnly,
+            KeyUsageBit::DecipherOnly => KeyUsagePurpose::DecipherOnly,
+        })
+        .collect();
+    params.extended_key_usages =
+        spec.extended_key_usage.iter().map(|o| rcgen::ExtendedKeyUsagePurpose::Other(o.clone())).collect();
+    let mut sans = Vec::new();
+    for d in &spec.dns_names {
+        sans.push(rcgen::SanType::DnsName(
+            rcgen::string::Ia5String::try_from(d.as_str())
+                .map_err(|_| Error::InvalidValue(format!("DNS name {d:?}")))?,
+        ));
+    }
+    for u in &spec.uris {
+        sans.push(rcgen::SanType::URI(
+            rcgen::string::Ia5String::try_from(u.as_str()).map_err(|_| Error::InvalidValue(format!("URI {u:?}")))?,
+        ));
+    }
+    for e in &spec.emails {
+        sans.push(rcgen::SanType::Rfc822Name(
+            rcgen::string::Ia5String::try_from(e.as_str()).map_err(|_| Error::InvalidValue(format!("email {e:?}")))?,
+        ));
+    }
+    sans.extend(spec.ip_addresses.iter().map(|ip| rcgen::SanType::IpAddress(*ip)));
+    params.subject_alt_names = sans;
+    if let Some(url) = &spec.crl_url {
+        params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![url.clone()] }];
+    }
+    params.key_identifier_method = method1(subject_key);
+    params.use_authority_key_identifier_extension = true;
+    let mut issuer_params = CertificateParams::default();
+    issuer_params.distinguished_name = dn(&spec.issuer_name)?;
+    issuer_params.key_identifier_method = method1(issuer_key);
+    let issuer = Issuer::new(issuer_params, issuer_key);
+    Ok(params.signed_by(&subject_key, &issuer)?.der().to_vec())
+}
