@@ -261,3 +261,23 @@ def test_generic_certificates_from_the_spec(mdl, tmp):
                                               issuerName={"commonName": "Example Root", "country": "US"}))
     openssl("verify", "-CAfile", root_pem, write(tmp / "csr-leaf.pem", from_csr["certificatePEM"]))
     assert_error(mdl.post(path, body({"type": "ca-signed", "issuerKeyDescriptor": kms("root-secp256r1")}, keyUsage=["Fly"])), 400, "keyUsage")
+
+
+def test_ds_from_a_csr_workflow(mdl, tmp):
+    csr = mdl.ok("post", "/v1/default.default.x509-service-1/x509-service-api/csrs", 201, json={
+        "type": "document-signer", "subjectKeyDescriptor": kms("ds2-secp256r1"),
+        "certificateData": {"country": "US", "commonName": "DS via CSR"}})["csrPEM"]
+    assert "subject=C = US, CN = DS via CSR" in openssl("req", "-noout", "-subject", "-verify", input=csr).stdout
+    iaca = mdl.ok("post", "/v1/default.default.x509-service-1/x509-service-api/iso/iacas", json=iaca_body())
+    ds = mdl.ok("post", "/v1/default.default.x509-service-1/x509-service-api/iso/document-signers", json={
+        "iacaSigner": {"type": "iaca-pem-cert-descriptor", "iacaPemEncodedCertificate": iaca["certificatePEM"],
+                       "iacaKeyDesc": kms("secp256r1")},
+        "certificateData": {"country": "US", "commonName": "DS via CSR", "crlDistributionPointUri": "https://c.example"},
+        "dsPublicKeySource": {"type": "csr", "csr": csr}})
+    jwk = mdl.ok("get", "/v1/default.default.kms1.ds2-secp256r1/kms-service-api/keys/jwk")
+    pub = openssl("x509", "-noout", "-pubkey", input=ds["certificatePEM"]).stdout
+    assert pub == openssl("req", "-noout", "-pubkey", input=csr).stdout, "the DS certifies the CSR's key"
+    assert jwk["kty"] == "EC"
+    openssl("verify", "-CAfile", write(tmp / "iaca.pem", iaca["certificatePEM"]), write(tmp / "ds.pem", ds["certificatePEM"]))
+    assert_error(mdl.post("/v1/default.default.x509-service-1/x509-service-api/csrs",
+                          {"type": "generic", "subjectKeyDescriptor": kms("ds2-secp256r1")}), 400, "subjectName")

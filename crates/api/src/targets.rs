@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/{target}/x509-service-api/iso/iacas", post(iaca))
         .route("/v1/{target}/x509-service-api/iso/document-signers", post(document_signer))
         .route("/v1/{target}/x509-service-api/certificate", post(generic))
+        .route("/v1/{target}/x509-service-api/csrs", post(csr))
         .route(
             "/v1/{target}/x509-store-api/certificates",
             get(store_list).post(store_add).put(store_update).delete(store_delete),
@@ -583,4 +584,47 @@ async fn generic(
     echo_data["keyUsage"] = json!(d.key_usage);
     echo_data["publicKeyJwk"] = jwk;
     Ok(Json(issued_json(&issued, echo_data)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CsrBody {
+    /// `generic` (subjectName) or `document-signer` (certificateData).
+    #[serde(rename = "type", default = "generic_type")]
+    kind: String,
+    subject_key_descriptor: KeyDescriptor,
+    subject_name: Option<NameBody>,
+    certificate_data: Option<NameBody>,
+    #[serde(default)]
+    subject_alternative_names: SansBody,
+}
+
+fn generic_type() -> String {
+    "generic".into()
+}
+
+/// A CSR signed by the subject key, returned as `{"csrPEM": ...}`.
+async fn csr(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(target): Path<String>,
+    ApiJson(b): ApiJson<CsrBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let name = match b.kind.as_str() {
+        "generic" => b.subject_name.as_ref(),
+        "document-signer" => b.certificate_data.as_ref(),
+        other => return Err(ApiError::bad_request(format!("type {other:?}: use generic or document-signer"))),
+    }
+    .ok_or_else(|| ApiError::bad_request("subjectName (generic) or certificateData (document-signer) is required"))?;
+    let pem = s
+        .authority
+        .issue_csr(
+            &c,
+            &target,
+            &name.subject(),
+            &b.subject_alternative_names.dns_names,
+            &b.subject_key_descriptor.to_ref()?,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "csrPEM": pem }))))
 }

@@ -464,6 +464,29 @@ impl Authority {
         Ok((issued, jwk))
     }
 
+    /// A CSR for `subject`, signed by a KMS key or private JWK (proof of possession), to feed
+    /// back as a DS or generic certificate's subject key.
+    pub async fn issue_csr(
+        &self,
+        caller: &Caller,
+        service_path: &str,
+        subject: &certus_x509::Subject,
+        dns_names: &[String],
+        key: &KeyRef,
+    ) -> Result<String> {
+        caller.require(Scope::Issue)?;
+        let t = self.resolve_target(caller, service_path).await?;
+        self.service_of(&t, "x509-service").await?;
+        if subject.common_name.as_deref().is_none_or(str::is_empty) {
+            return Err(Error::malformed("commonName is required"));
+        }
+        let key = self.private(caller, key).await?;
+        let (subject, dns) = (subject.clone(), dns_names.to_vec());
+        let der = crate::blocking(move || Ok(certus_x509::build_csr(&subject, &dns, &[], &*key)?)).await?;
+        self.audit(caller, "x509.csr", service_path, String::new()).await;
+        Ok(to_pem(PemLabel::CertificateRequest, &der))
+    }
+
     /// Writes the certificate to every attached store under one id, or fails with nothing
     /// written.
     async fn finish_mdl(
