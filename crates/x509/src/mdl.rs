@@ -19,7 +19,7 @@ const OID_EKU: &[u64] = &[2, 5, 29, 37];
 const MDL_DS_EKU: &str = "1.0.18013.5.1.2";
 /// Extensions Annex B.1.1 forbids: policy mappings, name constraints, policy constraints,
 /// inhibit anyPolicy, freshest CRL.
-const FORBIDDEN: &[(&str, &str)] = &[
+pub(crate) const FORBIDDEN: &[(&str, &str)] = &[
     ("2.5.29.33", "policyMappings"),
     ("2.5.29.30", "nameConstraints"),
     ("2.5.29.36", "policyConstraints"),
@@ -133,6 +133,11 @@ fn method1(key: &dyn PublicKeyData) -> KeyIdMethod {
 
 /// Builds a self-signed IACA root certificate (Annex B.1.2).
 pub fn build_iaca(spec: &IacaSpec, key: &dyn SigningKey) -> Result<Vec<u8>, Error> {
+    Ok(iaca_params(spec, key)?.self_signed(&key)?.der().to_vec())
+}
+
+/// The IACA's fields after every Annex B check on the request (tests alter them to break a rule).
+pub(crate) fn iaca_params(spec: &IacaSpec, key: &dyn PublicKeyData) -> Result<CertificateParams, Error> {
     check_country(&spec.country)?;
     if !ecdsa_curve(key) {
         return Err(rule("an IACA key must be ECDSA on P-256, P-384 or P-521"));
@@ -154,7 +159,7 @@ pub fn build_iaca(spec: &IacaSpec, key: &dyn SigningKey) -> Result<Vec<u8>, Erro
     if let Some(url) = &spec.crl_url {
         params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![url.clone()] }];
     }
-    Ok(params.self_signed(&key)?.der().to_vec())
+    Ok(params)
 }
 
 /// Builds a Document Signer certificate under `iaca_der` (Annex B.1.4). The issuer name and the
@@ -166,6 +171,22 @@ pub fn build_ds(
     iaca_key: &dyn SigningKey,
 ) -> Result<Vec<u8>, Error> {
     let (_, iaca) = X509Certificate::from_der(iaca_der).map_err(|e| Error::Certificate(e.to_string()))?;
+    let params = ds_params(spec, ds_key, &iaca)?;
+    let issuer = Issuer::from_ca_cert_der(&iaca_der.to_vec().into(), iaca_key)?;
+    let der = params.signed_by(&ds_key, &issuer)?.der().to_vec();
+    let (_, ds) = X509Certificate::from_der(&der).map_err(|e| Error::Encoding(e.to_string()))?;
+    if ds.issuer().as_raw() != iaca.subject().as_raw() {
+        return Err(Error::Encoding("DS issuer would not be byte-identical to the IACA subject".into()));
+    }
+    Ok(der)
+}
+
+/// The DS's fields after every Annex B check on the request (tests alter them to break a rule).
+pub(crate) fn ds_params(
+    spec: &DsSpec,
+    ds_key: &dyn PublicKeyData,
+    iaca: &X509Certificate<'_>,
+) -> Result<CertificateParams, Error> {
     check_country(&spec.country)?;
     let iaca_country = iaca.subject().iter_country().next().and_then(|c| c.as_str().ok()).unwrap_or_default();
     if spec.country != iaca_country {
@@ -219,13 +240,7 @@ pub fn build_ds(
     let mut eku = CustomExtension::from_oid_content(OID_EKU, eku);
     eku.set_criticality(true);
     params.custom_extensions.push(eku);
-    let issuer = Issuer::from_ca_cert_der(&iaca_der.to_vec().into(), iaca_key)?;
-    let der = params.signed_by(&ds_key, &issuer)?.der().to_vec();
-    let (_, ds) = X509Certificate::from_der(&der).map_err(|e| Error::Encoding(e.to_string()))?;
-    if ds.issuer().as_raw() != iaca.subject().as_raw() {
-        return Err(Error::Encoding("DS issuer would not be byte-identical to the IACA subject".into()));
-    }
-    Ok(der)
+    Ok(params)
 }
 
 /// Which Annex B profile a certificate is checked against.

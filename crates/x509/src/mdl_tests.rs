@@ -133,3 +133,168 @@ fn checker_names_each_broken_rule() {
     }
     assert_eq!(check_annex_b(b"junk", MdlRole::Iaca), vec!["not a DER certificate".to_string()]);
 }
+
+#[test]
+fn checker_catches_serial_signature_country_and_forbidden_extensions() {
+    // A self-made "IACA" breaking the rules the builders never break: a 2-octet serial, an
+    // Ed25519 signature, a lower-case UTF8String country, nameConstraints, a SHA-256 key id.
+    let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.serial_number = Some(rcgen::SerialNumber::from(vec![0x01, 0x02]));
+    params.distinguished_name.push(rcgen::DnType::CountryName, rcgen::DnValue::Utf8String("us".into()));
+    params.distinguished_name.push(rcgen::DnType::CommonName, "bad iaca");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    params.name_constraints = Some(rcgen::NameConstraints {
+        permitted_subtrees: vec![rcgen::GeneralSubtree::DnsName("example.com".into())],
+        excluded_subtrees: vec![],
+    });
+    params.key_identifier_method = rcgen::KeyIdMethod::Sha256;
+    let der = params.self_signed(&key).unwrap().der().to_vec();
+    let found = check_annex_b(&der, MdlRole::Iaca);
+    for rule in [
+        "serialNumber must be a positive integer",
+        "signature must be ECDSA",
+        "countryName must be an upper-case alpha-2",
+        "nameConstraints must not be used",
+        "IACA key must be ECDSA",
+        "keyUsage is mandatory",
+    ] {
+        assert!(found.iter().any(|f| f.contains(rule)), "{rule} missing from {found:?}");
+    }
+    // The conforming IACA breaks none of them.
+    assert_eq!(check_annex_b(&iaca().0, MdlRole::Iaca), Vec::<String>::new());
+}
+
+type Breakage = (&'static str, Box<dyn Fn(&mut rcgen::CertificateParams)>);
+
+fn without_ext(p: &mut rcgen::CertificateParams, oid: &[u64]) {
+    p.custom_extensions.retain(|e| !e.oid_components().eq(oid.iter().copied()));
+}
+
+fn uri_ian(uri: &str) -> rcgen::CustomExtension {
+    let der = yasna::construct_der(|w| {
+        w.write_sequence(|w| w.next().write_tagged_implicit(yasna::Tag::context(6), |w| w.write_ia5_string(uri)))
+    });
+    rcgen::CustomExtension::from_oid_content(&[2, 5, 29, 18], der)
+}
+
+/// An extension Annex B forbids; the checker looks only at its presence.
+fn forbidden_ext(oid: &str) -> rcgen::CustomExtension {
+    let arcs: Vec<u64> = oid.split('.').map(|a| a.parse().unwrap()).collect();
+    rcgen::CustomExtension::from_oid_content(&arcs, yasna::construct_der(|w| w.write_sequence(|_| {})))
+}
+
+/// Every Annex B rule a DS can break: start from the conforming DS fields, break one rule,
+/// sign with the real IACA, and the checker must name that rule.
+#[test]
+fn each_ds_rule_is_checked() {
+    use rcgen::{DnType, DnValue, KeyIdMethod, KeyUsagePurpose as Ku};
+    let (iaca_der, iaca_key) = iaca();
+    let (_, iaca_cert) = x509_parser::parse_x509_certificate(&iaca_der).unwrap();
+    let ds_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let iaca_from = iaca_cert.validity().not_before.to_datetime();
+    let table: Vec<Breakage> = vec![
+        ("serialNumber must be a positive integer", Box::new(|p| p.serial_number = Some(vec![1, 2].into()))),
+        (
+            "countryName must be an upper-case alpha-2",
+            Box::new(|p| p.distinguished_name.push(DnType::CountryName, DnValue::Utf8String("US".into()))),
+        ),
+        ("countryName must match", Box::new(|p| p.distinguished_name.push(DnType::CountryName, "DE"))),
+        (
+            "stateOrProvinceName must match",
+            Box::new(|p| {
+                p.distinguished_name.remove(DnType::StateOrProvinceName);
+            }),
+        ),
+        (
+            "commonName is mandatory",
+            Box::new(|p| {
+                p.distinguished_name.remove(DnType::CommonName);
+            }),
+        ),
+        ("subjectKeyIdentifier must be method 1", Box::new(|p| p.key_identifier_method = KeyIdMethod::Sha256)),
+        ("keyUsage is mandatory and critical", Box::new(|p| p.key_usages.clear())),
+        ("digitalSignature only", Box::new(|p| p.key_usages.push(Ku::KeyEncipherment))),
+        ("must not be a CA", Box::new(|p| p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained))),
+        ("1.0.18013.5.1.2 only", Box::new(|p| without_ext(p, &[2, 5, 29, 37]))),
+        ("issuerAltName is mandatory", Box::new(|p| without_ext(p, &[2, 5, 29, 18]))),
+        (
+            "issuerAltName must copy the IACA's",
+            Box::new(|p| {
+                without_ext(p, &[2, 5, 29, 18]);
+                p.custom_extensions.push(uri_ian("https://other.example"));
+            }),
+        ),
+        ("cRLDistributionPoints", Box::new(|p| p.crl_distribution_points.clear())),
+        ("authorityKeyIdentifier", Box::new(|p| p.use_authority_key_identifier_extension = false)),
+        ("at most 457 days", Box::new(|p| p.not_after = p.not_before + Duration::days(458))),
+        ("within the IACA's", Box::new(move |p| p.not_before = iaca_from - Duration::days(1))),
+    ];
+    let issuer = rcgen::Issuer::from_ca_cert_der(&iaca_der.clone().into(), &iaca_key).unwrap();
+    let check = |rule: &str, breaks: &dyn Fn(&mut rcgen::CertificateParams)| {
+        let mut params = crate::mdl::ds_params(&ds_spec(), &ds_key, &iaca_cert).unwrap();
+        breaks(&mut params);
+        let der = params.signed_by(&ds_key, &issuer).unwrap().der().to_vec();
+        let found = check_annex_b(&der, MdlRole::Ds { iaca_der: &iaca_der });
+        assert!(found.iter().any(|f| f.contains(rule)), "{rule} missing from {found:?}");
+    };
+    for (rule, breaks) in &table {
+        check(rule, breaks);
+    }
+    for (oid, what) in crate::mdl::FORBIDDEN {
+        check(&format!("{what} must not be used"), &|p| p.custom_extensions.push(forbidden_ext(oid)));
+    }
+    // The issuer Name re-encoded (CN as PrintableString instead of UTF8String) reads the same
+    // but is not byte-identical, which verifiers that compare raw Names reject.
+    let mut reencoded = crate::mdl::iaca_params(&iaca_spec(), &iaca_key).unwrap();
+    reencoded.distinguished_name.remove(DnType::CommonName);
+    let cn = DnValue::PrintableString("Example IACA".try_into().unwrap());
+    reencoded.distinguished_name.push(DnType::CommonName, cn);
+    let params = crate::mdl::ds_params(&ds_spec(), &ds_key, &iaca_cert).unwrap();
+    let der = params.signed_by(&ds_key, &rcgen::Issuer::new(reencoded, &iaca_key)).unwrap().der().to_vec();
+    let found = check_annex_b(&der, MdlRole::Ds { iaca_der: &iaca_der });
+    assert!(found.iter().any(|f| f.contains("byte-identical")), "{found:?}");
+    // Unbroken, the same path conforms: each finding above comes from its one change.
+    let params = crate::mdl::ds_params(&ds_spec(), &ds_key, &iaca_cert).unwrap();
+    let der = params.signed_by(&ds_key, &issuer).unwrap().der().to_vec();
+    assert_eq!(check_annex_b(&der, MdlRole::Ds { iaca_der: &iaca_der }), Vec::<String>::new());
+}
+
+/// Every Annex B rule only an IACA can break, one change at a time.
+#[test]
+fn each_iaca_rule_is_checked() {
+    use rcgen::KeyUsagePurpose as Ku;
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let table: Vec<Breakage> = vec![
+        ("keyCertSign and cRLSign only", Box::new(|p| p.key_usages.push(Ku::DigitalSignature))),
+        ("pathLenConstraint 0", Box::new(|p| p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(1)))),
+        ("at most 20 years", Box::new(|p| p.not_after = p.not_before + Duration::days(365 * 21))),
+        (
+            "must hold a URI or an rfc822Name",
+            Box::new(|p| {
+                without_ext(p, &[2, 5, 29, 18]);
+                let dns = yasna::construct_der(|w| {
+                    w.write_sequence(|w| {
+                        w.next().write_tagged_implicit(yasna::Tag::context(2), |w| w.write_ia5_string("iaca.example"))
+                    })
+                });
+                p.custom_extensions.push(rcgen::CustomExtension::from_oid_content(&[2, 5, 29, 18], dns));
+            }),
+        ),
+    ];
+    for (rule, breaks) in &table {
+        let mut params = crate::mdl::iaca_params(&iaca_spec(), &key).unwrap();
+        breaks(&mut params);
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        let found = check_annex_b(&der, MdlRole::Iaca);
+        assert!(found.iter().any(|f| f.contains(rule)), "{rule} missing from {found:?}");
+    }
+    // Signed by another key under another name, the subject is no longer the issuer.
+    let other = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut other_params = crate::mdl::iaca_params(&iaca_spec(), &other).unwrap();
+    other_params.distinguished_name.push(rcgen::DnType::CommonName, "Other IACA");
+    let params = crate::mdl::iaca_params(&iaca_spec(), &key).unwrap();
+    let der = params.signed_by(&key, &rcgen::Issuer::new(other_params, &other)).unwrap().der().to_vec();
+    let found = check_annex_b(&der, MdlRole::Iaca);
+    assert!(found.iter().any(|f| f.contains("subject must equal its issuer")), "{found:?}");
+}
