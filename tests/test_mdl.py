@@ -2,6 +2,7 @@
 18013-5 Annex B, X.509 stores, and a DS key that really signs an mdoc-style COSE_Sign1."""
 import base64
 import json
+import re
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -131,7 +132,18 @@ def test_store_writes_are_all_or_nothing(mdl):
     assert mdl.ok("get", "/v1/default.default.x509-store-1/x509-store-api/certificates/ids") == before, "no partial entry"
     fresh = mdl.ok("post", "/v1/default.default.x509-service-1/x509-service-api/iso/iacas", json=iaca_body())
     assert len(fresh["storedCertificateIds"]) == 2
-    assert len({i.rsplit(".", 1)[1] for i in fresh["storedCertificateIds"]}) == 1, "one id in every store"
+    ids = {i.rsplit(".", 1)[1] for i in fresh["storedCertificateIds"]}
+    assert len(ids) == 1, "one id in every store"
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", ids.pop()), "a UUID when omitted"
+
+
+def test_without_a_store_the_stored_id_is_ignored_and_omitted(mdl):
+    bare = unique("x509-bare")
+    mdl.ok("post", f"/v1/default.default.{bare}/resource-api/services/create", 201, json={"type": "x509-service"})
+    before = mdl.ok("get", "/v1/default.default.x509-store-1/x509-store-api/certificates/ids")
+    r = mdl.ok("post", f"/v1/default.default.{bare}/x509-service-api/iso/iacas", json=iaca_body(unique("ignored")))
+    assert "storedCertificateIds" not in r and r["certificatePEM"].startswith("-----BEGIN CERTIFICATE-----")
+    assert mdl.ok("get", "/v1/default.default.x509-store-1/x509-store-api/certificates/ids") == before
 
 
 def test_store_crud(mdl):

@@ -15,7 +15,7 @@ use time::Duration;
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
-use crate::{Authority, audit_row, generate_key, new_id, now, now_secs, rfc3339};
+use crate::{Authority, audit_row, generate_key, new_uuid, now, now_secs, rfc3339};
 
 pub const SERVICE_TYPES: &[&str] = &["kms", "x509-service", "x509-store"];
 
@@ -512,7 +512,7 @@ impl Authority {
             self.audit(caller, action, &t.prefix, format!("serial={}", hex::encode(&info.serial))).await;
             None
         } else {
-            let entry_id = write.stored_certificate_id.clone().unwrap_or_else(|| new_id("cert"));
+            let entry_id = write.stored_certificate_id.clone().unwrap_or_else(new_uuid);
             let (entry_type, metadata) = match &write.vical_metadata {
                 Some(m) => ("vical-entry", Some(m.to_string())),
                 None => ("base", None),
@@ -568,8 +568,7 @@ impl Authority {
         caller.require(Scope::Admin)?;
         let t = self.resolve_target(caller, path).await?;
         let store = self.service_of(&t, "x509-store").await?;
-        let row =
-            entry_row(&t, &store.id, t.child.clone().unwrap_or_else(|| new_id("cert")), entry_type, pem, metadata)?;
+        let row = entry_row(&t, &store.id, t.child.clone().unwrap_or_else(new_uuid), entry_type, pem, metadata)?;
         let audit = audit_row(caller, "store.add", path, format!("entry={}", row.entry_id));
         self.store.insert_store_entries(std::slice::from_ref(&row), &audit).await?;
         Ok(entry_json(&t, &row))
