@@ -3,6 +3,7 @@
 import base64
 import json
 import re
+from datetime import datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -29,6 +30,10 @@ def mdl():
             c.ok("post", f"/v1/default.default.kms1.{key}/kms-service-api/keys/generate", 201,
                  json={"backend": "jwk", "keyType": "secp256r1"})
         yield c
+
+
+def iso(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def kms(name):
@@ -101,6 +106,10 @@ def test_annex_b_rules_are_enforced(mdl):
                          "dsKeyDescriptor": kms("ds-secp256r1")}
     now = iaca["certificateData"]["notBefore"]
     assert_error(mdl.post(ds_path, ds(notBefore=now, notAfter="2040-01-01T00:00:00Z")), 400, "457 days")
+    iaca_from = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    early = {"notBefore": iso(iaca_from - timedelta(days=1)), "notAfter": iso(iaca_from + timedelta(days=30))}
+    assert_error(mdl.post(ds_path, ds(**early)), 400, "within the IACA's")
+    assert_error(mdl.post(ds_path, {**ds(), "dsKeyDescriptor": kms(rsa)}), 400, "DS key must be ECDSA")
     assert_error(mdl.post(ds_path, ds(country="CA")), 400, "country")
     assert_error(mdl.post(ds_path, ds(stateOrProvinceName="US-CA")), 400, "stateOrProvinceName")
     body = ds()
