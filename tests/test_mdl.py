@@ -168,6 +168,7 @@ def test_store_crud(mdl):
         "type": "vical-entry", "certificatePem": pem, "complementaryMetadata": {"docType": ["org.iso.18013.5.1.mDL"]}})
     assert upd["data"]["type"] == "vical-entry"
     assert mdl.delete(f"{base}.base-001/x509-store-api/certificates").status_code == 204
+    assert_error(mdl.delete(f"{base}.base-001/x509-store-api/certificates"), 404)
     assert_error(mdl.get(f"{base}.base-001/x509-store-api/certificates"), 404)
 
 
@@ -185,6 +186,7 @@ def test_kms_jwk_import_export_and_isolation(mdl):
                           {k: v for k, v in jwk.items() if k != "d"}), 400, "private")
     assert_error(mdl.post(f"/v1/default.default.kms1.{name}/kms-service-api/keys/import/jwk", jwk), 409)
     assert mdl.delete(f"/v1/default.default.kms1.{name}/kms-service-api/keys").status_code == 204
+    assert_error(mdl.delete(f"/v1/default.default.kms1.{name}/kms-service-api/keys"), 404)
     assert_error(mdl.get(f"/v1/default.default.kms1.{name}/kms-service-api/keys/jwk"), 404)
     assert_error(mdl.post("/v1/default.default.kms1.x/kms-service-api/keys/generate", {"keyType": "dsa"}), 400, "keyType")
     assert_error(mdl.get("/v1/nope.default.kms1.x/kms-service-api/keys/jwk"), 404)

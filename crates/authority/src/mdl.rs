@@ -557,6 +557,14 @@ impl Authority {
             .collect())
     }
 
+    /// The target and store service of an entry change (admins only).
+    async fn store_to_change(&self, caller: &Caller, path: &str) -> Result<(Target, ServiceRow)> {
+        caller.require(Scope::Admin)?;
+        let t = self.resolve_target(caller, path).await?;
+        let store = self.service_of(&t, "x509-store").await?;
+        Ok((t, store))
+    }
+
     pub async fn store_add(
         &self,
         caller: &Caller,
@@ -565,9 +573,7 @@ impl Authority {
         pem: &str,
         metadata: Option<Value>,
     ) -> Result<Value> {
-        caller.require(Scope::Admin)?;
-        let t = self.resolve_target(caller, path).await?;
-        let store = self.service_of(&t, "x509-store").await?;
+        let (t, store) = self.store_to_change(caller, path).await?;
         let row = entry_row(&t, &store.id, t.child.clone().unwrap_or_else(new_uuid), entry_type, pem, metadata)?;
         let audit = audit_row(caller, "store.add", path, format!("entry={}", row.entry_id));
         self.store.insert_store_entries(std::slice::from_ref(&row), &audit).await?;
@@ -582,9 +588,7 @@ impl Authority {
         pem: &str,
         metadata: Option<Value>,
     ) -> Result<Value> {
-        caller.require(Scope::Admin)?;
-        let t = self.resolve_target(caller, path).await?;
-        let store = self.service_of(&t, "x509-store").await?;
+        let (t, store) = self.store_to_change(caller, path).await?;
         let row = entry_row(&t, &store.id, t.child()?.to_owned(), entry_type, pem, metadata)?;
         self.store.update_store_entry(&row).await.not_found_as("store entry")?;
         self.audit(caller, "store.update", path, String::new()).await;
@@ -592,9 +596,7 @@ impl Authority {
     }
 
     pub async fn store_delete(&self, caller: &Caller, path: &str) -> Result<()> {
-        caller.require(Scope::Admin)?;
-        let t = self.resolve_target(caller, path).await?;
-        let store = self.service_of(&t, "x509-store").await?;
+        let (t, store) = self.store_to_change(caller, path).await?;
         self.store.delete_store_entry(&t.tenant_id, &store.id, t.child()?).await.not_found_as("store entry")?;
         self.audit(caller, "store.delete", path, String::new()).await;
         Ok(())

@@ -110,13 +110,11 @@ impl Store {
 
     /// Removes the name (the sealed key row stays, as certificates may refer to it).
     pub async fn delete_kms_key(&self, tenant_id: &str, service_id: &str, name: &str) -> Result<()> {
-        let done = sqlx::query("DELETE FROM kms_keys WHERE tenant_id = $1 AND service_id = $2 AND name = $3")
-            .bind(tenant_id)
-            .bind(service_id)
-            .bind(name)
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+        self.delete_one(
+            "DELETE FROM kms_keys WHERE tenant_id = $1 AND service_id = $2 AND name = $3",
+            [tenant_id, service_id, name],
+        )
+        .await
     }
 
     /// Writes one entry into each of several stores: all of them, or none (a taken id is a
@@ -188,12 +186,20 @@ impl Store {
     }
 
     pub async fn delete_store_entry(&self, tenant_id: &str, store_id: &str, entry_id: &str) -> Result<()> {
-        let done = sqlx::query("DELETE FROM store_entries WHERE tenant_id = $1 AND store_id = $2 AND entry_id = $3")
-            .bind(tenant_id)
-            .bind(store_id)
-            .bind(entry_id)
-            .execute(self.pool())
-            .await?;
+        self.delete_one(
+            "DELETE FROM store_entries WHERE tenant_id = $1 AND store_id = $2 AND entry_id = $3",
+            [tenant_id, store_id, entry_id],
+        )
+        .await
+    }
+
+    /// Runs a DELETE keyed by three values; NotFound when it removed nothing.
+    async fn delete_one(&self, sql: &'static str, keys: [&str; 3]) -> Result<()> {
+        let mut query = sqlx::query(sql);
+        for key in keys {
+            query = query.bind(key);
+        }
+        let done = query.execute(self.pool()).await?;
         if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
     }
 
