@@ -72,12 +72,11 @@ async fn add_dependency(
     Ok(StatusCode::CREATED)
 }
 
+/// `backend` (the spec's "jwk") is accepted and ignored: every key is a Certus KMS key.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GenerateBody {
     key_type: String,
-    #[allow(dead_code)]
-    backend: Option<String>,
 }
 
 async fn kms_generate(
