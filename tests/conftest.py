@@ -132,10 +132,10 @@ def assert_error(r, status, *words):
     return body["error"]
 
 
-def fresh_server():
+def fresh_server(env=None):
     """A server on a new data directory with the well-known bootstrap token; removed afterwards."""
     d = tempfile.mkdtemp(prefix="certus-test-")
-    srv = Server(d, env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN}).start()
+    srv = Server(d, env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN, **(env or {})}).start()
     yield srv
     srv.stop()
     shutil.rmtree(d, ignore_errors=True)

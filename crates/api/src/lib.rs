@@ -2,6 +2,7 @@
 //! renders; no policy and no SQL here. `router()` assembles them with the OpenAPI document.
 #![forbid(unsafe_code)]
 
+mod api_v1;
 mod auth;
 mod ca_v1;
 mod error;
@@ -17,9 +18,19 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     pub authority: Authority,
+    pub login_limiter: std::sync::Arc<LoginLimiter>,
+}
+
+pub use api_v1::LoginLimiter;
+
+impl AppState {
+    /// `logins_per_minute`: password logins allowed per client address and minute on /api/v1.
+    pub fn new(authority: Authority, logins_per_minute: usize) -> Self {
+        AppState { authority, login_limiter: std::sync::Arc::new(LoginLimiter::new(logins_per_minute)) }
+    }
 }
 
 #[derive(OpenApi)]
@@ -62,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ca_v1::ca_router())
         .split_for_parts();
     api.merge(targets::router())
+        .merge(api_v1::router())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)

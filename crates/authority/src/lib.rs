@@ -20,6 +20,7 @@ mod profiles;
 mod roles;
 mod trust;
 mod ttl_cache;
+mod users;
 mod validate;
 
 use std::collections::HashMap;
@@ -33,7 +34,7 @@ pub use admin::{NewToken, TokenView};
 pub use auth::{Caller, Scope};
 pub use ca::{CaView, NewCa};
 pub use certs::{CertPage, CertView, ImportRequest, ListRequest, RevokeResult};
-pub use certus_store::TenantRow;
+pub use certus_store::{TenantRow, UserRow};
 pub use crl::{CRL_REFRESH_SECS, CrlView};
 pub use csr::{CsrView, GenerateCsr};
 pub use error::{Error, ErrorKind, Result};
@@ -47,6 +48,7 @@ pub use profile_signing::ProfileChoice;
 pub use profiles::{Profile, eku_name, key_usage_name, parse_profile_duration};
 pub use roles::{RolePatch, RoleView};
 pub use trust::TrustAnchorView;
+pub use users::{ACCESS_TOKEN_MINUTES, NewUser, Session, TokenPair};
 pub use validate::{ValidateRequest, Validation};
 
 /// Shared engine state; cheap to clone.

@@ -83,6 +83,9 @@ struct ServeArgs {
     /// Who signs OCSP responses: `delegated` (a responder certificate per CA) or `ca`.
     #[arg(long, env = "CERTUS_OCSP_SIGNER", default_value = "delegated", value_parser = ["delegated", "ca"])]
     ocsp_signer: String,
+    /// Password logins allowed per client address and minute on /api/v1/auth/token.
+    #[arg(long, env = "CERTUS_AUTH_RATE_LIMIT", default_value_t = 5)]
+    auth_rate_limit: usize,
     /// PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so) for CA keys with `key_store: pkcs11`.
     #[arg(long, env = "CERTUS_PKCS11_MODULE", requires_all = ["pkcs11_token_label", "pkcs11_pin"])]
     pkcs11_module: Option<PathBuf>,
@@ -183,7 +186,7 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
         })
     };
 
-    let app = certus_api::router(certus_api::AppState { authority });
+    let app = certus_api::router(certus_api::AppState::new(authority, args.auth_rate_limit));
     let listener = tokio::net::TcpListener::bind(args.listen).await.context("binding the listen address")?;
     let local = listener.local_addr().context("reading the bound address")?;
     println!("Certus listening on {scheme}://{local} (public URL {public_url})");
@@ -203,12 +206,15 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
             axum_server::from_tcp_rustls(listener.into_std().context("listener")?, config)
                 .context("TLS listener")?
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
                 .context("serving HTTPS")?;
         }
         _ => {
-            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .context("serving HTTP")?;
         }
     }
     // In-flight requests have finished; every acknowledged write is committed. Close cleanly.

@@ -13,12 +13,14 @@ mod services;
 mod sql;
 #[cfg(test)]
 mod tests;
+mod users;
 
 pub use audit_chain::AuditCheck;
 pub use crl_build::CrlBuild;
 pub use records::*;
 pub use services::{ServiceRow, StoreEntryRow};
 pub use sql::{Backend, Store};
+pub use users::UserRow;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

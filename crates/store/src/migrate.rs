@@ -14,6 +14,7 @@ const SQLITE: &[(i64, &str)] = &[
     (5, include_str!("../migrations/sqlite/0005_ca_profiles.sql")),
     (6, include_str!("../migrations/sqlite/0006_audit_chain.sql")),
     (7, include_str!("../migrations/sqlite/0007_services_and_stores.sql")),
+    (8, include_str!("../migrations/sqlite/0008_users.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -24,6 +25,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (5, include_str!("../migrations/postgres/0005_ca_profiles.sql")),
     (6, include_str!("../migrations/postgres/0006_audit_chain.sql")),
     (7, include_str!("../migrations/postgres/0007_services_and_stores.sql")),
+    (8, include_str!("../migrations/postgres/0008_users.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

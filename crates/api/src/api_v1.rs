@@ -1,0 +1,290 @@
+//! The `/api/v1` front door (spec: certificates-orgs-capabilities.txt; research: fastpki.md):
+//! password login with JWT access tokens and rotating refresh tokens, and users. Errors are
+//! `{"detail": ...}` (422 with a list for unreadable input); every response carries the
+//! reference's security headers. Organisations, CAs, certificates and exports are not here yet.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use certus_authority::{ErrorKind, NewUser, Session, TokenPair, UserRow};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/token", post(token))
+        .route("/api/v1/auth/refresh", post(refresh))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/invalidate", post(invalidate))
+        .route("/api/v1/users/", post(create_user))
+        .route("/api/v1/users/me", get(me))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+        ("cache-control", "no-store"),
+        ("strict-transport-security", "max-age=63072000; includeSubDomains"),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    res
+}
+
+/// An error in this front door's shape.
+pub struct V1Error(StatusCode, Value);
+
+type V1Result<T> = Result<T, V1Error>;
+
+impl V1Error {
+    fn detail(status: StatusCode, message: impl Into<String>) -> Self {
+        V1Error(status, json!(message.into()))
+    }
+
+    /// 422, as FastAPI reports unreadable or invalid input.
+    fn invalid(message: impl Into<String>) -> Self {
+        V1Error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!([{ "type": "value_error", "loc": ["body"], "msg": message.into() }]),
+        )
+    }
+}
+
+impl IntoResponse for V1Error {
+    fn into_response(self) -> Response {
+        let mut res = (self.0, Json(json!({ "detail": self.1 }))).into_response();
+        if self.0 == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+impl From<certus_authority::Error> for V1Error {
+    fn from(e: certus_authority::Error) -> Self {
+        match e.kind {
+            ErrorKind::Malformed => V1Error::invalid(e.message),
+            ErrorKind::Policy => V1Error::detail(StatusCode::BAD_REQUEST, e.message),
+            ErrorKind::Unauthorized => V1Error::detail(StatusCode::UNAUTHORIZED, e.message),
+            ErrorKind::Forbidden => V1Error::detail(StatusCode::FORBIDDEN, e.message),
+            ErrorKind::NotFound => V1Error::detail(StatusCode::NOT_FOUND, e.message),
+            ErrorKind::Conflict => V1Error::detail(StatusCode::CONFLICT, e.message),
+            _ => {
+                tracing::error!(error = %e.message, "internal error");
+                V1Error::detail(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
+        }
+    }
+}
+
+/// A JSON body whose read errors are this front door's 422.
+struct V1Json<T>(T);
+
+impl<T: DeserializeOwned> axum::extract::FromRequest<AppState> for V1Json<T> {
+    type Rejection = V1Error;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, V1Error> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| V1Error::invalid(format!("unreadable body: {e}")))?;
+        serde_json::from_slice(&bytes).map(V1Json).map_err(|e| V1Error::invalid(e.to_string()))
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+}
+
+/// The signed-in user behind `Authorization: Bearer <JWT>`.
+struct V1Auth(Session);
+
+impl FromRequestParts<AppState> for V1Auth {
+    type Rejection = V1Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, V1Error> {
+        let token = bearer(parts).ok_or_else(|| V1Error::detail(StatusCode::UNAUTHORIZED, "Not authenticated"))?;
+        Ok(V1Auth(state.authority.session_of(token).await?))
+    }
+}
+
+/// Sign-in is optional: a missing or invalid token is an anonymous caller (as the reference
+/// treats user registration).
+struct MaybeV1Auth(Option<Session>);
+
+impl FromRequestParts<AppState> for MaybeV1Auth {
+    type Rejection = V1Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, V1Error> {
+        Ok(match bearer(parts) {
+            Some(token) => MaybeV1Auth(state.authority.session_of(token).await.ok()),
+            None => MaybeV1Auth(None),
+        })
+    }
+}
+
+/// Login attempts allowed per client address and minute (`--auth-rate-limit`).
+pub struct LoginLimiter {
+    per_minute: usize,
+    recent: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+}
+
+impl LoginLimiter {
+    pub fn new(per_minute: usize) -> Self {
+        LoginLimiter { per_minute, recent: Mutex::new(HashMap::new()) }
+    }
+
+    /// Records an attempt; false when the address is over its limit.
+    fn allow(&self, ip: IpAddr) -> bool {
+        let now = Instant::now();
+        let mut recent = self.recent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        recent.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < Duration::from_secs(60)));
+        let times = recent.entry(ip).or_default();
+        while times.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
+            times.pop_front();
+        }
+        if times.len() >= self.per_minute {
+            return false;
+        }
+        times.push_back(now);
+        true
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+fn pair_json(p: TokenPair) -> Json<Value> {
+    Json(json!({ "access_token": p.access_token, "refresh_token": p.refresh_token, "token_type": "bearer" }))
+}
+
+/// The rate limit counts every attempt, before the form is read.
+async fn token(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Result<Response, V1Error> {
+    if !s.login_limiter.allow(peer.ip()) {
+        let limit = s.login_limiter.per_minute;
+        let body = json!({ "error": format!("Rate limit exceeded: {limit} per 1 minute") });
+        return Ok((StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response());
+    }
+    let Form(f) =
+        form.map_err(|e| V1Error::invalid(format!("the body must be a form with username and password: {e}")))?;
+    Ok(pair_json(s.authority.login(&f.username, &f.password).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+async fn refresh(State(s): State<AppState>, V1Json(b): V1Json<RefreshBody>) -> V1Result<Json<Value>> {
+    Ok(pair_json(s.authority.refresh_session(&b.refresh_token).await?))
+}
+
+async fn logout(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    V1Json(b): V1Json<RefreshBody>,
+) -> V1Result<StatusCode> {
+    s.authority.logout(&session, &b.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn invalidate(State(s): State<AppState>, V1Auth(session): V1Auth) -> V1Result<StatusCode> {
+    s.authority.invalidate_sessions(&session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct UserBody {
+    username: String,
+    email: String,
+    password: String,
+    role: Option<String>,
+    is_active: Option<bool>,
+    organization_id: Option<i64>,
+    #[serde(default)]
+    can_create_ca: bool,
+    #[serde(default)]
+    can_create_cert: bool,
+    #[serde(default)]
+    can_revoke_cert: bool,
+    #[serde(default)]
+    can_export_private_key: bool,
+    #[serde(default)]
+    can_delete_ca: bool,
+}
+
+fn user_json(u: &UserRow) -> Value {
+    json!({
+        "id": u.id,
+        "username": u.username,
+        "email": u.email,
+        "role": u.role,
+        "is_active": u.is_active,
+        "organization_id": Value::Null,
+        "can_create_ca": u.can_create_ca,
+        "can_create_cert": u.can_create_cert,
+        "can_revoke_cert": u.can_revoke_cert,
+        "can_export_private_key": u.can_export_private_key,
+        "can_delete_ca": u.can_delete_ca,
+        "created_at": crate::time_fmt::rfc3339(u.created_at),
+        "updated_at": crate::time_fmt::rfc3339(u.updated_at),
+    })
+}
+
+async fn create_user(
+    State(s): State<AppState>,
+    MaybeV1Auth(session): MaybeV1Auth,
+    V1Json(b): V1Json<UserBody>,
+) -> V1Result<(StatusCode, Json<Value>)> {
+    if b.organization_id.is_some() {
+        return Err(V1Error::detail(
+            StatusCode::BAD_REQUEST,
+            "organisations are not served on /api/v1 yet; create the user without organization_id",
+        ));
+    }
+    let new = NewUser {
+        username: b.username,
+        email: b.email,
+        password: b.password,
+        role: b.role,
+        is_active: b.is_active,
+        can_create_ca: b.can_create_ca,
+        can_create_cert: b.can_create_cert,
+        can_revoke_cert: b.can_revoke_cert,
+        can_export_private_key: b.can_export_private_key,
+        can_delete_ca: b.can_delete_ca,
+    };
+    let user = s.authority.create_user(session.as_ref().map(|s| &s.user), new).await?;
+    Ok((StatusCode::CREATED, Json(user_json(&user))))
+}
+
+async fn me(V1Auth(session): V1Auth) -> Json<Value> {
+    Json(user_json(&session.user))
+}

@@ -1,0 +1,253 @@
+//! Password accounts and sessions for the /api/v1 front door: argon2id password hashes, HS256
+//! access tokens (15 minutes) signed under a KEK-derived key, rotating refresh tokens (24 hours,
+//! stored as SHA-256), logout by blocking the token id, and "log out everywhere".
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine;
+use certus_store::{AuditRow, UserRow};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::{Authority, new_uuid, now_secs};
+
+pub const ACCESS_TOKEN_MINUTES: i64 = 15;
+pub const REFRESH_TOKEN_MINUTES: i64 = 1440;
+const ROLES: [&str; 3] = ["superuser", "admin", "user"];
+/// Domain separation: the KEK's MAC key also signs list bookmarks.
+const JWT_CONTEXT: &[u8] = b"certus-api-v1-jwt\0";
+
+/// A request to create a user; capability flags are honoured at creation (the reference
+/// implementation drops them).
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub role: Option<String>,
+    pub is_active: Option<bool>,
+    pub can_create_ca: bool,
+    pub can_create_cert: bool,
+    pub can_revoke_cert: bool,
+    pub can_export_private_key: bool,
+    pub can_delete_ca: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub id: i64,
+    pub role: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+}
+
+/// A valid access token and its user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: UserRow,
+    pub jti: String,
+    pub exp: i64,
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::encode_b64(&certus_kms::random_bytes::<16>()).map_err(Error::internal)?;
+    Ok(argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map_err(Error::internal)?.to_string())
+}
+
+fn password_matches(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+fn refresh_hash(token: &str) -> String {
+    hex::encode(certus_kms::sha256(token.as_bytes()))
+}
+
+fn user_audit(actor: &str, action: &str, user: &str) -> AuditRow {
+    AuditRow {
+        at: now_secs(),
+        tenant_id: None,
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        resource: user.to_owned(),
+        detail: String::new(),
+    }
+}
+
+impl Authority {
+    /// Creates a user. While no user exists anyone may create one with any role (first-user
+    /// bootstrap); afterwards only a signed-in caller may, and only a superuser may create admins
+    /// and superusers. `caller` is `None` for an unauthenticated request.
+    pub async fn create_user(&self, caller: Option<&UserRow>, new: NewUser) -> Result<UserRow> {
+        let role = new.role.clone().unwrap_or_else(|| "user".into());
+        if !ROLES.contains(&role.as_str()) {
+            return Err(Error::malformed("role must be superuser, admin or user"));
+        }
+        if new.password.chars().count() < 8 {
+            return Err(Error::malformed("password: Min 8 chars"));
+        }
+        if !new.email.split_once('@').is_some_and(|(a, d)| !a.is_empty() && d.contains('.')) {
+            return Err(Error::malformed("email: not a valid email address"));
+        }
+        if self.store.count_users().await? > 0 {
+            match caller {
+                None if role != "user" => {
+                    return Err(Error::forbidden("Not enough permissions to create admin or superuser accounts"));
+                }
+                None => return Err(Error::forbidden("Unauthenticated registration is disabled")),
+                Some(c) if role != "user" && c.role != "superuser" => {
+                    return Err(Error::forbidden("Not enough permissions to create admin or superuser accounts"));
+                }
+                Some(_) => {}
+            }
+        }
+        for (value, by_email, taken) in
+            [(&new.username, false, "Username already registered"), (&new.email, true, "Email already registered")]
+        {
+            match self.store.find_user(value, by_email).await {
+                Ok(_) => return Err(Error::policy(taken)),
+                Err(certus_store::Error::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let now = now_secs();
+        let mut row = UserRow {
+            id: 0,
+            username: new.username,
+            email: new.email,
+            password_hash: hash_password(&new.password)?,
+            role,
+            is_active: new.is_active.unwrap_or(true),
+            org_id: None,
+            can_create_ca: new.can_create_ca,
+            can_create_cert: new.can_create_cert,
+            can_revoke_cert: new.can_revoke_cert,
+            can_export_private_key: new.can_export_private_key,
+            can_delete_ca: new.can_delete_ca,
+            tokens_invalidated_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let actor = caller.map_or_else(|| "anonymous".to_owned(), |c| format!("user:{}", c.id));
+        row.id = self.store.insert_user(&row, &user_audit(&actor, "user_create", "user")).await?;
+        Ok(row)
+    }
+
+    /// OAuth2 password login. Wrong password, unknown and inactive users get the same answer.
+    pub async fn login(&self, username: &str, password: &str) -> Result<TokenPair> {
+        let user = match self.store.find_user(username, false).await {
+            Ok(u) => Some(u),
+            Err(certus_store::Error::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let Some(user) = user.filter(|u| u.is_active && password_matches(password, &u.password_hash)) else {
+            let audit = user_audit("anonymous", "login_failure", &format!("username:{username}"));
+            self.store.append_audit(&audit).await?;
+            return Err(Error::unauthorized("Incorrect username or password"));
+        };
+        self.store.append_audit(&user_audit(&format!("user:{}", user.id), "login_success", "session")).await?;
+        self.new_session(&user).await
+    }
+
+    async fn new_session(&self, user: &UserRow) -> Result<TokenPair> {
+        let now = now_secs();
+        let claims = Claims {
+            sub: user.username.clone(),
+            id: user.id,
+            role: user.role.clone(),
+            exp: now + ACCESS_TOKEN_MINUTES * 60,
+            iat: now,
+            jti: new_uuid(),
+        };
+        let refresh = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(certus_kms::random_bytes::<36>());
+        self.store.insert_refresh_token(&refresh_hash(&refresh), user.id, now + REFRESH_TOKEN_MINUTES * 60).await?;
+        Ok(TokenPair { access_token: self.sign_jwt(&claims)?, refresh_token: refresh })
+    }
+
+    /// Rotates a refresh token: the presented one is spent, a new pair is returned.
+    pub async fn refresh_session(&self, refresh_token: &str) -> Result<TokenPair> {
+        let user_id = match self.store.take_refresh_token(&refresh_hash(refresh_token), now_secs()).await {
+            Ok(id) => id,
+            Err(certus_store::Error::NotFound) => return Err(Error::unauthorized("Invalid or expired refresh token")),
+            Err(e) => return Err(e.into()),
+        };
+        let user = self.store.get_user(user_id).await?;
+        if !user.is_active {
+            return Err(Error::unauthorized("User not found or inactive"));
+        }
+        self.new_session(&user).await
+    }
+
+    /// Logout: the access token stops working now and the refresh token is revoked.
+    pub async fn logout(&self, session: &Session, refresh_token: &str) -> Result<()> {
+        let hash = refresh_hash(refresh_token);
+        match self.store.refresh_token_owner(&hash).await {
+            Ok(owner) if owner == session.user.id => {}
+            Ok(_) | Err(certus_store::Error::NotFound) => {
+                return Err(Error::forbidden("Refresh token does not belong to current user"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.store.end_session(&session.jti, session.exp, &hash).await?;
+        Ok(())
+    }
+
+    /// Ends every session of the caller.
+    pub async fn invalidate_sessions(&self, session: &Session) -> Result<()> {
+        self.store.invalidate_sessions(session.user.id, now_secs()).await?;
+        Ok(())
+    }
+
+    /// Checks an access token: signature, expiry, blocklist, user, and sessions invalidated
+    /// after it was issued. An inactive user is reported separately, as the reference does.
+    pub async fn session_of(&self, token: &str) -> Result<Session> {
+        let invalid = || Error::unauthorized("Could not validate credentials");
+        let claims = self.verify_jwt(token).ok_or_else(invalid)?;
+        if claims.exp <= now_secs() || self.store.is_access_token_blocked(&claims.jti).await? {
+            return Err(invalid());
+        }
+        let user = match self.store.get_user(claims.id).await {
+            Ok(u) => u,
+            Err(certus_store::Error::NotFound) => return Err(invalid()),
+            Err(e) => return Err(e.into()),
+        };
+        // Whole seconds on both sides: a token from the same second as the invalidation is
+        // already void.
+        if user.tokens_invalidated_at.is_some_and(|at| claims.iat <= at) {
+            return Err(invalid());
+        }
+        if !user.is_active {
+            return Err(Error::policy("Inactive user"));
+        }
+        Ok(Session { user, jti: claims.jti, exp: claims.exp })
+    }
+
+    fn sign_jwt(&self, claims: &Claims) -> Result<String> {
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = b64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let payload = b64.encode(serde_json::to_vec(claims).map_err(Error::internal)?);
+        let input = format!("{header}.{payload}");
+        let tag = self.kek.mac(&[JWT_CONTEXT, input.as_bytes()].concat());
+        Ok(format!("{input}.{}", b64.encode(tag)))
+    }
+
+    fn verify_jwt(&self, token: &str) -> Option<Claims> {
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (input, tag) = token.rsplit_once('.')?;
+        let (header, payload) = input.split_once('.')?;
+        let header: serde_json::Value = serde_json::from_slice(&b64.decode(header).ok()?).ok()?;
+        if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
+            return None;
+        }
+        if !self.kek.verify_mac(&[JWT_CONTEXT, input.as_bytes()].concat(), &b64.decode(tag).ok()?) {
+            return None;
+        }
+        serde_json::from_slice(&b64.decode(payload).ok()?).ok()
+    }
+}

@@ -1,0 +1,186 @@
+//! Password accounts of the /api/v1 front door, their refresh tokens and blocked access-token
+//! ids.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::records::AuditRow;
+use crate::sql::Store;
+use crate::{Error, Result, conflict_on_unique};
+
+#[derive(Debug, Clone, Default)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    /// Argon2 PHC string.
+    pub password_hash: String,
+    /// `superuser`, `admin` or `user`.
+    pub role: String,
+    pub is_active: bool,
+    pub org_id: Option<String>,
+    pub can_create_ca: bool,
+    pub can_create_cert: bool,
+    pub can_revoke_cert: bool,
+    pub can_export_private_key: bool,
+    pub can_delete_ca: bool,
+    pub tokens_invalidated_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const USER_COLUMNS: &str = "id, username, email, password_hash, role, is_active, org_id, can_create_ca, \
+     can_create_cert, can_revoke_cert, can_export_private_key, can_delete_ca, tokens_invalidated_at, created_at, \
+     updated_at";
+
+fn user_of(r: &AnyRow) -> Result<UserRow> {
+    let flag = |c: &str| -> Result<bool> { Ok(r.try_get::<i64, _>(c)? != 0) };
+    Ok(UserRow {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        email: r.try_get("email")?,
+        password_hash: r.try_get("password_hash")?,
+        role: r.try_get("role")?,
+        is_active: flag("is_active")?,
+        org_id: r.try_get("org_id")?,
+        can_create_ca: flag("can_create_ca")?,
+        can_create_cert: flag("can_create_cert")?,
+        can_revoke_cert: flag("can_revoke_cert")?,
+        can_export_private_key: flag("can_export_private_key")?,
+        can_delete_ca: flag("can_delete_ca")?,
+        tokens_invalidated_at: r.try_get("tokens_invalidated_at")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    pub async fn count_users(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(self.pool()).await?.try_get("n")?)
+    }
+
+    /// Stores a new user with its audit entry; returns the assigned id.
+    pub async fn insert_user(&self, u: &UserRow, audit: &AuditRow) -> Result<i64> {
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO users (username, email, password_hash, role, is_active, org_id, can_create_ca, \
+             can_create_cert, can_revoke_cert, can_export_private_key, can_delete_ca, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        )
+        .bind(&u.username)
+        .bind(&u.email)
+        .bind(&u.password_hash)
+        .bind(&u.role)
+        .bind(i64::from(u.is_active))
+        .bind(&u.org_id)
+        .bind(i64::from(u.can_create_ca))
+        .bind(i64::from(u.can_create_cert))
+        .bind(i64::from(u.can_revoke_cert))
+        .bind(i64::from(u.can_export_private_key))
+        .bind(i64::from(u.can_delete_ca))
+        .bind(u.created_at)
+        .bind(u.updated_at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(conflict_on_unique("a user with this username or email"))?;
+        let id: i64 = row.try_get("id")?;
+        let audit = AuditRow { resource: format!("user:{id}"), ..audit.clone() };
+        crate::audit_chain::append(&mut tx, &[&audit]).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn get_user(&self, id: i64) -> Result<UserRow> {
+        let r = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound)?;
+        user_of(&r)
+    }
+
+    /// The user with this username or, when `by_email`, this email address.
+    pub async fn find_user(&self, value: &str, by_email: bool) -> Result<UserRow> {
+        let column = if by_email { "email" } else { "username" };
+        // Built from constants only.
+        let r = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = $1")))
+            .bind(value)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound)?;
+        user_of(&r)
+    }
+
+    /// Ends every session of the user: access tokens issued before `at` stop working and all
+    /// refresh tokens are revoked.
+    pub async fn invalidate_sessions(&self, user_id: i64, at: i64) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE users SET tokens_invalidated_at = $1, updated_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_refresh_token(&self, token_hash: &str, user_id: i64, expires_at: i64) -> Result<()> {
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, user_id, expires_at, revoked) VALUES ($1, $2, $3, 0)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(expires_at)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Revokes a live refresh token and returns its user, in one statement so a token is
+    /// used at most once even under concurrent refreshes.
+    pub async fn take_refresh_token(&self, token_hash: &str, now: i64) -> Result<i64> {
+        let r = sqlx::query(
+            "UPDATE refresh_tokens SET revoked = 1 WHERE token_hash = $1 AND revoked = 0 AND expires_at > $2 \
+             RETURNING user_id",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(Error::NotFound)?;
+        Ok(r.try_get("user_id")?)
+    }
+
+    /// The owner of a refresh token (live or not).
+    pub async fn refresh_token_owner(&self, token_hash: &str) -> Result<i64> {
+        let r = sqlx::query("SELECT user_id FROM refresh_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound)?;
+        Ok(r.try_get("user_id")?)
+    }
+
+    /// Logout: blocks the access token id until it expires and revokes the refresh token.
+    pub async fn end_session(&self, jti: &str, jti_expires_at: i64, refresh_hash: &str) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("INSERT INTO blocked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
+            .bind(jti)
+            .bind(jti_expires_at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE token_hash = $1")
+            .bind(refresh_hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn is_access_token_blocked(&self, jti: &str) -> Result<bool> {
+        Ok(sqlx::query("SELECT 1 AS one FROM blocked_access_tokens WHERE jti = $1")
+            .bind(jti)
+            .fetch_optional(self.pool())
+            .await?
+            .is_some())
+    }
+}

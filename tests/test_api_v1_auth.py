@@ -1,0 +1,151 @@
+"""/api/v1 front door, first slice: first-user bootstrap, password login with JWT access tokens,
+refresh rotation, logout, invalidate, users/me, the login rate limit, errors as {"detail"} and the
+security headers (research: fastpki.md sections 1.1 to 1.3)."""
+import base64
+import json
+import time
+
+import pytest
+import requests
+
+from conftest import fresh_server
+
+HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY",
+           "referrer-policy": "strict-origin-when-cross-origin", "cache-control": "no-store",
+           "strict-transport-security": "max-age=63072000; includeSubDomains"}
+
+
+@pytest.fixture(scope="module")
+def v1():
+    for server in fresh_server({"CERTUS_AUTH_RATE_LIMIT": "1000"}):
+        yield server.url + "/api/v1"
+
+
+def login(v1, username, password):
+    return requests.post(f"{v1}/auth/token", data={"username": username, "password": password})
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def detail(r, status, text=None):
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"detail"}, body
+    if text is not None:
+        assert body["detail"] == text, body
+
+
+@pytest.fixture(scope="module")
+def root(v1):
+    """The first user, created without a token as a superuser, and signed in."""
+    r = requests.post(f"{v1}/users/", json={"username": "root", "email": "root@example.com",
+                                            "password": "correct horse", "role": "superuser", "can_create_ca": True})
+    assert r.status_code == 201, r.text
+    user = r.json()
+    assert user["role"] == "superuser" and user["can_create_ca"] is True and user["can_delete_ca"] is False
+    assert "password" not in json.dumps(user) and "hash" not in json.dumps(user)
+    pair = login(v1, "root", "correct horse").json()
+    return {"user": user, **pair}
+
+
+def test_first_user_bootstrap_then_registration_rules(v1, root):
+    anon = {"email": "x@example.com", "password": "long enough"}
+    detail(requests.post(f"{v1}/users/", json={"username": "x", "role": "admin", **anon}), 403,
+           "Not enough permissions to create admin or superuser accounts")
+    detail(requests.post(f"{v1}/users/", json={"username": "x", **anon}), 403, "Unauthenticated registration is disabled")
+    # An invalid token is an anonymous caller on this route.
+    detail(requests.post(f"{v1}/users/", json={"username": "x", **anon}, headers=bearer("nope")), 403)
+    su = bearer(root["access_token"])
+    admin = requests.post(f"{v1}/users/", headers=su, json={"username": "adm", "email": "adm@example.com",
+                                                            "password": "adminpass", "role": "admin"})
+    assert admin.status_code == 201 and admin.json()["role"] == "admin", admin.text
+    adm = bearer(login(v1, "adm", "adminpass").json()["access_token"])
+    detail(requests.post(f"{v1}/users/", headers=adm, json={"username": "su2", "email": "su2@example.com",
+                                                            "password": "password", "role": "superuser"}), 403)
+    r = requests.post(f"{v1}/users/", headers=adm, json={"username": "plain", "email": "plain@example.com",
+                                                          "password": "password", "can_revoke_cert": True})
+    assert r.status_code == 201 and r.json()["role"] == "user" and r.json()["can_revoke_cert"] is True, r.text
+    detail(requests.post(f"{v1}/users/", headers=su, json={"username": "plain", "email": "o@example.com",
+                                                           "password": "password"}), 400, "Username already registered")
+    detail(requests.post(f"{v1}/users/", headers=su, json={"username": "other", "email": "plain@example.com",
+                                                           "password": "password"}), 400, "Email already registered")
+    short = requests.post(f"{v1}/users/", headers=su, json={"username": "s", "email": "s@example.com", "password": "short"})
+    assert short.status_code == 422 and "Min 8 chars" in json.dumps(short.json()["detail"]), short.text
+    assert requests.post(f"{v1}/users/", headers=su, data="{").status_code == 422
+
+
+def test_login_and_me(v1, root):
+    bad = login(v1, "root", "wrong password")
+    detail(bad, 401, "Incorrect username or password")
+    assert bad.headers["WWW-Authenticate"] == "Bearer"
+    detail(login(v1, "nobody", "whatever"), 401, "Incorrect username or password")
+    assert requests.post(f"{v1}/auth/token", json={"username": "root", "password": "correct horse"}).status_code == 422
+    assert root["refresh_token"] and requests.post(f"{v1}/auth/token", data={"username": "root"}).status_code == 422
+    me = requests.get(f"{v1}/users/me", headers=bearer(root["access_token"]))
+    assert me.status_code == 200 and me.json()["id"] == root["user"]["id"]
+    for name, value in HEADERS.items():
+        assert me.headers[name] == value, name
+    claims = json.loads(base64.urlsafe_b64decode(root["access_token"].split(".")[1] + "=="))
+    assert claims["sub"] == "root" and claims["role"] == "superuser" and claims["exp"] - claims["iat"] == 15 * 60
+    detail(requests.get(f"{v1}/users/me"), 401, "Not authenticated")
+
+
+def test_forged_tokens_are_refused(v1, root):
+    header, payload, sig = root["access_token"].split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    forged = base64.urlsafe_b64encode(json.dumps({**claims, "id": claims["id"] + 1}).encode()).rstrip(b"=").decode()
+    none_alg = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+    for token in (f"{header}.{forged}.{sig}", f"{none_alg}.{payload}.", "a.b.c", "garbage"):
+        detail(requests.get(f"{v1}/users/me", headers=bearer(token)), 401, "Could not validate credentials")
+
+
+def test_refresh_rotates_and_logout_ends_the_session(v1, root):
+    requests.post(f"{v1}/users/", headers=bearer(root["access_token"]),
+                  json={"username": "carol", "email": "carol@example.com", "password": "carolpass"})
+    first = login(v1, "carol", "carolpass").json()
+    second = requests.post(f"{v1}/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert second.status_code == 200 and second.json()["token_type"] == "bearer", second.text
+    second = second.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    detail(requests.post(f"{v1}/auth/refresh", json={"refresh_token": first["refresh_token"]}), 401,
+           "Invalid or expired refresh token")
+    # Someone else's refresh token cannot be used to log out.
+    detail(requests.post(f"{v1}/auth/logout", headers=bearer(second["access_token"]),
+                         json={"refresh_token": root["refresh_token"]}), 403,
+           "Refresh token does not belong to current user")
+    r = requests.post(f"{v1}/auth/logout", headers=bearer(second["access_token"]),
+                      json={"refresh_token": second["refresh_token"]})
+    assert r.status_code == 204, r.text
+    detail(requests.get(f"{v1}/users/me", headers=bearer(second["access_token"])), 401)
+    detail(requests.post(f"{v1}/auth/refresh", json={"refresh_token": second["refresh_token"]}), 401)
+
+
+def test_invalidate_ends_every_session(v1, root):
+    requests.post(f"{v1}/users/", headers=bearer(root["access_token"]),
+                  json={"username": "dave", "email": "dave@example.com", "password": "davepass"})
+    a, b = login(v1, "dave", "davepass").json(), login(v1, "dave", "davepass").json()
+    assert requests.post(f"{v1}/auth/invalidate", headers=bearer(a["access_token"])).status_code == 204
+    for pair in (a, b):
+        detail(requests.get(f"{v1}/users/me", headers=bearer(pair["access_token"])), 401)
+        detail(requests.post(f"{v1}/auth/refresh", json={"refresh_token": pair["refresh_token"]}), 401)
+    time.sleep(1.1)  # whole-second iat: a token from the invalidation's second is void too
+    fresh = login(v1, "dave", "davepass").json()
+    assert requests.get(f"{v1}/users/me", headers=bearer(fresh["access_token"])).status_code == 200
+
+
+def test_inactive_users_cannot_sign_in(v1, root):
+    r = requests.post(f"{v1}/users/", headers=bearer(root["access_token"]),
+                      json={"username": "eve", "email": "eve@example.com", "password": "evepass1", "is_active": False})
+    assert r.status_code == 201 and r.json()["is_active"] is False
+    detail(login(v1, "eve", "evepass1"), 401, "Incorrect username or password")
+
+
+def test_login_rate_limit():
+    for server in fresh_server():
+        url = server.url + "/api/v1/auth/token"
+        codes = [requests.post(url, data={"username": "u", "password": "p"}).status_code for _ in range(5)]
+        assert codes == [401] * 5, codes
+        limited = requests.post(url, data={"username": "u", "password": "p"})
+        assert limited.status_code == 429 and limited.json() == {"error": "Rate limit exceeded: 5 per 1 minute"}
