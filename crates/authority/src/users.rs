@@ -65,6 +65,12 @@ fn password_matches(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
+/// A hash no password is checked against for real: stands in for a missing user.
+fn unknown_user_hash() -> &'static String {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&hex::encode(certus_kms::random_bytes::<16>())).unwrap_or_default())
+}
+
 fn refresh_hash(token: &str) -> String {
     hex::encode(certus_kms::sha256(token.as_bytes()))
 }
@@ -146,7 +152,10 @@ impl Authority {
             Err(certus_store::Error::NotFound) => None,
             Err(e) => return Err(e.into()),
         };
-        let Some(user) = user.filter(|u| u.is_active && password_matches(password, &u.password_hash)) else {
+        // An unknown user costs one argon2 run too, so timing does not tell which names exist.
+        let phc = user.as_ref().map_or_else(|| unknown_user_hash().as_str(), |u| u.password_hash.as_str());
+        let password_ok = password_matches(password, phc);
+        let Some(user) = user.filter(|u| u.is_active && password_ok) else {
             let audit = user_audit("anonymous", "login_failure", &format!("username:{username}"));
             self.store.append_audit(&audit).await?;
             return Err(Error::unauthorized("Incorrect username or password"));
