@@ -1,6 +1,7 @@
 """/api/v1 front door, first slice: first-user bootstrap, password login with JWT access tokens,
-refresh rotation, logout, invalidate, users/me, the login rate limit, errors as {"detail"} and the
-security headers (research: fastpki.md sections 1.1 to 1.3)."""
+refresh rotation, logout, invalidate, users (create, list, get, patch, delete) with their
+permission rules, the login rate limit, errors as {"detail"} and the security headers (research:
+fastpki.md sections 1.1 to 1.3)."""
 import base64
 import json
 import time
@@ -149,3 +150,76 @@ def test_login_rate_limit():
         assert codes == [401] * 5, codes
         limited = requests.post(url, data={"username": "u", "password": "p"})
         assert limited.status_code == 429 and limited.json() == {"error": "Rate limit exceeded: 5 per 1 minute"}
+
+
+def new_user(v1, root, name, password="password1", **fields):
+    r = requests.post(f"{v1}/users/", headers=bearer(root["access_token"]),
+                      json={"username": name, "email": f"{name}@example.com", "password": password, **fields})
+    assert r.status_code == 201, r.text
+    return r.json(), bearer(login(v1, name, password).json()["access_token"])
+
+
+def test_user_reads_follow_roles(v1, root):
+    su = bearer(root["access_token"])
+    frank, frank_h = new_user(v1, root, "frank")
+    grace, _ = new_user(v1, root, "grace")
+    _, boss_h = new_user(v1, root, "boss", role="admin")
+    listed = requests.get(f"{v1}/users/", headers=su, params={"limit": 1000}).json()
+    assert {"root", "frank", "grace", "boss"} <= {u["username"] for u in listed}
+    assert [u["username"] for u in requests.get(f"{v1}/users/", headers=su, params={"skip": 0, "limit": 1}).json()] == ["root"]
+    assert requests.get(f"{v1}/users/", headers=su, params={"limit": "many"}).status_code == 422
+    for who in (frank_h, boss_h):
+        detail(requests.get(f"{v1}/users/", headers=who), 403, "The user doesn't have sufficient privileges")
+    assert requests.get(f"{v1}/users/{frank['id']}", headers=frank_h).json()["username"] == "frank"
+    assert requests.get(f"{v1}/users/{frank['id']}", headers=su).status_code == 200
+    detail(requests.get(f"{v1}/users/{grace['id']}", headers=frank_h), 403, "Not enough permissions")
+    # An admin without an organisation manages nobody but itself.
+    detail(requests.get(f"{v1}/users/{grace['id']}", headers=boss_h), 403, "Not enough permissions")
+    detail(requests.get(f"{v1}/users/999999", headers=su), 404, "User not found")
+    assert requests.get(f"{v1}/users/abc", headers=su).status_code == 422
+
+
+def test_user_patch_rules(v1, root):
+    su = bearer(root["access_token"])
+    henry, henry_h = new_user(v1, root, "henry")
+    ivy, _ = new_user(v1, root, "ivy")
+    _, boss_h = new_user(v1, root, "boss2", role="admin")
+    url = f"{v1}/users/{henry['id']}"
+    r = requests.patch(url, headers=henry_h, json={"email": "henry@new.example.com"})
+    assert r.status_code == 200 and r.json()["email"] == "henry@new.example.com", r.text
+    detail(requests.patch(url, headers=henry_h, json={"role": "admin"}), 403,
+           "Not enough permissions to change role or activation status")
+    detail(requests.patch(url, headers=henry_h, json={"can_create_ca": True}), 403,
+           "Not enough permissions to change capabilities")
+    detail(requests.patch(f"{v1}/users/{ivy['id']}", headers=henry_h, json={"email": "x@example.com"}), 403,
+           "Not enough permissions")
+    # Unlike the reference, an admin cannot rewrite the email of a user outside its organisation.
+    detail(requests.patch(f"{v1}/users/{ivy['id']}", headers=boss_h, json={"email": "x@example.com"}), 403,
+           "Not enough permissions")
+    detail(requests.patch(url, headers=su, json={"email": "ivy@example.com"}), 400, "Email already registered")
+    r = requests.patch(url, headers=su, json={"can_create_ca": True, "can_delete_ca": True})
+    assert r.json()["can_create_ca"] is True and r.json()["can_delete_ca"] is True and r.json()["can_revoke_cert"] is False
+    detail(requests.patch(f"{v1}/users/{root['user']['id']}", headers=su, json={"role": "admin"}), 403,
+           "Superusers cannot downgrade themselves")
+    # A new password ends the old sessions; the new one works.
+    assert requests.patch(url, headers=henry_h, json={"password": "new password"}).status_code == 200
+    detail(requests.get(f"{v1}/users/me", headers=henry_h), 401)
+    detail(login(v1, "henry", "password1"), 401)
+    time.sleep(1.1)
+    fresh = bearer(login(v1, "henry", "new password").json()["access_token"])
+    assert requests.get(f"{v1}/users/me", headers=fresh).status_code == 200
+    # Deactivation ends them too.
+    assert requests.patch(url, headers=su, json={"is_active": False}).json()["is_active"] is False
+    detail(requests.get(f"{v1}/users/me", headers=fresh), 401)
+
+
+def test_user_delete(v1, root):
+    su = bearer(root["access_token"])
+    jack, _ = new_user(v1, root, "jack")
+    _, boss_h = new_user(v1, root, "boss3", role="admin")
+    detail(requests.delete(f"{v1}/users/{jack['id']}", headers=boss_h), 403)
+    detail(requests.delete(f"{v1}/users/{root['user']['id']}", headers=su), 400, "Superusers cannot delete themselves")
+    assert requests.delete(f"{v1}/users/{jack['id']}", headers=su).status_code == 204
+    detail(requests.get(f"{v1}/users/{jack['id']}", headers=su), 404, "User not found")
+    detail(requests.delete(f"{v1}/users/{jack['id']}", headers=su), 404)
+    detail(login(v1, "jack", "password1"), 401)

@@ -9,13 +9,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use certus_authority::{ErrorKind, NewUser, Session, TokenPair, UserRow};
+use certus_authority::{ErrorKind, NewUser, Session, TokenPair, UserPatch, UserRow};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -28,8 +28,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/invalidate", post(invalidate))
-        .route("/api/v1/users/", post(create_user))
+        .route("/api/v1/users/", post(create_user).get(list_users))
         .route("/api/v1/users/me", get(me))
+        .route("/api/v1/users/{id}", get(get_user).patch(patch_user).delete(delete_user))
         .layer(axum::middleware::map_response(security_headers))
 }
 
@@ -240,6 +241,10 @@ struct UserBody {
     can_delete_ca: bool,
 }
 
+fn no_organisations_yet() -> V1Error {
+    V1Error::detail(StatusCode::BAD_REQUEST, "organisations are not served on /api/v1 yet; leave organization_id out")
+}
+
 fn user_json(u: &UserRow) -> Value {
     json!({
         "id": u.id,
@@ -264,10 +269,7 @@ async fn create_user(
     V1Json(b): V1Json<UserBody>,
 ) -> V1Result<(StatusCode, Json<Value>)> {
     if b.organization_id.is_some() {
-        return Err(V1Error::detail(
-            StatusCode::BAD_REQUEST,
-            "organisations are not served on /api/v1 yet; create the user without organization_id",
-        ));
+        return Err(no_organisations_yet());
     }
     let new = NewUser {
         username: b.username,
@@ -287,4 +289,78 @@ async fn create_user(
 
 async fn me(V1Auth(session): V1Auth) -> Json<Value> {
     Json(user_json(&session.user))
+}
+
+#[derive(Deserialize)]
+struct Page {
+    skip: Option<String>,
+    limit: Option<String>,
+}
+
+/// An integer from the path or query; FastAPI reports a bad one as a 422.
+fn int(field: &str, text: Option<&str>, default: i64) -> V1Result<i64> {
+    text.map_or(Ok(default), |t| t.parse().map_err(|_| V1Error::invalid(format!("{field} must be an integer"))))
+}
+
+async fn list_users(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Query(p): Query<Page>,
+) -> V1Result<Json<Vec<Value>>> {
+    let (skip, limit) = (int("skip", p.skip.as_deref(), 0)?, int("limit", p.limit.as_deref(), 100)?);
+    let users = s.authority.list_users(&session.user, skip, limit).await?;
+    Ok(Json(users.iter().map(user_json).collect()))
+}
+
+async fn get_user(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<Json<Value>> {
+    let id = int("user_id", Some(&id), 0)?;
+    Ok(Json(user_json(&s.authority.read_user(&session.user, id).await?)))
+}
+
+#[derive(Deserialize)]
+struct PatchBody {
+    email: Option<String>,
+    password: Option<String>,
+    role: Option<String>,
+    is_active: Option<bool>,
+    organization_id: Option<i64>,
+    can_create_ca: Option<bool>,
+    can_create_cert: Option<bool>,
+    can_revoke_cert: Option<bool>,
+    can_export_private_key: Option<bool>,
+    can_delete_ca: Option<bool>,
+}
+
+async fn patch_user(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+    V1Json(b): V1Json<PatchBody>,
+) -> V1Result<Json<Value>> {
+    let id = int("user_id", Some(&id), 0)?;
+    if b.organization_id.is_some() {
+        return Err(no_organisations_yet());
+    }
+    let patch = UserPatch {
+        email: b.email,
+        password: b.password,
+        role: b.role,
+        is_active: b.is_active,
+        can_create_ca: b.can_create_ca,
+        can_create_cert: b.can_create_cert,
+        can_revoke_cert: b.can_revoke_cert,
+        can_export_private_key: b.can_export_private_key,
+        can_delete_ca: b.can_delete_ca,
+    };
+    Ok(Json(user_json(&s.authority.patch_user(&session.user, id, patch).await?)))
+}
+
+async fn delete_user(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+) -> V1Result<StatusCode> {
+    let id = int("user_id", Some(&id), 0)?;
+    s.authority.delete_user(&session.user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -48,7 +48,7 @@ pub use profile_signing::ProfileChoice;
 pub use profiles::{Profile, eku_name, key_usage_name, parse_profile_duration};
 pub use roles::{RolePatch, RoleView};
 pub use trust::TrustAnchorView;
-pub use users::{ACCESS_TOKEN_MINUTES, NewUser, Session, TokenPair};
+pub use users::{ACCESS_TOKEN_MINUTES, NewUser, Session, TokenPair, UserPatch};
 pub use validate::{ValidateRequest, Validation};
 
 /// Shared engine state; cheap to clone.

@@ -184,3 +184,69 @@ impl Store {
             .is_some())
     }
 }
+
+impl Store {
+    /// Users in id order, `skip` then at most `limit`.
+    pub async fn list_users(&self, skip: i64, limit: i64) -> Result<Vec<UserRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY id LIMIT $1 OFFSET $2"
+        )))
+        .bind(limit)
+        .bind(skip)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(user_of).collect()
+    }
+
+    /// Writes every changeable field of the user, with its audit entry; `end_sessions` also
+    /// revokes the user's refresh tokens (password change, deactivation).
+    pub async fn update_user(&self, u: &UserRow, end_sessions: bool, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET email = $1, password_hash = $2, role = $3, is_active = $4, org_id = $5, \
+             can_create_ca = $6, can_create_cert = $7, can_revoke_cert = $8, can_export_private_key = $9, \
+             can_delete_ca = $10, tokens_invalidated_at = $11, updated_at = $12 WHERE id = $13",
+        )
+        .bind(&u.email)
+        .bind(&u.password_hash)
+        .bind(&u.role)
+        .bind(i64::from(u.is_active))
+        .bind(&u.org_id)
+        .bind(i64::from(u.can_create_ca))
+        .bind(i64::from(u.can_create_cert))
+        .bind(i64::from(u.can_revoke_cert))
+        .bind(i64::from(u.can_export_private_key))
+        .bind(i64::from(u.can_delete_ca))
+        .bind(u.tokens_invalidated_at)
+        .bind(u.updated_at)
+        .bind(u.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_on_unique("a user with this email"))?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound);
+        }
+        if end_sessions {
+            sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = $1")
+                .bind(u.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        crate::audit_chain::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes the user and its refresh tokens, with the audit entry.
+    pub async fn delete_user(&self, id: i64, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound);
+        }
+        crate::audit_chain::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
