@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from conftest import fresh_server
+from conftest import BOOTSTRAP_TOKEN, fresh_server
 
 HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY",
            "referrer-policy": "strict-origin-when-cross-origin", "cache-control": "no-store",
@@ -223,3 +223,20 @@ def test_user_delete(v1, root):
     detail(requests.get(f"{v1}/users/{jack['id']}", headers=su), 404, "User not found")
     detail(requests.delete(f"{v1}/users/{jack['id']}", headers=su), 404)
     detail(login(v1, "jack", "password1"), 401)
+
+
+def test_certus_superuser_token_is_a_superuser_here(v1, root):
+    boot = bearer(BOOTSTRAP_TOKEN)
+    me = requests.get(f"{v1}/users/me", headers=boot)
+    assert me.status_code == 200 and me.json()["role"] == "superuser", me.text
+    assert any(u["username"] == "root" for u in requests.get(f"{v1}/users/", headers=boot).json())
+    r = requests.post(f"{v1}/users/", headers=boot, json={"username": "ops", "email": "ops@example.com",
+                                                          "password": "password1", "role": "admin"})
+    assert r.status_code == 201 and r.json()["role"] == "admin", r.text
+    detail(requests.post(f"{v1}/auth/invalidate", headers=boot), 400)
+    # A tenant's token without the superuser flag is no /api/v1 credential.
+    base = v1.rsplit("/api/v1", 1)[0]
+    t = requests.post(f"{base}/v1/admin/tenants", headers=boot, json={"name": "v1-tenant"}).json()
+    tok = requests.post(f"{base}/v1/admin/tokens", headers=boot,
+                        json={"tenant_id": t["id"], "name": "t", "scopes": ["pki:admin"]}).json()["token"]
+    detail(requests.get(f"{v1}/users/me", headers=bearer(tok)), 401, "Could not validate credentials")

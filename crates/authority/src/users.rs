@@ -12,6 +12,8 @@ use crate::{Authority, new_uuid, now_secs};
 
 pub const ACCESS_TOKEN_MINUTES: i64 = 15;
 pub const REFRESH_TOKEN_MINUTES: i64 = 1440;
+/// The id a superuser API token acts under; user ids start at 1.
+const API_TOKEN_USER_ID: i64 = 0;
 const ROLES: [&str; 3] = ["superuser", "admin", "user"];
 /// Domain separation: the KEK's MAC key also signs list bookmarks.
 const JWT_CONTEXT: &[u8] = b"certus-api-v1-jwt\0";
@@ -75,6 +77,24 @@ fn check_email(email: &str) -> Result<()> {
 
 fn password_matches(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// Who a superuser API token acts as on /api/v1.
+fn api_token_superuser() -> UserRow {
+    UserRow {
+        id: API_TOKEN_USER_ID,
+        username: "certus-api-token".into(),
+        role: "superuser".into(),
+        is_active: true,
+        ..Default::default()
+    }
+}
+
+fn no_session_to_end(session: &Session) -> Result<()> {
+    if session.user.id == API_TOKEN_USER_ID {
+        return Err(Error::policy("an API token has no session to end; revoke it through /v1/admin/tokens"));
+    }
+    Ok(())
 }
 
 /// A hash no password is checked against for real: stands in for a missing user.
@@ -203,6 +223,7 @@ impl Authority {
 
     /// Logout: the access token stops working now and the refresh token is revoked.
     pub async fn logout(&self, session: &Session, refresh_token: &str) -> Result<()> {
+        no_session_to_end(session)?;
         let hash = refresh_hash(refresh_token);
         match self.store.refresh_token_owner(&hash).await {
             Ok(owner) if owner == session.user.id => {}
@@ -217,14 +238,27 @@ impl Authority {
 
     /// Ends every session of the caller.
     pub async fn invalidate_sessions(&self, session: &Session) -> Result<()> {
+        no_session_to_end(session)?;
         self.store.invalidate_sessions(session.user.id, now_secs()).await?;
         Ok(())
     }
 
     /// Checks an access token: signature, expiry, blocklist, user, and sessions invalidated
     /// after it was issued. An inactive user is reported separately, as the reference does.
+    /// A Certus superuser API token (such as the bootstrap token) is accepted too, as an
+    /// organisation-less superuser with id 0 that no user row has.
     pub async fn session_of(&self, token: &str) -> Result<Session> {
         let invalid = || Error::unauthorized("Could not validate credentials");
+        if !token.contains('.') {
+            return match self.authenticate(Some(token)).await {
+                Ok(caller) if caller.superuser => Ok(Session {
+                    user: api_token_superuser(),
+                    jti: caller.token_id,
+                    exp: i64::MAX,
+                }),
+                _ => Err(invalid()),
+            };
+        }
         let claims = self.verify_jwt(token).ok_or_else(invalid)?;
         if claims.exp <= now_secs() || self.store.is_access_token_blocked(&claims.jti).await? {
             return Err(invalid());
