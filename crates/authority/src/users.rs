@@ -236,6 +236,11 @@ impl Authority {
         Ok(())
     }
 
+    /// Forgets expired refresh tokens and blocked token ids (run by the periodic sweeper).
+    pub async fn sweep_expired_sessions(&self) -> Result<u64> {
+        Ok(self.store.sweep_expired_sessions(now_secs()).await?)
+    }
+
     /// Ends every session of the caller.
     pub async fn invalidate_sessions(&self, session: &Session) -> Result<()> {
         no_session_to_end(session)?;
@@ -251,11 +256,9 @@ impl Authority {
         let invalid = || Error::unauthorized("Could not validate credentials");
         if !token.contains('.') {
             return match self.authenticate(Some(token)).await {
-                Ok(caller) if caller.superuser => Ok(Session {
-                    user: api_token_superuser(),
-                    jti: caller.token_id,
-                    exp: i64::MAX,
-                }),
+                Ok(caller) if caller.superuser => {
+                    Ok(Session { user: api_token_superuser(), jti: caller.token_id, exp: i64::MAX })
+                }
                 _ => Err(invalid()),
             };
         }

@@ -100,8 +100,8 @@ struct ServeArgs {
     bootstrap_token: Option<String>,
 }
 
-/// How often stale CRLs are looked for (each is rebuilt once an hour).
-const CRL_SWEEP: Duration = Duration::from_secs(300);
+/// How often stale CRLs are looked for (each is rebuilt once an hour) and expired sessions swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(300);
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
@@ -181,7 +181,10 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
                 if let Err(e) = authority.refresh_stale_crls().await {
                     tracing::warn!(error = %e, "CRL refresh failed");
                 }
-                tokio::time::sleep(CRL_SWEEP).await;
+                if let Err(e) = authority.sweep_expired_sessions().await {
+                    tracing::warn!(error = %e, "session sweep failed");
+                }
+                tokio::time::sleep(SWEEP_EVERY).await;
             }
         })
     };

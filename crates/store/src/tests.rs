@@ -270,3 +270,28 @@ async fn audit_chain_detects_an_edited_entry() {
     sqlx::query("DELETE FROM audit_log WHERE seq = 5").execute(&raw).await.unwrap();
     assert!(matches!(s.verify_audit_chain().await.unwrap(), AuditCheck::Broken { .. }));
 }
+
+#[tokio::test]
+async fn expired_sessions_are_swept_and_live_ones_kept() {
+    let (s, _dir) = store().await;
+    let user =
+        UserRow { username: "u".into(), email: "u@example.com".into(), role: "user".into(), ..Default::default() };
+    let audit = AuditRow {
+        at: 1,
+        tenant_id: None,
+        actor: "test".into(),
+        action: "user_create".into(),
+        resource: "user".into(),
+        detail: String::new(),
+    };
+    let id = s.insert_user(&user, &audit).await.unwrap();
+    s.insert_refresh_token("old", id, 100).await.unwrap();
+    s.insert_refresh_token("live", id, 300).await.unwrap();
+    s.end_session("jti-old", 100, "old").await.unwrap();
+    s.end_session("jti-live", 300, "none").await.unwrap();
+    assert_eq!(s.sweep_expired_sessions(200).await.unwrap(), 2);
+    assert!(matches!(s.refresh_token_owner("old").await, Err(Error::NotFound)));
+    assert_eq!(s.take_refresh_token("live", 200).await.unwrap(), id);
+    assert!(!s.is_access_token_blocked("jti-old").await.unwrap());
+    assert!(s.is_access_token_blocked("jti-live").await.unwrap());
+}

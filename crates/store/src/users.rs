@@ -250,3 +250,17 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Deletes refresh tokens and blocked token ids that expired before `now`: neither can
+    /// matter any more (an expired access token is refused on its `exp` alone).
+    pub async fn sweep_expired_sessions(&self, now: i64) -> Result<u64> {
+        let mut tx = self.pool().begin().await?;
+        let refresh =
+            sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
+        let blocked =
+            sqlx::query("DELETE FROM blocked_access_tokens WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(refresh.rows_affected() + blocked.rows_affected())
+    }
+}
