@@ -58,7 +58,18 @@ pub struct Session {
     pub exp: i64,
 }
 
-fn hash_password(password: &str) -> Result<String> {
+/// Argon2 takes tens of milliseconds by design: both directions run off the async runtime.
+async fn hash_password(password: &str) -> Result<String> {
+    let password = password.to_owned();
+    crate::blocking(move || hash_password_now(&password)).await
+}
+
+async fn password_matches(password: &str, phc: &str) -> bool {
+    let (password, phc) = (password.to_owned(), phc.to_owned());
+    crate::blocking(move || Ok(password_matches_now(&password, &phc))).await.unwrap_or(false)
+}
+
+fn hash_password_now(password: &str) -> Result<String> {
     let salt = SaltString::encode_b64(&certus_kms::random_bytes::<16>()).map_err(Error::internal)?;
     Ok(argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map_err(Error::internal)?.to_string())
 }
@@ -75,7 +86,7 @@ fn check_email(email: &str) -> Result<()> {
     }
 }
 
-fn password_matches(password: &str, phc: &str) -> bool {
+fn password_matches_now(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
@@ -100,7 +111,7 @@ fn no_session_to_end(session: &Session) -> Result<()> {
 /// A hash no password is checked against for real: stands in for a missing user.
 fn unknown_user_hash() -> &'static String {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password(&hex::encode(certus_kms::random_bytes::<16>())).unwrap_or_default())
+    HASH.get_or_init(|| hash_password_now(&hex::encode(certus_kms::random_bytes::<16>())).unwrap_or_default())
 }
 
 fn refresh_hash(token: &str) -> String {
@@ -155,7 +166,7 @@ impl Authority {
             id: 0,
             username: new.username,
             email: new.email,
-            password_hash: hash_password(&new.password)?,
+            password_hash: hash_password(&new.password).await?,
             role,
             is_active: new.is_active.unwrap_or(true),
             org_id: None,
@@ -182,7 +193,7 @@ impl Authority {
         };
         // An unknown user costs one argon2 run too, so timing does not tell which names exist.
         let phc = user.as_ref().map_or_else(|| unknown_user_hash().as_str(), |u| u.password_hash.as_str());
-        let password_ok = password_matches(password, phc);
+        let password_ok = password_matches(password, phc).await;
         let Some(user) = user.filter(|u| u.is_active && password_ok) else {
             let audit = user_audit("anonymous", "login_failure", &format!("username:{username}"));
             self.store.append_audit(&audit).await?;
@@ -402,7 +413,7 @@ impl Authority {
         }
         if let Some(password) = patch.password {
             check_password(&password)?;
-            user.password_hash = hash_password(&password)?;
+            user.password_hash = hash_password(&password).await?;
             end_sessions = true;
         }
         if let Some(active) = patch.is_active {
