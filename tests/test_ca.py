@@ -1,4 +1,6 @@
 """CAs: create, defaults, errors, public certificate and CRL downloads."""
+import os
+
 import pytest
 
 from conftest import Client, assert_error, make_hierarchy, openssl, unique, write
@@ -100,3 +102,18 @@ def test_forced_crl_regeneration_increments_number(admin):
     assert b["crl_number"] > a["crl_number"]
     assert b["crl_pem"].startswith("-----BEGIN X509 CRL-----") and b["next_update"] > b["this_update"]
     assert_error(admin.post("/v1/pki/ca/ca_missing/crl"), 404)
+
+
+def test_nul_characters_never_cause_a_server_error(admin):
+    # PostgreSQL refuses NUL in text: that is the caller's input, so a 400 and nothing stored.
+    # SQLite stores it; then the name must come back exactly as sent, not cut at the NUL.
+    name = unique("nul") + "\u0000x"
+    r = admin.post("/v1/pki/ca", {"name": name, "common_name": "R", "ca_type": "root", "key_type": "ec"})
+    names = [c["name"] for c in admin.ok("get", "/v1/pki/ca", params={"limit": 1000})["data"]]
+    if os.environ.get("CERTUS_TEST_PG_URL"):
+        assert_error(r, 400, "NUL")
+        assert name not in names
+        assert_error(admin.post("/v1/admin/tenants", {"name": "t\u0000"}), 400, "NUL")
+    else:
+        assert r.status_code == 201 and r.json()["name"] == name, r.text
+        assert name in names

@@ -65,6 +65,7 @@ impl From<certus_store::Error> for Error {
         match e {
             certus_store::Error::NotFound => Error::not_found("not found"),
             certus_store::Error::Conflict(what) => Error::conflict(format!("{what} already exists")),
+            certus_store::Error::Unstorable(why) => Error::malformed(why),
             other => Error::internal(other),
         }
     }

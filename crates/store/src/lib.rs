@@ -30,7 +30,10 @@ pub enum Error {
     #[error("not found")]
     NotFound,
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
+    /// A value the database cannot hold (PostgreSQL refuses NUL characters in text).
+    #[error("{0}")]
+    Unstorable(String),
     #[error("batch commit failed: {0}")]
     Commit(String),
     #[error("configuration: {0}")]
@@ -39,10 +42,23 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            // 22021 character_not_in_repertoire: a NUL byte in a text value. SQLite would store it;
+            // PostgreSQL refuses, and it is the caller's input, not a server fault.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
+                Error::Unstorable("text must not contain NUL characters".into())
+            }
+            _ => Error::Db(e),
+        }
+    }
+}
+
 /// Turns a unique-constraint violation into `Conflict`; the one place that knows how.
 pub(crate) fn conflict_on_unique(what: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
     move |e| match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(what.to_owned()),
-        _ => Error::Db(e),
+        _ => Error::from(e),
     }
 }
