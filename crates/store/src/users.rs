@@ -33,6 +33,23 @@ const USER_COLUMNS: &str = "id, username, email, password_hash, role, is_active,
      can_create_cert, can_revoke_cert, can_export_private_key, can_delete_ca, tokens_invalidated_at, created_at, \
      updated_at";
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds $1..$10 of an insert or update: email, password hash, role, active flag, organisation
+/// and the five capability flags, in that order.
+fn bind_account<'q>(q: AnyQuery<'q>, u: &'q UserRow) -> AnyQuery<'q> {
+    q.bind(&u.email)
+        .bind(&u.password_hash)
+        .bind(&u.role)
+        .bind(i64::from(u.is_active))
+        .bind(&u.org_id)
+        .bind(i64::from(u.can_create_ca))
+        .bind(i64::from(u.can_create_cert))
+        .bind(i64::from(u.can_revoke_cert))
+        .bind(i64::from(u.can_export_private_key))
+        .bind(i64::from(u.can_delete_ca))
+}
+
 fn user_of(r: &AnyRow) -> Result<UserRow> {
     let flag = |c: &str| -> Result<bool> { Ok(r.try_get::<i64, _>(c)? != 0) };
     Ok(UserRow {
@@ -62,22 +79,15 @@ impl Store {
     /// Stores a new user with its audit entry; returns the assigned id.
     pub async fn insert_user(&self, u: &UserRow, audit: &AuditRow) -> Result<i64> {
         let mut tx = self.pool().begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO users (username, email, password_hash, role, is_active, org_id, can_create_ca, \
-             can_create_cert, can_revoke_cert, can_export_private_key, can_delete_ca, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        let row = bind_account(
+            sqlx::query(
+                "INSERT INTO users (email, password_hash, role, is_active, org_id, can_create_ca, can_create_cert, \
+                 can_revoke_cert, can_export_private_key, can_delete_ca, username, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+            ),
+            u,
         )
         .bind(&u.username)
-        .bind(&u.email)
-        .bind(&u.password_hash)
-        .bind(&u.role)
-        .bind(i64::from(u.is_active))
-        .bind(&u.org_id)
-        .bind(i64::from(u.can_create_ca))
-        .bind(i64::from(u.can_create_cert))
-        .bind(i64::from(u.can_revoke_cert))
-        .bind(i64::from(u.can_export_private_key))
-        .bind(i64::from(u.can_delete_ca))
         .bind(u.created_at)
         .bind(u.updated_at)
         .fetch_one(&mut *tx)
@@ -202,21 +212,14 @@ impl Store {
     /// revokes the user's refresh tokens (password change, deactivation).
     pub async fn update_user(&self, u: &UserRow, end_sessions: bool, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
-            "UPDATE users SET email = $1, password_hash = $2, role = $3, is_active = $4, org_id = $5, \
-             can_create_ca = $6, can_create_cert = $7, can_revoke_cert = $8, can_export_private_key = $9, \
-             can_delete_ca = $10, tokens_invalidated_at = $11, updated_at = $12 WHERE id = $13",
+        let done = bind_account(
+            sqlx::query(
+                "UPDATE users SET email = $1, password_hash = $2, role = $3, is_active = $4, org_id = $5, \
+                 can_create_ca = $6, can_create_cert = $7, can_revoke_cert = $8, can_export_private_key = $9, \
+                 can_delete_ca = $10, tokens_invalidated_at = $11, updated_at = $12 WHERE id = $13",
+            ),
+            u,
         )
-        .bind(&u.email)
-        .bind(&u.password_hash)
-        .bind(&u.role)
-        .bind(i64::from(u.is_active))
-        .bind(&u.org_id)
-        .bind(i64::from(u.can_create_ca))
-        .bind(i64::from(u.can_create_cert))
-        .bind(i64::from(u.can_revoke_cert))
-        .bind(i64::from(u.can_export_private_key))
-        .bind(i64::from(u.can_delete_ca))
         .bind(u.tokens_invalidated_at)
         .bind(u.updated_at)
         .bind(u.id)
