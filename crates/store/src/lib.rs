@@ -55,6 +55,11 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+/// `NotFound` when a keyed UPDATE or DELETE touched no row.
+pub(crate) fn found(done: &sqlx::any::AnyQueryResult) -> Result<()> {
+    if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+}
+
 /// Turns a unique-constraint violation into `Conflict`; the one place that knows how.
 pub(crate) fn conflict_on_unique(what: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
     move |e| match &e {

@@ -182,7 +182,7 @@ impl Store {
         .bind(e.updated_at)
         .execute(self.pool())
         .await?;
-        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+        crate::found(&done)
     }
 
     pub async fn delete_store_entry(&self, tenant_id: &str, store_id: &str, entry_id: &str) -> Result<()> {
@@ -200,7 +200,7 @@ impl Store {
             query = query.bind(key);
         }
         let done = query.execute(self.pool()).await?;
-        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+        crate::found(&done)
     }
 
     /// A tenant by name or id inside an organisation given by name or id.

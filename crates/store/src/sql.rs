@@ -337,7 +337,7 @@ impl Store {
             .bind(ca_id)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+        crate::found(&done)
     }
 
     /// Ids of CAs whose stored CRL is missing or was produced before `stale_before`.
@@ -474,7 +474,7 @@ impl Store {
         .bind(&role.profile_id)
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+        crate::found(&done)
     }
 
     pub async fn get_role(&self, tenant_id: &str, name: &str) -> Result<RoleRow> {
@@ -502,7 +502,7 @@ impl Store {
             .bind(name)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+        crate::found(&done)
     }
 
     // ---- issuance profiles ----
@@ -533,7 +533,7 @@ impl Store {
                 .bind(p.updated_at)
                 .execute(&self.pool)
                 .await?;
-        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+        crate::found(&done)
     }
 
     pub async fn get_profile(&self, tenant_id: &str, id: &str) -> Result<ProfileRow> {
@@ -574,9 +574,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound);
-        }
+        crate::found(&done)?;
         tx.commit().await?;
         Ok(())
     }
@@ -937,7 +935,7 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+        crate::found(&done)
     }
 
     // ---- audit ----

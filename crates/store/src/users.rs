@@ -226,9 +226,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(conflict_on_unique("a user with this email"))?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound);
-        }
+        crate::found(&done)?;
         if end_sessions {
             sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = $1")
                 .bind(u.id)
@@ -245,9 +243,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound);
-        }
+        crate::found(&done)?;
         crate::audit_chain::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
