@@ -65,9 +65,12 @@ def test_first_user_bootstrap_then_registration_rules(v1, root):
     adm = bearer(login(v1, "adm", "adminpass").json()["access_token"])
     detail(requests.post(f"{v1}/users/", headers=adm, json={"username": "su2", "email": "su2@example.com",
                                                             "password": "password", "role": "superuser"}), 403)
-    r = requests.post(f"{v1}/users/", headers=adm, json={"username": "plain", "email": "plain@example.com",
-                                                          "password": "password", "can_revoke_cert": True})
-    assert r.status_code == 201 and r.json()["role"] == "user" and r.json()["can_revoke_cert"] is True, r.text
+    plain = {"username": "plain", "email": "plain@example.com", "password": "password"}
+    # Capabilities are granted by superusers and by admins of the new user's organisation only.
+    detail(requests.post(f"{v1}/users/", headers=adm, json={**plain, "can_revoke_cert": True}), 403,
+           "Not enough permissions to change capabilities")
+    r = requests.post(f"{v1}/users/", headers=adm, json=plain)
+    assert r.status_code == 201 and r.json()["role"] == "user" and r.json()["can_revoke_cert"] is False, r.text
     detail(requests.post(f"{v1}/users/", headers=su, json={"username": "plain", "email": "o@example.com",
                                                            "password": "password"}), 400, "Username already registered")
     detail(requests.post(f"{v1}/users/", headers=su, json={"username": "other", "email": "plain@example.com",

@@ -445,6 +445,7 @@ impl NameBody {
             country: self.country.clone(),
             state: self.state_or_province_name.clone(),
             locality: self.locality_name.clone(),
+            order: Vec::new(),
         }
     }
 }

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use certus_kms::{Key, KeySpec};
-use certus_store::{CaRow, CertRow};
-use certus_x509::{CertProfile, CertSpec, SignWith, Subject, build_certificate, parse_certificate};
+use certus_store::{CaRow, CertRow, KeyRow};
+use certus_x509::{CertProfile, CertSpec, SignWith, Subject, SubjectAttr, build_certificate, parse_certificate};
 use time::Duration;
 
 use crate::auth::{Caller, Scope};
@@ -37,6 +37,28 @@ pub struct NewCa {
     pub profile_id: Option<String>,
     pub organization: Option<String>,
     pub country: Option<String>,
+    /// The order of the subject's attributes (default: C, ST, L, O, OU, CN).
+    pub subject_order: Vec<SubjectAttr>,
+    /// With no `path_length`, leave the CA unconstrained (otherwise intermediates get 0).
+    pub path_length_unconstrained: bool,
+    /// Where an intermediate points relying parties for its parent's CRL and certificate
+    /// (default: Certus's own URLs for the parent).
+    pub issuer_urls: Option<IssuerUrls>,
+}
+
+/// CRL distribution point and caIssuers URL written into a certificate.
+#[derive(Debug, Clone)]
+pub struct IssuerUrls {
+    pub crl: String,
+    pub ca_issuers: String,
+}
+
+/// A CA ready to be stored: its row, key and (for an intermediate) the certificate its parent
+/// issued.
+pub(crate) struct PreparedCa {
+    pub row: CaRow,
+    pub key_row: KeyRow,
+    pub issued: Option<CertRow>,
 }
 
 /// A CA as the API shows it.
@@ -51,8 +73,20 @@ pub(crate) const ROOT_DEFAULT_DAYS: i64 = 3650;
 pub(crate) const INTERMEDIATE_DEFAULT_DAYS: i64 = 1825;
 const MAX_DAYS: i64 = 36_500;
 
+pub(crate) fn ca_create_detail(row: &CaRow) -> String {
+    format!("type={} cn={} key={}", row.ca_type, row.common_name, row.key_type)
+}
+
 impl Authority {
     pub async fn create_ca(&self, caller: &Caller, req: NewCa) -> Result<CaView> {
+        let PreparedCa { row, key_row, issued } = self.prepare_ca(caller, req).await?;
+        self.store.insert_ca(&row, &key_row, issued.as_ref()).await?;
+        self.audit(caller, "ca.create", &row.id, ca_create_detail(&row)).await;
+        self.ca_view(&caller.tenant_id, &row.id).await
+    }
+
+    /// Validates a CA request, makes its key and certificate; stores nothing.
+    pub(crate) async fn prepare_ca(&self, caller: &Caller, req: NewCa) -> Result<PreparedCa> {
         caller.require(Scope::Admin)?;
         // 1. Validate everything before any key is made.
         let name = req.name.trim().to_owned();
@@ -109,7 +143,11 @@ impl Authority {
             Some(p) => parse_certificate(&p.cert_der).map_err(Error::internal)?.path_len,
             None => None,
         };
-        let path_len = if is_root { None } else { Some(req.path_length.unwrap_or(0)) };
+        let path_len = match req.path_length {
+            Some(n) => Some(n),
+            None if is_root || req.path_length_unconstrained => None,
+            None => Some(0),
+        };
         if let (Some(limit), Some(len)) = (parent_path_len, path_len)
             && u32::from(len) >= limit
         {
@@ -124,6 +162,7 @@ impl Authority {
             organization_unit: req.organization_unit.clone(),
             state: req.state.clone(),
             locality: req.locality.clone(),
+            order: req.subject_order.clone(),
         };
         let not_before = now();
         let mut not_after = not_before + lifetime;
@@ -146,9 +185,13 @@ impl Authority {
                     subject,
                     dns_names: vec![],
                     ip_addresses: vec![],
+                    email_addresses: vec![],
                     not_before,
                     not_after,
-                    profile: CertProfile::RootCa,
+                    profile: match path_len {
+                        Some(n) => CertProfile::SubCa { path_len: Some(n) },
+                        None => CertProfile::RootCa,
+                    },
                     crl_url: None,
                     ca_issuers_url: None,
                     ocsp_url: None,
@@ -164,11 +207,16 @@ impl Authority {
                     subject,
                     dns_names: vec![],
                     ip_addresses: vec![],
+                    email_addresses: vec![],
                     not_before,
                     not_after,
                     profile: CertProfile::SubCa { path_len },
-                    crl_url: Some(self.crl_url(&parent.id)),
-                    ca_issuers_url: Some(self.ca_issuers_url(&parent.id)),
+                    crl_url: Some(req.issuer_urls.as_ref().map_or_else(|| self.crl_url(&parent.id), |u| u.crl.clone())),
+                    ca_issuers_url: Some(
+                        req.issuer_urls
+                            .as_ref()
+                            .map_or_else(|| self.ca_issuers_url(&parent.id), |u| u.ca_issuers.clone()),
+                    ),
                     ocsp_url: Some(self.ocsp_url()),
                 };
                 let parent_der = parent.cert_der.clone();
@@ -226,10 +274,7 @@ impl Authority {
             revocation_reason: None,
             created_at: row.created_at,
         });
-        self.store.insert_ca(&row, &key_row, issued.as_ref()).await?;
-        self.audit(caller, "ca.create", &id, format!("type={} cn={common_name} key={}", row.ca_type, row.key_type))
-            .await;
-        self.ca_view(&caller.tenant_id, &id).await
+        Ok(PreparedCa { row, key_row, issued })
     }
 
     /// Sets the CA's default issuance profile (which must exist).

@@ -199,19 +199,32 @@ impl Authority {
             .find(|c| c.issuer_ca_id.is_some())
             .or(matches.first())
             .ok_or_else(|| Error::not_found(format!("no certificate with serial {serial_text}")))?;
+        self.revoke_row(caller, cert, reason, String::new()).await
+    }
+
+    /// Revokes a stored certificate of the caller's tenant and rebuilds its issuer's delta CRL;
+    /// `note` is added to the audit entry.
+    pub(crate) async fn revoke_row(
+        &self,
+        caller: &Caller,
+        cert: &CertRow,
+        reason: RevocationReason,
+        note: String,
+    ) -> Result<RevokeResult> {
+        let already = || Error::conflict("certificate is already revoked");
         if cert.revoked_at.is_some() {
-            return Err(Error::conflict("certificate is already revoked"));
+            return Err(already());
         }
         let at = now_secs();
         if !self.store.revoke_certificate(&caller.tenant_id, &cert.id, at, reason.name()).await? {
-            return Err(Error::conflict("certificate is already revoked"));
+            return Err(already());
         }
         if cert.source == "ca" {
             // An intermediate was revoked: stop signing with it here at once.
             self.cas.clear();
         }
-        self.audit(caller, "certificate.revoke", &cert.id, format!("serial={} reason={}", cert.serial, reason.name()))
-            .await;
+        let detail = format!("serial={} reason={}{note}", cert.serial, reason.name());
+        self.audit(caller, "certificate.revoke", &cert.id, detail).await;
         if let Some(ca_id) = &cert.issuer_ca_id {
             // Only the delta is rebuilt now; the complete CRL is rebuilt when next fetched. The
             // revocation is recorded either way, and a failed build is retried on fetch.

@@ -13,6 +13,7 @@ use certus_x509::{
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::{Caller, Scope};
+use crate::ca::IssuerUrls;
 use crate::error::{Error, NotFoundAs, Result};
 use crate::policy::{check_names, format_duration, parse_duration};
 use crate::profiles::{Profile, Validity};
@@ -57,6 +58,7 @@ pub(crate) struct LeafPlan {
     pub common_name: Option<String>,
     pub dns_names: Vec<String>,
     pub ip_addresses: Vec<IpAddr>,
+    pub email_addresses: Vec<String>,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     /// The lifetime asked for, before the CA's notAfter cut it.
@@ -64,6 +66,8 @@ pub(crate) struct LeafPlan {
     pub role_name: Option<String>,
     pub subject: Subject,
     pub profile: CertProfile,
+    /// Where the certificate points relying parties (default: Certus's URLs for the CA).
+    pub issuer_urls: Option<IssuerUrls>,
 }
 
 /// What a CSR asks for beyond names, for profiles that honour it.
@@ -234,12 +238,14 @@ impl Authority {
             common_name,
             dns_names,
             ip_addresses,
+            email_addresses: Vec::new(),
             not_before,
             not_after,
             lifetime_secs,
             role_name: None,
             subject,
             profile: CertProfile::TlsLeaf,
+            issuer_urls: None,
         }
     }
 
@@ -330,7 +336,7 @@ impl Authority {
     }
 
     /// Reserves a serial, builds and signs the certificate; stores nothing.
-    async fn build_leaf(
+    pub(crate) async fn build_leaf(
         &self,
         caller: &Caller,
         plan: &LeafPlan,
@@ -344,11 +350,14 @@ impl Authority {
             subject: plan.subject.clone(),
             dns_names: plan.dns_names.clone(),
             ip_addresses: plan.ip_addresses.clone(),
+            email_addresses: plan.email_addresses.clone(),
             not_before: plan.not_before,
             not_after: plan.not_after,
             profile: plan.profile.clone(),
-            crl_url: Some(self.crl_url(&plan.ca.id)),
-            ca_issuers_url: Some(self.ca_issuers_url(&plan.ca.id)),
+            crl_url: Some(plan.issuer_urls.as_ref().map_or_else(|| self.crl_url(&plan.ca.id), |u| u.crl.clone())),
+            ca_issuers_url: Some(
+                plan.issuer_urls.as_ref().map_or_else(|| self.ca_issuers_url(&plan.ca.id), |u| u.ca_issuers.clone()),
+            ),
             ocsp_url: Some(self.ocsp_url()),
         };
         let ca_key = self.load_key(&caller.tenant_id, &plan.ca.key_id).await?;
@@ -362,6 +371,7 @@ impl Authority {
         .await?;
         let mut sans = plan.dns_names.clone();
         sans.extend(plan.ip_addresses.iter().map(|ip| ip.to_string()));
+        sans.extend(plan.email_addresses.iter().cloned());
         Ok(CertRow {
             id: new_id("cert"),
             tenant_id: caller.tenant_id.clone(),

@@ -21,6 +21,7 @@ mod roles;
 mod trust;
 mod ttl_cache;
 mod users;
+mod v1;
 mod validate;
 
 use std::collections::HashMap;
@@ -34,7 +35,7 @@ pub use admin::{NewToken, TokenView};
 pub use auth::{Caller, Scope};
 pub use ca::{CaView, NewCa};
 pub use certs::{CertPage, CertView, ImportRequest, ListRequest, RevokeResult};
-pub use certus_store::{TenantRow, UserRow};
+pub use certus_store::{TenantRow, UserRow, V1Cert, V1OrgRow};
 pub use crl::{CRL_REFRESH_SECS, CrlView};
 pub use csr::{CsrView, GenerateCsr};
 pub use error::{Error, ErrorKind, Result};
@@ -49,6 +50,10 @@ pub use profiles::{Profile, eku_name, key_usage_name, parse_profile_duration};
 pub use roles::{RolePatch, RoleView};
 pub use trust::TrustAnchorView;
 pub use users::{ACCESS_TOKEN_MINUTES, NewUser, Session, TokenPair, UserPatch};
+pub use v1::{
+    Action, AuditEntry, AuditFilter, CertificateType, NewV1Ca, NewV1Cert, SignV1Csr, V1CaView, V1CertView,
+    parse_subject_dn, slug,
+};
 pub use validate::{ValidateRequest, Validation};
 
 /// Shared engine state; cheap to clone.

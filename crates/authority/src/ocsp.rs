@@ -244,6 +244,7 @@ impl Authority {
             subject: Subject { common_name: Some(format!("{} OCSP Responder", ca.common_name)), ..Default::default() },
             dns_names: vec![],
             ip_addresses: vec![],
+            email_addresses: vec![],
             not_before,
             not_after,
             profile: CertProfile::OcspResponder,

@@ -249,6 +249,7 @@ fn parse_subject(v: Option<&Value>) -> Result<Subject> {
         country,
         state: get("state")?,
         locality: get("locality")?,
+        order: Vec::new(),
     })
 }
 

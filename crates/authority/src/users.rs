@@ -32,6 +32,18 @@ pub struct NewUser {
     pub can_revoke_cert: bool,
     pub can_export_private_key: bool,
     pub can_delete_ca: bool,
+    /// The /api/v1 id of the organisation to join.
+    pub organization_id: Option<i64>,
+}
+
+impl NewUser {
+    fn grants_capabilities(&self) -> bool {
+        self.can_create_ca
+            || self.can_create_cert
+            || self.can_revoke_cert
+            || self.can_export_private_key
+            || self.can_delete_ca
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -152,6 +164,23 @@ impl Authority {
                 Some(_) => {}
             }
         }
+        // Only a superuser places users in any organisation; others in their own (or none).
+        let org = match new.organization_id {
+            None => None,
+            Some(num) => Some(self.v1_org_or_400(num).await?),
+        };
+        let org_id = org.map(|o| o.org_id);
+        if let Some(c) = caller
+            && c.role != "superuser"
+        {
+            if org_id.is_some() && org_id != c.org_id {
+                return Err(Error::forbidden("Not enough permissions to change organization assignment"));
+            }
+            let same_org_admin = c.role == "admin" && c.org_id.is_some() && c.org_id == org_id;
+            if new.grants_capabilities() && !same_org_admin {
+                return Err(Error::forbidden("Not enough permissions to change capabilities"));
+            }
+        }
         for (value, by_email, taken) in
             [(&new.username, false, "Username already registered"), (&new.email, true, "Email already registered")]
         {
@@ -169,7 +198,8 @@ impl Authority {
             password_hash: hash_password(&new.password).await?,
             role,
             is_active: new.is_active.unwrap_or(true),
-            org_id: None,
+            org_id,
+            org_num: None,
             can_create_ca: new.can_create_ca,
             can_create_cert: new.can_create_cert,
             can_revoke_cert: new.can_revoke_cert,
@@ -329,6 +359,9 @@ pub struct UserPatch {
     pub can_revoke_cert: Option<bool>,
     pub can_export_private_key: Option<bool>,
     pub can_delete_ca: Option<bool>,
+    /// The /api/v1 id of a new organisation (superusers only); leaving one is done through
+    /// the organisation's membership route.
+    pub organization_id: Option<i64>,
 }
 
 impl UserPatch {
@@ -351,7 +384,7 @@ fn admin_manages(caller: &UserRow, target: &UserRow) -> bool {
 }
 
 impl Authority {
-    async fn user_or_404(&self, id: i64) -> Result<UserRow> {
+    pub(crate) async fn user_or_404(&self, id: i64) -> Result<UserRow> {
         match self.store.get_user(id).await {
             Err(certus_store::Error::NotFound) => Err(Error::not_found("User not found")),
             other => Ok(other?),
@@ -387,6 +420,9 @@ impl Authority {
         if patch.touches_capabilities() && !superuser && !same_org_admin {
             return Err(Error::forbidden("Not enough permissions to change capabilities"));
         }
+        if patch.organization_id.is_some_and(|n| user.org_num != Some(n)) && !superuser {
+            return Err(Error::forbidden("Not enough permissions to change organization assignment"));
+        }
         if !superuser && caller.id != id && !admin_manages(caller, &user) {
             return Err(Error::forbidden("Not enough permissions"));
         }
@@ -397,6 +433,9 @@ impl Authority {
             && !ROLES.contains(&role.as_str())
         {
             return Err(Error::malformed("role must be superuser, admin or user"));
+        }
+        if let Some(n) = patch.organization_id {
+            user.org_id = Some(self.v1_org_or_400(n).await?.org_id);
         }
         let now = now_secs();
         let mut end_sessions = false;
@@ -432,7 +471,7 @@ impl Authority {
         user.updated_at = now;
         let audit = user_audit(&format!("user:{}", caller.id), "user_update", &format!("user:{id}"));
         self.store.update_user(&user, end_sessions, &audit).await?;
-        Ok(user)
+        self.user_or_404(id).await
     }
 
     /// Superusers delete users, never themselves.

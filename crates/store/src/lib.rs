@@ -14,6 +14,7 @@ mod sql;
 #[cfg(test)]
 mod tests;
 mod users;
+mod v1;
 
 pub use audit_chain::AuditCheck;
 pub use crl_build::CrlBuild;
@@ -21,6 +22,7 @@ pub use records::*;
 pub use services::{ServiceRow, StoreEntryRow};
 pub use sql::{Backend, Store};
 pub use users::UserRow;
+pub use v1::{V1AuditQuery, V1AuditRow, V1Ca, V1CaRow, V1Cert, V1CertRow, V1OrgRow};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

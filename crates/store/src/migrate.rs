@@ -15,6 +15,7 @@ const SQLITE: &[(i64, &str)] = &[
     (6, include_str!("../migrations/sqlite/0006_audit_chain.sql")),
     (7, include_str!("../migrations/sqlite/0007_services_and_stores.sql")),
     (8, include_str!("../migrations/sqlite/0008_users.sql")),
+    (9, include_str!("../migrations/sqlite/0009_api_v1_records.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -26,6 +27,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (6, include_str!("../migrations/postgres/0006_audit_chain.sql")),
     (7, include_str!("../migrations/postgres/0007_services_and_stores.sql")),
     (8, include_str!("../migrations/postgres/0008_users.sql")),
+    (9, include_str!("../migrations/postgres/0009_api_v1_records.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

@@ -266,34 +266,7 @@ impl Store {
     /// parent (so that it can be listed and revoked like any other certificate).
     pub async fn insert_ca(&self, ca: &CaRow, key: &KeyRow, issued: Option<&CertRow>) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        insert_key(&mut tx, key).await?;
-        sqlx::query(
-            "INSERT INTO cas (id, tenant_id, name, common_name, ca_type, parent_ca_id, key_id, key_type, key_size, \
-             cert_der, serial, valid_from, valid_until, is_active, created_at, profile_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(&ca.id)
-        .bind(&ca.tenant_id)
-        .bind(&ca.name)
-        .bind(&ca.common_name)
-        .bind(&ca.ca_type)
-        .bind(&ca.parent_ca_id)
-        .bind(&ca.key_id)
-        .bind(&ca.key_type)
-        .bind(ca.key_size)
-        .bind(&ca.cert_der)
-        .bind(&ca.serial)
-        .bind(ca.valid_from)
-        .bind(ca.valid_until)
-        .bind(ca.is_active as i64)
-        .bind(ca.created_at)
-        .bind(&ca.profile_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict_on_unique("a CA with this name"))?;
-        if let Some(cert) = issued {
-            insert_certificate(&mut tx, cert).await?;
-        }
+        insert_ca_in(&mut tx, ca, key, issued).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -955,6 +928,39 @@ impl Store {
 
 pub(crate) type Tx<'a> = sqlx::Transaction<'a, Any>;
 
+/// A CA with its key and, for an intermediate, the certificate its parent issued.
+pub(crate) async fn insert_ca_in(tx: &mut Tx<'_>, ca: &CaRow, key: &KeyRow, issued: Option<&CertRow>) -> Result<()> {
+    insert_key(tx, key).await?;
+    sqlx::query(
+        "INSERT INTO cas (id, tenant_id, name, common_name, ca_type, parent_ca_id, key_id, key_type, key_size, \
+             cert_der, serial, valid_from, valid_until, is_active, created_at, profile_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(&ca.id)
+    .bind(&ca.tenant_id)
+    .bind(&ca.name)
+    .bind(&ca.common_name)
+    .bind(&ca.ca_type)
+    .bind(&ca.parent_ca_id)
+    .bind(&ca.key_id)
+    .bind(&ca.key_type)
+    .bind(ca.key_size)
+    .bind(&ca.cert_der)
+    .bind(&ca.serial)
+    .bind(ca.valid_from)
+    .bind(ca.valid_until)
+    .bind(ca.is_active as i64)
+    .bind(ca.created_at)
+    .bind(&ca.profile_id)
+    .execute(&mut **tx)
+    .await
+    .map_err(conflict_on_unique("a CA with this name"))?;
+    if let Some(cert) = issued {
+        insert_certificate(tx, cert).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn revocation_epoch<'e, E: Executor<'e, Database = Any>>(executor: E, ca_id: &str) -> Result<i64> {
     sqlx::query_scalar("SELECT revocation_epoch FROM cas WHERE id = $1")
         .bind(ca_id)
@@ -998,7 +1004,7 @@ pub(crate) async fn insert_audits(tx: &mut Tx<'_>, entries: &[&AuditRow]) -> Res
     crate::audit_chain::append(tx, entries).await
 }
 
-async fn insert_tenant(tx: &mut Tx<'_>, t: &TenantRow) -> Result<()> {
+pub(crate) async fn insert_tenant(tx: &mut Tx<'_>, t: &TenantRow) -> Result<()> {
     sqlx::query("INSERT INTO tenants (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&t.id)
         .bind(&t.org_id)
@@ -1088,7 +1094,7 @@ pub(crate) async fn insert_certificates(tx: &mut Tx<'_>, certs: &[&CertRow]) -> 
 const TOKEN_COLUMNS: &str =
     "SELECT id, tenant_id, name, secret_hash, scopes, superuser, created_at, revoked_at FROM api_tokens";
 
-const CA_COLUMNS: &str = "SELECT c.id, c.tenant_id, c.name, c.common_name, c.ca_type, c.parent_ca_id, c.key_id, \
+pub(crate) const CA_COLUMNS: &str = "SELECT c.id, c.tenant_id, c.name, c.common_name, c.ca_type, c.parent_ca_id, c.key_id, \
      c.key_type, c.key_size, c.cert_der, c.serial, c.valid_from, c.valid_until, c.is_active, c.created_at, c.profile_id, \
      CASE WHEN EXISTS (SELECT 1 FROM certificates x WHERE x.issuer_ca_id = c.parent_ca_id AND x.serial = c.serial \
              AND x.revoked_at IS NOT NULL) THEN 1 ELSE 0 END AS revoked, \
@@ -1139,7 +1145,7 @@ fn token_row(r: &AnyRow) -> Result<TokenRow> {
     })
 }
 
-fn ca_row(r: &AnyRow) -> Result<CaRow> {
+pub(crate) fn ca_row(r: &AnyRow) -> Result<CaRow> {
     Ok(CaRow {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
@@ -1181,7 +1187,7 @@ fn role_row(r: &AnyRow) -> Result<RoleRow> {
     })
 }
 
-fn cert_row(r: &AnyRow) -> Result<CertRow> {
+pub(crate) fn cert_row(r: &AnyRow) -> Result<CertRow> {
     Ok(CertRow {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,

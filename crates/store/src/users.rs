@@ -19,6 +19,8 @@ pub struct UserRow {
     pub role: String,
     pub is_active: bool,
     pub org_id: Option<String>,
+    /// The organisation's /api/v1 id (read only; `org_id` is what is stored).
+    pub org_num: Option<i64>,
     pub can_create_ca: bool,
     pub can_create_cert: bool,
     pub can_revoke_cert: bool,
@@ -29,7 +31,8 @@ pub struct UserRow {
     pub updated_at: i64,
 }
 
-const USER_COLUMNS: &str = "id, username, email, password_hash, role, is_active, org_id, can_create_ca, \
+const USER_COLUMNS: &str = "id, username, email, password_hash, role, is_active, org_id, \
+     (SELECT o.id FROM v1_organizations o WHERE o.org_id = users.org_id) AS org_num, can_create_ca, \
      can_create_cert, can_revoke_cert, can_export_private_key, can_delete_ca, tokens_invalidated_at, created_at, \
      updated_at";
 
@@ -60,6 +63,7 @@ fn user_of(r: &AnyRow) -> Result<UserRow> {
         role: r.try_get("role")?,
         is_active: flag("is_active")?,
         org_id: r.try_get("org_id")?,
+        org_num: r.try_get("org_num")?,
         can_create_ca: flag("can_create_ca")?,
         can_create_cert: flag("can_create_cert")?,
         can_revoke_cert: flag("can_revoke_cert")?,
@@ -197,6 +201,16 @@ impl Store {
 
 impl Store {
     /// Users in id order, `skip` then at most `limit`.
+    /// The members of a Certus organisation, in id order.
+    pub async fn list_org_users(&self, org_id: &str) -> Result<Vec<UserRow>> {
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY id")))
+                .bind(org_id)
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter().map(user_of).collect()
+    }
+
     pub async fn list_users(&self, skip: i64, limit: i64) -> Result<Vec<UserRow>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users ORDER BY id LIMIT $1 OFFSET $2"

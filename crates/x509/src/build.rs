@@ -26,6 +26,88 @@ pub struct Subject {
     pub country: Option<String>,
     pub state: Option<String>,
     pub locality: Option<String>,
+    /// The order of the attributes in the encoded name; those not listed follow in the default
+    /// order C, ST, L, O, OU, CN.
+    pub order: Vec<SubjectAttr>,
+}
+
+/// The name attributes a [`Subject`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectAttr {
+    Country,
+    State,
+    Locality,
+    Organization,
+    OrganizationUnit,
+    CommonName,
+}
+
+impl SubjectAttr {
+    const DEFAULT_ORDER: [SubjectAttr; 6] = [
+        SubjectAttr::Country,
+        SubjectAttr::State,
+        SubjectAttr::Locality,
+        SubjectAttr::Organization,
+        SubjectAttr::OrganizationUnit,
+        SubjectAttr::CommonName,
+    ];
+
+    /// The attribute of a short name as written in DNs (`CN`, `O`, `OU`, `C`, `ST`, `L`).
+    pub fn from_short_name(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_uppercase().as_str() {
+            "C" => Self::Country,
+            "ST" => Self::State,
+            "L" => Self::Locality,
+            "O" => Self::Organization,
+            "OU" => Self::OrganizationUnit,
+            "CN" => Self::CommonName,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn from_oid(oid: &str) -> Option<Self> {
+        Some(match oid {
+            "2.5.4.6" => Self::Country,
+            "2.5.4.8" => Self::State,
+            "2.5.4.7" => Self::Locality,
+            "2.5.4.10" => Self::Organization,
+            "2.5.4.11" => Self::OrganizationUnit,
+            "2.5.4.3" => Self::CommonName,
+            _ => return None,
+        })
+    }
+}
+
+impl Subject {
+    pub fn get(&self, attr: SubjectAttr) -> Option<&String> {
+        match attr {
+            SubjectAttr::Country => self.country.as_ref(),
+            SubjectAttr::State => self.state.as_ref(),
+            SubjectAttr::Locality => self.locality.as_ref(),
+            SubjectAttr::Organization => self.organization.as_ref(),
+            SubjectAttr::OrganizationUnit => self.organization_unit.as_ref(),
+            SubjectAttr::CommonName => self.common_name.as_ref(),
+        }
+    }
+
+    pub fn set(&mut self, attr: SubjectAttr, value: String) {
+        let slot = match attr {
+            SubjectAttr::Country => &mut self.country,
+            SubjectAttr::State => &mut self.state,
+            SubjectAttr::Locality => &mut self.locality,
+            SubjectAttr::Organization => &mut self.organization,
+            SubjectAttr::OrganizationUnit => &mut self.organization_unit,
+            SubjectAttr::CommonName => &mut self.common_name,
+        };
+        *slot = Some(value);
+    }
+
+    /// The attributes present, in encoding order.
+    pub fn attributes(&self) -> Vec<(SubjectAttr, &String)> {
+        let listed = self.order.iter().copied();
+        let rest = SubjectAttr::DEFAULT_ORDER.into_iter().filter(|a| !self.order.contains(a));
+        listed.chain(rest).filter_map(|a| self.get(a).map(|v| (a, v))).collect()
+    }
 }
 
 /// The nine keyUsage bits (RFC 5280 §4.2.1.3).
@@ -62,7 +144,8 @@ impl KeyUsageBit {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertProfile {
     RootCa,
-    /// An intermediate; `path_len` limits the CAs below it.
+    /// A CA whose pathLenConstraint `path_len` limits the CAs below it (an intermediate, or a
+    /// self-signed root when signed with [`SignWith::SelfSigned`]).
     SubCa {
         path_len: Option<u8>,
     },
@@ -85,6 +168,8 @@ pub struct CertSpec {
     pub subject: Subject,
     pub dns_names: Vec<String>,
     pub ip_addresses: Vec<IpAddr>,
+    /// rfc822Name SANs.
+    pub email_addresses: Vec<String>,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub profile: CertProfile,
@@ -116,6 +201,11 @@ pub fn build_certificate(spec: &CertSpec, sign_with: SignWith<'_>) -> Result<Vec
     params.not_after = whole_seconds(spec.not_after);
     params.distinguished_name = distinguished_name(&spec.subject)?;
     params.subject_alt_names = subject_alt_names(&spec.dns_names, &spec.ip_addresses)?;
+    for email in &spec.email_addresses {
+        let ia5 = rcgen::string::Ia5String::try_from(email.as_str())
+            .map_err(|_| Error::InvalidValue(format!("email address {email:?} is not ASCII")))?;
+        params.subject_alt_names.push(SanType::Rfc822Name(ia5));
+    }
     // RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits (what ISO 18013-5 and most
     // validators expect; the AKI of children copies it from this certificate).
     params.key_identifier_method = KeyIdMethod::PreSpecified(certus_kms::sha1(subject_key.der_bytes()).to_vec());
@@ -194,26 +284,21 @@ fn is_rsa(key: &dyn PublicKeyData) -> bool {
 
 fn distinguished_name(subject: &Subject) -> Result<DistinguishedName, Error> {
     let mut dn = DistinguishedName::new();
-    // X.520: countryName is a PrintableString; the rest are UTF8String (RFC 5280 §4.1.2.6).
-    if let Some(c) = &subject.country {
-        let value = rcgen::string::PrintableString::try_from(c.as_str())
-            .map_err(|_| Error::InvalidValue(format!("country {c:?} is not printable")))?;
-        dn.push(DnType::CountryName, DnValue::PrintableString(value));
-    }
-    if let Some(st) = &subject.state {
-        dn.push(DnType::StateOrProvinceName, DnValue::Utf8String(st.clone()));
-    }
-    if let Some(l) = &subject.locality {
-        dn.push(DnType::LocalityName, DnValue::Utf8String(l.clone()));
-    }
-    if let Some(o) = &subject.organization {
-        dn.push(DnType::OrganizationName, DnValue::Utf8String(o.clone()));
-    }
-    if let Some(ou) = &subject.organization_unit {
-        dn.push(DnType::OrganizationalUnitName, DnValue::Utf8String(ou.clone()));
-    }
-    if let Some(cn) = &subject.common_name {
-        dn.push(DnType::CommonName, DnValue::Utf8String(cn.clone()));
+    for (attr, value) in subject.attributes() {
+        // X.520: countryName is a PrintableString; the rest are UTF8String (RFC 5280 §4.1.2.6).
+        let (ty, value) = match attr {
+            SubjectAttr::Country => {
+                let p = rcgen::string::PrintableString::try_from(value.as_str())
+                    .map_err(|_| Error::InvalidValue(format!("country {value:?} is not printable")))?;
+                (DnType::CountryName, DnValue::PrintableString(p))
+            }
+            SubjectAttr::State => (DnType::StateOrProvinceName, DnValue::Utf8String(value.clone())),
+            SubjectAttr::Locality => (DnType::LocalityName, DnValue::Utf8String(value.clone())),
+            SubjectAttr::Organization => (DnType::OrganizationName, DnValue::Utf8String(value.clone())),
+            SubjectAttr::OrganizationUnit => (DnType::OrganizationalUnitName, DnValue::Utf8String(value.clone())),
+            SubjectAttr::CommonName => (DnType::CommonName, DnValue::Utf8String(value.clone())),
+        };
+        dn.push(ty, value);
     }
     Ok(dn)
 }

@@ -16,7 +16,7 @@ mod sig;
 #[cfg(test)]
 mod tests;
 
-pub use build::{CertProfile, CertSpec, KeyUsageBit, SignWith, Subject, build_certificate, build_csr};
+pub use build::{CertProfile, CertSpec, KeyUsageBit, SignWith, Subject, SubjectAttr, build_certificate, build_csr};
 pub use chain::verify_issued_by;
 pub use crl::{CrlEntry, CrlKind, CrlSpec, RevocationReason, build_crl};
 pub use mdl::{

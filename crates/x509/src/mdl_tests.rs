@@ -105,6 +105,7 @@ fn checker_names_each_broken_rule() {
         subject: Subject { common_name: Some("tls".into()), country: Some("US".into()), ..Default::default() },
         dns_names: vec!["tls.example.test".into()],
         ip_addresses: vec![],
+        email_addresses: vec![],
         not_before: now(),
         not_after: now() + Duration::days(600),
         profile: CertProfile::TlsLeaf,

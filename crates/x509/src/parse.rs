@@ -51,6 +51,8 @@ pub struct CsrInfo {
     pub subject_fields: crate::Subject,
     pub dns_names: Vec<String>,
     pub ip_addresses: Vec<IpAddr>,
+    /// rfc822Name SANs.
+    pub emails: Vec<String>,
     pub key: KeyInfo,
     /// DER SubjectPublicKeyInfo, to certify this key.
     pub spki_der: Vec<u8>,
@@ -71,6 +73,7 @@ pub struct CertInfo {
     pub issuer_der: Vec<u8>,
     pub dns_names: Vec<String>,
     pub ip_addresses: Vec<IpAddr>,
+    pub emails: Vec<String>,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub is_ca: bool,
@@ -119,13 +122,14 @@ pub fn parse_csr(der: &[u8]) -> Result<CsrInfo, Error> {
     let info = &csr.certification_request_info;
     let mut dns_names = Vec::new();
     let mut ip_addresses = Vec::new();
+    let mut emails = Vec::new();
     let mut key_usage = None;
     let mut extended_key_usage = Vec::new();
     if let Some(exts) = csr.requested_extensions() {
         for ext in exts {
             match ext {
                 ParsedExtension::SubjectAlternativeName(san) => {
-                    collect_names(&san.general_names, &mut dns_names, &mut ip_addresses)?
+                    collect_names(&san.general_names, &mut dns_names, &mut ip_addresses, &mut emails)?
                 }
                 ParsedExtension::KeyUsage(ku) => key_usage = Some(key_usage_bits(ku)),
                 ParsedExtension::ExtendedKeyUsage(eku) => extended_key_usage = eku_oids(eku),
@@ -140,6 +144,7 @@ pub fn parse_csr(der: &[u8]) -> Result<CsrInfo, Error> {
         subject_fields,
         dns_names,
         ip_addresses,
+        emails,
         key,
         spki_der: info.subject_pki.raw.to_vec(),
         key_usage,
@@ -155,8 +160,9 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, Error> {
     }
     let mut dns_names = Vec::new();
     let mut ip_addresses = Vec::new();
+    let mut emails = Vec::new();
     if let Ok(Some(san)) = cert.subject_alternative_name() {
-        collect_names(&san.value.general_names, &mut dns_names, &mut ip_addresses)?;
+        collect_names(&san.value.general_names, &mut dns_names, &mut ip_addresses, &mut emails)?;
     }
     let mut serial = cert.tbs_certificate.raw_serial().to_vec();
     while serial.len() > 1 && serial[0] == 0 {
@@ -171,6 +177,7 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, Error> {
         issuer_der: cert.issuer().as_raw().to_vec(),
         dns_names,
         ip_addresses,
+        emails,
         not_before: cert.validity().not_before.to_datetime(),
         not_after: cert.validity().not_after.to_datetime(),
         is_ca: cert.is_ca(),
@@ -225,12 +232,21 @@ fn eku_oids(eku: &x509_parser::extensions::ExtendedKeyUsage<'_>) -> Vec<String> 
     out
 }
 
-/// CN, O, OU, C, ST and L of a name (the first of each).
+/// CN, O, OU, C, ST and L of a name (the first of each), in the order the name has them.
 fn name_fields(name: &x509_parser::x509::X509Name<'_>) -> crate::Subject {
     let first = |it: &mut dyn Iterator<Item = &x509_parser::x509::AttributeTypeAndValue<'_>>| {
         it.next().and_then(|a| a.as_str().ok()).map(str::to_owned)
     };
+    let mut order = Vec::new();
+    for attr in name.iter_attributes() {
+        if let Some(a) = crate::SubjectAttr::from_oid(&attr.attr_type().to_id_string())
+            && !order.contains(&a)
+        {
+            order.push(a);
+        }
+    }
     crate::Subject {
+        order,
         common_name: first(&mut name.iter_common_name()),
         organization: first(&mut name.iter_organization()),
         organization_unit: first(&mut name.iter_organizational_unit()),
@@ -244,10 +260,16 @@ fn first_cn(name: &x509_parser::x509::X509Name<'_>) -> Option<String> {
     name.iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_owned)
 }
 
-fn collect_names(names: &[GeneralName<'_>], dns: &mut Vec<String>, ips: &mut Vec<IpAddr>) -> Result<(), Error> {
+fn collect_names(
+    names: &[GeneralName<'_>],
+    dns: &mut Vec<String>,
+    ips: &mut Vec<IpAddr>,
+    emails: &mut Vec<String>,
+) -> Result<(), Error> {
     for name in names {
         match name {
             GeneralName::DNSName(d) => dns.push((*d).to_owned()),
+            GeneralName::RFC822Name(e) => emails.push((*e).to_owned()),
             GeneralName::IPAddress(bytes) => {
                 let ip = match bytes.len() {
                     4 => IpAddr::from(<[u8; 4]>::try_from(*bytes).unwrap_or_default()),

@@ -16,6 +16,7 @@ fn spec(profile: CertProfile, cn: &str, serial_byte: u8) -> CertSpec {
         subject: Subject { common_name: Some(cn.into()), country: Some("NL".into()), ..Default::default() },
         dns_names: vec![],
         ip_addresses: vec![],
+        email_addresses: vec![],
         not_before: now,
         not_after: now + Duration::days(10),
         profile,

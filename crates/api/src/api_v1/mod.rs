@@ -1,7 +1,14 @@
 //! The `/api/v1` front door (spec: certificates-orgs-capabilities.txt; research: fastpki.md):
-//! password login with JWT access tokens and rotating refresh tokens, and users. Errors are
-//! `{"detail": ...}` (422 with a list for unreadable input); every response carries the
-//! reference's security headers. Organisations, CAs, certificates and exports are not here yet.
+//! password login with JWT access tokens and rotating refresh tokens, users, organisations, CAs,
+//! certificates, PEM exports, the audit log, and the public `/crl/{slug}` and `/ca/{slug}`
+//! downloads. Errors are `{"detail": ...}` (422 with a list for unreadable input); every
+//! response carries the reference's security headers.
+
+mod audit;
+mod cas;
+mod certs;
+mod export;
+mod orgs;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -13,7 +20,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Form, Json, Router};
 use certus_authority::{ErrorKind, NewUser, Session, TokenPair, UserPatch, UserRow};
 use serde::Deserialize;
@@ -24,6 +31,11 @@ use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(orgs::routes())
+        .merge(cas::routes())
+        .merge(certs::routes())
+        .merge(export::routes())
+        .merge(audit::routes())
         .route("/api/v1/auth/token", post(token))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
@@ -31,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users/", post(create_user).get(list_users))
         .route("/api/v1/users/me", get(me))
         .route("/api/v1/users/{id}", get(get_user).patch(patch_user).delete(delete_user))
+        .route("/api/v1/users", any(to_collection))
         .layer(axum::middleware::map_response(security_headers))
 }
 
@@ -48,18 +61,27 @@ async fn security_headers(mut res: Response) -> Response {
     res
 }
 
+/// FastAPI answers a collection path without its trailing slash with a 307 to the slash form.
+async fn to_collection(uri: axum::http::Uri) -> Response {
+    let target = match uri.query() {
+        Some(q) => format!("{}/?{q}", uri.path()),
+        None => format!("{}/", uri.path()),
+    };
+    (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, target)]).into_response()
+}
+
 /// An error in this front door's shape.
 pub struct V1Error(StatusCode, Value);
 
-type V1Result<T> = Result<T, V1Error>;
+pub(crate) type V1Result<T> = Result<T, V1Error>;
 
 impl V1Error {
-    fn detail(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn detail(status: StatusCode, message: impl Into<String>) -> Self {
         V1Error(status, json!(message.into()))
     }
 
     /// 422, as FastAPI reports unreadable or invalid input.
-    fn invalid(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
         V1Error(
             StatusCode::UNPROCESSABLE_ENTITY,
             json!([{ "type": "value_error", "loc": ["body"], "msg": message.into() }]),
@@ -95,7 +117,7 @@ impl From<certus_authority::Error> for V1Error {
 }
 
 /// A JSON body whose read errors are this front door's 422.
-struct V1Json<T>(T);
+pub(crate) struct V1Json<T>(pub T);
 
 impl<T: DeserializeOwned> axum::extract::FromRequest<AppState> for V1Json<T> {
     type Rejection = V1Error;
@@ -118,7 +140,7 @@ fn bearer(parts: &Parts) -> Option<&str> {
 }
 
 /// The signed-in user behind `Authorization: Bearer <JWT>`.
-struct V1Auth(Session);
+pub(crate) struct V1Auth(pub Session);
 
 impl FromRequestParts<AppState> for V1Auth {
     type Rejection = V1Error;
@@ -241,18 +263,14 @@ struct UserBody {
     can_delete_ca: bool,
 }
 
-fn no_organisations_yet() -> V1Error {
-    V1Error::detail(StatusCode::BAD_REQUEST, "organisations are not served on /api/v1 yet; leave organization_id out")
-}
-
-fn user_json(u: &UserRow) -> Value {
+pub(crate) fn user_json(u: &UserRow) -> Value {
     json!({
         "id": u.id,
         "username": u.username,
         "email": u.email,
         "role": u.role,
         "is_active": u.is_active,
-        "organization_id": Value::Null,
+        "organization_id": u.org_num,
         "can_create_ca": u.can_create_ca,
         "can_create_cert": u.can_create_cert,
         "can_revoke_cert": u.can_revoke_cert,
@@ -268,9 +286,6 @@ async fn create_user(
     MaybeV1Auth(session): MaybeV1Auth,
     V1Json(b): V1Json<UserBody>,
 ) -> V1Result<(StatusCode, Json<Value>)> {
-    if b.organization_id.is_some() {
-        return Err(no_organisations_yet());
-    }
     let new = NewUser {
         username: b.username,
         email: b.email,
@@ -282,6 +297,7 @@ async fn create_user(
         can_revoke_cert: b.can_revoke_cert,
         can_export_private_key: b.can_export_private_key,
         can_delete_ca: b.can_delete_ca,
+        organization_id: b.organization_id,
     };
     let user = s.authority.create_user(session.as_ref().map(|s| &s.user), new).await?;
     Ok((StatusCode::CREATED, Json(user_json(&user))))
@@ -298,7 +314,7 @@ struct Page {
 }
 
 /// An integer from the path or query; FastAPI reports a bad one as a 422.
-fn int(field: &str, text: Option<&str>, default: i64) -> V1Result<i64> {
+pub(crate) fn int(field: &str, text: Option<&str>, default: i64) -> V1Result<i64> {
     text.map_or(Ok(default), |t| t.parse().map_err(|_| V1Error::invalid(format!("{field} must be an integer"))))
 }
 
@@ -338,9 +354,6 @@ async fn patch_user(
     V1Json(b): V1Json<PatchBody>,
 ) -> V1Result<Json<Value>> {
     let id = int("user_id", Some(&id), 0)?;
-    if b.organization_id.is_some() {
-        return Err(no_organisations_yet());
-    }
     let patch = UserPatch {
         email: b.email,
         password: b.password,
@@ -351,6 +364,7 @@ async fn patch_user(
         can_revoke_cert: b.can_revoke_cert,
         can_export_private_key: b.can_export_private_key,
         can_delete_ca: b.can_delete_ca,
+        organization_id: b.organization_id,
     };
     Ok(Json(user_json(&s.authority.patch_user(&session.user, id, patch).await?)))
 }

@@ -1,0 +1,84 @@
+//! `GET /api/v1/audit-logs/`: the product's one audit log, newest first, with the reference's
+//! filters and visibility (superusers all, admins their organisation, users nothing).
+
+use axum::extract::{Query, State};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use certus_authority::{AuditEntry, AuditFilter};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::{V1Auth, V1Error, V1Result, int, to_collection};
+use crate::AppState;
+use crate::time_fmt::rfc3339;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/audit-logs/", get(list)).route("/api/v1/audit-logs", any(to_collection))
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    action: Option<String>,
+    user_id: Option<String>,
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    skip: Option<String>,
+    limit: Option<String>,
+}
+
+/// An ISO-8601 time; without an offset it is UTC (as the reference stores times).
+fn instant(field: &str, text: Option<&str>) -> V1Result<Option<i64>> {
+    let Some(text) = text else { return Ok(None) };
+    let with_zone = if text.ends_with('Z') || text[10.min(text.len())..].contains(['+', '-']) {
+        text.to_owned()
+    } else {
+        format!("{text}Z")
+    };
+    OffsetDateTime::parse(&with_zone, &Rfc3339)
+        .map(|t| Some(t.unix_timestamp()))
+        .map_err(|_| V1Error::invalid(format!("{field}: Input should be a valid datetime")))
+}
+
+fn entry_json(e: &AuditEntry) -> Value {
+    json!({
+        "id": e.id,
+        "created_at": rfc3339(e.at),
+        "action": e.action,
+        "user_id": e.user_id,
+        "username": e.username,
+        "organization_id": e.organization_id,
+        "resource_type": e.resource_type,
+        "resource_id": e.resource_id,
+        "detail": e.detail,
+    })
+}
+
+async fn list(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Query(q): Query<AuditQuery>,
+) -> V1Result<Json<Vec<Value>>> {
+    let skip = int("skip", q.skip.as_deref(), 0)?;
+    let limit = int("limit", q.limit.as_deref(), 100)?;
+    if skip < 0 {
+        return Err(V1Error::invalid("skip: Input should be greater than or equal to 0"));
+    }
+    if !(1..=1000).contains(&limit) {
+        return Err(V1Error::invalid("limit: Input should be between 1 and 1000"));
+    }
+    let filter = AuditFilter {
+        action: q.action,
+        user_id: q.user_id.as_deref().map(|u| int("user_id", Some(u), 0)).transpose()?,
+        resource_type: q.resource_type,
+        resource_id: q.resource_id.as_deref().map(|r| int("resource_id", Some(r), 0)).transpose()?,
+        since: instant("since", q.since.as_deref())?,
+        until: instant("until", q.until.as_deref())?,
+        skip,
+        limit,
+    };
+    Ok(Json(s.authority.list_v1_audit(&session.user, filter).await?.iter().map(entry_json).collect()))
+}

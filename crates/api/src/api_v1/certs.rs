@@ -1,0 +1,225 @@
+//! `/api/v1/certificates/`: issue (server-made key or CSR), list, read, key export, revoke,
+//! renew.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use certus_authority::{CertificateType, ErrorKind, NewV1Cert, SignV1Csr, V1Cert, V1CertView};
+use certus_x509::{PemLabel, to_pem};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{V1Auth, V1Error, V1Json, V1Result, int, to_collection};
+use crate::AppState;
+use crate::time_fmt::{rfc3339, rfc3339_opt};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/certificates/", post(create).get(list))
+        .route("/api/v1/certificates", any(to_collection))
+        .route("/api/v1/certificates/sign-csr", post(sign_csr))
+        .route("/api/v1/certificates/{id}", get(read))
+        .route("/api/v1/certificates/{id}/private-key", get(private_key))
+        .route("/api/v1/certificates/{id}/revoke", post(revoke))
+        .route("/api/v1/certificates/{id}/renew", post(renew))
+}
+
+/// The serial as the reference prints it: lower-case hex, no leading zeros, no colons.
+pub(super) fn serial_hex(stored: &str) -> String {
+    let s = stored.to_ascii_lowercase().trim_start_matches('0').to_owned();
+    if s.is_empty() { "0".into() } else { s }
+}
+
+fn status(c: &V1Cert) -> &'static str {
+    if c.cert.revoked_at.is_some() {
+        "revoked"
+    } else if c.cert.not_after <= time::OffsetDateTime::now_utc().unix_timestamp() {
+        "expired"
+    } else {
+        "valid"
+    }
+}
+
+pub(super) fn cert_json(c: &V1Cert) -> Value {
+    json!({
+        "id": c.v1.id,
+        "common_name": c.cert.common_name,
+        "subject_dn": c.v1.subject_dn,
+        "certificate_type": c.v1.certificate_type,
+        "key_size": c.v1.key_size,
+        "valid_days": c.v1.valid_days,
+        "status": status(c),
+        "certificate": to_pem(PemLabel::Certificate, &c.cert.cert_der),
+        "serial_number": serial_hex(&c.cert.serial),
+        "not_before": rfc3339(c.cert.not_before),
+        "not_after": rfc3339(c.cert.not_after),
+        "revoked_at": rfc3339_opt(c.cert.revoked_at),
+        "created_at": rfc3339(c.cert.created_at),
+        "updated_at": rfc3339(c.v1.updated_at.max(c.cert.revoked_at.unwrap_or(0))),
+        "issuer_id": c.v1.ca_num,
+        "organization_id": c.org_num,
+        "created_by_user_id": c.v1.created_by_user_id,
+        "created_by_service_account_id": Value::Null,
+        "renewed_from_id": c.v1.renewed_from_id,
+    })
+}
+
+fn view_json(v: &V1CertView, with_key: bool) -> Value {
+    let mut out = cert_json(&v.cert);
+    if with_key {
+        out["private_key"] = json!(v.private_key);
+    }
+    out
+}
+
+fn certificate_type(name: &str) -> V1Result<CertificateType> {
+    CertificateType::from_name(name).ok_or_else(|| {
+        V1Error::invalid(format!(
+            "certificate_type: Input should be 'ca', 'server', 'client' or 'dual_purpose', not {name:?}"
+        ))
+    })
+}
+
+#[derive(Deserialize)]
+struct CaQuery {
+    ca_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CertBody {
+    common_name: String,
+    subject_dn: String,
+    certificate_type: String,
+    key_size: Option<i64>,
+    valid_days: Option<i64>,
+    include_private_key: Option<bool>,
+    san_dns_names: Option<Vec<String>>,
+    san_ip_addresses: Option<Vec<String>>,
+    san_email_addresses: Option<Vec<String>>,
+}
+
+async fn create(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Query(q): Query<CaQuery>,
+    V1Json(b): V1Json<CertBody>,
+) -> V1Result<(StatusCode, Json<Value>)> {
+    let ca_id = q.ca_id.ok_or_else(|| V1Error::invalid("ca_id: Field required (query)"))?;
+    let ca_id = int("ca_id", Some(&ca_id), 0)?;
+    let req = NewV1Cert {
+        common_name: b.common_name,
+        subject_dn: b.subject_dn,
+        certificate_type: certificate_type(&b.certificate_type)?,
+        key_size: b.key_size,
+        valid_days: b.valid_days,
+        include_private_key: b.include_private_key,
+        san_dns_names: b.san_dns_names,
+        san_ip_addresses: b.san_ip_addresses,
+        san_email_addresses: b.san_email_addresses,
+    };
+    let issued = s.authority.create_v1_certificate(&session.user, ca_id, req).await?;
+    Ok((StatusCode::CREATED, Json(view_json(&issued, true))))
+}
+
+#[derive(Deserialize)]
+struct CsrBody {
+    csr: String,
+    certificate_type: String,
+    ca_id: Option<i64>,
+    ca_name: Option<String>,
+    valid_days: Option<i64>,
+    common_name: Option<String>,
+    subject_dn: Option<String>,
+    san_dns_names: Option<Vec<String>>,
+    san_ip_addresses: Option<Vec<String>>,
+    san_email_addresses: Option<Vec<String>>,
+}
+
+async fn sign_csr(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    V1Json(b): V1Json<CsrBody>,
+) -> V1Result<(StatusCode, Json<Value>)> {
+    let req = SignV1Csr {
+        csr: b.csr,
+        certificate_type: certificate_type(&b.certificate_type)?,
+        ca_id: b.ca_id,
+        ca_name: b.ca_name,
+        valid_days: b.valid_days,
+        common_name: b.common_name,
+        subject_dn: b.subject_dn,
+        san_dns_names: b.san_dns_names,
+        san_ip_addresses: b.san_ip_addresses,
+        san_email_addresses: b.san_email_addresses,
+    };
+    let issued = s.authority.sign_v1_csr(&session.user, req).await?;
+    Ok((StatusCode::CREATED, Json(view_json(&issued, false))))
+}
+
+async fn list(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Query(q): Query<CaQuery>,
+) -> V1Result<Json<Vec<Value>>> {
+    let ca_id = q.ca_id.as_deref().map(|id| int("ca_id", Some(id), 0)).transpose()?;
+    Ok(Json(s.authority.list_v1_certificates(&session.user, ca_id).await?.iter().map(cert_json).collect()))
+}
+
+async fn read(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<Json<Value>> {
+    let id = int("cert_id", Some(&id), 0)?;
+    let view = s.authority.read_v1_certificate(&session.user, id).await?;
+    let mut out = cert_json(&view.cert);
+    out["renewed_to_ids"] = json!(view.renewed_to_ids);
+    Ok(Json(out))
+}
+
+async fn private_key(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+) -> V1Result<Json<Value>> {
+    let id = int("cert_id", Some(&id), 0)?;
+    Ok(Json(view_json(&s.authority.export_v1_certificate_key(&session.user, id).await?, true)))
+}
+
+#[derive(Deserialize)]
+struct RevokeBody {
+    reason: Option<String>,
+}
+
+/// A JSON body is required (`{}` will do), as the reference's schema makes it.
+async fn revoke(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+    V1Json(b): V1Json<RevokeBody>,
+) -> V1Result<Json<Value>> {
+    let id = int("cert_id", Some(&id), 0)?;
+    Ok(Json(cert_json(&s.authority.revoke_v1_certificate(&session.user, id, b.reason.as_deref()).await?.cert)))
+}
+
+#[derive(Deserialize)]
+struct RenewBody {
+    csr: Option<String>,
+}
+
+async fn renew(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+    V1Json(b): V1Json<RenewBody>,
+) -> V1Result<(StatusCode, Json<Value>)> {
+    let id = int("cert_id", Some(&id), 0)?;
+    match s.authority.renew_v1_certificate(&session.user, id, b.csr.as_deref()).await {
+        Ok(v) => Ok((StatusCode::CREATED, Json(view_json(&v, true)))),
+        // The reference answers these two with a code object in `detail`.
+        Err(e) if e.kind == ErrorKind::Policy => match e.message.split_once(": ") {
+            Some((code, message)) if code.starts_with("csr_") => {
+                Err(V1Error(StatusCode::BAD_REQUEST, json!({ "code": code, "message": message })))
+            }
+            _ => Err(e.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,123 @@
+//! PEM downloads under `/api/v1/export/` (signed in), and the public `/crl/{slug}` and
+//! `/ca/{slug}` downloads relying parties fetch (the URLs written into what /api/v1 CAs sign).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use certus_x509::{PemLabel, to_pem};
+
+use super::{V1Auth, V1Result, int};
+use crate::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/export/ca/{id}/certificate", get(ca_certificate))
+        .route("/api/v1/export/ca/{id}/private-key", get(ca_private_key))
+        .route("/api/v1/export/certificate/{id}", get(certificate))
+        .route("/api/v1/export/certificate/{id}/private-key", get(certificate_private_key))
+        .route("/api/v1/export/certificate/{id}/chain", get(certificate_chain))
+        .route("/crl/{slug}", get(public_crl))
+        .route("/ca/{file}", get(public_ca))
+}
+
+fn download(content_type: &'static str, filename: String, body: impl Into<axum::body::Body>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename={filename}")),
+        ],
+        body.into(),
+    )
+        .into_response()
+}
+
+fn pem_file(filename: String, pem: String) -> Response {
+    download("application/x-pem-file", filename, pem)
+}
+
+async fn ca_certificate(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+) -> V1Result<Response> {
+    let id = int("ca_id", Some(&id), 0)?;
+    let ca = s.authority.read_v1_ca(&session.user, id).await?;
+    Ok(pem_file(format!("ca_{id}_certificate.pem"), to_pem(PemLabel::Certificate, &ca.ca.cert_der)))
+}
+
+async fn ca_private_key(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+) -> V1Result<Response> {
+    let id = int("ca_id", Some(&id), 0)?;
+    let (_, pem) = s.authority.export_v1_ca_key(&session.user, id).await?;
+    Ok(pem_file(format!("ca_{id}_private_key.pem"), pem))
+}
+
+async fn certificate(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<Response> {
+    let id = int("cert_id", Some(&id), 0)?;
+    let view = s.authority.read_v1_certificate(&session.user, id).await?;
+    Ok(pem_file(format!("certificate_{id}.pem"), to_pem(PemLabel::Certificate, &view.cert.cert.cert_der)))
+}
+
+async fn certificate_private_key(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+) -> V1Result<Response> {
+    let id = int("cert_id", Some(&id), 0)?;
+    let view = s.authority.export_v1_certificate_key(&session.user, id).await?;
+    let pem = view.private_key.ok_or_else(|| {
+        certus_authority::Error::not_found(format!("Certificate with ID {id} does not have a private key"))
+    })?;
+    Ok(pem_file(format!("certificate_{id}_private_key.pem"), pem))
+}
+
+/// The certificate, then its CA and the CA's ancestors up to the root.
+async fn certificate_chain(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+) -> V1Result<Response> {
+    let id = int("cert_id", Some(&id), 0)?;
+    let view = s.authority.read_v1_certificate(&session.user, id).await?;
+    let mut pems = vec![to_pem(PemLabel::Certificate, &view.cert.cert.cert_der)];
+    for ca in s.authority.v1_ca_chain(&session.user, view.cert.v1.ca_num).await? {
+        pems.push(to_pem(PemLabel::Certificate, &ca.ca.cert_der));
+    }
+    Ok(pem_file(format!("certificate_{id}_chain.pem"), pems.join("\n")))
+}
+
+/// The CA's complete CRL (DER, or PEM for `{slug}.pem`): the same CRL, with CRL number and
+/// reason codes, that the native API and OCSP answer from.
+async fn public_crl(State(s): State<AppState>, Path(slug): Path<String>) -> V1Result<Response> {
+    let (name, pem) = match slug.strip_suffix(".pem") {
+        Some(name) => (name, true),
+        None => (slug.as_str(), false),
+    };
+    let ca = s.authority.v1_ca_by_slug(name).await?;
+    let crl = s.authority.public_crl(&ca.ca.id).await?;
+    Ok(if pem {
+        pem_file(format!("{name}.crl.pem"), to_pem(PemLabel::X509Crl, &crl.der))
+    } else {
+        download("application/pkix-crl", format!("{name}.crl"), crl.der)
+    })
+}
+
+async fn public_ca(State(s): State<AppState>, Path(file): Path<String>) -> V1Result<Response> {
+    let not_found = || certus_authority::Error::not_found("CA not found");
+    let (name, pem) = match (file.strip_suffix(".crt"), file.strip_suffix(".pem")) {
+        (Some(name), _) => (name, false),
+        (_, Some(name)) => (name, true),
+        _ => return Err(not_found().into()),
+    };
+    let ca = s.authority.v1_ca_by_slug(name).await?;
+    Ok(if pem {
+        pem_file(format!("{name}.pem"), to_pem(PemLabel::Certificate, &ca.ca.cert_der))
+    } else {
+        download("application/pkix-cert", format!("{name}.crt"), ca.ca.cert_der)
+    })
+}

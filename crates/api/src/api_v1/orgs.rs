@@ -1,0 +1,105 @@
+//! `/api/v1/organizations/`: organisations and their members.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use certus_authority::V1OrgRow;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{V1Auth, V1Json, V1Result, int, to_collection, user_json};
+use crate::AppState;
+use crate::time_fmt::rfc3339;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/organizations/", post(create).get(list))
+        .route("/api/v1/organizations", any(to_collection))
+        .route("/api/v1/organizations/{id}", get(read).put(update).delete(remove))
+        .route("/api/v1/organizations/{id}/users", get(members))
+        .route("/api/v1/organizations/{id}/users/{user_id}", post(add_member).delete(remove_member))
+}
+
+fn org_json(o: &V1OrgRow) -> Value {
+    json!({
+        "id": o.id,
+        "name": o.name,
+        "description": o.description,
+        "created_at": rfc3339(o.created_at),
+        "updated_at": rfc3339(o.updated_at),
+    })
+}
+
+#[derive(Deserialize)]
+struct OrgBody {
+    name: String,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OrgPatch {
+    name: Option<String>,
+    description: Option<String>,
+}
+
+async fn create(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    V1Json(b): V1Json<OrgBody>,
+) -> V1Result<(StatusCode, Json<Value>)> {
+    let org = s.authority.create_org(&session.user, &b.name, b.description).await?;
+    Ok((StatusCode::CREATED, Json(org_json(&org))))
+}
+
+async fn list(State(s): State<AppState>, V1Auth(session): V1Auth) -> V1Result<Json<Vec<Value>>> {
+    Ok(Json(s.authority.list_orgs(&session.user).await?.iter().map(org_json).collect()))
+}
+
+async fn read(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<Json<Value>> {
+    let id = int("org_id", Some(&id), 0)?;
+    Ok(Json(org_json(&s.authority.read_org(&session.user, id).await?)))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+    V1Json(b): V1Json<OrgPatch>,
+) -> V1Result<Json<Value>> {
+    let id = int("org_id", Some(&id), 0)?;
+    Ok(Json(org_json(&s.authority.update_org(&session.user, id, b.name.as_deref(), b.description).await?)))
+}
+
+async fn remove(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<StatusCode> {
+    let id = int("org_id", Some(&id), 0)?;
+    s.authority.delete_org(&session.user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn members(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+) -> V1Result<Json<Vec<Value>>> {
+    let id = int("org_id", Some(&id), 0)?;
+    Ok(Json(s.authority.list_org_users(&session.user, id).await?.iter().map(user_json).collect()))
+}
+
+async fn add_member(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path((id, user_id)): Path<(String, String)>,
+) -> V1Result<Json<Value>> {
+    let (id, user_id) = (int("org_id", Some(&id), 0)?, int("user_id", Some(&user_id), 0)?);
+    Ok(Json(user_json(&s.authority.add_org_user(&session.user, id, user_id).await?)))
+}
+
+async fn remove_member(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path((id, user_id)): Path<(String, String)>,
+) -> V1Result<Json<Value>> {
+    let (id, user_id) = (int("org_id", Some(&id), 0)?, int("user_id", Some(&user_id), 0)?);
+    Ok(Json(user_json(&s.authority.remove_org_user(&session.user, id, user_id).await?)))
+}

@@ -1,0 +1,102 @@
+//! The audit log as /api/v1 shows it: one log for the whole product, its entries named with
+//! this front door's action names and numbers.
+
+use certus_store::{UserRow, V1AuditQuery, V1AuditRow};
+
+use super::access::is_superuser;
+use crate::Authority;
+use crate::error::{Error, Result};
+
+/// /api/v1 action names and the engine's names for the same events (other names, such as
+/// `login_success` or `org_create`, are stored as they are).
+const ACTIONS: &[(&str, &[&str])] = &[
+    ("ca_create", &["ca.create"]),
+    ("ca_delete", &["ca.delete"]),
+    ("ca_export_private_key", &["ca.private_key_export"]),
+    ("cert_create", &["certificate.issue", "certificate.renew", "certificate.import"]),
+    ("cert_revoke", &["certificate.revoke"]),
+    ("cert_export_private_key", &["certificate.private_key_export"]),
+];
+
+fn v1_action(stored: &str) -> &str {
+    ACTIONS.iter().find(|(_, names)| names.contains(&stored)).map_or(stored, |(v1, _)| v1)
+}
+
+fn stored_actions(v1: &str) -> Vec<String> {
+    match ACTIONS.iter().find(|(name, _)| *name == v1) {
+        Some((_, names)) => names.iter().map(|n| (*n).to_owned()).collect(),
+        None => vec![v1.to_owned()],
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub user_id: Option<i64>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<i64>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub skip: i64,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub action: String,
+    pub user_id: Option<i64>,
+    pub username: Option<String>,
+    pub organization_id: Option<i64>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<i64>,
+    pub detail: String,
+}
+
+impl From<V1AuditRow> for AuditEntry {
+    fn from(r: V1AuditRow) -> Self {
+        let user_id = r.actor.strip_prefix("user:").and_then(|n| n.parse().ok());
+        // Entries not made by a user name their actor (an API token, "anonymous") instead.
+        let username = r.username.or_else(|| user_id.is_none().then(|| r.actor.clone()));
+        AuditEntry {
+            id: r.id,
+            at: r.at,
+            action: v1_action(&r.action).to_owned(),
+            user_id,
+            username,
+            organization_id: r.org_num,
+            resource_type: r.resource_type,
+            resource_id: r.resource_num,
+            detail: r.detail,
+        }
+    }
+}
+
+impl Authority {
+    /// Superusers read every entry, admins their organisation's (none without one), users none.
+    pub async fn list_v1_audit(&self, user: &UserRow, f: AuditFilter) -> Result<Vec<AuditEntry>> {
+        let org_id = if is_superuser(user) {
+            None
+        } else if user.role == "admin" {
+            match &user.org_id {
+                Some(org) => Some(org.clone()),
+                None => return Ok(vec![]),
+            }
+        } else {
+            return Err(Error::forbidden("Insufficient permissions"));
+        };
+        let q = V1AuditQuery {
+            org_id,
+            actions: f.action.as_deref().map(stored_actions).unwrap_or_default(),
+            actor: f.user_id.map(|id| format!("user:{id}")),
+            resource_type: f.resource_type,
+            resource_num: f.resource_id,
+            since: f.since,
+            until: f.until,
+            skip: f.skip,
+            limit: f.limit,
+        };
+        Ok(self.store.list_v1_audit(&q).await?.into_iter().map(AuditEntry::from).collect())
+    }
+}

@@ -1,0 +1,243 @@
+//! CAs of /api/v1: RSA roots and intermediates from a `subject_dn`, with the reference's
+//! defaults (CA_KEY_SIZE 4096, CA_CERT_DAYS 3650), path-length rules and leaf switch.
+
+use certus_kms::KeySpec;
+use certus_store::{UserRow, V1Ca, V1CaRow};
+
+use super::access::{Action, caller_in, is_superuser, require};
+use super::dn::parse_subject_dn;
+use crate::ca::{IssuerUrls, NewCa, PreparedCa, ca_create_detail};
+use crate::error::{Error, ErrorKind, Result};
+use crate::{Authority, audit_row, now_secs};
+
+pub const CA_KEY_SIZE: i64 = 4096;
+pub const CA_CERT_DAYS: i64 = 3650;
+
+/// A CA as /api/v1 shows it.
+pub type V1CaView = V1Ca;
+
+#[derive(Debug, Clone, Default)]
+pub struct NewV1Ca {
+    pub name: String,
+    pub subject_dn: String,
+    pub description: Option<String>,
+    pub key_size: Option<i64>,
+    pub valid_days: Option<i64>,
+    pub parent_ca_id: Option<i64>,
+    pub path_length: Option<i64>,
+    pub allow_leaf_certs: Option<bool>,
+    pub crl_base_url: Option<String>,
+}
+
+/// Every refusal of a CA request that is the caller's to fix reads "Failed to create CA: …"
+/// (400), as the reference reports them; permission denials stay 403.
+fn failed(e: Error) -> Error {
+    match e.kind {
+        ErrorKind::Malformed | ErrorKind::Policy | ErrorKind::Conflict | ErrorKind::NotFound => {
+            Error::policy(format!("Failed to create CA: {}", e.message))
+        }
+        _ => e,
+    }
+}
+
+impl Authority {
+    pub(crate) async fn v1_ca_or_404(&self, id: i64) -> Result<V1Ca> {
+        match self.store.get_v1_ca(id).await {
+            Err(certus_store::Error::NotFound) => {
+                Err(Error::not_found(format!("Certificate Authority with ID {id} not found")))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// The CA, if `user` may perform `action` on it (404 before 403, as the reference).
+    pub(crate) async fn v1_ca_for(&self, user: &UserRow, id: i64, action: Action) -> Result<V1Ca> {
+        let ca = self.v1_ca_or_404(id).await?;
+        require(user, ca.org_num, action)?;
+        Ok(ca)
+    }
+
+    /// Base of the public CRL and CA-certificate URLs written into what this CA signs.
+    pub(crate) fn v1_issuer_urls(&self, ca: &V1Ca) -> IssuerUrls {
+        let base = ca.v1.crl_base_url.as_deref().unwrap_or(&self.public_url).trim_end_matches('/');
+        let slug = super::slug(&ca.ca.name, ca.v1.id);
+        IssuerUrls { crl: format!("{base}/crl/{slug}"), ca_issuers: format!("{base}/ca/{slug}.crt") }
+    }
+
+    /// Creates a root (no parent) or an intermediate. A root lives in the caller's organisation
+    /// (the bootstrap tenant for an organisation-less superuser); an intermediate in its
+    /// parent's, and the caller needs the create_ca right there (the reference checks no right
+    /// on the parent at all).
+    pub async fn create_v1_ca(&self, user: &UserRow, req: NewV1Ca) -> Result<V1Ca> {
+        let parent = match req.parent_ca_id {
+            Some(id) => match self.store.get_v1_ca(id).await {
+                Ok(p) => Some(p),
+                Err(certus_store::Error::NotFound) => {
+                    return Err(failed(Error::policy(format!("Parent CA with ID {id} not found"))));
+                }
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        };
+        let org_num = match &parent {
+            Some(p) => p.org_num,
+            None => user.org_num,
+        };
+        require(user, org_num, Action::CreateCa)?;
+        if org_num.is_none() && !is_superuser(user) {
+            return Err(Error::forbidden("Insufficient permissions"));
+        }
+        let tenant_id = match org_num {
+            Some(n) => self.store.get_v1_org(n).await?.tenant_id,
+            None => self.bootstrap_tenant_id().await?,
+        };
+        let (new_ca, v1) = self.plan_v1_ca(user, &req, parent.as_ref()).map_err(failed)?;
+        let caller = caller_in(user, &tenant_id);
+        let PreparedCa { row, key_row, issued } = self.prepare_ca(&caller, new_ca).await.map_err(failed)?;
+        let audit = audit_row(&caller, "ca.create", &row.id, ca_create_detail(&row));
+        let id = match self.store.insert_v1_ca(&row, &key_row, issued.as_ref(), &v1, &audit).await {
+            Err(certus_store::Error::Conflict(_)) => {
+                return Err(failed(Error::policy(format!(
+                    "a CA named {:?} already exists in this organization",
+                    row.name
+                ))));
+            }
+            other => other?,
+        };
+        self.v1_ca_or_404(id).await
+    }
+
+    fn plan_v1_ca(&self, user: &UserRow, req: &NewV1Ca, parent: Option<&V1Ca>) -> Result<(NewCa, V1CaRow)> {
+        let subject = parse_subject_dn(&req.subject_dn)?;
+        let common_name = subject.common_name.clone().ok_or_else(|| Error::policy("subject_dn must contain a CN"))?;
+        let key_size = req.key_size.filter(|&k| k != 0).unwrap_or(CA_KEY_SIZE);
+        let valid_days = req.valid_days.filter(|&d| d != 0).unwrap_or(CA_CERT_DAYS);
+        if valid_days < 0 {
+            return Err(Error::policy("valid_days must be positive"));
+        }
+        KeySpec::from_type_and_size("rsa", u32::try_from(key_size).ok())
+            .map_err(|_| Error::policy(format!("key_size must be 2048, 3072 or 4096 bits, not {key_size}")))?;
+        if req.path_length.is_some_and(|p| !(0..=255).contains(&p)) {
+            return Err(Error::policy("path_length must be between 0 and 255"));
+        }
+        let path_length = match parent.map(|p| p.v1.path_length) {
+            Some(Some(0)) => return Err(Error::policy("Parent CA path_length (0) does not allow sub-CAs")),
+            Some(Some(p)) => match req.path_length {
+                Some(n) if n > p - 1 => {
+                    return Err(Error::policy(format!(
+                        "Requested path_length ({n}) exceeds maximum allowed by parent ({})",
+                        p - 1
+                    )));
+                }
+                Some(n) => Some(n),
+                None => Some(p - 1),
+            },
+            _ => req.path_length,
+        };
+        let new_ca = NewCa {
+            name: req.name.clone(),
+            common_name,
+            ca_type: if parent.is_some() { "intermediate" } else { "root" }.into(),
+            parent_ca_id: parent.map(|p| p.ca.id.clone()),
+            key_type: Some("rsa".into()),
+            key_size: u32::try_from(key_size).ok(),
+            validity_days: Some(valid_days),
+            path_length: path_length.map(|p| p as u8),
+            path_length_unconstrained: true,
+            organization: subject.organization.clone(),
+            organization_unit: subject.organization_unit.clone(),
+            country: subject.country.clone(),
+            state: subject.state.clone(),
+            locality: subject.locality.clone(),
+            subject_order: subject.order.clone(),
+            issuer_urls: parent.map(|p| self.v1_issuer_urls(p)),
+            ..Default::default()
+        };
+        let v1 = V1CaRow {
+            id: 0,
+            subject_dn: req.subject_dn.clone(),
+            description: req.description.clone(),
+            valid_days,
+            path_length,
+            allow_leaf_certs: req.allow_leaf_certs.unwrap_or(true),
+            crl_base_url: req.crl_base_url.clone().filter(|u| !u.is_empty()),
+            created_by_user_id: Some(user.id).filter(|&id| id != 0),
+            updated_at: now_secs(),
+        };
+        Ok((new_ca, v1))
+    }
+
+    /// Superusers list every CA; everyone else their organisation's (none without one).
+    pub async fn list_v1_cas(&self, user: &UserRow) -> Result<Vec<V1Ca>> {
+        if is_superuser(user) {
+            return Ok(self.store.list_v1_cas(None, None).await?);
+        }
+        let Some(org) = user.org_num else { return Ok(vec![]) };
+        let tenant = self.store.get_v1_org(org).await?.tenant_id;
+        Ok(self.store.list_v1_cas(Some(&tenant), None).await?)
+    }
+
+    pub async fn read_v1_ca(&self, user: &UserRow, id: i64) -> Result<V1Ca> {
+        self.v1_ca_for(user, id, Action::Read).await
+    }
+
+    /// This CA and its ancestors, the CA first.
+    pub async fn v1_ca_chain(&self, user: &UserRow, id: i64) -> Result<Vec<V1Ca>> {
+        let mut chain = vec![self.v1_ca_for(user, id, Action::Read).await?];
+        while let Some(parent) = chain.last().and_then(|c| c.parent_num) {
+            if chain.len() > 16 {
+                return Err(Error::internal("CA hierarchy deeper than 16"));
+            }
+            chain.push(self.v1_ca_or_404(parent).await?);
+        }
+        Ok(chain)
+    }
+
+    pub async fn v1_ca_children(&self, user: &UserRow, id: i64) -> Result<Vec<V1Ca>> {
+        let ca = self.v1_ca_for(user, id, Action::Read).await?;
+        Ok(self.store.list_v1_cas(None, Some(&ca.ca.id)).await?)
+    }
+
+    /// The CA's private key (PKCS#8 PEM), with the export right; audited. A key on a PKCS#11
+    /// token never leaves it (409).
+    pub async fn export_v1_ca_key(&self, user: &UserRow, id: i64) -> Result<(V1Ca, String)> {
+        let ca = self.v1_ca_for(user, id, Action::ExportPrivateKey).await?;
+        let key = self.load_key(&ca.ca.tenant_id, &ca.ca.key_id).await?;
+        let pem = key
+            .private_key_pem()
+            .ok_or_else(|| Error::conflict("this CA's key is held on a PKCS#11 token and can never be exported"))?
+            .to_owned();
+        let caller = caller_in(user, &ca.ca.tenant_id);
+        self.audit(&caller, "ca.private_key_export", &ca.ca.id, format!("key={}", ca.ca.key_id)).await;
+        Ok((ca, pem))
+    }
+
+    /// Takes the CA out of /api/v1 (409 while it has child CAs): it signs nothing more, and its
+    /// certificates leave the /api/v1 lists; CRL and OCSP keep answering for what it issued.
+    pub async fn delete_v1_ca(&self, user: &UserRow, id: i64) -> Result<()> {
+        let ca = self.v1_ca_for(user, id, Action::DeleteCa).await?;
+        let children = self.store.list_v1_cas(None, Some(&ca.ca.id)).await?.len();
+        if children > 0 {
+            return Err(Error::conflict(format!("CA {id} has {children} child CA(s) and cannot be deleted")));
+        }
+        let caller = caller_in(user, &ca.ca.tenant_id);
+        let audit = audit_row(&caller, "ca.delete", &ca.ca.id, format!("Deleted CA '{}'", ca.ca.name));
+        self.store.delete_v1_ca(&ca, &audit).await?;
+        self.cas.clear();
+        Ok(())
+    }
+}
+
+impl Authority {
+    /// The CA a public download slug (`my-root-ca-3`) names: both its name part and its id must
+    /// match, so ids cannot be enumerated with any prefix.
+    pub async fn v1_ca_by_slug(&self, slug: &str) -> Result<V1Ca> {
+        let not_found = || Error::not_found("CA not found");
+        let id: i64 = slug.rsplit_once('-').and_then(|(_, id)| id.parse().ok()).ok_or_else(not_found)?;
+        match self.store.get_v1_ca(id).await {
+            Ok(ca) if super::slug(&ca.ca.name, id) == slug => Ok(ca),
+            Ok(_) | Err(certus_store::Error::NotFound) => Err(not_found()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,522 @@
+//! Certificates of /api/v1: server-made keys or CSRs, by certificate type (server, client,
+//! dual_purpose, ca) with the reference's SAN defaults and rules, revocation, key export and
+//! renewal. Each is a Certus certificate of its CA's tenant, so native lists, CRLs and OCSP see
+//! it.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use certus_kms::KeySpec;
+use certus_store::{CertRow, KeyRow, UserRow, V1Ca, V1Cert, V1CertRow};
+use certus_x509::{
+    CertProfile, KeyKind, KeyUsageBit, PublicKeyData, RevocationReason, SubjectAttr, SubjectPublicKeyInfo,
+    csr_from_pem, parse_certificate, parse_csr,
+};
+
+use super::access::{Action, caller_in, is_superuser, require};
+use super::dn::{format_subject_dn, parse_subject_dn};
+use crate::error::{Error, Result};
+use crate::policy::normalize_dns_name;
+use crate::{Authority, audit_row, generate_key};
+
+pub const CERT_KEY_SIZE: i64 = 2048;
+pub const CERT_DAYS: i64 = 365;
+/// Renewal refusals carry these codes (the reference's `{"detail": {"code", "message"}}`).
+pub const CSR_REQUIRED: &str = "csr_required_for_csr_origin_cert";
+pub const CSR_NOT_ALLOWED: &str = "csr_not_allowed_for_server_key_cert";
+
+const SERVER_AUTH: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 3, 1];
+const CLIENT_AUTH: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 3, 2];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateType {
+    Server,
+    Client,
+    Ca,
+    DualPurpose,
+}
+
+impl CertificateType {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Server => "server",
+            Self::Client => "client",
+            Self::Ca => "ca",
+            Self::DualPurpose => "dual_purpose",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Server, Self::Client, Self::Ca, Self::DualPurpose].into_iter().find(|t| t.name() == name)
+    }
+
+    /// basicConstraints, keyUsage and EKU of the type. keyEncipherment only for RSA keys (it
+    /// means nothing for EC or Ed25519 keys, and linters reject it there).
+    fn profile(self, rsa: bool) -> CertProfile {
+        let mut key_usage = vec![KeyUsageBit::DigitalSignature];
+        if rsa {
+            key_usage.push(KeyUsageBit::KeyEncipherment);
+        }
+        let eku: &[&[u64]] = match self {
+            Self::Server => &[SERVER_AUTH],
+            Self::Client => &[CLIENT_AUTH],
+            Self::DualPurpose => &[SERVER_AUTH, CLIENT_AUTH],
+            Self::Ca => {
+                key_usage.extend([KeyUsageBit::KeyCertSign, KeyUsageBit::CrlSign]);
+                &[]
+            }
+        };
+        CertProfile::Custom {
+            is_ca: self == Self::Ca,
+            key_usage,
+            extended_key_usage: eku.iter().map(|o| o.to_vec()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewV1Cert {
+    pub common_name: String,
+    pub subject_dn: String,
+    pub certificate_type: CertificateType,
+    pub key_size: Option<i64>,
+    pub valid_days: Option<i64>,
+    pub include_private_key: Option<bool>,
+    pub san_dns_names: Option<Vec<String>>,
+    pub san_ip_addresses: Option<Vec<String>>,
+    pub san_email_addresses: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SignV1Csr {
+    pub csr: String,
+    pub certificate_type: CertificateType,
+    pub ca_id: Option<i64>,
+    pub ca_name: Option<String>,
+    pub valid_days: Option<i64>,
+    pub common_name: Option<String>,
+    pub subject_dn: Option<String>,
+    pub san_dns_names: Option<Vec<String>>,
+    pub san_ip_addresses: Option<Vec<String>>,
+    pub san_email_addresses: Option<Vec<String>>,
+}
+
+/// A certificate as /api/v1 shows it; `private_key` only where the route returns one.
+#[derive(Debug, Clone)]
+pub struct V1CertView {
+    pub cert: V1Cert,
+    pub private_key: Option<String>,
+    pub renewed_to_ids: Vec<i64>,
+}
+
+/// The SANs of a certificate after the type's rules and defaults.
+struct Names {
+    dns: Vec<String>,
+    ips: Vec<IpAddr>,
+    emails: Vec<String>,
+}
+
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.split_once('.').is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+        }
+        None => false,
+    }
+}
+
+/// The reference's SAN rules (violations are 400 here, as its documents say): servers take DNS
+/// and IP names, clients email addresses, dual-purpose all three; a `ca` certificate has none.
+/// Servers and dual-purpose get the CN as DNS name when given none; clients their CN as email
+/// address when it is one.
+fn names_for(
+    t: CertificateType,
+    cn: &str,
+    dns: Option<Vec<String>>,
+    ips: Option<Vec<String>>,
+    emails: Option<Vec<String>>,
+) -> Result<Names> {
+    let (mut dns, ips, mut emails) = (dns.unwrap_or_default(), ips.unwrap_or_default(), emails.unwrap_or_default());
+    match t {
+        CertificateType::Ca => return Ok(Names { dns: vec![], ips: vec![], emails: vec![] }),
+        CertificateType::Server if !emails.is_empty() => {
+            return Err(Error::policy("Email SANs are not allowed for server certificates"));
+        }
+        CertificateType::Client if !dns.is_empty() => {
+            return Err(Error::policy("DNS SANs are not allowed for client certificates"));
+        }
+        CertificateType::Client if !ips.is_empty() => {
+            return Err(Error::policy("IP SANs are not allowed for client certificates"));
+        }
+        _ => {}
+    }
+    let ips = ips
+        .iter()
+        .map(|s| {
+            s.trim().parse().map_err(|_| Error::policy(format!("'{s}' does not appear to be an IPv4 or IPv6 address")))
+        })
+        .collect::<Result<Vec<IpAddr>>>()?;
+    if matches!(t, CertificateType::Server | CertificateType::DualPurpose) && dns.is_empty() {
+        dns.push(cn.to_owned());
+    }
+    if t == CertificateType::Client && emails.is_empty() && looks_like_email(cn) {
+        emails.push(cn.to_owned());
+    }
+    let dns = dns
+        .iter()
+        .map(|d| normalize_dns_name(d).map_err(|e| Error::policy(format!("DNS SAN: {}", e.message))))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(bad) = emails.iter().find(|e| !looks_like_email(e) || !e.is_ascii()) {
+        return Err(Error::policy(format!("{bad:?} is not a valid email address")));
+    }
+    Ok(Names { dns, ips, emails })
+}
+
+fn valid_days_or_default(days: Option<i64>) -> Result<i64> {
+    match days.filter(|&d| d != 0).unwrap_or(CERT_DAYS) {
+        d if d < 0 => Err(Error::policy("valid_days must be positive")),
+        d if d > 36_500 => Err(Error::policy("valid_days must be at most 36500")),
+        d => Ok(d),
+    }
+}
+
+/// What a leaf is signed for: a key Certus made (kept or not) or a requester's public key.
+enum LeafKey {
+    Generated { key: Arc<certus_kms::SoftwareKey>, keep: bool },
+    Requested(Arc<SubjectPublicKeyInfo>),
+}
+
+/// Everything decided about a /api/v1 certificate before it is signed.
+struct LeafOrder {
+    ca: V1Ca,
+    certificate_type: CertificateType,
+    common_name: String,
+    subject_dn: String,
+    names: Names,
+    valid_days: i64,
+    key_size: i64,
+    is_rsa: bool,
+    is_csr_origin: bool,
+    renewed_from_id: Option<i64>,
+}
+
+impl Authority {
+    async fn v1_cert_or_404(&self, id: i64) -> Result<V1Cert> {
+        match self.store.get_v1_certificate(id).await {
+            Err(certus_store::Error::NotFound) => Err(Error::not_found(format!("Certificate with ID {id} not found"))),
+            other => Ok(other?),
+        }
+    }
+
+    async fn v1_cert_for(&self, user: &UserRow, id: i64, action: Action) -> Result<V1Cert> {
+        let cert = self.v1_cert_or_404(id).await?;
+        require(user, cert.org_num, action)?;
+        Ok(cert)
+    }
+
+    /// `POST /certificates/?ca_id=`: a key made here (its PEM returned unless
+    /// `include_private_key` is false, in which case it is not kept either).
+    pub async fn create_v1_certificate(&self, user: &UserRow, ca_id: i64, req: NewV1Cert) -> Result<V1CertView> {
+        let ca = self.v1_ca_for(user, ca_id, Action::CreateCert).await?;
+        let names = names_for(
+            req.certificate_type,
+            &req.common_name,
+            req.san_dns_names,
+            req.san_ip_addresses,
+            req.san_email_addresses,
+        )?;
+        let key_size = req.key_size.filter(|&k| k != 0).unwrap_or(CERT_KEY_SIZE);
+        let spec = KeySpec::from_type_and_size("rsa", u32::try_from(key_size).ok())
+            .map_err(|_| Error::policy(format!("key_size must be 2048, 3072 or 4096 bits, not {key_size}")))?;
+        let order = LeafOrder {
+            ca,
+            certificate_type: req.certificate_type,
+            common_name: req.common_name,
+            subject_dn: req.subject_dn,
+            names,
+            valid_days: valid_days_or_default(req.valid_days)?,
+            key_size,
+            is_rsa: true,
+            is_csr_origin: false,
+            renewed_from_id: None,
+        };
+        self.check_leaf_allowed(&order.ca)?;
+        let key = Arc::new(generate_key(spec).await?);
+        let keep = req.include_private_key.unwrap_or(true);
+        self.sign_v1_leaf(user, order, LeafKey::Generated { key, keep }).await
+    }
+
+    /// `POST /certificates/sign-csr`: the CSR's subject, SANs and key, unless the request
+    /// overrides them (an explicit empty list overrides too). Never returns a key.
+    pub async fn sign_v1_csr(&self, user: &UserRow, req: SignV1Csr) -> Result<V1CertView> {
+        let ca = match (req.ca_id, &req.ca_name) {
+            (Some(id), _) => self.v1_ca_for(user, id, Action::CreateCert).await?,
+            (None, Some(name)) => {
+                let tenant = match (is_superuser(user), user.org_num) {
+                    (true, _) => None,
+                    (false, Some(org)) => Some(self.store.get_v1_org(org).await?.tenant_id),
+                    (false, None) => return Err(Error::not_found(format!("CA '{name}' not found"))),
+                };
+                let ca = match self.store.find_v1_ca(tenant.as_deref(), name).await {
+                    Err(certus_store::Error::NotFound) => {
+                        return Err(Error::not_found(format!("CA '{name}' not found")));
+                    }
+                    other => other?,
+                };
+                require(user, ca.org_num, Action::CreateCert)?;
+                ca
+            }
+            (None, None) => return Err(Error::policy("Either ca_id or ca_name must be provided")),
+        };
+        let csr = read_csr(&req.csr)?;
+        let key = check_csr_key(&csr.key, &csr.spki_der)?;
+        let common_name = req
+            .common_name
+            .or_else(|| csr.common_name.clone())
+            .ok_or_else(|| Error::policy("No common name in CSR or request"))?;
+        let subject_dn = req.subject_dn.unwrap_or_else(|| format_subject_dn(&csr.subject_fields));
+        let ips = req.san_ip_addresses.unwrap_or_else(|| csr.ip_addresses.iter().map(|i| i.to_string()).collect());
+        let names = names_for(
+            req.certificate_type,
+            &common_name,
+            Some(req.san_dns_names.unwrap_or(csr.dns_names.clone())),
+            Some(ips),
+            Some(req.san_email_addresses.unwrap_or(csr.emails.clone())),
+        )?;
+        let order = LeafOrder {
+            ca,
+            certificate_type: req.certificate_type,
+            common_name,
+            subject_dn,
+            names,
+            valid_days: valid_days_or_default(req.valid_days)?,
+            key_size: i64::from(csr.key.bits),
+            is_rsa: csr.key.kind == KeyKind::Rsa,
+            is_csr_origin: true,
+            renewed_from_id: None,
+        };
+        self.check_leaf_allowed(&order.ca)?;
+        self.sign_v1_leaf(user, order, LeafKey::Requested(key)).await
+    }
+
+    fn check_leaf_allowed(&self, ca: &V1Ca) -> Result<()> {
+        if ca.v1.allow_leaf_certs {
+            Ok(())
+        } else {
+            Err(Error::policy(format!("CA {} does not allow leaf certificate issuance", ca.v1.id)))
+        }
+    }
+
+    /// Signs and records a leaf (its key sealed if kept), with its audit entry, atomically.
+    async fn sign_v1_leaf(&self, user: &UserRow, order: LeafOrder, key: LeafKey) -> Result<V1CertView> {
+        let mut subject = parse_subject_dn(&order.subject_dn)?;
+        if subject.common_name.is_none() {
+            subject.set(SubjectAttr::CommonName, order.common_name.clone());
+            subject.order.push(SubjectAttr::CommonName);
+        }
+        let ca_row = self.usable_ca(&order.ca.ca.tenant_id, &order.ca.ca.id).await?;
+        let mut plan = self.plan_without_role(
+            ca_row,
+            Some(order.common_name.clone()),
+            order.names.dns.clone(),
+            order.names.ips.clone(),
+            order.valid_days * 86_400,
+        );
+        plan.subject = subject;
+        plan.email_addresses = order.names.emails.clone();
+        plan.profile = order.certificate_type.profile(order.is_rsa);
+        plan.issuer_urls = Some(self.v1_issuer_urls(&order.ca));
+        let caller = caller_in(user, &order.ca.ca.tenant_id);
+        let (subject_key, key_row, key_pem): (Arc<dyn PublicKeyData + Send + Sync>, Option<KeyRow>, Option<String>) =
+            match key {
+                LeafKey::Generated { key, keep } => {
+                    let row = keep.then(|| self.seal_key(&caller.tenant_id, &key));
+                    let pem = keep.then(|| key.private_key_pem().to_owned());
+                    (key, row, pem)
+                }
+                LeafKey::Requested(spki) => (spki, None, None),
+            };
+        let row: CertRow =
+            self.build_leaf(&caller, &plan, subject_key, key_row.as_ref().map(|k| k.id.clone()), "issued").await?;
+        let v1 = V1CertRow {
+            id: 0,
+            ca_num: order.ca.v1.id,
+            certificate_type: order.certificate_type.name().into(),
+            subject_dn: order.subject_dn.clone(),
+            key_size: order.key_size,
+            valid_days: order.valid_days,
+            is_csr_origin: order.is_csr_origin,
+            renewed_from_id: order.renewed_from_id,
+            created_by_user_id: Some(user.id).filter(|&id| id != 0),
+            updated_at: row.created_at,
+        };
+        let what = match (order.renewed_from_id, order.is_csr_origin) {
+            (Some(from), _) => format!("Renewed certificate '{}' from #{from}", order.common_name),
+            (None, true) => format!("Signed CSR for '{}'", order.common_name),
+            (None, false) => format!("Created certificate '{}'", order.common_name),
+        };
+        let detail = format!("{what}; ca={} serial={}", order.ca.ca.id, row.serial);
+        let audit = audit_row(&caller, "certificate.issue", &row.id, detail);
+        let id = self.store.insert_v1_certificate(&row, key_row.as_ref(), &v1, &audit).await?;
+        Ok(V1CertView { cert: self.v1_cert_or_404(id).await?, private_key: key_pem, renewed_to_ids: vec![] })
+    }
+
+    /// Superusers list every certificate; others their organisation's (none without one).
+    pub async fn list_v1_certificates(&self, user: &UserRow, ca_id: Option<i64>) -> Result<Vec<V1Cert>> {
+        if is_superuser(user) {
+            return Ok(self.store.list_v1_certificates(None, ca_id).await?);
+        }
+        let Some(org) = user.org_num else { return Ok(vec![]) };
+        let tenant = self.store.get_v1_org(org).await?.tenant_id;
+        Ok(self.store.list_v1_certificates(Some(&tenant), ca_id).await?)
+    }
+
+    pub async fn read_v1_certificate(&self, user: &UserRow, id: i64) -> Result<V1CertView> {
+        let cert = self.v1_cert_for(user, id, Action::Read).await?;
+        let renewed_to_ids = self.store.v1_renewals_of(id).await?;
+        Ok(V1CertView { cert, private_key: None, renewed_to_ids })
+    }
+
+    /// The stored key (None when none was kept), with the export right; audited either way.
+    pub async fn export_v1_certificate_key(&self, user: &UserRow, id: i64) -> Result<V1CertView> {
+        let cert = self.v1_cert_for(user, id, Action::ExportPrivateKey).await?;
+        let pem = match &cert.cert.key_id {
+            Some(key_id) => self.load_key(&cert.cert.tenant_id, key_id).await?.private_key_pem().map(str::to_owned),
+            None => None,
+        };
+        let caller = caller_in(user, &cert.cert.tenant_id);
+        let detail = format!("key={}", cert.cert.key_id.as_deref().unwrap_or("none"));
+        self.audit(&caller, "certificate.private_key_export", &cert.cert.id, detail).await;
+        Ok(V1CertView { cert, private_key: pem, renewed_to_ids: vec![] })
+    }
+
+    /// Revokes (409 when already revoked). The reason is free text here: a recognisable RFC 5280
+    /// reason ("Key compromise", "superseded", …) is encoded in CRLs and OCSP, anything else is
+    /// `unspecified`; the text itself goes into the audit entry.
+    pub async fn revoke_v1_certificate(&self, user: &UserRow, id: i64, reason: Option<&str>) -> Result<V1CertView> {
+        let cert = self.v1_cert_for(user, id, Action::RevokeCert).await?;
+        if cert.cert.revoked_at.is_some() {
+            return Err(Error::conflict("Certificate is already revoked"));
+        }
+        let caller = caller_in(user, &cert.cert.tenant_id);
+        let code = reason.and_then(reason_from_text).unwrap_or(RevocationReason::Unspecified);
+        let note = reason.map(|r| format!(" text={r:?}")).unwrap_or_default();
+        match self.revoke_row(&caller, &cert.cert, code, note).await {
+            Err(e) if e.kind == crate::ErrorKind::Conflict => {
+                return Err(Error::conflict("Certificate is already revoked"));
+            }
+            other => other?,
+        };
+        self.read_v1_certificate(user, id).await
+    }
+
+    /// A new certificate with the old one's CN, subject, SANs, CA, type and validity; the old
+    /// one stays valid. Server-made keys are replaced by a new key; CSR-born certificates need
+    /// a new CSR.
+    pub async fn renew_v1_certificate(&self, user: &UserRow, id: i64, csr: Option<&str>) -> Result<V1CertView> {
+        let old = self.v1_cert_for(user, id, Action::CreateCert).await?;
+        let ca = self.v1_ca_or_404(old.v1.ca_num).await?;
+        require(user, ca.org_num, Action::CreateCert)?;
+        let info = parse_certificate(&old.cert.cert_der)?;
+        let certificate_type = CertificateType::from_name(&old.v1.certificate_type)
+            .ok_or_else(|| Error::internal("stored certificate type is unknown"))?;
+        let names = Names { dns: info.dns_names.clone(), ips: info.ip_addresses.clone(), emails: info.emails.clone() };
+        let mut order = LeafOrder {
+            ca,
+            certificate_type,
+            common_name: old.cert.common_name.clone().unwrap_or_default(),
+            subject_dn: old.v1.subject_dn.clone(),
+            names,
+            valid_days: old.v1.valid_days,
+            key_size: old.v1.key_size,
+            is_rsa: true,
+            is_csr_origin: old.v1.is_csr_origin,
+            renewed_from_id: Some(id),
+        };
+        self.check_leaf_allowed(&order.ca)?;
+        let key = match (old.v1.is_csr_origin, csr) {
+            (true, None) => {
+                return Err(Error::policy(format!(
+                    "{CSR_REQUIRED}: renewing a certificate issued from a CSR needs a new CSR"
+                )));
+            }
+            (false, Some(_)) => {
+                return Err(Error::policy(format!(
+                    "{CSR_NOT_ALLOWED}: this certificate's key was made by the server; renew it without a CSR"
+                )));
+            }
+            (true, Some(pem)) => {
+                let csr = read_csr(pem)?;
+                order.key_size = i64::from(csr.key.bits);
+                order.is_rsa = csr.key.kind == KeyKind::Rsa;
+                LeafKey::Requested(check_csr_key(&csr.key, &csr.spki_der)?)
+            }
+            (false, None) => {
+                let spec = KeySpec::from_type_and_size("rsa", u32::try_from(old.v1.key_size).ok())?;
+                LeafKey::Generated { key: Arc::new(generate_key(spec).await?), keep: old.cert.key_id.is_some() }
+            }
+        };
+        self.sign_v1_leaf(user, order, key).await
+    }
+}
+
+/// A PEM CSR whose signature verifies; 400 "Invalid CSR: …" or "CSR signature verification
+/// failed" otherwise.
+fn read_csr(pem: &str) -> Result<certus_x509::CsrInfo> {
+    csr_from_pem(pem).and_then(|der| parse_csr(&der)).map_err(|e| match e {
+        certus_x509::Error::CsrSignature => Error::policy("CSR signature verification failed"),
+        other => Error::policy(format!("Invalid CSR: {other}")),
+    })
+}
+
+/// The CSR's public key, if Certus signs for that kind of key.
+fn check_csr_key(key: &certus_x509::KeyInfo, spki_der: &[u8]) -> Result<Arc<SubjectPublicKeyInfo>> {
+    let unsupported = || Error::policy("the CSR's key algorithm is not supported (use RSA, ECDSA or Ed25519)");
+    match key.kind {
+        KeyKind::Rsa if key.bits < 2048 => {
+            Err(Error::policy(format!("RSA keys must be at least 2048 bits, the CSR's key has {}", key.bits)))
+        }
+        KeyKind::Other => Err(unsupported()),
+        _ => SubjectPublicKeyInfo::from_der(spki_der).map(Arc::new).map_err(|_| unsupported()),
+    }
+}
+
+/// An RFC 5280 reason named in free text: "Key compromise", "key_compromise", "keyCompromise".
+fn reason_from_text(text: &str) -> Option<RevocationReason> {
+    let squash = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    let wanted = squash(text);
+    RevocationReason::ALL.into_iter().find(|r| squash(r.name()) == wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_text_reasons() {
+        assert_eq!(reason_from_text("Key compromise"), Some(RevocationReason::KeyCompromise));
+        assert_eq!(reason_from_text("superseded"), Some(RevocationReason::Superseded));
+        assert_eq!(reason_from_text("the laptop fell in a lake"), None);
+    }
+
+    #[test]
+    fn san_rules_by_type() {
+        let n = names_for(CertificateType::Server, "api.example.com", None, None, None).unwrap();
+        assert_eq!(n.dns, vec!["api.example.com"]);
+        let n = names_for(CertificateType::Client, "alice@example.com", None, None, None).unwrap();
+        assert_eq!(n.emails, vec!["alice@example.com"]);
+        assert!(names_for(CertificateType::Client, "alice", None, None, None).unwrap().emails.is_empty());
+        let e = names_for(CertificateType::Server, "a.example", None, None, Some(vec!["a@b.c".into()])).err().unwrap();
+        assert_eq!(e.message, "Email SANs are not allowed for server certificates");
+        let e = names_for(CertificateType::Client, "a", Some(vec!["a.example".into()]), None, None).err().unwrap();
+        assert_eq!(e.message, "DNS SANs are not allowed for client certificates");
+        let e = names_for(CertificateType::Client, "a", None, Some(vec!["10.0.0.1".into()]), None).err().unwrap();
+        assert_eq!(e.message, "IP SANs are not allowed for client certificates");
+        let e = names_for(CertificateType::Server, "a.example", None, Some(vec!["x".into()]), None).err().unwrap();
+        assert!(e.message.contains("does not appear to be an IPv4 or IPv6 address"));
+        let n = names_for(CertificateType::Ca, "Sub", Some(vec!["a.example".into()]), None, None).unwrap();
+        assert!(n.dns.is_empty());
+    }
+}

@@ -1,0 +1,49 @@
+//! The engine side of the /api/v1 front door (FastPKI's API): organisations with integer ids,
+//! its permission model, CAs and certificates with its attributes, and its view of the audit
+//! log. Everything here acts on the shared records through the same store and signing code as
+//! the native API.
+
+mod access;
+mod audit;
+mod cas;
+mod certs;
+mod dn;
+mod orgs;
+
+pub use access::Action;
+pub use audit::{AuditEntry, AuditFilter};
+pub use cas::{NewV1Ca, V1CaView};
+pub use certs::{CertificateType, NewV1Cert, SignV1Csr, V1CertView};
+pub use dn::parse_subject_dn;
+
+/// `slugify(name)-id` as the reference derives public CRL and CA certificate paths: lower case,
+/// characters other than letters, digits, `_`, `-` and white space dropped, runs of white space,
+/// `_` and `-` turned into one `-`, no `-` at either end.
+pub fn slug(name: &str, id: i64) -> String {
+    let mut out = String::new();
+    let mut pending_dash = false;
+    for c in name.trim().to_lowercase().chars() {
+        if c.is_alphanumeric() {
+            if pending_dash && !out.is_empty() {
+                out.push('-');
+            }
+            pending_dash = false;
+            out.push(c);
+        } else if c.is_whitespace() || c == '_' || c == '-' {
+            pending_dash = true;
+        }
+    }
+    format!("{out}-{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slug;
+
+    #[test]
+    fn slugs_follow_the_reference() {
+        assert_eq!(slug("My Root CA", 3), "my-root-ca-3");
+        assert_eq!(slug("  Acme_Issuing -- CA! ", 12), "acme-issuing-ca-12");
+        assert_eq!(slug("Ünïcode CA", 1), "ünïcode-ca-1");
+    }
+}

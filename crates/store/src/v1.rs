@@ -1,0 +1,507 @@
+//! Records of the /api/v1 front door: its integer ids and the attributes only it has, kept
+//! beside the shared organisation, tenant, CA and certificate records they point at.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::records::{AuditRow, CaRow, CertRow, KeyRow, TenantRow};
+use crate::sql::{CA_COLUMNS, Store, ca_row, cert_row, insert_certificate, insert_key, insert_tenant};
+use crate::{Error, Result, conflict_on_unique, found};
+
+/// An organisation as /api/v1 numbers it: a Certus organisation and its one tenant.
+#[derive(Debug, Clone, Default)]
+pub struct V1OrgRow {
+    pub id: i64,
+    pub org_id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The /api/v1 attributes of a CA.
+#[derive(Debug, Clone, Default)]
+pub struct V1CaRow {
+    pub id: i64,
+    pub subject_dn: String,
+    pub description: Option<String>,
+    pub valid_days: i64,
+    pub path_length: Option<i64>,
+    pub allow_leaf_certs: bool,
+    pub crl_base_url: Option<String>,
+    pub created_by_user_id: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// A CA with its /api/v1 attributes and organisation number (None: the bootstrap tenant).
+#[derive(Debug, Clone)]
+pub struct V1Ca {
+    pub v1: V1CaRow,
+    pub ca: CaRow,
+    pub org_num: Option<i64>,
+    /// The v1 id of the parent CA.
+    pub parent_num: Option<i64>,
+}
+
+/// The /api/v1 attributes of a certificate.
+#[derive(Debug, Clone, Default)]
+pub struct V1CertRow {
+    pub id: i64,
+    pub ca_num: i64,
+    pub certificate_type: String,
+    pub subject_dn: String,
+    pub key_size: i64,
+    pub valid_days: i64,
+    pub is_csr_origin: bool,
+    pub renewed_from_id: Option<i64>,
+    pub created_by_user_id: Option<i64>,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct V1Cert {
+    pub v1: V1CertRow,
+    pub cert: CertRow,
+    pub org_num: Option<i64>,
+}
+
+/// One audit entry as /api/v1 shows it.
+#[derive(Debug, Clone)]
+pub struct V1AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub action: String,
+    pub actor: String,
+    pub username: Option<String>,
+    pub org_num: Option<i64>,
+    pub resource: String,
+    pub resource_type: Option<String>,
+    pub resource_num: Option<i64>,
+    pub detail: String,
+}
+
+/// Filters of the audit-log list; `actions` are stored action names (any of them).
+#[derive(Debug, Clone, Default)]
+pub struct V1AuditQuery {
+    /// None: every organisation; Some(org_id): only entries of that Certus organisation.
+    pub org_id: Option<String>,
+    pub actions: Vec<String>,
+    pub actor: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_num: Option<i64>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub skip: i64,
+    pub limit: i64,
+}
+
+const ORG_COLUMNS: &str = "SELECT v.id, v.org_id, v.tenant_id, o.name, v.description, v.created_at, v.updated_at \
+     FROM v1_organizations v JOIN organizations o ON o.id = v.org_id";
+
+fn org_of(r: &AnyRow) -> Result<V1OrgRow> {
+    Ok(V1OrgRow {
+        id: r.try_get("id")?,
+        org_id: r.try_get("org_id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// CA_COLUMNS with the v1 attributes, the organisation number and the parent's number.
+fn ca_select() -> String {
+    CA_COLUMNS.replacen(
+        "SELECT ",
+        "SELECT v.id AS num, v.subject_dn, v.description, v.valid_days, v.path_length, v.allow_leaf_certs, \
+         v.crl_base_url, v.created_by_user_id, v.updated_at AS v_updated_at, \
+         (SELECT o.id FROM v1_organizations o WHERE o.tenant_id = c.tenant_id) AS org_num, \
+         (SELECT p.id FROM v1_cas p WHERE p.ca_id = c.parent_ca_id) AS parent_num, ",
+        1,
+    ) + " JOIN v1_cas v ON v.ca_id = c.id"
+}
+
+fn v1_ca_of(r: &AnyRow) -> Result<V1Ca> {
+    Ok(V1Ca {
+        v1: V1CaRow {
+            id: r.try_get("num")?,
+            subject_dn: r.try_get("subject_dn")?,
+            description: r.try_get("description")?,
+            valid_days: r.try_get("valid_days")?,
+            path_length: r.try_get("path_length")?,
+            allow_leaf_certs: r.try_get::<i64, _>("allow_leaf_certs")? != 0,
+            crl_base_url: r.try_get("crl_base_url")?,
+            created_by_user_id: r.try_get("created_by_user_id")?,
+            updated_at: r.try_get("v_updated_at")?,
+        },
+        ca: ca_row(r)?,
+        org_num: r.try_get("org_num")?,
+        parent_num: r.try_get("parent_num")?,
+    })
+}
+
+const CERT_SELECT: &str = "SELECT v.id AS num, v.ca_num, v.certificate_type, v.subject_dn, v.key_size, v.valid_days, \
+     v.is_csr_origin, v.renewed_from_id, v.created_by_user_id, v.updated_at AS v_updated_at, \
+     (SELECT o.id FROM v1_organizations o WHERE o.tenant_id = c.tenant_id) AS org_num, \
+     c.id, c.tenant_id, c.issuer_ca_id, c.serial, c.common_name, c.sans, c.not_before, c.not_after, c.cert_der, \
+     c.chain_pem, c.key_id, c.role_name, c.source, c.revoked_at, c.revocation_reason, c.created_at \
+     FROM v1_certificates v JOIN certificates c ON c.id = v.cert_id";
+
+fn v1_cert_of(r: &AnyRow) -> Result<V1Cert> {
+    Ok(V1Cert {
+        v1: V1CertRow {
+            id: r.try_get("num")?,
+            ca_num: r.try_get("ca_num")?,
+            certificate_type: r.try_get("certificate_type")?,
+            subject_dn: r.try_get("subject_dn")?,
+            key_size: r.try_get("key_size")?,
+            valid_days: r.try_get("valid_days")?,
+            is_csr_origin: r.try_get::<i64, _>("is_csr_origin")? != 0,
+            renewed_from_id: r.try_get("renewed_from_id")?,
+            created_by_user_id: r.try_get("created_by_user_id")?,
+            updated_at: r.try_get("v_updated_at")?,
+        },
+        cert: cert_row(r)?,
+        org_num: r.try_get("org_num")?,
+    })
+}
+
+impl Store {
+    /// Creates an organisation (named `name`), its tenant and its /api/v1 number, with the audit
+    /// entry, in one transaction.
+    pub async fn insert_v1_org(
+        &self,
+        org_id: &str,
+        name: &str,
+        tenant: &TenantRow,
+        description: Option<&str>,
+        audit: &AuditRow,
+    ) -> Result<V1OrgRow> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(org_id)
+            .bind(name)
+            .bind(tenant.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict_on_unique("Organization with this name already exists"))?;
+        insert_tenant(&mut tx, tenant).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO v1_organizations (org_id, tenant_id, description, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $4) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(&tenant.id)
+        .bind(description)
+        .bind(tenant.created_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let audit = AuditRow { resource: format!("org:{id}"), ..audit.clone() };
+        crate::audit_chain::append(&mut tx, &[&audit]).await?;
+        tx.commit().await?;
+        self.get_v1_org(id).await
+    }
+
+    pub async fn get_v1_org(&self, id: i64) -> Result<V1OrgRow> {
+        let r = sqlx::query(sqlx::AssertSqlSafe(format!("{ORG_COLUMNS} WHERE v.id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound)?;
+        org_of(&r)
+    }
+
+    /// The /api/v1 organisation of a Certus organisation (NotFound for the bootstrap one).
+    pub async fn v1_org_of(&self, org_id: &str) -> Result<V1OrgRow> {
+        let r = sqlx::query(sqlx::AssertSqlSafe(format!("{ORG_COLUMNS} WHERE v.org_id = $1")))
+            .bind(org_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound)?;
+        org_of(&r)
+    }
+
+    pub async fn list_v1_orgs(&self) -> Result<Vec<V1OrgRow>> {
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(format!("{ORG_COLUMNS} ORDER BY o.name"))).fetch_all(self.pool()).await?;
+        rows.iter().map(org_of).collect()
+    }
+
+    pub async fn update_v1_org(&self, org: &V1OrgRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
+            .bind(&org.name)
+            .bind(&org.org_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict_on_unique("Organization with this name already exists"))?;
+        found(&done)?;
+        sqlx::query("UPDATE v1_organizations SET description = $1, updated_at = $2 WHERE id = $3")
+            .bind(&org.description)
+            .bind(org.updated_at)
+            .bind(org.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends an organisation's life in /api/v1: refused (Conflict) while users belong to it. Its
+    /// CAs and certificates stay on record (their CRLs and OCSP answers keep being served) but
+    /// leave /api/v1, and its name is freed.
+    pub async fn delete_v1_org(&self, org: &V1OrgRow, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE org_id = $1")
+            .bind(&org.org_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if members > 0 {
+            return Err(Error::Conflict("Cannot delete organization with users. Remove all users first.".into()));
+        }
+        sqlx::query("DELETE FROM v1_certificates WHERE cert_id IN (SELECT id FROM certificates WHERE tenant_id = $1)")
+            .bind(&org.tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE cas SET is_active = 0 WHERE tenant_id = $1").bind(&org.tenant_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM v1_cas WHERE ca_id IN (SELECT id FROM cas WHERE tenant_id = $1)")
+            .bind(&org.tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        found(&sqlx::query("DELETE FROM v1_organizations WHERE id = $1").bind(org.id).execute(&mut *tx).await?)?;
+        sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
+            .bind(format!("{} (deleted {})", org.name, org.org_id))
+            .bind(&org.org_id)
+            .execute(&mut *tx)
+            .await?;
+        crate::audit_chain::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a new CA (its key, and for an intermediate the certificate its parent issued)
+    /// with its /api/v1 attributes and audit entry; an intermediate also stops its parent from
+    /// signing leaves, as the reference does. Returns the CA's /api/v1 id.
+    pub async fn insert_v1_ca(
+        &self,
+        ca: &CaRow,
+        key: &KeyRow,
+        issued: Option<&CertRow>,
+        v1: &V1CaRow,
+        audit: &AuditRow,
+    ) -> Result<i64> {
+        let mut tx = self.pool().begin().await?;
+        crate::sql::insert_ca_in(&mut tx, ca, key, issued).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO v1_cas (ca_id, subject_dn, description, valid_days, path_length, allow_leaf_certs, \
+             crl_base_url, created_by_user_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+        )
+        .bind(&ca.id)
+        .bind(&v1.subject_dn)
+        .bind(&v1.description)
+        .bind(v1.valid_days)
+        .bind(v1.path_length)
+        .bind(i64::from(v1.allow_leaf_certs))
+        .bind(&v1.crl_base_url)
+        .bind(v1.created_by_user_id)
+        .bind(ca.created_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(parent) = &ca.parent_ca_id {
+            sqlx::query("UPDATE v1_cas SET allow_leaf_certs = 0, updated_at = $1 WHERE ca_id = $2")
+                .bind(ca.created_at)
+                .bind(parent)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let audit = AuditRow { resource: ca.id.clone(), ..audit.clone() };
+        crate::audit_chain::append(&mut tx, &[&audit]).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn get_v1_ca(&self, id: i64) -> Result<V1Ca> {
+        let r = sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE v.id = $1", ca_select())))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound)?;
+        v1_ca_of(&r)
+    }
+
+    /// CAs in id order: all of them, or those of one tenant; `parent`: only its direct children.
+    pub async fn list_v1_cas(&self, tenant_id: Option<&str>, parent: Option<&str>) -> Result<Vec<V1Ca>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{} WHERE ($1 IS NULL OR c.tenant_id = $1) AND ($2 IS NULL OR c.parent_ca_id = $2) ORDER BY v.id",
+            ca_select()
+        )))
+        .bind(tenant_id)
+        .bind(parent)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(v1_ca_of).collect()
+    }
+
+    /// The CA with this exact name in a tenant (or anywhere, lowest id first).
+    pub async fn find_v1_ca(&self, tenant_id: Option<&str>, name: &str) -> Result<V1Ca> {
+        let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{} WHERE ($1 IS NULL OR c.tenant_id = $1) AND c.name = $2 ORDER BY v.id LIMIT 1",
+            ca_select()
+        )))
+        .bind(tenant_id)
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(Error::NotFound)?;
+        v1_ca_of(&r)
+    }
+
+    /// Removes a CA from /api/v1 (refused while it has child CAs there): it stops signing, its
+    /// certificates leave /api/v1, and its record, CRL and OCSP answers stay for relying parties.
+    pub async fn delete_v1_ca(&self, ca: &V1Ca, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM v1_certificates WHERE ca_num = $1").bind(ca.v1.id).execute(&mut *tx).await?;
+        found(&sqlx::query("DELETE FROM v1_cas WHERE id = $1").bind(ca.v1.id).execute(&mut *tx).await?)?;
+        sqlx::query("UPDATE cas SET is_active = 0 WHERE id = $1").bind(&ca.ca.id).execute(&mut *tx).await?;
+        crate::audit_chain::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records an issued certificate (and its sealed key, if kept) with its /api/v1 attributes
+    /// and audit entry in one transaction; returns its /api/v1 id.
+    pub async fn insert_v1_certificate(
+        &self,
+        cert: &CertRow,
+        key: Option<&KeyRow>,
+        v1: &V1CertRow,
+        audit: &AuditRow,
+    ) -> Result<i64> {
+        let mut tx = self.pool().begin().await?;
+        if let Some(key) = key {
+            insert_key(&mut tx, key).await?;
+        }
+        insert_certificate(&mut tx, cert).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO v1_certificates (cert_id, ca_num, certificate_type, subject_dn, key_size, valid_days, \
+             is_csr_origin, renewed_from_id, created_by_user_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+        )
+        .bind(&cert.id)
+        .bind(v1.ca_num)
+        .bind(&v1.certificate_type)
+        .bind(&v1.subject_dn)
+        .bind(v1.key_size)
+        .bind(v1.valid_days)
+        .bind(i64::from(v1.is_csr_origin))
+        .bind(v1.renewed_from_id)
+        .bind(v1.created_by_user_id)
+        .bind(cert.created_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let audit = AuditRow { resource: cert.id.clone(), ..audit.clone() };
+        crate::audit_chain::append(&mut tx, &[&audit]).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn get_v1_certificate(&self, id: i64) -> Result<V1Cert> {
+        let r = sqlx::query(sqlx::AssertSqlSafe(format!("{CERT_SELECT} WHERE v.id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(Error::NotFound)?;
+        v1_cert_of(&r)
+    }
+
+    /// Certificates in id order: all, or one tenant's; optionally only those of one CA.
+    pub async fn list_v1_certificates(&self, tenant_id: Option<&str>, ca_num: Option<i64>) -> Result<Vec<V1Cert>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{CERT_SELECT} WHERE ($1 IS NULL OR c.tenant_id = $1) AND ($2 IS NULL OR v.ca_num = $2) ORDER BY v.id"
+        )))
+        .bind(tenant_id)
+        .bind(ca_num)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(v1_cert_of).collect()
+    }
+
+    /// The ids of certificates renewed from this one.
+    pub async fn v1_renewals_of(&self, id: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar("SELECT id FROM v1_certificates WHERE renewed_from_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// Audit entries, newest first, with the /api/v1 numbers of what they name.
+    pub async fn list_v1_audit(&self, q: &V1AuditQuery) -> Result<Vec<V1AuditRow>> {
+        let mut sql = crate::sql::Sql::new(
+            "SELECT * FROM (SELECT a.id, a.at, a.action, a.actor, a.resource, a.detail, t.org_id, \
+             (SELECT o.id FROM v1_organizations o WHERE o.tenant_id = a.tenant_id) AS org_num, \
+             (SELECT u.username FROM users u WHERE a.actor = 'user:' || CAST(u.id AS TEXT)) AS username, \
+             CASE WHEN a.resource LIKE 'user:%' THEN 'user' WHEN a.resource LIKE 'org:%' THEN 'organization' \
+                  WHEN EXISTS (SELECT 1 FROM v1_cas x WHERE x.ca_id = a.resource) THEN 'ca' \
+                  WHEN EXISTS (SELECT 1 FROM v1_certificates x WHERE x.cert_id = a.resource) THEN 'certificate' \
+                  ELSE NULL END AS resource_type, \
+             COALESCE((SELECT x.id FROM v1_cas x WHERE x.ca_id = a.resource), \
+                      (SELECT x.id FROM v1_certificates x WHERE x.cert_id = a.resource)) AS resource_num \
+             FROM audit_log a LEFT JOIN tenants t ON t.id = a.tenant_id) e WHERE 1 = 1",
+        );
+        if let Some(org) = &q.org_id {
+            sql.push(" AND e.org_id = ").bind(org.clone());
+        }
+        if !q.actions.is_empty() {
+            sql.push(" AND e.action IN (");
+            for (i, action) in q.actions.iter().enumerate() {
+                sql.push(if i == 0 { "" } else { ", " }).bind(action.clone());
+            }
+            sql.push(")");
+        }
+        if let Some(actor) = &q.actor {
+            sql.push(" AND e.actor = ").bind(actor.clone());
+        }
+        if let Some(t) = &q.resource_type {
+            sql.push(" AND e.resource_type = ").bind(t.clone());
+        }
+        if let Some(n) = q.resource_num {
+            sql.push(" AND (e.resource_num = ").bind(n);
+            sql.push(" OR e.resource IN (").bind(format!("user:{n}"));
+            sql.push(", ").bind(format!("org:{n}"));
+            sql.push("))");
+        }
+        if let Some(since) = q.since {
+            sql.push(" AND e.at >= ").bind(since);
+        }
+        if let Some(until) = q.until {
+            sql.push(" AND e.at <= ").bind(until);
+        }
+        sql.push(" ORDER BY e.id DESC LIMIT ").bind(q.limit);
+        sql.push(" OFFSET ").bind(q.skip);
+        let rows = sql.build().fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                let resource: String = r.try_get("resource")?;
+                let resource_type: Option<String> = r.try_get("resource_type")?;
+                let resource_num = match r.try_get::<Option<i64>, _>("resource_num")? {
+                    Some(n) => Some(n),
+                    None => resource.split_once(':').and_then(|(_, n)| n.parse().ok()),
+                };
+                Ok(V1AuditRow {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    action: r.try_get("action")?,
+                    actor: r.try_get("actor")?,
+                    username: r.try_get("username")?,
+                    org_num: r.try_get("org_num")?,
+                    resource_num: resource_type.as_ref().and(resource_num),
+                    resource_type,
+                    resource,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+}
