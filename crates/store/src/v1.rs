@@ -443,8 +443,8 @@ impl Store {
              (SELECT o.id FROM v1_organizations o WHERE o.tenant_id = a.tenant_id) AS org_num, \
              (SELECT u.username FROM users u WHERE a.actor = 'user:' || CAST(u.id AS TEXT)) AS username, \
              CASE WHEN a.resource LIKE 'user:%' THEN 'user' WHEN a.resource LIKE 'org:%' THEN 'organization' \
-                  WHEN EXISTS (SELECT 1 FROM v1_cas x WHERE x.ca_id = a.resource) THEN 'ca' \
-                  WHEN EXISTS (SELECT 1 FROM v1_certificates x WHERE x.cert_id = a.resource) THEN 'certificate' \
+                  WHEN EXISTS (SELECT 1 FROM cas x WHERE x.id = a.resource) THEN 'ca' \
+                  WHEN EXISTS (SELECT 1 FROM certificates x WHERE x.id = a.resource) THEN 'certificate' \
                   ELSE NULL END AS resource_type, \
              COALESCE((SELECT x.id FROM v1_cas x WHERE x.ca_id = a.resource), \
                       (SELECT x.id FROM v1_certificates x WHERE x.cert_id = a.resource)) AS resource_num \
