@@ -1,0 +1,198 @@
+"""/api/v1 permission matrix: {superuser, org admin, user with / without each capability, user
+and admin of another organisation, users without organisation} × every CA, certificate, export,
+organisation and audit route → the documented allow (2xx) or deny (403), and no list ever shows
+another organisation's records (research: fastpki.md section 1.5)."""
+import itertools
+
+import pytest
+import requests
+
+from conftest import Client, fresh_server, make_csr
+
+CAPS = ["can_create_ca", "can_create_cert", "can_revoke_cert", "can_export_private_key", "can_delete_ca"]
+
+
+@pytest.fixture(scope="module")
+def world():
+    for srv in fresh_server({"CERTUS_AUTH_RATE_LIMIT": "1000"}):
+        v1 = srv.url + "/api/v1"
+
+        def login(name):
+            r = requests.post(f"{v1}/auth/token", data={"username": name, "password": "password1"})
+            assert r.status_code == 200, r.text
+            return Client(v1, r.json()["access_token"])
+
+        requests.post(f"{v1}/users/", json={"username": "su", "email": "su@example.com", "password": "password1",
+                                            "role": "superuser"}).raise_for_status()
+        su = login("su")
+        org_a = su.ok("post", "/organizations/", 201, json={"name": "Org A"})["id"]
+        org_b = su.ok("post", "/organizations/", 201, json={"name": "Org B", "description": "the other one"})["id"]
+
+        def user(name, org, role="user", **caps):
+            su.ok("post", "/users/", 201, json={"username": name, "email": f"{name}@example.com", "password": "password1",
+                                                "role": role, "organization_id": org, **caps})
+            return login(name)
+
+        who = {"superuser": su, "admin": user("admin_a", org_a, "admin"), "plain": user("plain", org_a)}
+        for cap in CAPS:
+            who[cap] = user(cap.replace("can_", ""), org_a, **{cap: True})
+        who["other_admin"] = user("admin_b", org_b, "admin")
+        who["other_capable"] = user("capable_b", org_b, **{c: True for c in CAPS})
+        who["orgless_admin"] = user("lonely_admin", None, "admin")
+        who["orgless_capable"] = user("lonely", None, **{c: True for c in CAPS})
+        ca_a = who["admin"].ok("post", "/cas/", 201, json={"name": "A Root", "subject_dn": "CN=A Root", "key_size": 2048})
+        parent_a = who["admin"].ok("post", "/cas/", 201, json={"name": "A Parent", "subject_dn": "CN=A Parent",
+                                                               "key_size": 2048})
+        ca_b = who["other_admin"].ok("post", "/cas/", 201, json={"name": "B Root", "subject_dn": "CN=B Root",
+                                                                 "key_size": 2048})
+        b_cert = who["other_admin"].ok("post", f"/certificates/?ca_id={ca_b['id']}", 201, json={
+            "common_name": "b.example", "subject_dn": "CN=b.example", "certificate_type": "server"})
+        yield {"v1": v1, "b_cert": b_cert["id"], "who": who, "org_a": org_a, "org_b": org_b, "ca_a": ca_a["id"], "ca_b": ca_b["id"],
+               "parent_a": parent_a["id"]}
+
+
+ALL = {"superuser", "admin", "plain", *CAPS, "other_admin", "other_capable", "orgless_admin", "orgless_capable"}
+ORG_A = {"superuser", "admin", "plain", *CAPS}
+
+
+def cert_in_a(world):
+    return world["who"]["admin"].ok("post", f"/certificates/?ca_id={world['ca_a']}", 201, json={
+        "common_name": "m.example", "subject_dn": "CN=m.example", "certificate_type": "server"})["id"]
+
+
+_doomed = itertools.count()
+
+
+def ca_in_a(world):
+    return world["who"]["admin"].ok("post", "/cas/", 201, json={"name": f"Doomed {next(_doomed)}",
+                                                                "subject_dn": "CN=Doomed", "key_size": 2048})["id"]
+
+
+# (route, method, path, body, who may): paths take the fixture's ids; "{cert}" and "{doomed}" get
+# a fresh certificate or CA of organisation A for every caller, so each attempt is independent.
+MATRIX = [
+    ("read CA", "get", "/cas/{ca_a}", None, ORG_A),
+    ("CA chain", "get", "/cas/{ca_a}/chain", None, ORG_A),
+    ("CA children", "get", "/cas/{ca_a}/children", None, ORG_A),
+    ("CA key", "get", "/cas/{ca_a}/private-key", None, {"superuser", "admin", "can_export_private_key"}),
+    ("create root CA", "post", "/cas/", {"name": "R {n}", "subject_dn": "CN=R", "key_size": 2048},
+     {"superuser", "admin", "can_create_ca", "other_admin", "other_capable"}),
+    ("create sub-CA under A", "post", "/cas/", {"name": "S {n}", "subject_dn": "CN=S", "key_size": 2048,
+                                                "parent_ca_id": "{parent_a}"}, {"superuser", "admin", "can_create_ca"}),
+    ("delete CA", "delete", "/cas/{doomed}", None, {"superuser", "admin", "can_delete_ca"}),
+    ("issue", "post", "/certificates/?ca_id={ca_a}", {"common_name": "i.example", "subject_dn": "CN=i.example",
+                                                      "certificate_type": "server"},
+     {"superuser", "admin", "can_create_cert"}),
+    ("sign CSR", "post", "/certificates/sign-csr", {"csr": "{csr}", "certificate_type": "server", "ca_id": "{ca_a}"},
+     {"superuser", "admin", "can_create_cert"}),
+    ("read certificate", "get", "/certificates/{cert}", None, ORG_A),
+    ("certificate key", "get", "/certificates/{cert}/private-key", None, {"superuser", "admin", "can_export_private_key"}),
+    ("revoke", "post", "/certificates/{cert}/revoke", {}, {"superuser", "admin", "can_revoke_cert"}),
+    ("renew", "post", "/certificates/{cert}/renew", {}, {"superuser", "admin", "can_create_cert"}),
+    ("export CA certificate", "get", "/export/ca/{ca_a}/certificate", None, ORG_A),
+    ("export CA key", "get", "/export/ca/{ca_a}/private-key", None, {"superuser", "admin", "can_export_private_key"}),
+    ("export certificate", "get", "/export/certificate/{cert}", None, ORG_A),
+    ("export chain", "get", "/export/certificate/{cert}/chain", None, ORG_A),
+    ("export certificate key", "get", "/export/certificate/{cert}/private-key", None,
+     {"superuser", "admin", "can_export_private_key"}),
+    ("read organisation", "get", "/organizations/{org_a}", None, ORG_A),
+    ("organisation members", "get", "/organizations/{org_a}/users", None, ORG_A),
+    ("rename organisation", "put", "/organizations/{org_a}", {"description": "edited"}, {"superuser", "admin"}),
+    ("create organisation", "post", "/organizations/", {"name": "New {n}"},
+     {"superuser", "admin", "other_admin", "orgless_admin"}),
+    ("audit log", "get", "/audit-logs/", None, {"superuser", "admin", "other_admin", "orgless_admin"}),
+    ("list users", "get", "/users/", None, {"superuser"}),
+]
+
+
+def fill(value, ids):
+    if isinstance(value, dict):
+        return {k: fill(v, ids) for k, v in value.items()}
+    if isinstance(value, str):
+        if value in ("{ca_a}", "{parent_a}"):  # ids in JSON bodies are integers
+            return ids[value[1:-1]]
+        return value.format(**ids)
+    return value
+
+
+@pytest.mark.parametrize("route,method,path,body,allowed", MATRIX, ids=[m[0] for m in MATRIX])
+def test_permission_matrix(world, tmp, route, method, path, body, allowed):
+    csr, _ = make_csr(tmp, cn="csr.example", key="ec")
+    for n, (name, client) in enumerate(sorted(world["who"].items())):
+        ids = {"ca_a": world["ca_a"], "parent_a": world["parent_a"], "org_a": world["org_a"], "n": f"{route} {n}", "csr": csr}
+        if "{cert}" in path:
+            ids["cert"] = cert_in_a(world)
+        if "{doomed}" in path:
+            ids["doomed"] = ca_in_a(world)
+        url = fill(path, ids)
+        r = getattr(client, method)(url, **({"json": fill(body, ids)} if body is not None else {}))
+        if name in allowed:
+            assert r.status_code < 300, f"{route}: {name} should be allowed: {r.status_code} {r.text}"
+        else:
+            assert r.status_code == 403, f"{route}: {name} should get 403: {r.status_code} {r.text}"
+            if "{cert}" in path and route == "revoke":
+                assert world["who"]["superuser"].ok("get", f"/certificates/{ids['cert']}")["status"] == "valid"
+
+
+def test_lists_never_cross_organisations(world):
+    who = world["who"]
+    for name in ALL - {"superuser"}:
+        client = who[name]
+        mine = {"other_admin": world["org_b"], "other_capable": world["org_b"]}.get(name, world["org_a"])
+        if name.startswith("orgless"):
+            mine = None
+        cas = client.ok("get", "/cas/")
+        certs = client.ok("get", "/certificates/")
+        orgs = client.ok("get", "/organizations/")
+        assert all(c["organization_id"] == mine for c in cas + certs), (name, cas, certs)
+        assert [o["id"] for o in orgs] == ([mine] if mine else []), (name, orgs)
+        if mine is None:
+            assert cas == [] and certs == [], name
+        else:
+            assert cas and certs, name
+        logs = client.get("/audit-logs/?limit=1000")
+        if logs.status_code == 200:
+            assert all(e["organization_id"] == mine for e in logs.json()), (name, logs.json()[:3])
+            assert (logs.json() != []) == (mine is not None), name
+    all_cas = who["superuser"].ok("get", "/cas/")
+    assert {world["ca_a"], world["ca_b"]} <= {c["id"] for c in all_cas}
+
+
+def test_cross_organisation_reads_are_refused(world):
+    who = world["who"]
+    b_cert = {"id": world["b_cert"]}
+    for name in ORG_A - {"superuser"}:
+        for path in (f"/cas/{world['ca_b']}", f"/certificates/{b_cert['id']}", f"/organizations/{world['org_b']}",
+                     f"/export/certificate/{b_cert['id']}"):
+            assert who[name].get(path).status_code == 403, (name, path)
+    # A sign-csr by name only finds CAs of the caller's own organisation.
+    r = who["admin"].post("/certificates/sign-csr", json={"csr": "x", "certificate_type": "server", "ca_name": "B Root"})
+    assert r.status_code == 404 and r.json()["detail"] == "CA 'B Root' not found", r.text
+
+
+def test_membership_rules(world):
+    who, org_a, org_b = world["who"], world["org_a"], world["org_b"]
+    newbie = who["superuser"].ok("post", "/users/", 201, json={"username": "newbie", "email": "newbie@example.com",
+                                                                "password": "password1"})
+    assert newbie["organization_id"] is None
+    added = who["admin"].ok("post", f"/organizations/{org_a}/users/{newbie['id']}")
+    assert added["organization_id"] == org_a
+    b_member = who["other_admin"].ok("get", "/users/me")
+    r = who["admin"].post(f"/organizations/{org_a}/users/{b_member['id']}")
+    assert r.status_code == 403 and "add users" in r.json()["detail"], r.text
+    assert who["admin"].delete(f"/organizations/{org_b}/users/{b_member['id']}").status_code == 403
+    assert who["plain"].post(f"/organizations/{org_a}/users/{newbie['id']}").status_code == 403
+    removed = who["admin"].ok("delete", f"/organizations/{org_a}/users/{newbie['id']}")
+    assert removed["organization_id"] is None
+    # Admins grant capabilities inside their organisation only; users never.
+    assert who["admin"].patch(f"/users/{newbie['id']}", json={"can_create_cert": True}).status_code == 403
+    assert who["plain"].patch(f"/users/{b_member['id']}", json={"can_create_cert": True}).status_code == 403
+    assert who["admin"].patch(f"/users/{newbie['id']}", json={"organization_id": org_a}).status_code == 403
+    r = who["superuser"].delete(f"/organizations/{org_a}")
+    assert r.status_code == 400 and "Remove all users first" in r.json()["detail"], r.text
+    assert who["admin"].delete(f"/organizations/{org_a}").status_code == 403
+    dup = who["superuser"].post("/organizations/", json={"name": "Org A"})
+    assert dup.status_code == 400 and dup.json()["detail"] == "Organization with this name already exists"
+    assert who["superuser"].post("/organizations/", json={"name": "  "}).status_code == 422
+    assert who["admin"].get("/organizations/999").status_code == 403  # non-members cannot probe ids
+    assert who["superuser"].get("/organizations/999").status_code == 404
