@@ -19,6 +19,8 @@ pub enum ErrorKind {
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    /// A structured account of the error, for front doors whose documents define one.
+    pub detail: Option<serde_json::Value>,
 }
 
 impl std::fmt::Display for Error {
@@ -33,7 +35,11 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into() }
+        Error { kind, message: message.into(), detail: None }
+    }
+    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(detail);
+        self
     }
     pub fn malformed(m: impl Into<String>) -> Self {
         Self::new(ErrorKind::Malformed, m)

@@ -15,6 +15,7 @@ mod sql;
 mod tests;
 mod users;
 mod v1;
+mod v1_accounts;
 
 pub use audit_chain::AuditCheck;
 pub use crl_build::CrlBuild;
@@ -22,6 +23,7 @@ pub use records::*;
 pub use services::{ServiceRow, StoreEntryRow};
 pub use sql::{Backend, Store};
 pub use users::UserRow;
+pub use v1_accounts::{ServiceAccountRow, ServiceTokenRow};
 pub use v1::{V1AuditQuery, V1AuditRow, V1Ca, V1CaRow, V1Cert, V1CertRow, V1OrgRow};
 
 #[derive(Debug, thiserror::Error)]

@@ -31,6 +31,7 @@ pub struct V1CaRow {
     pub allow_leaf_certs: bool,
     pub crl_base_url: Option<String>,
     pub created_by_user_id: Option<i64>,
+    pub created_by_service_account_id: Option<i64>,
     pub updated_at: i64,
 }
 
@@ -56,6 +57,7 @@ pub struct V1CertRow {
     pub is_csr_origin: bool,
     pub renewed_from_id: Option<i64>,
     pub created_by_user_id: Option<i64>,
+    pub created_by_service_account_id: Option<i64>,
     pub updated_at: i64,
 }
 
@@ -116,7 +118,7 @@ fn ca_select() -> String {
     CA_COLUMNS.replacen(
         "SELECT ",
         "SELECT v.id AS num, v.subject_dn, v.description, v.valid_days, v.path_length, v.allow_leaf_certs, \
-         v.crl_base_url, v.created_by_user_id, v.updated_at AS v_updated_at, \
+         v.crl_base_url, v.created_by_user_id, v.created_by_service_account_id, v.updated_at AS v_updated_at, \
          (SELECT o.id FROM v1_organizations o WHERE o.tenant_id = c.tenant_id) AS org_num, \
          (SELECT p.id FROM v1_cas p WHERE p.ca_id = c.parent_ca_id) AS parent_num, ",
         1,
@@ -134,6 +136,7 @@ fn v1_ca_of(r: &AnyRow) -> Result<V1Ca> {
             allow_leaf_certs: r.try_get::<i64, _>("allow_leaf_certs")? != 0,
             crl_base_url: r.try_get("crl_base_url")?,
             created_by_user_id: r.try_get("created_by_user_id")?,
+            created_by_service_account_id: r.try_get("created_by_service_account_id")?,
             updated_at: r.try_get("v_updated_at")?,
         },
         ca: ca_row(r)?,
@@ -143,7 +146,8 @@ fn v1_ca_of(r: &AnyRow) -> Result<V1Ca> {
 }
 
 const CERT_SELECT: &str = "SELECT v.id AS num, v.ca_num, v.certificate_type, v.subject_dn, v.key_size, v.valid_days, \
-     v.is_csr_origin, v.renewed_from_id, v.created_by_user_id, v.updated_at AS v_updated_at, \
+     v.is_csr_origin, v.renewed_from_id, v.created_by_user_id, v.created_by_service_account_id, \
+     v.updated_at AS v_updated_at, \
      (SELECT o.id FROM v1_organizations o WHERE o.tenant_id = c.tenant_id) AS org_num, \
      c.id, c.tenant_id, c.issuer_ca_id, c.serial, c.common_name, c.sans, c.not_before, c.not_after, c.cert_der, \
      c.chain_pem, c.key_id, c.role_name, c.source, c.revoked_at, c.revocation_reason, c.created_at \
@@ -161,6 +165,7 @@ fn v1_cert_of(r: &AnyRow) -> Result<V1Cert> {
             is_csr_origin: r.try_get::<i64, _>("is_csr_origin")? != 0,
             renewed_from_id: r.try_get("renewed_from_id")?,
             created_by_user_id: r.try_get("created_by_user_id")?,
+            created_by_service_account_id: r.try_get("created_by_service_account_id")?,
             updated_at: r.try_get("v_updated_at")?,
         },
         cert: cert_row(r)?,
@@ -295,8 +300,8 @@ impl Store {
         crate::sql::insert_ca_in(&mut tx, ca, key, issued).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO v1_cas (ca_id, subject_dn, description, valid_days, path_length, allow_leaf_certs, \
-             crl_base_url, created_by_user_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+             crl_base_url, created_by_user_id, created_by_service_account_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
         )
         .bind(&ca.id)
         .bind(&v1.subject_dn)
@@ -306,6 +311,7 @@ impl Store {
         .bind(i64::from(v1.allow_leaf_certs))
         .bind(&v1.crl_base_url)
         .bind(v1.created_by_user_id)
+        .bind(v1.created_by_service_account_id)
         .bind(ca.created_at)
         .fetch_one(&mut *tx)
         .await?;
@@ -386,8 +392,8 @@ impl Store {
         insert_certificate(&mut tx, cert).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO v1_certificates (cert_id, ca_num, certificate_type, subject_dn, key_size, valid_days, \
-             is_csr_origin, renewed_from_id, created_by_user_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+             is_csr_origin, renewed_from_id, created_by_user_id, created_by_service_account_id, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
         )
         .bind(&cert.id)
         .bind(v1.ca_num)
@@ -398,6 +404,7 @@ impl Store {
         .bind(i64::from(v1.is_csr_origin))
         .bind(v1.renewed_from_id)
         .bind(v1.created_by_user_id)
+        .bind(v1.created_by_service_account_id)
         .bind(cert.created_at)
         .fetch_one(&mut *tx)
         .await?;

@@ -101,6 +101,15 @@ impl IntoResponse for V1Error {
 
 impl From<certus_authority::Error> for V1Error {
     fn from(e: certus_authority::Error) -> Self {
+        let status = match e.kind {
+            ErrorKind::Malformed => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Policy => StatusCode::BAD_REQUEST,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if let (Some(detail), false) = (e.detail.clone(), status.is_server_error()) {
+            return V1Error(status, detail);
+        }
         match e.kind {
             ErrorKind::Malformed => V1Error::invalid(e.message),
             ErrorKind::Policy => V1Error::detail(StatusCode::BAD_REQUEST, e.message),

@@ -22,8 +22,12 @@ use crate::{Authority, audit_row, generate_key};
 pub const CERT_KEY_SIZE: i64 = 2048;
 pub const CERT_DAYS: i64 = 365;
 /// Renewal refusals carry these codes (the reference's `{"detail": {"code", "message"}}`).
-pub const CSR_REQUIRED: &str = "csr_required_for_csr_origin_cert";
-pub const CSR_NOT_ALLOWED: &str = "csr_not_allowed_for_server_key_cert";
+const CSR_REQUIRED: &str = "csr_required_for_csr_origin_cert";
+const CSR_NOT_ALLOWED: &str = "csr_not_allowed_for_server_key_cert";
+
+fn renewal_refused(code: &str, message: &str) -> Error {
+    Error::policy(message).with_detail(serde_json::json!({ "code": code, "message": message }))
+}
 
 const SERVER_AUTH: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 3, 1];
 const CLIENT_AUTH: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 3, 2];
@@ -438,14 +442,13 @@ impl Authority {
         self.check_leaf_allowed(&order.ca)?;
         let key = match (old.v1.is_csr_origin, csr) {
             (true, None) => {
-                return Err(Error::policy(format!(
-                    "{CSR_REQUIRED}: renewing a certificate issued from a CSR needs a new CSR"
-                )));
+                return Err(renewal_refused(CSR_REQUIRED, "renewing a certificate issued from a CSR needs a new CSR"));
             }
             (false, Some(_)) => {
-                return Err(Error::policy(format!(
-                    "{CSR_NOT_ALLOWED}: this certificate's key was made by the server; renew it without a CSR"
-                )));
+                return Err(renewal_refused(
+                    CSR_NOT_ALLOWED,
+                    "this certificate's key was made by the server; renew it without a CSR",
+                ));
             }
             (true, Some(pem)) => {
                 let csr = read_csr(pem)?;

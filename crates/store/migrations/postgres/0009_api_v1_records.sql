@@ -20,6 +20,7 @@ CREATE TABLE v1_cas (
     allow_leaf_certs    BIGINT NOT NULL,
     crl_base_url        TEXT,
     created_by_user_id  BIGINT,
+    created_by_service_account_id BIGINT,
     created_at          BIGINT NOT NULL,
     updated_at          BIGINT NOT NULL
 );
@@ -35,7 +36,47 @@ CREATE TABLE v1_certificates (
     is_csr_origin       BIGINT NOT NULL,
     renewed_from_id     BIGINT,
     created_by_user_id  BIGINT,
+    created_by_service_account_id BIGINT,
     created_at          BIGINT NOT NULL,
     updated_at          BIGINT NOT NULL
 );
 CREATE INDEX v1_certificates_by_ca ON v1_certificates (ca_num, id);
+
+-- Service accounts: non-human principals of one organisation, with capability flags, tokens
+-- (`fpki_sa_<public_id>.<secret>`, only an HMAC of the secret stored) and an issuance policy
+-- (JSON; deny by default).
+CREATE TABLE v1_service_accounts (
+    id                      BIGSERIAL PRIMARY KEY,
+    org_id                  TEXT NOT NULL REFERENCES organizations(id),
+    name                    TEXT NOT NULL,
+    description             TEXT,
+    can_create_ca           BIGINT NOT NULL,
+    can_create_cert         BIGINT NOT NULL,
+    can_revoke_cert         BIGINT NOT NULL,
+    can_export_private_key  BIGINT NOT NULL,
+    can_delete_ca           BIGINT NOT NULL,
+    created_by_user_id      BIGINT,
+    disabled_at             BIGINT,
+    created_at              BIGINT NOT NULL,
+    updated_at              BIGINT NOT NULL,
+    UNIQUE (org_id, name)
+);
+
+CREATE TABLE v1_service_account_tokens (
+    id                  BIGSERIAL PRIMARY KEY,
+    service_account_id  BIGINT NOT NULL REFERENCES v1_service_accounts(id),
+    public_id           TEXT NOT NULL UNIQUE,
+    digest              TEXT NOT NULL,
+    name                TEXT,
+    created_at          BIGINT NOT NULL,
+    last_used_at        BIGINT,
+    expires_at          BIGINT,
+    revoked             BIGINT NOT NULL
+);
+
+CREATE TABLE v1_issuance_policies (
+    service_account_id  BIGINT PRIMARY KEY REFERENCES v1_service_accounts(id),
+    body                TEXT NOT NULL,
+    created_at          BIGINT NOT NULL,
+    updated_at          BIGINT NOT NULL
+);

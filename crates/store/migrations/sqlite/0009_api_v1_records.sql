@@ -20,6 +20,7 @@ CREATE TABLE v1_cas (
     allow_leaf_certs    INTEGER NOT NULL,
     crl_base_url        TEXT,
     created_by_user_id  INTEGER,
+    created_by_service_account_id INTEGER,
     created_at          INTEGER NOT NULL,
     updated_at          INTEGER NOT NULL
 );
@@ -35,7 +36,47 @@ CREATE TABLE v1_certificates (
     is_csr_origin       INTEGER NOT NULL,
     renewed_from_id     INTEGER,
     created_by_user_id  INTEGER,
+    created_by_service_account_id INTEGER,
     created_at          INTEGER NOT NULL,
     updated_at          INTEGER NOT NULL
 );
 CREATE INDEX v1_certificates_by_ca ON v1_certificates (ca_num, id);
+
+-- Service accounts: non-human principals of one organisation, with capability flags, tokens
+-- (`fpki_sa_<public_id>.<secret>`, only an HMAC of the secret stored) and an issuance policy
+-- (JSON; deny by default).
+CREATE TABLE v1_service_accounts (
+    id                      INTEGER PRIMARY KEY AUTOINCREMENT,
+    org_id                  TEXT NOT NULL REFERENCES organizations(id),
+    name                    TEXT NOT NULL,
+    description             TEXT,
+    can_create_ca           INTEGER NOT NULL,
+    can_create_cert         INTEGER NOT NULL,
+    can_revoke_cert         INTEGER NOT NULL,
+    can_export_private_key  INTEGER NOT NULL,
+    can_delete_ca           INTEGER NOT NULL,
+    created_by_user_id      INTEGER,
+    disabled_at             INTEGER,
+    created_at              INTEGER NOT NULL,
+    updated_at              INTEGER NOT NULL,
+    UNIQUE (org_id, name)
+);
+
+CREATE TABLE v1_service_account_tokens (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    service_account_id  INTEGER NOT NULL REFERENCES v1_service_accounts(id),
+    public_id           TEXT NOT NULL UNIQUE,
+    digest              TEXT NOT NULL,
+    name                TEXT,
+    created_at          INTEGER NOT NULL,
+    last_used_at        INTEGER,
+    expires_at          INTEGER,
+    revoked             INTEGER NOT NULL
+);
+
+CREATE TABLE v1_issuance_policies (
+    service_account_id  INTEGER PRIMARY KEY REFERENCES v1_service_accounts(id),
+    body                TEXT NOT NULL,
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL
+);
