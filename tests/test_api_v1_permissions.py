@@ -1,7 +1,8 @@
 """/api/v1 permission matrix: {superuser, org admin, user with / without each capability, user
-and admin of another organisation, users without organisation} × every CA, certificate, export,
-organisation and audit route → the documented allow (2xx) or deny (403), and no list ever shows
-another organisation's records (research: fastpki.md section 1.5)."""
+and admin of another organisation, users without organisation, service accounts with / without an
+issuance policy} × every CA, certificate, export, organisation and audit route → the documented
+allow (2xx) or deny (403; 401 for service-account tokens on the routes that take only users), and
+no list ever shows another organisation's records (research: fastpki.md sections 1.5, 1.12)."""
 import itertools
 
 import pytest
@@ -45,14 +46,27 @@ def world():
                                                                "key_size": 2048})
         ca_b = who["other_admin"].ok("post", "/cas/", 201, json={"name": "B Root", "subject_dn": "CN=B Root",
                                                                  "key_size": 2048})
+        for name, policy in (("sa_policy", True), ("sa_nopolicy", False)):
+            sa = who["admin"].ok("post", "/service-accounts/", 201, json={
+                "name": name, "can_create_cert": True, "can_revoke_cert": True})
+            if policy:
+                who["admin"].ok("put", f"/service-accounts/{sa['id']}/policy", json={
+                    "cn_patterns": ["*.example"], "san_dns_patterns": ["*.example"], "allowed_ca_ids": [ca_a["id"]],
+                    "allowed_certificate_types": ["server"], "max_validity_days": 365})
+            token = who["admin"].ok("post", f"/service-accounts/{sa['id']}/tokens", 201, json={"name": "ci"})["token"]
+            who[name] = Client(v1, token)
         b_cert = who["other_admin"].ok("post", f"/certificates/?ca_id={ca_b['id']}", 201, json={
             "common_name": "b.example", "subject_dn": "CN=b.example", "certificate_type": "server"})
         yield {"v1": v1, "b_cert": b_cert["id"], "who": who, "org_a": org_a, "org_b": org_b, "ca_a": ca_a["id"], "ca_b": ca_b["id"],
                "parent_a": parent_a["id"]}
 
 
-ALL = {"superuser", "admin", "plain", *CAPS, "other_admin", "other_capable", "orgless_admin", "orgless_capable"}
-ORG_A = {"superuser", "admin", "plain", *CAPS}
+SERVICE = {"sa_policy", "sa_nopolicy"}
+ALL = {"superuser", "admin", "plain", *CAPS, "other_admin", "other_capable", "orgless_admin", "orgless_capable", *SERVICE}
+ORG_A = {"superuser", "admin", "plain", *CAPS, *SERVICE}
+# Routes of users and organisations take user sign-ins only (service-account tokens: 401).
+USERS_ONLY = {"read organisation", "organisation members", "rename organisation", "create organisation", "audit log",
+              "list users"}
 
 
 def cert_in_a(world):
@@ -82,21 +96,21 @@ MATRIX = [
     ("delete CA", "delete", "/cas/{doomed}", None, {"superuser", "admin", "can_delete_ca"}),
     ("issue", "post", "/certificates/?ca_id={ca_a}", {"common_name": "i.example", "subject_dn": "CN=i.example",
                                                       "certificate_type": "server"},
-     {"superuser", "admin", "can_create_cert"}),
+     {"superuser", "admin", "can_create_cert", "sa_policy"}),
     ("sign CSR", "post", "/certificates/sign-csr", {"csr": "{csr}", "certificate_type": "server", "ca_id": "{ca_a}"},
-     {"superuser", "admin", "can_create_cert"}),
+     {"superuser", "admin", "can_create_cert", "sa_policy"}),
     ("read certificate", "get", "/certificates/{cert}", None, ORG_A),
     ("certificate key", "get", "/certificates/{cert}/private-key", None, {"superuser", "admin", "can_export_private_key"}),
-    ("revoke", "post", "/certificates/{cert}/revoke", {}, {"superuser", "admin", "can_revoke_cert"}),
-    ("renew", "post", "/certificates/{cert}/renew", {}, {"superuser", "admin", "can_create_cert"}),
+    ("revoke", "post", "/certificates/{cert}/revoke", {}, {"superuser", "admin", "can_revoke_cert", *SERVICE}),
+    ("renew", "post", "/certificates/{cert}/renew", {}, {"superuser", "admin", "can_create_cert", "sa_policy"}),
     ("export CA certificate", "get", "/export/ca/{ca_a}/certificate", None, ORG_A),
     ("export CA key", "get", "/export/ca/{ca_a}/private-key", None, {"superuser", "admin", "can_export_private_key"}),
     ("export certificate", "get", "/export/certificate/{cert}", None, ORG_A),
     ("export chain", "get", "/export/certificate/{cert}/chain", None, ORG_A),
     ("export certificate key", "get", "/export/certificate/{cert}/private-key", None,
      {"superuser", "admin", "can_export_private_key"}),
-    ("read organisation", "get", "/organizations/{org_a}", None, ORG_A),
-    ("organisation members", "get", "/organizations/{org_a}/users", None, ORG_A),
+    ("read organisation", "get", "/organizations/{org_a}", None, ORG_A - SERVICE),
+    ("organisation members", "get", "/organizations/{org_a}/users", None, ORG_A - SERVICE),
     ("rename organisation", "put", "/organizations/{org_a}", {"description": "edited"}, {"superuser", "admin"}),
     ("create organisation", "post", "/organizations/", {"name": "New {n}"},
      {"superuser", "admin", "other_admin", "orgless_admin"}),
@@ -129,14 +143,15 @@ def test_permission_matrix(world, tmp, route, method, path, body, allowed):
         if name in allowed:
             assert r.status_code < 300, f"{route}: {name} should be allowed: {r.status_code} {r.text}"
         else:
-            assert r.status_code == 403, f"{route}: {name} should get 403: {r.status_code} {r.text}"
+            expected = 401 if name in SERVICE and route in USERS_ONLY else 403
+            assert r.status_code == expected, f"{route}: {name} should get {expected}: {r.status_code} {r.text}"
             if "{cert}" in path and route == "revoke":
                 assert world["who"]["superuser"].ok("get", f"/certificates/{ids['cert']}")["status"] == "valid"
 
 
 def test_lists_never_cross_organisations(world):
     who = world["who"]
-    for name in ALL - {"superuser"}:
+    for name in ALL - {"superuser"} - SERVICE:
         client = who[name]
         mine = {"other_admin": world["org_b"], "other_capable": world["org_b"]}.get(name, world["org_a"])
         if name.startswith("orgless"):
@@ -164,7 +179,8 @@ def test_cross_organisation_reads_are_refused(world):
     for name in ORG_A - {"superuser"}:
         for path in (f"/cas/{world['ca_b']}", f"/certificates/{b_cert['id']}", f"/organizations/{world['org_b']}",
                      f"/export/certificate/{b_cert['id']}"):
-            assert who[name].get(path).status_code == 403, (name, path)
+            expected = 401 if name in SERVICE and path.startswith("/organizations/") else 403
+            assert who[name].get(path).status_code == expected, (name, path)
     # A sign-csr by name only finds CAs of the caller's own organisation.
     r = who["admin"].post("/certificates/sign-csr", json={"csr": "x", "certificate_type": "server", "ca_name": "B Root"})
     assert r.status_code == 404 and r.json()["detail"] == "CA 'B Root' not found", r.text
@@ -196,3 +212,59 @@ def test_membership_rules(world):
     assert who["superuser"].post("/organizations/", json={"name": "  "}).status_code == 422
     assert who["admin"].get("/organizations/999").status_code == 403  # non-members cannot probe ids
     assert who["superuser"].get("/organizations/999").status_code == 404
+
+
+def test_service_accounts_tokens_and_policies(world):
+    who, ca_a = world["who"], world["ca_a"]
+    sa_client = who["sa_policy"]
+    issue = lambda client, **b: client.post(f"/certificates/?ca_id={ca_a}", json={
+        "subject_dn": f"CN={b.get('common_name', 'x')}", "certificate_type": "server", **b})
+    r = issue(sa_client, common_name="ok.example")
+    assert r.status_code == 201 and r.json()["created_by_service_account_id"] is not None, r.text
+    assert r.json()["created_by_user_id"] is None and r.json()["organization_id"] == world["org_a"]
+    r = issue(sa_client, common_name="evil.other")
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"] == {"code": "policy_violation", "field": "common_name", "value": "evil.other"}
+    r = issue(sa_client, common_name="a.example", san_dns_names=["a.example", "b.other"])
+    assert r.json()["detail"]["field"] == "san_dns_names", r.text
+    r = issue(sa_client, common_name="a.example", valid_days=400)
+    assert r.json()["detail"] == {"code": "policy_violation", "field": "valid_days", "value": 400}, r.text
+    r = issue(sa_client, common_name="a.example", certificate_type="dual_purpose")
+    assert r.json()["detail"]["field"] == "certificate_type", r.text
+    r = issue(who["sa_nopolicy"], common_name="a.example")
+    assert r.status_code == 403 and r.json()["detail"] == {"code": "service_account_has_no_policy"}, r.text
+    # Only the account's own organisation, and only CA/certificate/export routes.
+    assert sa_client.get(f"/cas/{world['ca_b']}").status_code == 403
+    assert sa_client.get("/users/me").status_code == 401
+    assert {c["organization_id"] for c in sa_client.ok("get", "/certificates/")} == {world["org_a"]}
+
+    admin = who["admin"]
+    accounts = admin.ok("get", "/service-accounts/")
+    sa = next(a for a in accounts if a["name"] == "sa_policy")
+    assert who["plain"].get("/service-accounts/").status_code == 403
+    assert who["other_admin"].get(f"/service-accounts/{sa['id']}").status_code == 404
+    assert who["other_admin"].ok("get", "/service-accounts/") == []
+    dup = admin.post("/service-accounts/", json={"name": "sa_policy"})
+    assert dup.status_code == 400, dup.text
+    r = who["superuser"].post("/service-accounts/", json={"name": "needs-org"})
+    assert r.status_code == 400 and r.json()["detail"] == "organization_id is required", r.text
+    bad = admin.put(f"/service-accounts/{sa['id']}/policy", json={"max_validity_days": 0})
+    assert bad.status_code == 422, bad.text
+    policy = admin.ok("get", f"/service-accounts/{sa['id']}/policy")
+    assert policy["cn_patterns"] == ["*.example"] and policy["allowed_ca_ids"] == [ca_a]
+    tokens = admin.ok("get", f"/service-accounts/{sa['id']}/tokens")
+    assert tokens and all("token" not in t for t in tokens) and tokens[0]["last_used_at"]
+    # A wrong secret, a revoked token and a disabled account all get 401.
+    good = sa_client.s.headers["Authorization"].split()[1]
+    assert Client(world["v1"], good[:-2] + "00").get("/cas/").status_code == 401
+    extra = admin.ok("post", f"/service-accounts/{sa['id']}/tokens", 201, json={})
+    assert Client(world["v1"], extra["token"]).get("/cas/").status_code == 200
+    assert admin.delete(f"/service-accounts/{sa['id']}/tokens/{extra['id']}").status_code == 204
+    assert Client(world["v1"], extra["token"]).get("/cas/").status_code == 401
+    admin.ok("patch", f"/service-accounts/{sa['id']}", json={"disabled": True})
+    assert sa_client.get("/cas/").status_code == 401
+    admin.ok("patch", f"/service-accounts/{sa['id']}", json={"disabled": False})
+    assert sa_client.get("/cas/").status_code == 200
+    actions = {e["action"] for e in admin.ok("get", "/audit-logs/?limit=1000")}
+    assert {"service_account_create", "service_account_token_create", "service_account_token_revoke",
+            "service_account_update"} <= actions, actions

@@ -35,7 +35,7 @@ pub use admin::{NewToken, TokenView};
 pub use auth::{Caller, Scope};
 pub use ca::{CaView, NewCa};
 pub use certs::{CertPage, CertView, ImportRequest, ListRequest, RevokeResult};
-pub use certus_store::{TenantRow, UserRow, V1Cert, V1OrgRow};
+pub use certus_store::{ServiceAccountRow, TenantRow, UserRow, V1Cert, V1OrgRow};
 pub use crl::{CRL_REFRESH_SECS, CrlView};
 pub use csr::{CsrView, GenerateCsr};
 pub use error::{Error, ErrorKind, Result};
@@ -51,8 +51,8 @@ pub use roles::{RolePatch, RoleView};
 pub use trust::TrustAnchorView;
 pub use users::{ACCESS_TOKEN_MINUTES, NewUser, Session, TokenPair, UserPatch};
 pub use v1::{
-    Action, AuditEntry, AuditFilter, CertificateType, NewV1Ca, NewV1Cert, SignV1Csr, V1CaView, V1CertView,
-    parse_subject_dn, slug,
+    Action, AuditEntry, AuditFilter, CertificateType, NewV1Ca, NewV1Cert, ServiceAccountPatch, ServiceToken, SignV1Csr,
+    V1CaView, V1CertView, parse_subject_dn, slug,
 };
 pub use validate::{ValidateRequest, Validation};
 

@@ -200,6 +200,7 @@ impl Authority {
             is_active: new.is_active.unwrap_or(true),
             org_id,
             org_num: None,
+            service_account_id: None,
             can_create_ca: new.can_create_ca,
             can_create_cert: new.can_create_cert,
             can_revoke_cert: new.can_revoke_cert,

@@ -23,8 +23,8 @@ pub use records::*;
 pub use services::{ServiceRow, StoreEntryRow};
 pub use sql::{Backend, Store};
 pub use users::UserRow;
-pub use v1_accounts::{ServiceAccountRow, ServiceTokenRow};
 pub use v1::{V1AuditQuery, V1AuditRow, V1Ca, V1CaRow, V1Cert, V1CertRow, V1OrgRow};
+pub use v1_accounts::{ServiceAccountRow, ServiceTokenRow};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

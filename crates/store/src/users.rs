@@ -21,6 +21,8 @@ pub struct UserRow {
     pub org_id: Option<String>,
     /// The organisation's /api/v1 id (read only; `org_id` is what is stored).
     pub org_num: Option<i64>,
+    /// Set (and `id` 0) when a service account acts through this row; never stored.
+    pub service_account_id: Option<i64>,
     pub can_create_ca: bool,
     pub can_create_cert: bool,
     pub can_revoke_cert: bool,
@@ -64,6 +66,7 @@ fn user_of(r: &AnyRow) -> Result<UserRow> {
         is_active: flag("is_active")?,
         org_id: r.try_get("org_id")?,
         org_num: r.try_get("org_num")?,
+        service_account_id: None,
         can_create_ca: flag("can_create_ca")?,
         can_create_cert: flag("can_create_cert")?,
         can_revoke_cert: flag("can_revoke_cert")?,

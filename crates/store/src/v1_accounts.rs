@@ -121,11 +121,12 @@ impl Store {
 
     /// All service accounts, or those of one Certus organisation, in id order.
     pub async fn list_service_accounts(&self, org_id: Option<&str>) -> Result<Vec<ServiceAccountRow>> {
-        let rows =
-            sqlx::query(sqlx::AssertSqlSafe(format!("{ACCOUNT_COLUMNS} WHERE ($1 IS NULL OR a.org_id = $1) ORDER BY a.id")))
-                .bind(org_id)
-                .fetch_all(self.pool())
-                .await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{ACCOUNT_COLUMNS} WHERE ($1 IS NULL OR a.org_id = $1) ORDER BY a.id"
+        )))
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(account_of).collect()
     }
 
@@ -190,10 +191,11 @@ impl Store {
     }
 
     pub async fn list_service_tokens(&self, account: i64) -> Result<Vec<ServiceTokenRow>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{TOKEN_COLUMNS} WHERE service_account_id = $1 ORDER BY id")))
-            .bind(account)
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(format!("{TOKEN_COLUMNS} WHERE service_account_id = $1 ORDER BY id")))
+                .bind(account)
+                .fetch_all(self.pool())
+                .await?;
         rows.iter().map(token_of).collect()
     }
 
@@ -217,13 +219,12 @@ impl Store {
 
     pub async fn revoke_service_token(&self, account: i64, id: i64, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
-            "UPDATE v1_service_account_tokens SET revoked = 1 WHERE service_account_id = $1 AND id = $2",
-        )
-        .bind(account)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        let done =
+            sqlx::query("UPDATE v1_service_account_tokens SET revoked = 1 WHERE service_account_id = $1 AND id = $2")
+                .bind(account)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         found(&done)?;
         crate::audit_chain::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
@@ -232,21 +233,23 @@ impl Store {
 
     /// The account's issuance policy (JSON), if it has one.
     pub async fn get_issuance_policy(&self, account: i64) -> Result<Option<(String, i64, i64)>> {
-        let r = sqlx::query("SELECT body, created_at, updated_at FROM v1_issuance_policies WHERE service_account_id = $1")
-            .bind(account)
-            .fetch_optional(self.pool())
-            .await?;
+        let r =
+            sqlx::query("SELECT body, created_at, updated_at FROM v1_issuance_policies WHERE service_account_id = $1")
+                .bind(account)
+                .fetch_optional(self.pool())
+                .await?;
         r.map(|r| Ok((r.try_get("body")?, r.try_get("created_at")?, r.try_get("updated_at")?))).transpose()
     }
 
     pub async fn put_issuance_policy(&self, account: i64, body: &str, at: i64) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("UPDATE v1_issuance_policies SET body = $1, updated_at = $2 WHERE service_account_id = $3")
-            .bind(body)
-            .bind(at)
-            .bind(account)
-            .execute(&mut *tx)
-            .await?;
+        let done =
+            sqlx::query("UPDATE v1_issuance_policies SET body = $1, updated_at = $2 WHERE service_account_id = $3")
+                .bind(body)
+                .bind(at)
+                .bind(account)
+                .execute(&mut *tx)
+                .await?;
         if done.rows_affected() == 0 {
             sqlx::query(
                 "INSERT INTO v1_issuance_policies (service_account_id, body, created_at, updated_at) \

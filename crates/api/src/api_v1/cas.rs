@@ -9,7 +9,7 @@ use certus_x509::{PemLabel, to_pem};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{V1Auth, V1Json, V1Result, int, to_collection};
+use super::{V1Json, V1Principal, V1Result, int, to_collection};
 use crate::AppState;
 use crate::time_fmt::rfc3339;
 
@@ -36,6 +36,7 @@ pub(super) fn ca_json(ca: &V1CaView) -> Value {
         "certificate": to_pem(PemLabel::Certificate, &ca.ca.cert_der),
         "organization_id": ca.org_num,
         "created_by_user_id": ca.v1.created_by_user_id,
+        "created_by_service_account_id": ca.v1.created_by_service_account_id,
         "parent_ca_id": ca.parent_num,
         "path_length": ca.v1.path_length,
         "allow_leaf_certs": ca.v1.allow_leaf_certs,
@@ -66,7 +67,7 @@ struct CaBody {
 /// only through the audited export routes.
 async fn create(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    V1Principal(user): V1Principal,
     V1Json(b): V1Json<CaBody>,
 ) -> V1Result<(StatusCode, Json<Value>)> {
     let req = NewV1Ca {
@@ -80,49 +81,57 @@ async fn create(
         allow_leaf_certs: b.allow_leaf_certs,
         crl_base_url: b.crl_base_url,
     };
-    let ca = s.authority.create_v1_ca(&session.user, req).await?;
+    let ca = s.authority.create_v1_ca(&user, req).await?;
     Ok((StatusCode::CREATED, Json(with_key(ca_json(&ca), None))))
 }
 
-async fn list(State(s): State<AppState>, V1Auth(session): V1Auth) -> V1Result<Json<Vec<Value>>> {
-    Ok(Json(s.authority.list_v1_cas(&session.user).await?.iter().map(ca_json).collect()))
+async fn list(State(s): State<AppState>, V1Principal(user): V1Principal) -> V1Result<Json<Vec<Value>>> {
+    Ok(Json(s.authority.list_v1_cas(&user).await?.iter().map(ca_json).collect()))
 }
 
-async fn read(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<Json<Value>> {
+async fn read(
+    State(s): State<AppState>,
+    V1Principal(user): V1Principal,
+    Path(id): Path<String>,
+) -> V1Result<Json<Value>> {
     let id = int("ca_id", Some(&id), 0)?;
-    Ok(Json(ca_json(&s.authority.read_v1_ca(&session.user, id).await?)))
+    Ok(Json(ca_json(&s.authority.read_v1_ca(&user, id).await?)))
 }
 
 async fn private_key(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    V1Principal(user): V1Principal,
     Path(id): Path<String>,
 ) -> V1Result<Json<Value>> {
     let id = int("ca_id", Some(&id), 0)?;
-    let (ca, pem) = s.authority.export_v1_ca_key(&session.user, id).await?;
+    let (ca, pem) = s.authority.export_v1_ca_key(&user, id).await?;
     Ok(Json(with_key(ca_json(&ca), Some(pem))))
 }
 
 async fn chain(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    V1Principal(user): V1Principal,
     Path(id): Path<String>,
 ) -> V1Result<Json<Vec<Value>>> {
     let id = int("ca_id", Some(&id), 0)?;
-    Ok(Json(s.authority.v1_ca_chain(&session.user, id).await?.iter().map(ca_json).collect()))
+    Ok(Json(s.authority.v1_ca_chain(&user, id).await?.iter().map(ca_json).collect()))
 }
 
 async fn children(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    V1Principal(user): V1Principal,
     Path(id): Path<String>,
 ) -> V1Result<Json<Vec<Value>>> {
     let id = int("ca_id", Some(&id), 0)?;
-    Ok(Json(s.authority.v1_ca_children(&session.user, id).await?.iter().map(ca_json).collect()))
+    Ok(Json(s.authority.v1_ca_children(&user, id).await?.iter().map(ca_json).collect()))
 }
 
-async fn remove(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<StatusCode> {
+async fn remove(
+    State(s): State<AppState>,
+    V1Principal(user): V1Principal,
+    Path(id): Path<String>,
+) -> V1Result<StatusCode> {
     let id = int("ca_id", Some(&id), 0)?;
-    s.authority.delete_v1_ca(&session.user, id).await?;
+    s.authority.delete_v1_ca(&user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,7 @@ use certus_x509::{PemLabel, to_pem};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{V1Auth, V1Error, V1Json, V1Result, int, to_collection};
+use super::{V1Error, V1Json, V1Principal, V1Result, int, to_collection};
 use crate::AppState;
 use crate::time_fmt::{rfc3339, rfc3339_opt};
 
@@ -60,7 +60,7 @@ pub(super) fn cert_json(c: &V1Cert) -> Value {
         "issuer_id": c.v1.ca_num,
         "organization_id": c.org_num,
         "created_by_user_id": c.v1.created_by_user_id,
-        "created_by_service_account_id": Value::Null,
+        "created_by_service_account_id": c.v1.created_by_service_account_id,
         "renewed_from_id": c.v1.renewed_from_id,
     })
 }
@@ -101,7 +101,7 @@ struct CertBody {
 
 async fn create(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    V1Principal(user): V1Principal,
     Query(q): Query<CaQuery>,
     V1Json(b): V1Json<CertBody>,
 ) -> V1Result<(StatusCode, Json<Value>)> {
@@ -118,7 +118,7 @@ async fn create(
         san_ip_addresses: b.san_ip_addresses,
         san_email_addresses: b.san_email_addresses,
     };
-    let issued = s.authority.create_v1_certificate(&session.user, ca_id, req).await?;
+    let issued = s.authority.create_v1_certificate(&user, ca_id, req).await?;
     Ok((StatusCode::CREATED, Json(view_json(&issued, true))))
 }
 
@@ -138,7 +138,7 @@ struct CsrBody {
 
 async fn sign_csr(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    V1Principal(user): V1Principal,
     V1Json(b): V1Json<CsrBody>,
 ) -> V1Result<(StatusCode, Json<Value>)> {
     let req = SignV1Csr {
@@ -153,22 +153,26 @@ async fn sign_csr(
         san_ip_addresses: b.san_ip_addresses,
         san_email_addresses: b.san_email_addresses,
     };
-    let issued = s.authority.sign_v1_csr(&session.user, req).await?;
+    let issued = s.authority.sign_v1_csr(&user, req).await?;
     Ok((StatusCode::CREATED, Json(view_json(&issued, false))))
 }
 
 async fn list(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    V1Principal(user): V1Principal,
     Query(q): Query<CaQuery>,
 ) -> V1Result<Json<Vec<Value>>> {
     let ca_id = q.ca_id.as_deref().map(|id| int("ca_id", Some(id), 0)).transpose()?;
-    Ok(Json(s.authority.list_v1_certificates(&session.user, ca_id).await?.iter().map(cert_json).collect()))
+    Ok(Json(s.authority.list_v1_certificates(&user, ca_id).await?.iter().map(cert_json).collect()))
 }
 
-async fn read(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<Json<Value>> {
+async fn read(
+    State(s): State<AppState>,
+    V1Principal(user): V1Principal,
+    Path(id): Path<String>,
+) -> V1Result<Json<Value>> {
     let id = int("cert_id", Some(&id), 0)?;
-    let view = s.authority.read_v1_certificate(&session.user, id).await?;
+    let view = s.authority.read_v1_certificate(&user, id).await?;
     let mut out = cert_json(&view.cert);
     out["renewed_to_ids"] = json!(view.renewed_to_ids);
     Ok(Json(out))
@@ -176,11 +180,11 @@ async fn read(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path
 
 async fn private_key(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    V1Principal(user): V1Principal,
     Path(id): Path<String>,
 ) -> V1Result<Json<Value>> {
     let id = int("cert_id", Some(&id), 0)?;
-    Ok(Json(view_json(&s.authority.export_v1_certificate_key(&session.user, id).await?, true)))
+    Ok(Json(view_json(&s.authority.export_v1_certificate_key(&user, id).await?, true)))
 }
 
 #[derive(Deserialize)]
@@ -191,12 +195,12 @@ struct RevokeBody {
 /// A JSON body is required (`{}` will do), as the reference's schema makes it.
 async fn revoke(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    V1Principal(user): V1Principal,
     Path(id): Path<String>,
     V1Json(b): V1Json<RevokeBody>,
 ) -> V1Result<Json<Value>> {
     let id = int("cert_id", Some(&id), 0)?;
-    Ok(Json(cert_json(&s.authority.revoke_v1_certificate(&session.user, id, b.reason.as_deref()).await?.cert)))
+    Ok(Json(cert_json(&s.authority.revoke_v1_certificate(&user, id, b.reason.as_deref()).await?.cert)))
 }
 
 #[derive(Deserialize)]
@@ -206,11 +210,11 @@ struct RenewBody {
 
 async fn renew(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    V1Principal(user): V1Principal,
     Path(id): Path<String>,
     V1Json(b): V1Json<RenewBody>,
 ) -> V1Result<(StatusCode, Json<Value>)> {
     let id = int("cert_id", Some(&id), 0)?;
-    let renewed = s.authority.renew_v1_certificate(&session.user, id, b.csr.as_deref()).await?;
+    let renewed = s.authority.renew_v1_certificate(&user, id, b.csr.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(view_json(&renewed, true))))
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use certus_x509::{PemLabel, to_pem};
 
-use super::{V1Auth, V1Result, int};
+use super::{V1Principal, V1Result, int};
 use crate::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -39,37 +39,41 @@ fn pem_file(filename: String, pem: String) -> Response {
 
 async fn ca_certificate(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    V1Principal(user): V1Principal,
     Path(id): Path<String>,
 ) -> V1Result<Response> {
     let id = int("ca_id", Some(&id), 0)?;
-    let ca = s.authority.read_v1_ca(&session.user, id).await?;
+    let ca = s.authority.read_v1_ca(&user, id).await?;
     Ok(pem_file(format!("ca_{id}_certificate.pem"), to_pem(PemLabel::Certificate, &ca.ca.cert_der)))
 }
 
 async fn ca_private_key(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    V1Principal(user): V1Principal,
     Path(id): Path<String>,
 ) -> V1Result<Response> {
     let id = int("ca_id", Some(&id), 0)?;
-    let (_, pem) = s.authority.export_v1_ca_key(&session.user, id).await?;
+    let (_, pem) = s.authority.export_v1_ca_key(&user, id).await?;
     Ok(pem_file(format!("ca_{id}_private_key.pem"), pem))
 }
 
-async fn certificate(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<Response> {
+async fn certificate(
+    State(s): State<AppState>,
+    V1Principal(user): V1Principal,
+    Path(id): Path<String>,
+) -> V1Result<Response> {
     let id = int("cert_id", Some(&id), 0)?;
-    let view = s.authority.read_v1_certificate(&session.user, id).await?;
+    let view = s.authority.read_v1_certificate(&user, id).await?;
     Ok(pem_file(format!("certificate_{id}.pem"), to_pem(PemLabel::Certificate, &view.cert.cert.cert_der)))
 }
 
 async fn certificate_private_key(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    V1Principal(user): V1Principal,
     Path(id): Path<String>,
 ) -> V1Result<Response> {
     let id = int("cert_id", Some(&id), 0)?;
-    let view = s.authority.export_v1_certificate_key(&session.user, id).await?;
+    let view = s.authority.export_v1_certificate_key(&user, id).await?;
     let pem = view.private_key.ok_or_else(|| {
         certus_authority::Error::not_found(format!("Certificate with ID {id} does not have a private key"))
     })?;
@@ -79,13 +83,13 @@ async fn certificate_private_key(
 /// The certificate, then its CA and the CA's ancestors up to the root.
 async fn certificate_chain(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    V1Principal(user): V1Principal,
     Path(id): Path<String>,
 ) -> V1Result<Response> {
     let id = int("cert_id", Some(&id), 0)?;
-    let view = s.authority.read_v1_certificate(&session.user, id).await?;
+    let view = s.authority.read_v1_certificate(&user, id).await?;
     let mut pems = vec![to_pem(PemLabel::Certificate, &view.cert.cert.cert_der)];
-    for ca in s.authority.v1_ca_chain(&session.user, view.cert.v1.ca_num).await? {
+    for ca in s.authority.v1_ca_chain(&user, view.cert.v1.ca_num).await? {
         pems.push(to_pem(PemLabel::Certificate, &ca.ca.cert_der));
     }
     Ok(pem_file(format!("certificate_{id}_chain.pem"), pems.join("\n")))

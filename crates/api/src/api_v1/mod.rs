@@ -9,6 +9,7 @@ mod cas;
 mod certs;
 mod export;
 mod orgs;
+mod service_accounts;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -22,7 +23,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Form, Json, Router};
-use certus_authority::{ErrorKind, NewUser, Session, TokenPair, UserPatch, UserRow};
+use certus_authority::{Authority, ErrorKind, NewUser, Session, TokenPair, UserPatch, UserRow};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(certs::routes())
         .merge(export::routes())
         .merge(audit::routes())
+        .merge(service_accounts::routes())
         .route("/api/v1/auth/token", post(token))
         .route("/api/v1/auth/refresh", post(refresh))
         .route("/api/v1/auth/logout", post(logout))
@@ -157,6 +159,22 @@ impl FromRequestParts<AppState> for V1Auth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, V1Error> {
         let token = bearer(parts).ok_or_else(|| V1Error::detail(StatusCode::UNAUTHORIZED, "Not authenticated"))?;
         Ok(V1Auth(state.authority.session_of(token).await?))
+    }
+}
+
+/// Who calls a CA, certificate or export route: a signed-in user, or a service account by its
+/// `fpki_sa_…` token.
+pub(crate) struct V1Principal(pub UserRow);
+
+impl FromRequestParts<AppState> for V1Principal {
+    type Rejection = V1Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, V1Error> {
+        let token = bearer(parts).ok_or_else(|| V1Error::detail(StatusCode::UNAUTHORIZED, "Not authenticated"))?;
+        if Authority::is_service_token(token) {
+            return Ok(V1Principal(state.authority.service_principal(token).await?));
+        }
+        Ok(V1Principal(state.authority.session_of(token).await?.user))
     }
 }
 

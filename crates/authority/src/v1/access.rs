@@ -53,7 +53,16 @@ pub(crate) fn require(user: &UserRow, org: Option<i64>, action: Action) -> Resul
 
 /// How the audit log names a /api/v1 actor.
 pub(crate) fn actor_of(user: &UserRow) -> String {
-    if user.id == 0 { "api-token:superuser".into() } else { format!("user:{}", user.id) }
+    match (user.service_account_id, user.id) {
+        (Some(sa), _) => format!("service_account:{sa}"),
+        (None, 0) => "api-token:superuser".into(),
+        (None, id) => format!("user:{id}"),
+    }
+}
+
+/// The user id a record names as its creator (none for API tokens and service accounts).
+pub(crate) fn creator_of(user: &UserRow) -> Option<i64> {
+    Some(user.id).filter(|&id| id != 0 && user.service_account_id.is_none())
 }
 
 /// The engine-level caller a permitted /api/v1 request acts as, inside one tenant.

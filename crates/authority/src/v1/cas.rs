@@ -4,7 +4,7 @@
 use certus_kms::KeySpec;
 use certus_store::{UserRow, V1Ca, V1CaRow};
 
-use super::access::{Action, caller_in, is_superuser, require};
+use super::access::{Action, caller_in, creator_of, is_superuser, require};
 use super::dn::parse_subject_dn;
 use crate::ca::{IssuerUrls, NewCa, PreparedCa, ca_create_detail};
 use crate::error::{Error, ErrorKind, Result};
@@ -161,7 +161,8 @@ impl Authority {
             path_length,
             allow_leaf_certs: req.allow_leaf_certs.unwrap_or(true),
             crl_base_url: req.crl_base_url.clone().filter(|u| !u.is_empty()),
-            created_by_user_id: Some(user.id).filter(|&id| id != 0),
+            created_by_user_id: creator_of(user),
+            created_by_service_account_id: user.service_account_id,
             updated_at: now_secs(),
         };
         Ok((new_ca, v1))

@@ -13,8 +13,9 @@ use certus_x509::{
     csr_from_pem, parse_certificate, parse_csr,
 };
 
-use super::access::{Action, caller_in, is_superuser, require};
+use super::access::{Action, caller_in, creator_of, is_superuser, require};
 use super::dn::{format_subject_dn, parse_subject_dn};
+use super::policy::Requested;
 use crate::error::{Error, Result};
 use crate::policy::normalize_dns_name;
 use crate::{Authority, audit_row, generate_key};
@@ -315,6 +316,16 @@ impl Authority {
 
     /// Signs and records a leaf (its key sealed if kept), with its audit entry, atomically.
     async fn sign_v1_leaf(&self, user: &UserRow, order: LeafOrder, key: LeafKey) -> Result<V1CertView> {
+        let requested = Requested {
+            ca_id: order.ca.v1.id,
+            certificate_type: order.certificate_type.name(),
+            common_name: &order.common_name,
+            dns: &order.names.dns,
+            ips: &order.names.ips,
+            emails: &order.names.emails,
+            valid_days: order.valid_days,
+        };
+        self.check_issuance_policy(user, &requested).await?;
         let mut subject = parse_subject_dn(&order.subject_dn)?;
         if subject.common_name.is_none() {
             subject.set(SubjectAttr::CommonName, order.common_name.clone());
@@ -353,7 +364,8 @@ impl Authority {
             valid_days: order.valid_days,
             is_csr_origin: order.is_csr_origin,
             renewed_from_id: order.renewed_from_id,
-            created_by_user_id: Some(user.id).filter(|&id| id != 0),
+            created_by_user_id: creator_of(user),
+            created_by_service_account_id: user.service_account_id,
             updated_at: row.created_at,
         };
         let what = match (order.renewed_from_id, order.is_csr_origin) {

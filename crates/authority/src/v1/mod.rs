@@ -4,13 +4,16 @@
 //! the native API.
 
 mod access;
+mod accounts;
 mod audit;
 mod cas;
 mod certs;
 mod dn;
 mod orgs;
+mod policy;
 
 pub use access::Action;
+pub use accounts::{ServiceAccountPatch, ServiceToken};
 pub use audit::{AuditEntry, AuditFilter};
 pub use cas::{NewV1Ca, V1CaView};
 pub use certs::{CertificateType, NewV1Cert, SignV1Csr, V1CertView};

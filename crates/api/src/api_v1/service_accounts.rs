@@ -1,0 +1,204 @@
+//! `/api/v1/service-accounts/`: service accounts, their tokens and issuance policies.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{any, delete, get, post};
+use axum::{Json, Router};
+use certus_authority::{ServiceAccountPatch, ServiceAccountRow, ServiceToken};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::{V1Auth, V1Error, V1Json, V1Result, int, to_collection};
+use crate::AppState;
+use crate::time_fmt::{rfc3339, rfc3339_opt};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/service-accounts/", post(create).get(list))
+        .route("/api/v1/service-accounts", any(to_collection))
+        .route("/api/v1/service-accounts/{id}", get(read).patch(update).delete(remove))
+        .route("/api/v1/service-accounts/{id}/tokens", post(create_token).get(list_tokens))
+        .route("/api/v1/service-accounts/{id}/tokens/{token_id}", delete(revoke_token))
+        .route("/api/v1/service-accounts/{id}/policy", get(read_policy).put(put_policy).delete(remove_policy))
+}
+
+fn account_json(a: &ServiceAccountRow) -> Value {
+    json!({
+        "id": a.id,
+        "name": a.name,
+        "description": a.description,
+        "organization_id": a.org_num,
+        "can_create_ca": a.can_create_ca,
+        "can_create_cert": a.can_create_cert,
+        "can_revoke_cert": a.can_revoke_cert,
+        "can_export_private_key": a.can_export_private_key,
+        "can_delete_ca": a.can_delete_ca,
+        "created_by_user_id": a.created_by_user_id,
+        "disabled": a.disabled_at.is_some(),
+        "disabled_at": rfc3339_opt(a.disabled_at),
+        "created_at": rfc3339(a.created_at),
+        "updated_at": rfc3339(a.updated_at),
+    })
+}
+
+fn token_json(t: &ServiceToken) -> Value {
+    let mut v = json!({
+        "id": t.row.id,
+        "service_account_id": t.row.service_account_id,
+        "name": t.row.name,
+        "public_id": t.row.public_id,
+        "created_at": rfc3339(t.row.created_at),
+        "last_used_at": rfc3339_opt(t.row.last_used_at),
+        "expires_at": rfc3339_opt(t.row.expires_at),
+        "revoked": t.row.revoked,
+    });
+    if let Some(secret) = &t.token {
+        v["token"] = json!(secret);
+    }
+    v
+}
+
+#[derive(Deserialize, Default)]
+struct AccountBody {
+    name: Option<String>,
+    description: Option<String>,
+    organization_id: Option<i64>,
+    disabled: Option<bool>,
+    can_create_ca: Option<bool>,
+    can_create_cert: Option<bool>,
+    can_revoke_cert: Option<bool>,
+    can_export_private_key: Option<bool>,
+    can_delete_ca: Option<bool>,
+}
+
+impl From<AccountBody> for ServiceAccountPatch {
+    fn from(b: AccountBody) -> Self {
+        ServiceAccountPatch {
+            name: b.name,
+            description: b.description,
+            organization_id: b.organization_id,
+            disabled: b.disabled,
+            can_create_ca: b.can_create_ca,
+            can_create_cert: b.can_create_cert,
+            can_revoke_cert: b.can_revoke_cert,
+            can_export_private_key: b.can_export_private_key,
+            can_delete_ca: b.can_delete_ca,
+        }
+    }
+}
+
+async fn create(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    V1Json(b): V1Json<AccountBody>,
+) -> V1Result<(StatusCode, Json<Value>)> {
+    if b.name.is_none() {
+        return Err(V1Error::invalid("name: Field required"));
+    }
+    let sa = s.authority.create_service_account(&session.user, b.into()).await?;
+    Ok((StatusCode::CREATED, Json(account_json(&sa))))
+}
+
+async fn list(State(s): State<AppState>, V1Auth(session): V1Auth) -> V1Result<Json<Vec<Value>>> {
+    Ok(Json(s.authority.list_service_accounts(&session.user).await?.iter().map(account_json).collect()))
+}
+
+async fn read(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<Json<Value>> {
+    let id = int("service_account_id", Some(&id), 0)?;
+    Ok(Json(account_json(&s.authority.read_service_account(&session.user, id).await?)))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+    V1Json(b): V1Json<AccountBody>,
+) -> V1Result<Json<Value>> {
+    let id = int("service_account_id", Some(&id), 0)?;
+    if b.organization_id.is_some() {
+        return Err(V1Error::invalid("organization_id cannot be changed"));
+    }
+    Ok(Json(account_json(&s.authority.update_service_account(&session.user, id, b.into()).await?)))
+}
+
+async fn remove(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<StatusCode> {
+    let id = int("service_account_id", Some(&id), 0)?;
+    s.authority.delete_service_account(&session.user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+struct TokenBody {
+    name: Option<String>,
+    expires_at: Option<String>,
+}
+
+async fn create_token(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+    V1Json(b): V1Json<TokenBody>,
+) -> V1Result<(StatusCode, Json<Value>)> {
+    let id = int("service_account_id", Some(&id), 0)?;
+    let expires_at = match b.expires_at.as_deref() {
+        None => None,
+        Some(t) => {
+            let t = if t.ends_with('Z') || t.contains('+') { t.to_owned() } else { format!("{t}Z") };
+            let at = OffsetDateTime::parse(&t, &Rfc3339)
+                .map_err(|_| V1Error::invalid("expires_at: Input should be a valid datetime"))?;
+            Some(at.unix_timestamp())
+        }
+    };
+    let token = s.authority.create_service_token(&session.user, id, b.name, expires_at).await?;
+    Ok((StatusCode::CREATED, Json(token_json(&token))))
+}
+
+async fn list_tokens(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+) -> V1Result<Json<Vec<Value>>> {
+    let id = int("service_account_id", Some(&id), 0)?;
+    Ok(Json(s.authority.list_service_tokens(&session.user, id).await?.iter().map(token_json).collect()))
+}
+
+async fn revoke_token(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path((id, token_id)): Path<(String, String)>,
+) -> V1Result<StatusCode> {
+    let (id, token_id) = (int("service_account_id", Some(&id), 0)?, int("token_id", Some(&token_id), 0)?);
+    s.authority.revoke_service_token(&session.user, id, token_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn read_policy(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+) -> V1Result<Json<Value>> {
+    let id = int("service_account_id", Some(&id), 0)?;
+    Ok(Json(s.authority.issuance_policy(&session.user, id).await?))
+}
+
+async fn put_policy(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+    V1Json(b): V1Json<Value>,
+) -> V1Result<Json<Value>> {
+    let id = int("service_account_id", Some(&id), 0)?;
+    Ok(Json(s.authority.put_issuance_policy(&session.user, id, &b).await?))
+}
+
+async fn remove_policy(
+    State(s): State<AppState>,
+    V1Auth(session): V1Auth,
+    Path(id): Path<String>,
+) -> V1Result<StatusCode> {
+    let id = int("service_account_id", Some(&id), 0)?;
+    s.authority.delete_issuance_policy(&session.user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
