@@ -108,6 +108,7 @@ impl Authority {
     }
 
     fn plan_v1_ca(&self, user: &UserRow, req: &NewV1Ca, parent: Option<&V1Ca>) -> Result<(NewCa, V1CaRow)> {
+        super::check_text("name", &req.name)?;
         let subject = parse_subject_dn(&req.subject_dn)?;
         let common_name = subject.common_name.clone().ok_or_else(|| Error::policy("subject_dn must contain a CN"))?;
         let key_size = req.key_size.filter(|&k| k != 0).unwrap_or(CA_KEY_SIZE);

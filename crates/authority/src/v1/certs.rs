@@ -316,6 +316,10 @@ impl Authority {
 
     /// Signs and records a leaf (its key sealed if kept), with its audit entry, atomically.
     async fn sign_v1_leaf(&self, user: &UserRow, order: LeafOrder, key: LeafKey) -> Result<V1CertView> {
+        super::check_text("common_name", &order.common_name).map_err(|e| Error::policy(e.message))?;
+        if order.common_name.is_empty() || order.common_name.chars().count() > 64 {
+            return Err(Error::policy("common_name must be 1 to 64 characters"));
+        }
         let requested = Requested {
             ca_id: order.ca.v1.id,
             certificate_type: order.certificate_type.name(),

@@ -43,6 +43,7 @@ pub fn parse_subject_dn(text: &str) -> Result<Subject> {
                 "invalid subject_dn: C must be a two-letter country code, not {value:?}"
             )));
         }
+        super::check_text("subject_dn", value).map_err(|e| Error::policy(format!("invalid {}", e.message)))?;
         if value.chars().count() > 64 {
             return Err(Error::policy(format!("invalid subject_dn: {key} is longer than 64 characters")));
         }

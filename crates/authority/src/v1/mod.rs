@@ -19,6 +19,14 @@ pub use cas::{NewV1Ca, V1CaView};
 pub use certs::{CertificateType, NewV1Cert, SignV1Csr, V1CertView};
 pub use dn::parse_subject_dn;
 
+/// Names and DN values are text people read: control characters (NUL included) are refused.
+pub(crate) fn check_text(field: &str, value: &str) -> crate::Result<()> {
+    if value.chars().any(char::is_control) {
+        return Err(crate::Error::malformed(format!("{field} must not contain control characters")));
+    }
+    Ok(())
+}
+
 /// `slugify(name)-id` as the reference derives public CRL and CA certificate paths: lower case,
 /// characters other than letters, digits, `_`, `-` and white space dropped, runs of white space,
 /// `_` and `-` turned into one `-`, no `-` at either end.

@@ -26,6 +26,7 @@ fn clean_name(name: &str) -> Result<String> {
     if name.len() > 128 {
         return Err(Error::malformed("Organization name must be at most 128 characters"));
     }
+    super::check_text("name", name)?;
     Ok(name.to_owned())
 }
 
