@@ -243,3 +243,23 @@ def test_certus_superuser_token_is_a_superuser_here(v1, root):
     tok = requests.post(f"{base}/v1/admin/tokens", headers=boot,
                         json={"tenant_id": t["id"], "name": "t", "scopes": ["pki:admin"]}).json()["token"]
     detail(requests.get(f"{v1}/users/me", headers=bearer(tok)), 401, "Could not validate credentials")
+
+
+def test_registration_settings():
+    """CERTUS_FIRST_USER_BOOTSTRAP=false closes the anonymous first-user path (the bootstrap token
+    still creates users); CERTUS_ALLOW_UNAUTHENTICATED_REGISTRATION=true opens sign-up for plain
+    users only, without organisation or capabilities."""
+    env = {"CERTUS_FIRST_USER_BOOTSTRAP": "false", "CERTUS_ALLOW_UNAUTHENTICATED_REGISTRATION": "true"}
+    for server in fresh_server(env):
+        v1 = server.url + "/api/v1"
+        first = {"username": "first", "email": "first@example.com", "password": "password1"}
+        detail(requests.post(f"{v1}/users/", json={**first, "role": "superuser"}), 403,
+               "Not enough permissions to create admin or superuser accounts")
+        r = requests.post(f"{v1}/users/", json={**first, "role": "superuser"}, headers=bearer(BOOTSTRAP_TOKEN))
+        assert r.status_code == 201 and r.json()["role"] == "superuser", r.text
+        joe = {"username": "joe", "email": "joe@example.com", "password": "password1"}
+        detail(requests.post(f"{v1}/users/", json={**joe, "can_create_ca": True}), 403,
+               "Not enough permissions to change capabilities")
+        detail(requests.post(f"{v1}/users/", json={**joe, "organization_id": 1}), 403)
+        r = requests.post(f"{v1}/users/", json=joe)
+        assert r.status_code == 201 and r.json()["role"] == "user", r.text

@@ -68,6 +68,7 @@ pub struct Authority {
     keys: Arc<RwLock<HashMap<TenantKeyId, Arc<Key>>>>,
     /// The PKCS#11 token for CA keys, when configured.
     hsm: Option<Arc<Hsm>>,
+    registration: users::Registration,
     /// `ca_chain` PEMs by CA id; CA certificates are immutable.
     chains: Arc<RwLock<HashMap<String, Arc<Vec<String>>>>>,
     /// Token and role rows, read by every request; see `ttl_cache` for the consistency rule.
@@ -98,6 +99,7 @@ impl Authority {
             ocsp: Arc::default(),
             keys: Arc::default(),
             hsm: None,
+            registration: users::Registration { first_user: true, open: false },
             chains: Arc::default(),
             tokens: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
             roles: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
@@ -108,6 +110,13 @@ impl Authority {
     /// Lets CAs keep their keys on this PKCS#11 token (`key_store: "pkcs11"`).
     pub fn with_hsm(mut self, hsm: Arc<Hsm>) -> Self {
         self.hsm = Some(hsm);
+        self
+    }
+
+    /// Who may create /api/v1 users without signing in: anyone while no user exists
+    /// (`first_user`, default on), and anyone a plain user at any time (`open`, default off).
+    pub fn with_registration(mut self, first_user: bool, open: bool) -> Self {
+        self.registration = users::Registration { first_user, open };
         self
     }
 

@@ -8,6 +8,7 @@ use certus_store::{AuditRow, UserRow};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::v1::actor_of;
 use crate::{Authority, new_uuid, now_secs};
 
 pub const ACCESS_TOKEN_MINUTES: i64 = 15;
@@ -17,6 +18,13 @@ const API_TOKEN_USER_ID: i64 = 0;
 const ROLES: [&str; 3] = ["superuser", "admin", "user"];
 /// Domain separation: the KEK's MAC key also signs list bookmarks.
 const JWT_CONTEXT: &[u8] = b"certus-api-v1-jwt\0";
+
+/// Who may create users without signing in (see `Authority::with_registration`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Registration {
+    pub first_user: bool,
+    pub open: bool,
+}
 
 /// A request to create a user; capability flags are honoured at creation (the reference
 /// implementation drops them).
@@ -130,10 +138,10 @@ fn refresh_hash(token: &str) -> String {
     hex::encode(certus_kms::sha256(token.as_bytes()))
 }
 
-fn user_audit(actor: &str, action: &str, user: &str) -> AuditRow {
+fn user_audit(actor: &str, action: &str, user: &str, tenant_id: Option<String>) -> AuditRow {
     AuditRow {
         at: now_secs(),
-        tenant_id: None,
+        tenant_id,
         actor: actor.to_owned(),
         action: action.to_owned(),
         resource: user.to_owned(),
@@ -142,9 +150,18 @@ fn user_audit(actor: &str, action: &str, user: &str) -> AuditRow {
 }
 
 impl Authority {
+    /// The tenant that files a user's audit entries under the user's organisation (none: only
+    /// superusers read them).
+    async fn audit_tenant(&self, user: &UserRow) -> Option<String> {
+        let org = user.org_id.as_deref()?;
+        self.store.v1_org_of(org).await.ok().map(|o| o.tenant_id)
+    }
+
     /// Creates a user. While no user exists anyone may create one with any role (first-user
-    /// bootstrap); afterwards only a signed-in caller may, and only a superuser may create admins
-    /// and superusers. `caller` is `None` for an unauthenticated request.
+    /// bootstrap, unless switched off); afterwards only a signed-in caller may (or anyone, for a
+    /// plain user without organisation or capabilities, when registration is open), and only a
+    /// superuser may create admins and superusers. `caller` is `None` for an unauthenticated
+    /// request.
     pub async fn create_user(&self, caller: Option<&UserRow>, new: NewUser) -> Result<UserRow> {
         let role = new.role.clone().unwrap_or_else(|| "user".into());
         if !ROLES.contains(&role.as_str()) {
@@ -152,12 +169,22 @@ impl Authority {
         }
         check_password(&new.password)?;
         check_email(&new.email)?;
-        if self.store.count_users().await? > 0 {
+        let bootstrapping = self.registration.first_user && self.store.count_users().await? == 0;
+        if !bootstrapping {
             match caller {
                 None if role != "user" => {
                     return Err(Error::forbidden("Not enough permissions to create admin or superuser accounts"));
                 }
-                None => return Err(Error::forbidden("Unauthenticated registration is disabled")),
+                None if !self.registration.open => {
+                    return Err(Error::forbidden("Unauthenticated registration is disabled"));
+                }
+                None if new.organization_id.is_some() => {
+                    return Err(Error::forbidden("Not enough permissions to change organization assignment"));
+                }
+                None if new.grants_capabilities() => {
+                    return Err(Error::forbidden("Not enough permissions to change capabilities"));
+                }
+                None => {}
                 Some(c) if role != "user" && c.role != "superuser" => {
                     return Err(Error::forbidden("Not enough permissions to create admin or superuser accounts"));
                 }
@@ -210,8 +237,9 @@ impl Authority {
             created_at: now,
             updated_at: now,
         };
-        let actor = caller.map_or_else(|| "anonymous".to_owned(), |c| format!("user:{}", c.id));
-        row.id = self.store.insert_user(&row, &user_audit(&actor, "user_create", "user")).await?;
+        let actor = caller.map_or_else(|| "anonymous".to_owned(), actor_of);
+        let audit = user_audit(&actor, "user_create", "user", self.audit_tenant(&row).await);
+        row.id = self.store.insert_user(&row, &audit).await?;
         Ok(row)
     }
 
@@ -226,11 +254,12 @@ impl Authority {
         let phc = user.as_ref().map_or_else(|| unknown_user_hash().as_str(), |u| u.password_hash.as_str());
         let password_ok = password_matches(password, phc).await;
         let Some(user) = user.filter(|u| u.is_active && password_ok) else {
-            let audit = user_audit("anonymous", "login_failure", &format!("username:{username}"));
+            let audit = user_audit("anonymous", "login_failure", &format!("username:{username}"), None);
             self.store.append_audit(&audit).await?;
             return Err(Error::unauthorized("Incorrect username or password"));
         };
-        self.store.append_audit(&user_audit(&format!("user:{}", user.id), "login_success", "session")).await?;
+        let audit = user_audit(&actor_of(&user), "login_success", "session", self.audit_tenant(&user).await);
+        self.store.append_audit(&audit).await?;
         self.new_session(&user).await
     }
 
@@ -470,7 +499,7 @@ impl Authority {
             user.tokens_invalidated_at = Some(now);
         }
         user.updated_at = now;
-        let audit = user_audit(&format!("user:{}", caller.id), "user_update", &format!("user:{id}"));
+        let audit = user_audit(&actor_of(caller), "user_update", &format!("user:{id}"), self.audit_tenant(&user).await);
         self.store.update_user(&user, end_sessions, &audit).await?;
         self.user_or_404(id).await
     }
@@ -483,8 +512,8 @@ impl Authority {
         if caller.id == id {
             return Err(Error::policy("Superusers cannot delete themselves"));
         }
-        self.user_or_404(id).await?;
-        let audit = user_audit(&format!("user:{}", caller.id), "user_delete", &format!("user:{id}"));
+        let user = self.user_or_404(id).await?;
+        let audit = user_audit(&actor_of(caller), "user_delete", &format!("user:{id}"), self.audit_tenant(&user).await);
         Ok(self.store.delete_user(id, &audit).await?)
     }
 }

@@ -86,6 +86,12 @@ struct ServeArgs {
     /// Password logins allowed per client address and minute on /api/v1/auth/token.
     #[arg(long, env = "CERTUS_AUTH_RATE_LIMIT", default_value_t = 5)]
     auth_rate_limit: usize,
+    /// Let an anonymous `POST /api/v1/users/` create the first user (any role) while none exists.
+    #[arg(long, env = "CERTUS_FIRST_USER_BOOTSTRAP", default_value_t = true, action = clap::ArgAction::Set)]
+    first_user_bootstrap: bool,
+    /// Let anyone register a plain /api/v1 user without signing in.
+    #[arg(long, env = "CERTUS_ALLOW_UNAUTHENTICATED_REGISTRATION", default_value_t = false, action = clap::ArgAction::Set)]
+    allow_unauthenticated_registration: bool,
     /// PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so) for CA keys with `key_store: pkcs11`.
     #[arg(long, env = "CERTUS_PKCS11_MODULE", requires_all = ["pkcs11_token_label", "pkcs11_pin"])]
     pkcs11_module: Option<PathBuf>,
@@ -158,7 +164,9 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
     let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", args.listen));
     let ocsp_signer = if args.ocsp_signer == "ca" { OcspSigner::Ca } else { OcspSigner::Delegated };
-    let mut authority = Authority::new(store.clone(), kek, &public_url).with_ocsp_signer(ocsp_signer);
+    let mut authority = Authority::new(store.clone(), kek, &public_url)
+        .with_ocsp_signer(ocsp_signer)
+        .with_registration(args.first_user_bootstrap, args.allow_unauthenticated_registration);
     if let (Some(module), Some(token_label), Some(pin)) =
         (&args.pkcs11_module, &args.pkcs11_token_label, &args.pkcs11_pin)
     {

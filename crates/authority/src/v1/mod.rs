@@ -13,6 +13,7 @@ mod orgs;
 mod policy;
 
 pub use access::Action;
+pub(crate) use access::actor_of;
 pub use accounts::{ServiceAccountPatch, ServiceToken};
 pub use audit::{AuditEntry, AuditFilter};
 pub use cas::{NewV1Ca, V1CaView};
