@@ -48,6 +48,21 @@ const ACCOUNT_COLUMNS: &str = "SELECT a.id, a.org_id, (SELECT o.id FROM v1_organ
 const TOKEN_COLUMNS: &str = "SELECT id, service_account_id, public_id, digest, name, created_at, last_used_at, \
      expires_at, revoked FROM v1_service_account_tokens";
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds $1..$8 of an insert or update: name, description, the five capability flags and
+/// disabled_at, in that order.
+fn bind_account<'q>(q: AnyQuery<'q>, a: &'q ServiceAccountRow) -> AnyQuery<'q> {
+    q.bind(&a.name)
+        .bind(&a.description)
+        .bind(i64::from(a.can_create_ca))
+        .bind(i64::from(a.can_create_cert))
+        .bind(i64::from(a.can_revoke_cert))
+        .bind(i64::from(a.can_export_private_key))
+        .bind(i64::from(a.can_delete_ca))
+        .bind(a.disabled_at)
+}
+
 fn account_of(r: &AnyRow) -> Result<ServiceAccountRow> {
     let flag = |c: &str| -> Result<bool> { Ok(r.try_get::<i64, _>(c)? != 0) };
     Ok(ServiceAccountRow {
@@ -85,25 +100,21 @@ fn token_of(r: &AnyRow) -> Result<ServiceTokenRow> {
 impl Store {
     pub async fn insert_service_account(&self, a: &ServiceAccountRow, audit: &AuditRow) -> Result<i64> {
         let mut tx = self.pool().begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO v1_service_accounts (org_id, name, description, can_create_ca, can_create_cert, \
-             can_revoke_cert, can_export_private_key, can_delete_ca, created_by_user_id, disabled_at, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+        let row = bind_account(
+            sqlx::query(
+                "INSERT INTO v1_service_accounts (name, description, can_create_ca, can_create_cert, \
+                 can_revoke_cert, can_export_private_key, can_delete_ca, disabled_at, org_id, created_by_user_id, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+            ),
+            a,
         )
         .bind(&a.org_id)
-        .bind(&a.name)
-        .bind(&a.description)
-        .bind(i64::from(a.can_create_ca))
-        .bind(i64::from(a.can_create_cert))
-        .bind(i64::from(a.can_revoke_cert))
-        .bind(i64::from(a.can_export_private_key))
-        .bind(i64::from(a.can_delete_ca))
         .bind(a.created_by_user_id)
-        .bind(a.disabled_at)
         .bind(a.created_at)
         .fetch_one(&mut *tx)
         .await
         .map_err(conflict_on_unique("a service account with this name in the organization"))?;
+        let id: i64 = row.try_get("id")?;
         let audit = AuditRow { resource: format!("service_account:{id}"), ..audit.clone() };
         crate::audit_chain::append(&mut tx, &[&audit]).await?;
         tx.commit().await?;
@@ -132,19 +143,14 @@ impl Store {
 
     pub async fn update_service_account(&self, a: &ServiceAccountRow, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
-            "UPDATE v1_service_accounts SET name = $1, description = $2, can_create_ca = $3, can_create_cert = $4, \
-             can_revoke_cert = $5, can_export_private_key = $6, can_delete_ca = $7, disabled_at = $8, \
-             updated_at = $9 WHERE id = $10",
+        let done = bind_account(
+            sqlx::query(
+                "UPDATE v1_service_accounts SET name = $1, description = $2, can_create_ca = $3, \
+                 can_create_cert = $4, can_revoke_cert = $5, can_export_private_key = $6, can_delete_ca = $7, \
+                 disabled_at = $8, updated_at = $9 WHERE id = $10",
+            ),
+            a,
         )
-        .bind(&a.name)
-        .bind(&a.description)
-        .bind(i64::from(a.can_create_ca))
-        .bind(i64::from(a.can_create_cert))
-        .bind(i64::from(a.can_revoke_cert))
-        .bind(i64::from(a.can_export_private_key))
-        .bind(i64::from(a.can_delete_ca))
-        .bind(a.disabled_at)
         .bind(a.updated_at)
         .bind(a.id)
         .execute(&mut *tx)
