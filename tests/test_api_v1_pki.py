@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from conftest import BOOTSTRAP_TOKEN, Client, fresh_server, make_csr, openssl, write
+from test_audit import verify
 from test_lint import lint
 
 SPEC = Path(__file__).resolve().parent / "spec" / "certificates-orgs-capabilities.txt"
@@ -262,6 +263,7 @@ def test_public_crl_and_ca_downloads_and_the_native_view(srv, su, ca1, tmp):
     slug = "acme-issuing-ca-1"
     assert f"http://127.0.0.1:{srv.port}/crl/{slug}" in cert_text(tmp, made["certificate"])
     anon = requests.Session()
+    assert anon.get(f"{srv.url}/").status_code == 200  # the reference's liveness check
     crl = anon.get(f"{srv.url}/crl/{slug}")
     assert crl.status_code == 200 and crl.headers["content-type"] == "application/pkix-crl"
     assert crl.headers["content-disposition"] == f"attachment; filename={slug}.crl"
@@ -313,3 +315,6 @@ def test_audit_log_records_each_event_once(srv, su, ca1):
     assert len(su.ok("get", "/audit-logs/?limit=2&skip=1")) == 2
     assert su.ok("get", "/audit-logs/?since=2999-01-01T00:00:00") == []
     assert su.get("/audit-logs/?limit=0").status_code == 422
+    # The whole chain, with this front door's entries in it, still verifies.
+    r = verify(srv.data_dir)
+    assert r.returncode == 0 and str(len(su.ok("get", "/audit-logs/?limit=1000"))) in r.stdout, r.stdout + r.stderr

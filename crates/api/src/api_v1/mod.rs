@@ -46,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users/me", get(me))
         .route("/api/v1/users/{id}", get(get_user).patch(patch_user).delete(delete_user))
         .route("/api/v1/users", any(to_collection))
+        .route("/", get(welcome))
         .layer(axum::middleware::map_response(security_headers))
 }
 
@@ -61,6 +62,11 @@ async fn security_headers(mut res: Response) -> Response {
         h.insert(name, HeaderValue::from_static(value));
     }
     res
+}
+
+/// The reference's liveness check is `GET /` (it has no health route).
+async fn welcome() -> Json<Value> {
+    Json(json!({ "message": "Welcome to Certus - PKI server (FastPKI-compatible API under /api/v1)." }))
 }
 
 /// FastAPI answers a collection path without its trailing slash with a 307 to the slash form.
