@@ -263,3 +263,15 @@ def test_registration_settings():
         detail(requests.post(f"{v1}/users/", json={**joe, "organization_id": 1}), 403)
         r = requests.post(f"{v1}/users/", json=joe)
         assert r.status_code == 201 and r.json()["role"] == "user", r.text
+
+
+def test_racing_first_users_make_one_superuser():
+    """Anonymous first-user requests sent together: exactly one becomes the superuser."""
+    from concurrent.futures import ThreadPoolExecutor
+    for server in fresh_server():
+        body = lambda i: {"username": f"racer{i}", "email": f"racer{i}@example.com", "password": "password1",
+                          "role": "superuser"}
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(lambda i: requests.post(f"{server.url}/api/v1/users/", json=body(i)).status_code,
+                                  range(8)))
+        assert sorted(codes) == [201] + [403] * 7, codes

@@ -34,6 +34,10 @@ const RESPONSE_VALIDITY: Duration = Duration::hours(1);
 const CACHE_SECS: i64 = 300;
 const CACHE_MAX_ENTRIES: usize = 100_000;
 const RESPONDER_VALIDITY: Duration = Duration::days(30);
+/// A responder certificate is made on a CA's first OCSP request and used at once; backdating it
+/// a minute keeps a relying party whose clock lags a little (openssl reads the coarse clock) from
+/// finding its signer not yet valid.
+const RESPONDER_BACKDATE: Duration = Duration::minutes(1);
 const RESPONDER_RENEW_BEFORE: i64 = 7 * 86_400;
 
 /// An encoded OCSPResponse, and for how many seconds HTTP caches may keep it.
@@ -237,8 +241,8 @@ impl Authority {
     async fn issue_responder(&self, ca: &CaRow) -> Result<Signer> {
         let ca_key = self.load_key(&ca.tenant_id, &ca.key_id).await?;
         let key = generate_key(ca_key.spec()).await?;
-        let not_before = now();
-        let not_after = (not_before + RESPONDER_VALIDITY).min(from_secs(ca.valid_until));
+        let not_before = now() - RESPONDER_BACKDATE;
+        let not_after = (now() + RESPONDER_VALIDITY).min(from_secs(ca.valid_until));
         let spec = CertSpec {
             serial: certus_x509::new_serial_from(certus_kms::random_bytes()),
             subject: Subject { common_name: Some(format!("{} OCSP Responder", ca.common_name)), ..Default::default() },
@@ -267,7 +271,7 @@ impl Authority {
             key_id: key_row.id.clone(),
             cert_der: cert_der.clone(),
             not_after: not_after.unix_timestamp(),
-            created_at: not_before.unix_timestamp(),
+            created_at: now().unix_timestamp(),
         };
         self.store.put_responder(&row, &key_row).await.map_err(Error::from)?;
         tracing::info!(ca_id = %ca.id, "issued OCSP responder certificate");

@@ -239,7 +239,18 @@ impl Authority {
         };
         let actor = caller.map_or_else(|| "anonymous".to_owned(), actor_of);
         let audit = user_audit(&actor, "user_create", "user", self.audit_tenant(&row).await);
-        row.id = self.store.insert_user(&row, &audit).await?;
+        // Two anonymous first-user requests may both have seen an empty table; one wins.
+        let first = bootstrapping && caller.is_none();
+        row.id = match self.store.insert_user(&row, &audit, first).await {
+            Err(certus_store::Error::Conflict(what)) if what == "the first user" => {
+                return Err(Error::forbidden(if row.role == "user" {
+                    "Unauthenticated registration is disabled"
+                } else {
+                    "Not enough permissions to create admin or superuser accounts"
+                }));
+            }
+            other => other?,
+        };
         Ok(row)
     }
 

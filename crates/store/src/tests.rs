@@ -284,7 +284,11 @@ async fn expired_sessions_are_swept_and_live_ones_kept() {
         resource: "user".into(),
         detail: String::new(),
     };
-    let id = s.insert_user(&user, &audit).await.unwrap();
+    let id = s.insert_user(&user, &audit, true).await.unwrap();
+    // The anonymous first-user bootstrap happens once, even for requests that raced past the
+    // empty-table check.
+    let second = UserRow { username: "second".into(), email: "second@example.com".into(), ..user.clone() };
+    assert!(matches!(s.insert_user(&second, &audit, true).await, Err(Error::Conflict(_))));
     s.insert_refresh_token("old", id, 100).await.unwrap();
     s.insert_refresh_token("live", id, 300).await.unwrap();
     s.end_session("jti-old", 100, "old").await.unwrap();

@@ -83,9 +83,16 @@ impl Store {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(self.pool()).await?.try_get("n")?)
     }
 
-    /// Stores a new user with its audit entry; returns the assigned id.
-    pub async fn insert_user(&self, u: &UserRow, audit: &AuditRow) -> Result<i64> {
+    /// Stores a new user with its audit entry; returns the assigned id. `first`: this is the
+    /// anonymous first-user bootstrap, which succeeds once only (Conflict afterwards).
+    pub async fn insert_user(&self, u: &UserRow, audit: &AuditRow, first: bool) -> Result<i64> {
         let mut tx = self.pool().begin().await?;
+        if first {
+            sqlx::query("INSERT INTO v1_first_user (id) VALUES (1)")
+                .execute(&mut *tx)
+                .await
+                .map_err(conflict_on_unique("the first user"))?;
+        }
         let row = bind_account(
             sqlx::query(
                 "INSERT INTO users (email, password_hash, role, is_active, org_id, can_create_ca, can_create_cert, \

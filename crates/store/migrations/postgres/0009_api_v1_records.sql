@@ -80,3 +80,9 @@ CREATE TABLE v1_issuance_policies (
     created_at          BIGINT NOT NULL,
     updated_at          BIGINT NOT NULL
 );
+
+-- Taken once, by the anonymous request that creates the first user: of two racing first-user
+-- requests only one can insert it.
+CREATE TABLE v1_first_user (
+    id  BIGINT PRIMARY KEY
+);
