@@ -270,6 +270,11 @@ def test_public_crl_and_ca_downloads_and_the_native_view(srv, su, ca1, tmp):
     text = openssl("crl", "-inform", "DER", "-in", str(write_bytes(tmp / "c.crl", crl.content)), "-noout", "-text").stdout
     assert made["serial_number"].upper() in text.replace(":", "") and "Key Compromise" in text
     lint("lint_crl", "-t", "CRL", "-p", "PKIX", str(tmp / "c.crl"))
+    crl_pem = openssl("crl", "-inform", "DER", "-in", str(tmp / "c.crl")).stdout
+    r = openssl("verify", "-crl_check", "-CRLfile", str(write(tmp / "crl.pem", crl_pem)), "-CAfile",
+                str(write(tmp / "ca1.pem", ca1["certificate"])), str(write(tmp / "gone.pem", made["certificate"])),
+                check=False)
+    assert r.returncode != 0 and "certificate revoked" in r.stdout + r.stderr, r.stdout + r.stderr
     pem = anon.get(f"{srv.url}/crl/{slug}.pem")
     assert pem.text.startswith("-----BEGIN X509 CRL-----") and pem.headers["content-type"] == "application/x-pem-file"
     assert anon.get(f"{srv.url}/ca/{slug}.pem").text == ca1["certificate"]
