@@ -7,8 +7,6 @@ use axum::{Json, Router};
 use certus_authority::{AuditEntry, AuditFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::{V1Auth, V1Error, V1Result, int, to_collection};
 use crate::AppState;
@@ -28,19 +26,6 @@ struct AuditQuery {
     until: Option<String>,
     skip: Option<String>,
     limit: Option<String>,
-}
-
-/// An ISO-8601 time; without an offset it is UTC (as the reference stores times).
-fn instant(field: &str, text: Option<&str>) -> V1Result<Option<i64>> {
-    let Some(text) = text else { return Ok(None) };
-    let with_zone = if text.ends_with('Z') || text[10.min(text.len())..].contains(['+', '-']) {
-        text.to_owned()
-    } else {
-        format!("{text}Z")
-    };
-    OffsetDateTime::parse(&with_zone, &Rfc3339)
-        .map(|t| Some(t.unix_timestamp()))
-        .map_err(|_| V1Error::invalid(format!("{field}: Input should be a valid datetime")))
 }
 
 fn entry_json(e: &AuditEntry) -> Value {
@@ -75,8 +60,8 @@ async fn list(
         user_id: q.user_id.as_deref().map(|u| int("user_id", Some(u), 0)).transpose()?,
         resource_type: q.resource_type,
         resource_id: q.resource_id.as_deref().map(|r| int("resource_id", Some(r), 0)).transpose()?,
-        since: instant("since", q.since.as_deref())?,
-        until: instant("until", q.until.as_deref())?,
+        since: super::instant("since", q.since.as_deref())?,
+        until: super::instant("until", q.until.as_deref())?,
         skip,
         limit,
     };

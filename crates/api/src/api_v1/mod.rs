@@ -346,6 +346,17 @@ struct Page {
     limit: Option<String>,
 }
 
+/// An ISO-8601 time; without an offset it is UTC (as the reference stores times).
+pub(crate) fn instant(field: &str, text: Option<&str>) -> V1Result<Option<i64>> {
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+    let Some(text) = text else { return Ok(None) };
+    OffsetDateTime::parse(text, &Rfc3339)
+        .or_else(|_| OffsetDateTime::parse(&format!("{text}Z"), &Rfc3339))
+        .map(|t| Some(t.unix_timestamp()))
+        .map_err(|_| V1Error::invalid(format!("{field}: Input should be a valid datetime")))
+}
+
 /// An integer from the path or query; FastAPI reports a bad one as a 422.
 pub(crate) fn int(field: &str, text: Option<&str>, default: i64) -> V1Result<i64> {
     text.map_or(Ok(default), |t| t.parse().map_err(|_| V1Error::invalid(format!("{field} must be an integer"))))

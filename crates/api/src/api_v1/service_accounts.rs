@@ -7,8 +7,6 @@ use axum::{Json, Router};
 use certus_authority::{ServiceAccountPatch, ServiceAccountRow, ServiceToken};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::{V1Auth, V1Error, V1Json, V1Result, int, to_collection};
 use crate::AppState;
@@ -142,15 +140,7 @@ async fn create_token(
     V1Json(b): V1Json<TokenBody>,
 ) -> V1Result<(StatusCode, Json<Value>)> {
     let id = int("service_account_id", Some(&id), 0)?;
-    let expires_at = match b.expires_at.as_deref() {
-        None => None,
-        Some(t) => {
-            let t = if t.ends_with('Z') || t.contains('+') { t.to_owned() } else { format!("{t}Z") };
-            let at = OffsetDateTime::parse(&t, &Rfc3339)
-                .map_err(|_| V1Error::invalid("expires_at: Input should be a valid datetime"))?;
-            Some(at.unix_timestamp())
-        }
-    };
+    let expires_at = super::instant("expires_at", b.expires_at.as_deref())?;
     let token = s.authority.create_service_token(&session.user, id, b.name, expires_at).await?;
     Ok((StatusCode::CREATED, Json(token_json(&token))))
 }
