@@ -77,5 +77,21 @@ pub fn router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
+        .layer(axum::middleware::from_fn(contain_panics))
         .with_state(state)
+}
+
+/// A handler that panics (a bug) answers 500 and is logged, instead of dropping the connection;
+/// the server keeps serving.
+async fn contain_panics(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(next.run(req)).catch_unwind().await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::error!("request handler panicked");
+            let body = serde_json::json!({ "error": { "code": "internal", "message": "internal error" } });
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+        }
+    }
 }
