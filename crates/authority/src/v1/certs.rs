@@ -9,7 +9,7 @@ use std::sync::Arc;
 use certus_kms::KeySpec;
 use certus_store::{CertRow, KeyRow, UserRow, V1Ca, V1Cert, V1CertRow};
 use certus_x509::{
-    CertProfile, KeyKind, KeyUsageBit, PublicKeyData, RevocationReason, SubjectAttr, SubjectPublicKeyInfo,
+    CertProfile, KeyKind, KeyUsageBit, PublicKeyData, RevocationReason, Subject, SubjectAttr, SubjectPublicKeyInfo,
     csr_from_pem, parse_certificate, parse_csr,
 };
 
@@ -247,10 +247,10 @@ impl Authority {
             is_csr_origin: false,
             renewed_from_id: None,
         };
-        self.check_leaf_allowed(&order.ca)?;
+        let subject = self.admit(user, &order).await?;
         let key = Arc::new(generate_key(spec).await?);
         let keep = req.include_private_key.unwrap_or(true);
-        self.sign_v1_leaf(user, order, LeafKey::Generated { key, keep }).await
+        self.sign_v1_leaf(user, order, subject, LeafKey::Generated { key, keep }).await
     }
 
     /// `POST /certificates/sign-csr`: the CSR's subject, SANs and key, unless the request
@@ -302,23 +302,25 @@ impl Authority {
             is_csr_origin: true,
             renewed_from_id: None,
         };
-        self.check_leaf_allowed(&order.ca)?;
-        self.sign_v1_leaf(user, order, LeafKey::Requested(key)).await
+        let subject = self.admit(user, &order).await?;
+        self.sign_v1_leaf(user, order, subject, LeafKey::Requested(key)).await
     }
 
-    fn check_leaf_allowed(&self, ca: &V1Ca) -> Result<()> {
-        if ca.v1.allow_leaf_certs {
-            Ok(())
-        } else {
-            Err(Error::policy(format!("CA {} does not allow leaf certificate issuance", ca.v1.id)))
+    /// Everything that can refuse an order before a key is made or anything signed: the CA's
+    /// leaf switch, the common name, the subject and (for service accounts) the issuance policy.
+    /// Returns the subject to sign.
+    async fn admit(&self, user: &UserRow, order: &LeafOrder) -> Result<Subject> {
+        if !order.ca.v1.allow_leaf_certs {
+            return Err(Error::policy(format!("CA {} does not allow leaf certificate issuance", order.ca.v1.id)));
         }
-    }
-
-    /// Signs and records a leaf (its key sealed if kept), with its audit entry, atomically.
-    async fn sign_v1_leaf(&self, user: &UserRow, order: LeafOrder, key: LeafKey) -> Result<V1CertView> {
         super::check_text("common_name", &order.common_name).map_err(|e| Error::policy(e.message))?;
         if order.common_name.is_empty() || order.common_name.chars().count() > 64 {
             return Err(Error::policy("common_name must be 1 to 64 characters"));
+        }
+        let mut subject = parse_subject_dn(&order.subject_dn)?;
+        if subject.common_name.is_none() {
+            subject.set(SubjectAttr::CommonName, order.common_name.clone());
+            subject.order.push(SubjectAttr::CommonName);
         }
         let requested = Requested {
             ca_id: order.ca.v1.id,
@@ -330,11 +332,18 @@ impl Authority {
             valid_days: order.valid_days,
         };
         self.check_issuance_policy(user, &requested).await?;
-        let mut subject = parse_subject_dn(&order.subject_dn)?;
-        if subject.common_name.is_none() {
-            subject.set(SubjectAttr::CommonName, order.common_name.clone());
-            subject.order.push(SubjectAttr::CommonName);
-        }
+        Ok(subject)
+    }
+
+    /// Signs and records an admitted leaf (its key sealed if kept), with its audit entry,
+    /// atomically.
+    async fn sign_v1_leaf(
+        &self,
+        user: &UserRow,
+        order: LeafOrder,
+        subject: Subject,
+        key: LeafKey,
+    ) -> Result<V1CertView> {
         let ca_row = self.usable_ca(&order.ca.ca.tenant_id, &order.ca.ca.id).await?;
         let mut plan = self.plan_without_role(
             ca_row,
@@ -455,7 +464,6 @@ impl Authority {
             is_csr_origin: old.v1.is_csr_origin,
             renewed_from_id: Some(id),
         };
-        self.check_leaf_allowed(&order.ca)?;
         let key = match (old.v1.is_csr_origin, csr) {
             (true, None) => {
                 return Err(renewal_refused(CSR_REQUIRED, "renewing a certificate issued from a CSR needs a new CSR"));
@@ -470,14 +478,20 @@ impl Authority {
                 let csr = read_csr(pem)?;
                 order.key_size = i64::from(csr.key.bits);
                 order.is_rsa = csr.key.kind == KeyKind::Rsa;
-                LeafKey::Requested(check_csr_key(&csr.key, &csr.spki_der)?)
+                Some(LeafKey::Requested(check_csr_key(&csr.key, &csr.spki_der)?))
             }
-            (false, None) => {
+            // A new key, made once the order is admitted.
+            (false, None) => None,
+        };
+        let subject = self.admit(user, &order).await?;
+        let key = match key {
+            Some(key) => key,
+            None => {
                 let spec = KeySpec::from_type_and_size("rsa", u32::try_from(old.v1.key_size).ok())?;
                 LeafKey::Generated { key: Arc::new(generate_key(spec).await?), keep: old.cert.key_id.is_some() }
             }
         };
-        self.sign_v1_leaf(user, order, key).await
+        self.sign_v1_leaf(user, order, subject, key).await
     }
 }
 
