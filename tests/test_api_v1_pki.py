@@ -323,3 +323,37 @@ def test_audit_log_records_each_event_once(srv, su, ca1):
     # The whole chain, with this front door's entries in it, still verifies.
     r = verify(srv.data_dir)
     assert r.returncode == 0 and str(len(su.ok("get", "/audit-logs/?limit=1000"))) in r.stdout, r.stdout + r.stderr
+
+
+def test_an_organisation_is_a_native_tenant(srv, su, tmp):
+    """An organisation's CA is listed by a native token of its tenant (and not by one of another
+    tenant), signs through a native role there, and a revocation here is in its native CRL."""
+    org = su.ok("post", "/organizations/", 201, json={"name": "Native Org"})
+    su.ok("post", "/users/", 201, json={"username": "orgadmin", "email": "orgadmin@example.com",
+                                        "password": "password1", "role": "admin", "organization_id": org["id"]})
+    token = requests.post(f"{srv.url}/api/v1/auth/token", data={"username": "orgadmin", "password": "password1"})
+    admin = Client(srv.url + "/api/v1", token.json()["access_token"])
+    ca = admin.ok("post", "/cas/", 201, json={"name": "Org CA", "subject_dn": "CN=Org CA,O=Native Org", "key_size": 2048})
+    assert ca["organization_id"] == org["id"]
+    boot = Client(srv.url, BOOTSTRAP_TOKEN)
+    native_token = boot.ok("post", "/v1/admin/tokens", 201, json={"tenant_id": org["tenant_id"], "name": "org",
+                                                                  "scopes": ["pki:issue", "pki:admin"]})["token"]
+    native = Client(srv.url, native_token)
+    listed = native.ok("get", "/v1/pki/ca")
+    listed = listed["data"] if isinstance(listed, dict) else listed
+    assert [c["name"] for c in listed] == ["Org CA"]
+    role = native.ok("post", "/v1/pki/roles", 201, json={"name": "org-role", "ca_id": listed[0]["id"],
+                                                         "allowed_domains": ["org.test"], "allow_subdomains": True})
+    issued = native.ok("post", f"/v1/pki/issue/{role['name']}", 201, json={"common_name": "a.org.test"})
+    write(tmp / "ca.pem", ca["certificate"])
+    assert "OK" in openssl("verify", "-CAfile", str(tmp / "ca.pem"), str(write(tmp / "a.pem", issued["certificate"]))).stdout
+    made = admin.ok("post", f"/certificates/?ca_id={ca['id']}", 201, json={
+        "common_name": "b.org.test", "subject_dn": "CN=b.org.test", "certificate_type": "server"})
+    admin.ok("post", f"/certificates/{made['id']}/revoke", json={"reason": "superseded"})
+    crl = requests.get(f"{srv.url}/v1/pki/ca/{listed[0]['id']}/crl").content
+    text = openssl("crl", "-inform", "DER", "-in", str(write_bytes(tmp / "o.crl", crl)), "-noout", "-text").stdout
+    assert made["serial_number"].upper() in text.replace(":", "") and "Superseded" in text
+    # The bootstrap tenant's token does not see the organisation's CA.
+    boot_cas = boot.ok("get", "/v1/pki/ca")
+    boot_cas = boot_cas["data"] if isinstance(boot_cas, dict) else boot_cas
+    assert "Org CA" not in [c["name"] for c in boot_cas]

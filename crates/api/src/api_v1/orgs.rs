@@ -26,6 +26,8 @@ fn org_json(o: &V1OrgRow) -> Value {
         "id": o.id,
         "name": o.name,
         "description": o.description,
+        // Beyond the reference: the Certus tenant holding its records, for native API tokens.
+        "tenant_id": o.tenant_id,
         "created_at": rfc3339(o.created_at),
         "updated_at": rfc3339(o.updated_at),
     })
