@@ -265,6 +265,8 @@ def test_service_accounts_tokens_and_policies(world):
     assert sa_client.get("/cas/").status_code == 401
     admin.ok("patch", f"/service-accounts/{sa['id']}", json={"disabled": False})
     assert sa_client.get("/cas/").status_code == 200
+    entries = admin.ok("get", f"/audit-logs/?resource_type=service_account&resource_id={sa['id']}")
+    assert {e["action"] for e in entries} >= {"service_account_token_create", "service_account_update"}, entries
     actions = {e["action"] for e in admin.ok("get", "/audit-logs/?limit=1000")}
     assert {"service_account_create", "service_account_token_create", "service_account_token_revoke",
             "service_account_update"} <= actions, actions

@@ -450,6 +450,7 @@ impl Store {
              (SELECT o.id FROM v1_organizations o WHERE o.tenant_id = a.tenant_id) AS org_num, \
              (SELECT u.username FROM users u WHERE a.actor = 'user:' || CAST(u.id AS TEXT)) AS username, \
              CASE WHEN a.resource LIKE 'user:%' THEN 'user' WHEN a.resource LIKE 'org:%' THEN 'organization' \
+                  WHEN a.resource LIKE 'service_account:%' THEN 'service_account' \
                   WHEN EXISTS (SELECT 1 FROM cas x WHERE x.id = a.resource) THEN 'ca' \
                   WHEN EXISTS (SELECT 1 FROM certificates x WHERE x.id = a.resource) THEN 'certificate' \
                   ELSE NULL END AS resource_type, \
@@ -477,6 +478,7 @@ impl Store {
             sql.push(" AND (e.resource_num = ").bind(n);
             sql.push(" OR e.resource IN (").bind(format!("user:{n}"));
             sql.push(", ").bind(format!("org:{n}"));
+            sql.push(", ").bind(format!("service_account:{n}"));
             sql.push("))");
         }
         if let Some(since) = q.since {

@@ -112,23 +112,20 @@ impl From<certus_authority::Error> for V1Error {
         let status = match e.kind {
             ErrorKind::Malformed => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::Policy => StatusCode::BAD_REQUEST,
+            ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        if let (Some(detail), false) = (e.detail.clone(), status.is_server_error()) {
-            return V1Error(status, detail);
-        }
-        match e.kind {
-            ErrorKind::Malformed => V1Error::invalid(e.message),
-            ErrorKind::Policy => V1Error::detail(StatusCode::BAD_REQUEST, e.message),
-            ErrorKind::Unauthorized => V1Error::detail(StatusCode::UNAUTHORIZED, e.message),
-            ErrorKind::Forbidden => V1Error::detail(StatusCode::FORBIDDEN, e.message),
-            ErrorKind::NotFound => V1Error::detail(StatusCode::NOT_FOUND, e.message),
-            ErrorKind::Conflict => V1Error::detail(StatusCode::CONFLICT, e.message),
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
             _ => {
                 tracing::error!(error = %e.message, "internal error");
-                V1Error::detail(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+                return V1Error::detail(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
             }
+        };
+        match (e.detail, e.kind) {
+            // Errors the documents give a structured detail (codes of renewal and policies).
+            (Some(detail), _) => V1Error(status, detail),
+            (None, ErrorKind::Malformed) => V1Error::invalid(e.message),
+            (None, _) => V1Error::detail(status, e.message),
         }
     }
 }
