@@ -163,6 +163,12 @@ def test_ca_defaults_subject_dn_and_hierarchy_rules(su, tmp):
     assert su.delete(f"/cas/{mid['id']}").status_code == 204
     detail(su.get(f"/cas/{mid['id']}"), 404, f"Certificate Authority with ID {mid['id']} not found")
     detail(su.get(f"/certificates/{leaf['id']}"), 404, f"Certificate with ID {leaf['id']} not found")
+    # The CRL its certificates point at is still served, and its name can be used again.
+    crl_url = re.search(r"URI:(http\S+/crl/mid-\d+)", cert_text(tmp, leaf["certificate"]))[1]
+    assert requests.get(crl_url).status_code == 200
+    again = su.ok("post", "/cas/", 201, json={"name": "Mid", "subject_dn": "CN=Mid again", "key_size": 2048})
+    assert again["name"] == "Mid" and again["id"] != mid["id"]
+    assert [c["id"] for c in su.ok("get", "/cas/") if c["name"] == "Mid"] == [again["id"]]
     assert su.delete(f"/cas/{top['id']}").status_code == 204
 
 

@@ -24,6 +24,9 @@ pub struct V1OrgRow {
 #[derive(Debug, Clone, Default)]
 pub struct V1CaRow {
     pub id: i64,
+    /// The name /api/v1 shows and derives the slug from (the Certus CA's name gets a suffix when
+    /// a deleted CA still holds this one).
+    pub name: String,
     pub subject_dn: String,
     pub description: Option<String>,
     pub valid_days: i64,
@@ -32,6 +35,7 @@ pub struct V1CaRow {
     pub crl_base_url: Option<String>,
     pub created_by_user_id: Option<i64>,
     pub created_by_service_account_id: Option<i64>,
+    pub deleted_at: Option<i64>,
     pub updated_at: i64,
 }
 
@@ -117,7 +121,7 @@ fn org_of(r: &AnyRow) -> Result<V1OrgRow> {
 fn ca_select() -> String {
     CA_COLUMNS.replacen(
         "SELECT ",
-        "SELECT v.id AS num, v.subject_dn, v.description, v.valid_days, v.path_length, v.allow_leaf_certs, \
+        "SELECT v.id AS num, v.name AS v1_name, v.deleted_at, v.subject_dn, v.description, v.valid_days, v.path_length, v.allow_leaf_certs, \
          v.crl_base_url, v.created_by_user_id, v.created_by_service_account_id, v.updated_at AS v_updated_at, \
          (SELECT o.id FROM v1_organizations o WHERE o.tenant_id = c.tenant_id) AS org_num, \
          (SELECT p.id FROM v1_cas p WHERE p.ca_id = c.parent_ca_id) AS parent_num, ",
@@ -129,6 +133,7 @@ fn v1_ca_of(r: &AnyRow) -> Result<V1Ca> {
     Ok(V1Ca {
         v1: V1CaRow {
             id: r.try_get("num")?,
+            name: r.try_get("v1_name")?,
             subject_dn: r.try_get("subject_dn")?,
             description: r.try_get("description")?,
             valid_days: r.try_get("valid_days")?,
@@ -137,6 +142,7 @@ fn v1_ca_of(r: &AnyRow) -> Result<V1Ca> {
             crl_base_url: r.try_get("crl_base_url")?,
             created_by_user_id: r.try_get("created_by_user_id")?,
             created_by_service_account_id: r.try_get("created_by_service_account_id")?,
+            deleted_at: r.try_get("deleted_at")?,
             updated_at: r.try_get("v_updated_at")?,
         },
         ca: ca_row(r)?,
@@ -270,7 +276,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("UPDATE cas SET is_active = 0 WHERE tenant_id = $1").bind(&org.tenant_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM v1_cas WHERE ca_id IN (SELECT id FROM cas WHERE tenant_id = $1)")
+        sqlx::query("UPDATE v1_cas SET deleted_at = $1 WHERE tenant_id = $2 AND deleted_at IS NULL")
+            .bind(audit.at)
             .bind(&org.tenant_id)
             .execute(&mut *tx)
             .await?;
@@ -299,11 +306,13 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         crate::sql::insert_ca_in(&mut tx, ca, key, issued).await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO v1_cas (ca_id, subject_dn, description, valid_days, path_length, allow_leaf_certs, \
-             crl_base_url, created_by_user_id, created_by_service_account_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+            "INSERT INTO v1_cas (ca_id, tenant_id, name, subject_dn, description, valid_days, path_length, \
+             allow_leaf_certs, crl_base_url, created_by_user_id, created_by_service_account_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
         )
         .bind(&ca.id)
+        .bind(&ca.tenant_id)
+        .bind(&v1.name)
         .bind(&v1.subject_dn)
         .bind(&v1.description)
         .bind(v1.valid_days)
@@ -314,7 +323,8 @@ impl Store {
         .bind(v1.created_by_service_account_id)
         .bind(ca.created_at)
         .fetch_one(&mut *tx)
-        .await?;
+        .await
+        .map_err(conflict_on_unique("a live CA with this name in the organization"))?;
         if let Some(parent) = &ca.parent_ca_id {
             sqlx::query("UPDATE v1_cas SET allow_leaf_certs = 0, updated_at = $1 WHERE ca_id = $2")
                 .bind(ca.created_at)
@@ -328,6 +338,7 @@ impl Store {
         Ok(id)
     }
 
+    /// A CA by its /api/v1 id, deleted ones included (their slugs keep working).
     pub async fn get_v1_ca(&self, id: i64) -> Result<V1Ca> {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE v.id = $1", ca_select())))
             .bind(id)
@@ -337,10 +348,12 @@ impl Store {
         v1_ca_of(&r)
     }
 
-    /// CAs in id order: all of them, or those of one tenant; `parent`: only its direct children.
+    /// Live CAs in id order: all of them, or those of one tenant; `parent`: only its direct
+    /// children.
     pub async fn list_v1_cas(&self, tenant_id: Option<&str>, parent: Option<&str>) -> Result<Vec<V1Ca>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{} WHERE ($1 IS NULL OR c.tenant_id = $1) AND ($2 IS NULL OR c.parent_ca_id = $2) ORDER BY v.id",
+            "{} WHERE v.deleted_at IS NULL AND ($1 IS NULL OR c.tenant_id = $1) AND ($2 IS NULL OR c.parent_ca_id = $2) \
+             ORDER BY v.id",
             ca_select()
         )))
         .bind(tenant_id)
@@ -350,10 +363,10 @@ impl Store {
         rows.iter().map(v1_ca_of).collect()
     }
 
-    /// The CA with this exact name in a tenant (or anywhere, lowest id first).
+    /// The live CA with this exact name in a tenant (or anywhere, lowest id first).
     pub async fn find_v1_ca(&self, tenant_id: Option<&str>, name: &str) -> Result<V1Ca> {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{} WHERE ($1 IS NULL OR c.tenant_id = $1) AND c.name = $2 ORDER BY v.id LIMIT 1",
+            "{} WHERE v.deleted_at IS NULL AND ($1 IS NULL OR c.tenant_id = $1) AND v.name = $2 ORDER BY v.id LIMIT 1",
             ca_select()
         )))
         .bind(tenant_id)
@@ -364,12 +377,17 @@ impl Store {
         v1_ca_of(&r)
     }
 
-    /// Removes a CA from /api/v1 (refused while it has child CAs there): it stops signing, its
-    /// certificates leave /api/v1, and its record, CRL and OCSP answers stay for relying parties.
+    /// Takes a CA out of /api/v1: it stops signing and its certificates leave /api/v1; its
+    /// record, slug, CRL and OCSP answers stay for relying parties.
     pub async fn delete_v1_ca(&self, ca: &V1Ca, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("DELETE FROM v1_certificates WHERE ca_num = $1").bind(ca.v1.id).execute(&mut *tx).await?;
-        found(&sqlx::query("DELETE FROM v1_cas WHERE id = $1").bind(ca.v1.id).execute(&mut *tx).await?)?;
+        let done = sqlx::query("UPDATE v1_cas SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+            .bind(audit.at)
+            .bind(ca.v1.id)
+            .execute(&mut *tx)
+            .await?;
+        found(&done)?;
         sqlx::query("UPDATE cas SET is_active = 0 WHERE id = $1").bind(&ca.ca.id).execute(&mut *tx).await?;
         crate::audit_chain::append(&mut tx, &[audit]).await?;
         tx.commit().await?;

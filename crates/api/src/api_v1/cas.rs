@@ -26,7 +26,7 @@ pub(super) fn routes() -> Router<AppState> {
 pub(super) fn ca_json(ca: &V1CaView) -> Value {
     json!({
         "id": ca.v1.id,
-        "name": ca.ca.name,
+        "name": ca.v1.name,
         "description": ca.v1.description,
         "subject_dn": ca.v1.subject_dn,
         "key_size": ca.ca.key_size,

@@ -41,12 +41,14 @@ fn failed(e: Error) -> Error {
 }
 
 impl Authority {
+    /// A live CA (a deleted one is not found).
     pub(crate) async fn v1_ca_or_404(&self, id: i64) -> Result<V1Ca> {
         match self.store.get_v1_ca(id).await {
-            Err(certus_store::Error::NotFound) => {
+            Ok(ca) if ca.v1.deleted_at.is_none() => Ok(ca),
+            Ok(_) | Err(certus_store::Error::NotFound) => {
                 Err(Error::not_found(format!("Certificate Authority with ID {id} not found")))
             }
-            other => Ok(other?),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -60,7 +62,7 @@ impl Authority {
     /// Base of the public CRL and CA-certificate URLs written into what this CA signs.
     pub(crate) fn v1_issuer_urls(&self, ca: &V1Ca) -> IssuerUrls {
         let base = ca.v1.crl_base_url.as_deref().unwrap_or(&self.public_url).trim_end_matches('/');
-        let slug = super::slug(&ca.ca.name, ca.v1.id);
+        let slug = super::slug(&ca.v1.name, ca.v1.id);
         IssuerUrls { crl: format!("{base}/crl/{slug}"), ca_issuers: format!("{base}/ca/{slug}.crt") }
     }
 
@@ -70,12 +72,12 @@ impl Authority {
     /// on the parent at all).
     pub async fn create_v1_ca(&self, user: &UserRow, req: NewV1Ca) -> Result<V1Ca> {
         let parent = match req.parent_ca_id {
-            Some(id) => match self.store.get_v1_ca(id).await {
+            Some(id) => match self.v1_ca_or_404(id).await {
                 Ok(p) => Some(p),
-                Err(certus_store::Error::NotFound) => {
+                Err(e) if e.kind == ErrorKind::NotFound => {
                     return Err(failed(Error::policy(format!("Parent CA with ID {id} not found"))));
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             },
             None => None,
         };
@@ -91,7 +93,14 @@ impl Authority {
             Some(n) => self.store.get_v1_org(n).await?.tenant_id,
             None => self.bootstrap_tenant_id().await?,
         };
-        let (new_ca, v1) = self.plan_v1_ca(user, &req, parent.as_ref()).map_err(failed)?;
+        // A deleted CA keeps its Certus name (and slug); a new one of that name gets a suffix there.
+        let taken = self.store.list_cas(&tenant_id).await?.iter().any(|c| c.name == req.name.trim());
+        let certus_name = if taken {
+            format!("{} ({})", req.name.trim(), &crate::new_uuid()[..8])
+        } else {
+            req.name.trim().to_owned()
+        };
+        let (new_ca, v1) = self.plan_v1_ca(user, &req, &certus_name, parent.as_ref()).map_err(failed)?;
         let caller = caller_in(user, &tenant_id);
         let PreparedCa { row, key_row, issued } = self.prepare_ca(&caller, new_ca).await.map_err(failed)?;
         let audit = audit_row(&caller, "ca.create", &row.id, ca_create_detail(&row));
@@ -99,7 +108,7 @@ impl Authority {
             Err(certus_store::Error::Conflict(_)) => {
                 return Err(failed(Error::policy(format!(
                     "a CA named {:?} already exists in this organization",
-                    row.name
+                    v1.name
                 ))));
             }
             other => other?,
@@ -107,7 +116,13 @@ impl Authority {
         self.v1_ca_or_404(id).await
     }
 
-    fn plan_v1_ca(&self, user: &UserRow, req: &NewV1Ca, parent: Option<&V1Ca>) -> Result<(NewCa, V1CaRow)> {
+    fn plan_v1_ca(
+        &self,
+        user: &UserRow,
+        req: &NewV1Ca,
+        certus_name: &str,
+        parent: Option<&V1Ca>,
+    ) -> Result<(NewCa, V1CaRow)> {
         super::check_text("name", &req.name)?;
         let subject = parse_subject_dn(&req.subject_dn)?;
         let common_name = subject.common_name.clone().ok_or_else(|| Error::policy("subject_dn must contain a CN"))?;
@@ -136,7 +151,7 @@ impl Authority {
             _ => req.path_length,
         };
         let new_ca = NewCa {
-            name: req.name.clone(),
+            name: certus_name.to_owned(),
             common_name,
             ca_type: if parent.is_some() { "intermediate" } else { "root" }.into(),
             parent_ca_id: parent.map(|p| p.ca.id.clone()),
@@ -156,6 +171,7 @@ impl Authority {
         };
         let v1 = V1CaRow {
             id: 0,
+            name: req.name.trim().to_owned(),
             subject_dn: req.subject_dn.clone(),
             description: req.description.clone(),
             valid_days,
@@ -164,6 +180,7 @@ impl Authority {
             crl_base_url: req.crl_base_url.clone().filter(|u| !u.is_empty()),
             created_by_user_id: creator_of(user),
             created_by_service_account_id: user.service_account_id,
+            deleted_at: None,
             updated_at: now_secs(),
         };
         Ok((new_ca, v1))
@@ -223,7 +240,7 @@ impl Authority {
             return Err(Error::conflict(format!("CA {id} has {children} child CA(s) and cannot be deleted")));
         }
         let caller = caller_in(user, &ca.ca.tenant_id);
-        let audit = audit_row(&caller, "ca.delete", &ca.ca.id, format!("Deleted CA '{}'", ca.ca.name));
+        let audit = audit_row(&caller, "ca.delete", &ca.ca.id, format!("Deleted CA '{}'", ca.v1.name));
         self.store.delete_v1_ca(&ca, &audit).await?;
         self.cas.clear();
         Ok(())
@@ -237,7 +254,7 @@ impl Authority {
         let not_found = || Error::not_found("CA not found");
         let id: i64 = slug.rsplit_once('-').and_then(|(_, id)| id.parse().ok()).ok_or_else(not_found)?;
         match self.store.get_v1_ca(id).await {
-            Ok(ca) if super::slug(&ca.ca.name, id) == slug => Ok(ca),
+            Ok(ca) if super::slug(&ca.v1.name, id) == slug => Ok(ca),
             Ok(_) | Err(certus_store::Error::NotFound) => Err(not_found()),
             Err(e) => Err(e.into()),
         }

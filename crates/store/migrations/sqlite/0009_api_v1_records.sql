@@ -13,6 +13,8 @@ CREATE TABLE v1_organizations (
 CREATE TABLE v1_cas (
     id                  INTEGER PRIMARY KEY AUTOINCREMENT,
     ca_id               TEXT NOT NULL UNIQUE REFERENCES cas(id),
+    tenant_id           TEXT NOT NULL REFERENCES tenants(id),
+    name                TEXT NOT NULL,
     subject_dn          TEXT NOT NULL,
     description         TEXT,
     valid_days          INTEGER NOT NULL,
@@ -21,9 +23,13 @@ CREATE TABLE v1_cas (
     crl_base_url        TEXT,
     created_by_user_id  INTEGER,
     created_by_service_account_id INTEGER,
+    -- A deleted CA leaves the lists but keeps its slug, so the CRL URL in what it issued works.
+    deleted_at          INTEGER,
     created_at          INTEGER NOT NULL,
     updated_at          INTEGER NOT NULL
 );
+-- Names are unique among an organisation's live CAs (a name lookup must find one).
+CREATE UNIQUE INDEX v1_cas_live_name ON v1_cas (tenant_id, name) WHERE deleted_at IS NULL;
 
 CREATE TABLE v1_certificates (
     id                  INTEGER PRIMARY KEY AUTOINCREMENT,
