@@ -363,3 +363,19 @@ def test_an_organisation_is_a_native_tenant(srv, su, tmp):
     boot_cas = boot.ok("get", "/v1/pki/ca")
     boot_cas = boot_cas["data"] if isinstance(boot_cas, dict) else boot_cas
     assert "Org CA" not in [c["name"] for c in boot_cas]
+
+
+def test_deleting_an_organisation_keeps_what_relying_parties_need(srv, su):
+    org = su.ok("post", "/organizations/", 201, json={"name": "Short-lived Org"})
+    member = su.ok("post", "/users/", 201, json={"username": "temp", "email": "temp@example.com",
+                                                 "password": "password1", "role": "admin", "organization_id": org["id"]})
+    token = requests.post(f"{srv.url}/api/v1/auth/token", data={"username": "temp", "password": "password1"})
+    ca = Client(srv.url + "/api/v1", token.json()["access_token"]).ok(
+        "post", "/cas/", 201, json={"name": "Temp CA", "subject_dn": "CN=Temp CA", "key_size": 2048})
+    detail(su.delete(f"/organizations/{org['id']}"), 400, "Remove all users first")
+    su.ok("delete", f"/organizations/{org['id']}/users/{member['id']}")
+    assert su.delete(f"/organizations/{org['id']}").status_code == 204
+    detail(su.get(f"/cas/{ca['id']}"), 404)
+    assert requests.get(f"{srv.url}/crl/temp-ca-{ca['id']}").status_code == 200
+    assert su.post("/organizations/", json={"name": "Short-lived Org"}).status_code == 201
+    assert "org_delete" in [e["action"] for e in su.ok("get", "/audit-logs/?resource_type=organization")]
