@@ -199,6 +199,7 @@ impl Authority {
                 blocking(move || Ok((build_certificate(&spec, SignWith::SelfSigned(&key))?, key))).await?
             }
             Some(parent) => {
+                let urls = self.issuer_urls(&parent.id, req.issuer_urls.as_ref());
                 // A CA cannot certify beyond its own lifetime (RFC 5280 §6.1.3 checks each link).
                 not_after = not_after.min(crate::from_secs(parent.valid_until));
                 let parent_key = self.load_key(&caller.tenant_id, &parent.key_id).await?;
@@ -211,12 +212,8 @@ impl Authority {
                     not_before,
                     not_after,
                     profile: CertProfile::SubCa { path_len },
-                    crl_url: Some(req.issuer_urls.as_ref().map_or_else(|| self.crl_url(&parent.id), |u| u.crl.clone())),
-                    ca_issuers_url: Some(
-                        req.issuer_urls
-                            .as_ref()
-                            .map_or_else(|| self.ca_issuers_url(&parent.id), |u| u.ca_issuers.clone()),
-                    ),
+                    crl_url: Some(urls.crl),
+                    ca_issuers_url: Some(urls.ca_issuers),
                     ocsp_url: Some(self.ocsp_url()),
                 };
                 let parent_der = parent.cert_der.clone();
@@ -275,6 +272,14 @@ impl Authority {
             created_at: row.created_at,
         });
         Ok(PreparedCa { row, key_row, issued })
+    }
+
+    /// The URLs a certificate signed by CA `ca_id` points relying parties to: `chosen` if the
+    /// front door has its own, else Certus's.
+    pub(crate) fn issuer_urls(&self, ca_id: &str, chosen: Option<&IssuerUrls>) -> IssuerUrls {
+        chosen
+            .cloned()
+            .unwrap_or_else(|| IssuerUrls { crl: self.crl_url(ca_id), ca_issuers: self.ca_issuers_url(ca_id) })
     }
 
     /// Sets the CA's default issuance profile (which must exist).

@@ -345,6 +345,7 @@ impl Authority {
         source: &str,
     ) -> Result<CertRow> {
         let serial = certus_x509::new_serial_from(certus_kms::random_bytes());
+        let urls = self.issuer_urls(&plan.ca.id, plan.issuer_urls.as_ref());
         let spec = CertSpec {
             serial,
             subject: plan.subject.clone(),
@@ -354,10 +355,8 @@ impl Authority {
             not_before: plan.not_before,
             not_after: plan.not_after,
             profile: plan.profile.clone(),
-            crl_url: Some(plan.issuer_urls.as_ref().map_or_else(|| self.crl_url(&plan.ca.id), |u| u.crl.clone())),
-            ca_issuers_url: Some(
-                plan.issuer_urls.as_ref().map_or_else(|| self.ca_issuers_url(&plan.ca.id), |u| u.ca_issuers.clone()),
-            ),
+            crl_url: Some(urls.crl),
+            ca_issuers_url: Some(urls.ca_issuers),
             ocsp_url: Some(self.ocsp_url()),
         };
         let ca_key = self.load_key(&caller.tenant_id, &plan.ca.key_id).await?;
