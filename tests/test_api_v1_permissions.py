@@ -55,18 +55,23 @@ def world():
                     "allowed_certificate_types": ["server"], "max_validity_days": 365})
             token = who["admin"].ok("post", f"/service-accounts/{sa['id']}/tokens", 201, json={"name": "ci"})["token"]
             who[name] = Client(v1, token)
+        sa_id = next(a["id"] for a in who["admin"].ok("get", "/service-accounts/") if a["name"] == "sa_policy")
         b_cert = who["other_admin"].ok("post", f"/certificates/?ca_id={ca_b['id']}", 201, json={
             "common_name": "b.example", "subject_dn": "CN=b.example", "certificate_type": "server"})
-        yield {"v1": v1, "b_cert": b_cert["id"], "who": who, "org_a": org_a, "org_b": org_b, "ca_a": ca_a["id"], "ca_b": ca_b["id"],
+        yield {"v1": v1, "b_cert": b_cert["id"], "sa_a": sa_id, "plain_id": who["plain"].ok("get", "/users/me")["id"], "who": who, "org_a": org_a, "org_b": org_b, "ca_a": ca_a["id"], "ca_b": ca_b["id"],
                "parent_a": parent_a["id"]}
 
 
 SERVICE = {"sa_policy", "sa_nopolicy"}
 ALL = {"superuser", "admin", "plain", *CAPS, "other_admin", "other_capable", "orgless_admin", "orgless_capable", *SERVICE}
 ORG_A = {"superuser", "admin", "plain", *CAPS, *SERVICE}
-# Routes of users and organisations take user sign-ins only (service-account tokens: 401).
+# Routes of users, organisations and service accounts take user sign-ins only (service-account
+# tokens: 401).
 USERS_ONLY = {"read organisation", "organisation members", "rename organisation", "create organisation", "audit log",
-              "list users"}
+              "list users", "list organisations", "me", "read user", "grant capability", "delete user", "add member",
+              "remove member", "delete organisation", "list service accounts", "create service account",
+              "read service account", "service account tokens"}
+ADMINS = {"superuser", "admin"}
 
 
 def cert_in_a(world):
@@ -116,34 +121,70 @@ MATRIX = [
      {"superuser", "admin", "other_admin", "orgless_admin"}),
     ("audit log", "get", "/audit-logs/", None, {"superuser", "admin", "other_admin", "orgless_admin"}),
     ("list users", "get", "/users/", None, {"superuser"}),
+    ("list CAs", "get", "/cas/", None, ALL),
+    ("list certificates", "get", "/certificates/", None, ALL),
+    ("list organisations", "get", "/organizations/", None, ALL - SERVICE),
+    ("me", "get", "/users/me", None, ALL - SERVICE),
+    ("read user", "get", "/users/{plain_id}", None, {"superuser", "admin", "plain"}),
+    ("grant capability", "patch", "/users/{plain_id}", {"can_create_cert": False}, ADMINS),
+    ("delete user", "delete", "/users/{victim}", None, {"superuser"}),
+    ("add member", "post", "/organizations/{org_a}/users/{free}", None, ADMINS),
+    ("remove member", "delete", "/organizations/{org_a}/users/{victim}", None, ADMINS),
+    ("delete organisation", "delete", "/organizations/{empty_org}", None, {"superuser"}),
+    ("list service accounts", "get", "/service-accounts/", None,
+     {"superuser", "admin", "other_admin", "orgless_admin"}),
+    ("create service account", "post", "/service-accounts/", {"name": "sa {n}", "organization_id": "{org_a}"}, ADMINS),
+    # Other organisations' service accounts do not exist for their admins (404, as the reference).
+    ("read service account", "get", "/service-accounts/{sa_a}", None, ADMINS,
+     {"other_admin": 404, "orgless_admin": 404}),
+    ("service account tokens", "get", "/service-accounts/{sa_a}/tokens", None, ADMINS,
+     {"other_admin": 404, "orgless_admin": 404}),
 ]
+MATRIX = [m if len(m) == 6 else (*m, {}) for m in MATRIX]
 
 
 def fill(value, ids):
     if isinstance(value, dict):
         return {k: fill(v, ids) for k, v in value.items()}
     if isinstance(value, str):
-        if value in ("{ca_a}", "{parent_a}"):  # ids in JSON bodies are integers
+        if value in ("{ca_a}", "{parent_a}", "{org_a}"):  # ids in JSON bodies are integers
             return ids[value[1:-1]]
         return value.format(**ids)
     return value
 
 
-@pytest.mark.parametrize("route,method,path,body,allowed", MATRIX, ids=[m[0] for m in MATRIX])
-def test_permission_matrix(world, tmp, route, method, path, body, allowed):
+_people = itertools.count()
+
+
+def new_user(world, org):
+    n = next(_people)
+    return world["who"]["superuser"].ok("post", "/users/", 201, json={
+        "username": f"extra{n}", "email": f"extra{n}@example.com", "password": "password1", "organization_id": org})["id"]
+
+
+@pytest.mark.parametrize("route,method,path,body,allowed,deny", MATRIX, ids=[m[0] for m in MATRIX])
+def test_permission_matrix(world, tmp, route, method, path, body, allowed, deny):
     csr, _ = make_csr(tmp, cn="csr.example", key="ec")
     for n, (name, client) in enumerate(sorted(world["who"].items())):
-        ids = {"ca_a": world["ca_a"], "parent_a": world["parent_a"], "org_a": world["org_a"], "n": f"{route} {n}", "csr": csr}
+        ids = {"ca_a": world["ca_a"], "parent_a": world["parent_a"], "org_a": world["org_a"], "n": f"{route} {n}",
+               "csr": csr, "plain_id": world["plain_id"], "sa_a": world["sa_a"]}
         if "{cert}" in path:
             ids["cert"] = cert_in_a(world)
         if "{doomed}" in path:
             ids["doomed"] = ca_in_a(world)
+        if "{victim}" in path:
+            ids["victim"] = new_user(world, world["org_a"])
+        if "{free}" in path:
+            ids["free"] = new_user(world, None)
+        if "{empty_org}" in path:
+            ids["empty_org"] = world["who"]["superuser"].ok("post", "/organizations/", 201, json={
+                "name": f"Empty {route} {n}"})["id"]
         url = fill(path, ids)
         r = getattr(client, method)(url, **({"json": fill(body, ids)} if body is not None else {}))
         if name in allowed:
             assert r.status_code < 300, f"{route}: {name} should be allowed: {r.status_code} {r.text}"
         else:
-            expected = 401 if name in SERVICE and route in USERS_ONLY else 403
+            expected = 401 if name in SERVICE and route in USERS_ONLY else deny.get(name, 403)
             assert r.status_code == expected, f"{route}: {name} should get {expected}: {r.status_code} {r.text}"
             if "{cert}" in path and route == "revoke":
                 assert world["who"]["superuser"].ok("get", f"/certificates/{ids['cert']}")["status"] == "valid"
