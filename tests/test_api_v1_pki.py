@@ -189,9 +189,11 @@ def test_certificate_types_sans_and_keys(su, ca1, tmp):
 
     mail = issue(common_name="carol@example.com", certificate_type="client")
     assert mail.status_code == 201, mail.text
-    assert "email:carol@example.com" in cert_text(tmp, mail.json()["certificate"])
+    assert "email:carol@example.com" in cert_text(tmp, mail.json()["certificate"], "mail.pem")
+    lint("lint_pkix_cert", str(tmp / "mail.pem"))
     dual = issue(common_name="d.example", certificate_type="dual_purpose", san_email_addresses=["ops@example.com"])
-    text = cert_text(tmp, dual.json()["certificate"])
+    text = cert_text(tmp, dual.json()["certificate"], "dual.pem")
+    lint("lint_pkix_cert", str(tmp / "dual.pem"))
     assert "TLS Web Server Authentication, TLS Web Client Authentication" in text
     assert "DNS:d.example, email:ops@example.com" in text
     sub = issue(common_name="Sub CA cert", certificate_type="ca")
