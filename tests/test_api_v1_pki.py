@@ -283,6 +283,12 @@ def test_public_crl_and_ca_downloads_and_the_native_view(srv, su, ca1, tmp):
                 str(write(tmp / "ca1.pem", ca1["certificate"])), str(write(tmp / "gone.pem", made["certificate"])),
                 check=False)
     assert r.returncode != 0 and "certificate revoked" in r.stdout + r.stderr, r.stdout + r.stderr
+    # OCSP, at the URL the certificate names, answers "revoked" with the reason.
+    ocsp = openssl("ocsp", "-issuer", str(write(tmp / "issuer.pem", ca1["certificate"])), "-cert",
+                   str(write(tmp / "made.pem", made["certificate"])), "-url", f"{srv.url}/ocsp", "-CAfile",
+                   str(tmp / "issuer.pem"))
+    assert "Response verify OK" in ocsp.stderr + ocsp.stdout and "revoked" in ocsp.stdout, ocsp.stdout + ocsp.stderr
+    assert "keyCompromise" in ocsp.stdout, ocsp.stdout
     pem = anon.get(f"{srv.url}/crl/{slug}.pem")
     assert pem.text.startswith("-----BEGIN X509 CRL-----") and pem.headers["content-type"] == "application/x-pem-file"
     assert anon.get(f"{srv.url}/ca/{slug}.pem").text == ca1["certificate"]
