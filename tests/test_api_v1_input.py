@@ -24,7 +24,10 @@ ROUTES = {
         '{"name": "n", "subject_dn": "CN=n", "key_size": 99999999999999999999}',
         '{"name": "n", "subject_dn": "CN=n", "key_size": 2048, "valid_days": -5}',
         '{"name": "n", "subject_dn": "CN=n", "key_size": 2048, "path_length": -1}',
-        '{"name": "n", "subject_dn": "CN=n", "key_size": 2048, "valid_days": 99999999}'],
+        '{"name": "n", "subject_dn": "CN=n", "key_size": 2048, "valid_days": 99999999}',
+        # Written into every certificate the CA signs, as an IA5String URI.
+        '{"name": "n", "subject_dn": "CN=n", "key_size": 2048, "crl_base_url": "http://\u00fc.example/x"}',
+        '{"name": "n", "subject_dn": "CN=n", "key_size": 2048, "crl_base_url": "ftp://crl.example"}'],
     ("post", "/certificates/?ca_id=1"): [
         '{"common_name": "a", "subject_dn": "CN=a", "certificate_type": "server", "san_ip_addresses": [1, 2]}',
         f'{{"common_name": "{NUL}", "subject_dn": "CN={NUL}", "certificate_type": "server"}}',

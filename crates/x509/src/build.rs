@@ -244,10 +244,10 @@ pub fn build_certificate(spec: &CertSpec, sign_with: SignWith<'_>) -> Result<Vec
         }
     }
     if let Some(url) = &spec.crl_url {
-        params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![url.clone()] }];
+        params.crl_distribution_points = crl_distribution_point(url)?;
     }
     if spec.ca_issuers_url.is_some() || spec.ocsp_url.is_some() {
-        params.custom_extensions.push(authority_info_access(spec.ocsp_url.as_deref(), spec.ca_issuers_url.as_deref()));
+        params.custom_extensions.push(authority_info_access(spec.ocsp_url.as_deref(), spec.ca_issuers_url.as_deref())?);
     }
     let cert = match sign_with {
         SignWith::Issuer { issuer_der, issuer_key, subject_key } => {
@@ -314,13 +314,26 @@ fn subject_alt_names(dns: &[String], ips: &[IpAddr]) -> Result<Vec<SanType>, Err
     Ok(sans)
 }
 
+/// One CRL distribution point. URIs are IA5Strings: anything but ASCII is refused here, before
+/// the encoder (which panics on it) sees it.
+pub(crate) fn crl_distribution_point(url: &str) -> Result<Vec<CrlDistributionPoint>, Error> {
+    if !url.is_ascii() {
+        return Err(Error::InvalidValue(format!("CRL URL {url:?} is not ASCII")));
+    }
+    Ok(vec![CrlDistributionPoint { uris: vec![url.to_owned()] }])
+}
+
 /// AuthorityInfoAccessSyntax with an OCSP and/or a caIssuers URI, encoded with yasna
 /// (RFC 5280 §4.2.2.1).
-fn authority_info_access(ocsp: Option<&str>, ca_issuers: Option<&str>) -> CustomExtension {
+fn authority_info_access(ocsp: Option<&str>, ca_issuers: Option<&str>) -> Result<CustomExtension, Error> {
     let entries: Vec<(&[u64], &str)> = [(OID_AD_OCSP, ocsp), (OID_AD_CA_ISSUERS, ca_issuers)]
         .into_iter()
         .filter_map(|(o, u)| u.map(|u| (o, u)))
         .collect();
+    // An IA5String URI (yasna would panic on anything else).
+    if let Some((_, url)) = entries.iter().find(|(_, u)| !u.is_ascii()) {
+        return Err(Error::InvalidValue(format!("URL {url:?} is not ASCII")));
+    }
     let content = yasna::construct_der(|w| {
         w.write_sequence(|w| {
             for (method, url) in &entries {
@@ -331,5 +344,5 @@ fn authority_info_access(ocsp: Option<&str>, ca_issuers: Option<&str>) -> Custom
             }
         });
     });
-    CustomExtension::from_oid_content(OID_AIA, content)
+    Ok(CustomExtension::from_oid_content(OID_AIA, content))
 }

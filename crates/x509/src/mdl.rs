@@ -3,8 +3,8 @@
 //! and keys come in from the caller.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CrlDistributionPoint, CustomExtension, DistinguishedName, DnType, DnValue,
-    IsCa, Issuer, KeyIdMethod, KeyUsagePurpose, PublicKeyData, SerialNumber, SigningKey,
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, DnValue, IsCa, Issuer,
+    KeyIdMethod, KeyUsagePurpose, PublicKeyData, SerialNumber, SigningKey,
 };
 use time::{Duration, OffsetDateTime};
 use x509_parser::extensions::{GeneralName, ParsedExtension};
@@ -114,6 +114,10 @@ fn issuer_alt_name(ian: &IssuerAltName) -> Result<CustomExtension, Error> {
     if ian.uri.is_none() && ian.email.is_none() {
         return Err(rule("issuerAltName needs a URI or an email address"));
     }
+    // IA5String: refuse anything but ASCII before the encoder (which panics on it) sees it.
+    if [&ian.uri, &ian.email].into_iter().flatten().any(|v| !v.is_ascii()) {
+        return Err(rule("issuerAltName URI and email address must be ASCII"));
+    }
     let der = yasna::construct_der(|w| {
         w.write_sequence(|w| {
             if let Some(email) = &ian.email {
@@ -157,7 +161,7 @@ pub(crate) fn iaca_params(spec: &IacaSpec, key: &dyn PublicKeyData) -> Result<Ce
     params.key_identifier_method = method1(key);
     params.custom_extensions.push(issuer_alt_name(&spec.issuer_alt_name)?);
     if let Some(url) = &spec.crl_url {
-        params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![url.clone()] }];
+        params.crl_distribution_points = crate::build::crl_distribution_point(url)?;
     }
     Ok(params)
 }
@@ -232,7 +236,7 @@ pub(crate) fn ds_params(
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.key_identifier_method = method1(ds_key);
     params.use_authority_key_identifier_extension = true;
-    params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![spec.crl_url.clone()] }];
+    params.crl_distribution_points = crate::build::crl_distribution_point(&spec.crl_url)?;
     params.custom_extensions.push(CustomExtension::from_oid_content(OID_IAN, ian));
     let eku = yasna::construct_der(|w| {
         w.write_sequence(|w| w.next().write_oid(&yasna::models::ObjectIdentifier::from_slice(OID_MDL_DS)))
@@ -504,7 +508,7 @@ pub fn build_generic(
     sans.extend(spec.ip_addresses.iter().map(|ip| rcgen::SanType::IpAddress(*ip)));
     params.subject_alt_names = sans;
     if let Some(url) = &spec.crl_url {
-        params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![url.clone()] }];
+        params.crl_distribution_points = crate::build::crl_distribution_point(url)?;
     }
     params.key_identifier_method = method1(subject_key);
     params.use_authority_key_identifier_extension = true;

@@ -299,3 +299,12 @@ fn each_iaca_rule_is_checked() {
     let found = check_annex_b(&der, MdlRole::Iaca);
     assert!(found.iter().any(|f| f.contains("subject must equal its issuer")), "{found:?}");
 }
+
+#[test]
+fn non_ascii_issuer_alt_names_are_refused_not_panicked_on() {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut spec = iaca_spec();
+    spec.issuer_alt_name = IssuerAltName { uri: None, email: Some("ïaca@example.com".into()) };
+    let e = build_iaca(&spec, &key).unwrap_err();
+    assert!(e.to_string().contains("ASCII"), "{e}");
+}

@@ -150,3 +150,15 @@ fn p521_chains_and_csrs_verify() {
     bad[n - 2] ^= 1;
     assert!(matches!(parse_csr(&bad), Err(Error::CsrSignature)));
 }
+
+#[test]
+fn non_ascii_urls_are_refused_not_panicked_on() {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    for (crl, aia) in [(Some("http://ü.example/crl"), None), (None, Some("http://ü.example/ca.crt"))] {
+        let mut s = spec(CertProfile::RootCa, "Root", 0x21);
+        s.crl_url = crl.map(str::to_owned);
+        s.ca_issuers_url = aia.map(str::to_owned);
+        let e = build_certificate(&s, SignWith::SelfSigned(&key)).unwrap_err();
+        assert!(e.to_string().contains("not ASCII"), "{e}");
+    }
+}

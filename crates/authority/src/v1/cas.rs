@@ -169,6 +169,14 @@ impl Authority {
             issuer_urls: parent.map(|p| self.v1_issuer_urls(p)),
             ..Default::default()
         };
+        let crl_base_url = req.crl_base_url.clone().filter(|u| !u.is_empty());
+        if let Some(url) = &crl_base_url
+            && (!(url.starts_with("http://") || url.starts_with("https://"))
+                || !url.bytes().all(|b| b.is_ascii_graphic())
+                || url.len() > 1024)
+        {
+            return Err(Error::policy(format!("crl_base_url must be an http(s) URL in ASCII, not {url:?}")));
+        }
         let v1 = V1CaRow {
             id: 0,
             name: req.name.trim().to_owned(),
@@ -177,7 +185,7 @@ impl Authority {
             valid_days,
             path_length,
             allow_leaf_certs: req.allow_leaf_certs.unwrap_or(true),
-            crl_base_url: req.crl_base_url.clone().filter(|u| !u.is_empty()),
+            crl_base_url,
             created_by_user_id: creator_of(user),
             created_by_service_account_id: user.service_account_id,
             deleted_at: None,
