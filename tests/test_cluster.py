@@ -5,6 +5,7 @@ import subprocess
 import threading
 
 import pytest
+import requests
 
 from conftest import BOOTSTRAP_TOKEN, PG_URL, Client, Server, database_for, openssl
 
@@ -111,6 +112,27 @@ def test_three_nodes_one_database(tmp):
         from conftest import BIN
         check = subprocess.run([str(BIN), "audit", "verify", "--database-url", url], capture_output=True, text=True)
         assert check.returncode == 0 and "intact" in check.stdout, check.stdout + check.stderr
+    finally:
+        for n in nodes:
+            n.stop()
+
+
+def test_login_limit_is_shared_by_nodes(tmp):
+    """The /api/v1 login limit (5 a minute per client address by default) counts attempts made
+    through any node: three on one node and two on another use it up for both."""
+    kek = tmp / "kek"
+    kek.write_text("cd" * 32)
+    url = database_for(tmp / "shared")
+    nodes = []
+    for i in range(2):
+        srv = Server(tmp / f"n{i}", env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN, "CERTUS_KEK_FILE": str(kek)})
+        srv.env["CERTUS_DATABASE_URL"] = url
+        nodes.append(srv.start())
+    try:
+        login = lambda node: requests.post(f"{node.url}/api/v1/auth/token",
+                                           data={"username": "nobody", "password": "wrong password"}).status_code
+        assert [login(nodes[0]) for _ in range(3)] + [login(nodes[1]) for _ in range(2)] == [401] * 5
+        assert login(nodes[1]) == 429 and login(nodes[0]) == 429
     finally:
         for n in nodes:
             n.stop()

@@ -21,15 +21,14 @@ use utoipa_swagger_ui::SwaggerUi;
 #[derive(Clone)]
 pub struct AppState {
     pub authority: Authority,
-    pub login_limiter: std::sync::Arc<LoginLimiter>,
+    /// Password logins allowed per client address and minute on /api/v1 (cluster-wide).
+    pub logins_per_minute: usize,
 }
-
-pub use api_v1::LoginLimiter;
 
 impl AppState {
     /// `logins_per_minute`: password logins allowed per client address and minute on /api/v1.
     pub fn new(authority: Authority, logins_per_minute: usize) -> Self {
-        AppState { authority, login_limiter: std::sync::Arc::new(LoginLimiter::new(logins_per_minute)) }
+        AppState { authority, logins_per_minute }
     }
 }
 

@@ -254,6 +254,13 @@ impl Authority {
         Ok(row)
     }
 
+    /// Counts a login attempt from `client` (its address); false once it has made more than
+    /// `per_minute` in the last minute. Every node counts into the same database rows.
+    pub async fn login_allowed(&self, client: &str, per_minute: usize) -> Result<bool> {
+        let made = self.store.count_login_attempt(client, now_secs()).await?;
+        Ok(usize::try_from(made).unwrap_or(usize::MAX) <= per_minute)
+    }
+
     /// OAuth2 password login. Wrong password, unknown and inactive users get the same answer.
     pub async fn login(&self, username: &str, password: &str) -> Result<TokenPair> {
         let user = match self.store.find_user(username, false).await {

@@ -38,6 +38,9 @@ const USER_COLUMNS: &str = "id, username, email, password_hash, role, is_active,
      can_create_cert, can_revoke_cert, can_export_private_key, can_delete_ca, tokens_invalidated_at, created_at, \
      updated_at";
 
+/// The window of the login rate limit.
+const LOGIN_WINDOW_SECS: i64 = 60;
+
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// Binds $1..$10 of an insert or update: email, password hash, role, active flag, organisation
@@ -283,7 +286,29 @@ impl Store {
             sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
         let blocked =
             sqlx::query("DELETE FROM blocked_access_tokens WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
+        let attempts = sqlx::query("DELETE FROM login_attempts WHERE at <= $1")
+            .bind(now - LOGIN_WINDOW_SECS)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok(refresh.rows_affected() + blocked.rows_affected())
+        Ok(refresh.rows_affected() + blocked.rows_affected() + attempts.rows_affected())
+    }
+
+    /// Records a login attempt from `client` and returns how many it made in the last minute,
+    /// this one included (all nodes count into the same rows).
+    pub async fn count_login_attempt(&self, client: &str, now: i64) -> Result<i64> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("INSERT INTO login_attempts (client, at) VALUES ($1, $2)")
+            .bind(client)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE client = $1 AND at > $2")
+            .bind(client)
+            .bind(now - LOGIN_WINDOW_SECS)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(n)
     }
 }

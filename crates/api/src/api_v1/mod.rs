@@ -11,10 +11,7 @@ mod export;
 mod orgs;
 mod service_accounts;
 
-use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
@@ -196,34 +193,6 @@ impl FromRequestParts<AppState> for MaybeV1Auth {
     }
 }
 
-/// Login attempts allowed per client address and minute (`--auth-rate-limit`).
-pub struct LoginLimiter {
-    per_minute: usize,
-    recent: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
-}
-
-impl LoginLimiter {
-    pub fn new(per_minute: usize) -> Self {
-        LoginLimiter { per_minute, recent: Mutex::new(HashMap::new()) }
-    }
-
-    /// Records an attempt; false when the address is over its limit.
-    fn allow(&self, ip: IpAddr) -> bool {
-        let now = Instant::now();
-        let mut recent = self.recent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        recent.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < Duration::from_secs(60)));
-        let times = recent.entry(ip).or_default();
-        while times.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
-            times.pop_front();
-        }
-        if times.len() >= self.per_minute {
-            return false;
-        }
-        times.push_back(now);
-        true
-    }
-}
-
 #[derive(Deserialize)]
 struct LoginForm {
     username: String,
@@ -240,8 +209,8 @@ async fn token(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, V1Error> {
-    if !s.login_limiter.allow(peer.ip()) {
-        let limit = s.login_limiter.per_minute;
+    if !s.authority.login_allowed(&peer.ip().to_string(), s.logins_per_minute).await? {
+        let limit = s.logins_per_minute;
         let body = json!({ "error": format!("Rate limit exceeded: {limit} per 1 minute") });
         return Ok((StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response());
     }

@@ -92,3 +92,12 @@ CREATE TABLE v1_issuance_policies (
 CREATE TABLE v1_first_user (
     id  INTEGER PRIMARY KEY
 );
+
+-- Password-login attempts of the last minute per client address, shared by every node so the
+-- rate limit holds for the whole cluster; older rows are swept.
+CREATE TABLE login_attempts (
+    client  TEXT NOT NULL,
+    at      INTEGER NOT NULL
+);
+CREATE INDEX login_attempts_by_client ON login_attempts (client, at);
+CREATE INDEX login_attempts_by_at ON login_attempts (at);
