@@ -51,8 +51,8 @@ pub use roles::{RolePatch, RoleView};
 pub use trust::TrustAnchorView;
 pub use users::{ACCESS_TOKEN_MINUTES, NewUser, Session, TokenPair, UserPatch};
 pub use v1::{
-    Action, AuditEntry, AuditFilter, CertificateType, NewV1Ca, NewV1Cert, ServiceAccountPatch, ServiceToken, SignV1Csr,
-    V1CaView, V1CertView, parse_subject_dn, slug,
+    AuditEntry, AuditFilter, CertificateType, NewV1Ca, NewV1Cert, ServiceAccountPatch, ServiceToken, SignV1Csr,
+    V1CaView, V1CertView,
 };
 pub use validate::{ValidateRequest, Validation};
 

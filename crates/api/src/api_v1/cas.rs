@@ -1,6 +1,6 @@
 //! `/api/v1/cas/`: root and intermediate CAs.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
@@ -9,7 +9,7 @@ use certus_x509::{PemLabel, to_pem};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{V1Json, V1Principal, V1Result, int, to_collection};
+use super::{Ids, V1Json, V1Principal, V1Result, to_collection};
 use crate::AppState;
 use crate::time_fmt::rfc3339;
 
@@ -89,21 +89,15 @@ async fn list(State(s): State<AppState>, V1Principal(user): V1Principal) -> V1Re
     Ok(Json(s.authority.list_v1_cas(&user).await?.iter().map(ca_json).collect()))
 }
 
-async fn read(
-    State(s): State<AppState>,
-    V1Principal(user): V1Principal,
-    Path(id): Path<String>,
-) -> V1Result<Json<Value>> {
-    let id = int("ca_id", Some(&id), 0)?;
+async fn read(State(s): State<AppState>, V1Principal(user): V1Principal, Ids(id): Ids<i64>) -> V1Result<Json<Value>> {
     Ok(Json(ca_json(&s.authority.read_v1_ca(&user, id).await?)))
 }
 
 async fn private_key(
     State(s): State<AppState>,
     V1Principal(user): V1Principal,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> V1Result<Json<Value>> {
-    let id = int("ca_id", Some(&id), 0)?;
     let (ca, pem) = s.authority.export_v1_ca_key(&user, id).await?;
     Ok(Json(with_key(ca_json(&ca), Some(pem))))
 }
@@ -111,27 +105,20 @@ async fn private_key(
 async fn chain(
     State(s): State<AppState>,
     V1Principal(user): V1Principal,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> V1Result<Json<Vec<Value>>> {
-    let id = int("ca_id", Some(&id), 0)?;
     Ok(Json(s.authority.v1_ca_chain(&user, id).await?.iter().map(ca_json).collect()))
 }
 
 async fn children(
     State(s): State<AppState>,
     V1Principal(user): V1Principal,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> V1Result<Json<Vec<Value>>> {
-    let id = int("ca_id", Some(&id), 0)?;
     Ok(Json(s.authority.v1_ca_children(&user, id).await?.iter().map(ca_json).collect()))
 }
 
-async fn remove(
-    State(s): State<AppState>,
-    V1Principal(user): V1Principal,
-    Path(id): Path<String>,
-) -> V1Result<StatusCode> {
-    let id = int("ca_id", Some(&id), 0)?;
+async fn remove(State(s): State<AppState>, V1Principal(user): V1Principal, Ids(id): Ids<i64>) -> V1Result<StatusCode> {
     s.authority.delete_v1_ca(&user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/certificates/`: issue (server-made key or CSR), list, read, key export, revoke,
 //! renew.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
@@ -10,7 +10,7 @@ use certus_x509::{PemLabel, to_pem};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{V1Error, V1Json, V1Principal, V1Result, int, to_collection};
+use super::{Ids, V1Error, V1Json, V1Principal, V1Result, int, to_collection};
 use crate::AppState;
 use crate::time_fmt::{rfc3339, rfc3339_opt};
 
@@ -166,12 +166,7 @@ async fn list(
     Ok(Json(s.authority.list_v1_certificates(&user, ca_id).await?.iter().map(cert_json).collect()))
 }
 
-async fn read(
-    State(s): State<AppState>,
-    V1Principal(user): V1Principal,
-    Path(id): Path<String>,
-) -> V1Result<Json<Value>> {
-    let id = int("cert_id", Some(&id), 0)?;
+async fn read(State(s): State<AppState>, V1Principal(user): V1Principal, Ids(id): Ids<i64>) -> V1Result<Json<Value>> {
     let view = s.authority.read_v1_certificate(&user, id).await?;
     let mut out = cert_json(&view.cert);
     out["renewed_to_ids"] = json!(view.renewed_to_ids);
@@ -181,9 +176,8 @@ async fn read(
 async fn private_key(
     State(s): State<AppState>,
     V1Principal(user): V1Principal,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> V1Result<Json<Value>> {
-    let id = int("cert_id", Some(&id), 0)?;
     Ok(Json(view_json(&s.authority.export_v1_certificate_key(&user, id).await?, true)))
 }
 
@@ -196,10 +190,9 @@ struct RevokeBody {
 async fn revoke(
     State(s): State<AppState>,
     V1Principal(user): V1Principal,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     V1Json(b): V1Json<RevokeBody>,
 ) -> V1Result<Json<Value>> {
-    let id = int("cert_id", Some(&id), 0)?;
     Ok(Json(cert_json(&s.authority.revoke_v1_certificate(&user, id, b.reason.as_deref()).await?.cert)))
 }
 
@@ -211,10 +204,9 @@ struct RenewBody {
 async fn renew(
     State(s): State<AppState>,
     V1Principal(user): V1Principal,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     V1Json(b): V1Json<RenewBody>,
 ) -> V1Result<(StatusCode, Json<Value>)> {
-    let id = int("cert_id", Some(&id), 0)?;
     let renewed = s.authority.renew_v1_certificate(&user, id, b.csr.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(view_json(&renewed, true))))
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use certus_x509::{PemLabel, to_pem};
 
-use super::{V1Principal, V1Result, int};
+use super::{Ids, V1Principal, V1Result};
 use crate::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -40,9 +40,8 @@ fn pem_file(filename: String, pem: String) -> Response {
 async fn ca_certificate(
     State(s): State<AppState>,
     V1Principal(user): V1Principal,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> V1Result<Response> {
-    let id = int("ca_id", Some(&id), 0)?;
     let ca = s.authority.read_v1_ca(&user, id).await?;
     Ok(pem_file(format!("ca_{id}_certificate.pem"), to_pem(PemLabel::Certificate, &ca.ca.cert_der)))
 }
@@ -50,9 +49,8 @@ async fn ca_certificate(
 async fn ca_private_key(
     State(s): State<AppState>,
     V1Principal(user): V1Principal,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> V1Result<Response> {
-    let id = int("ca_id", Some(&id), 0)?;
     let (_, pem) = s.authority.export_v1_ca_key(&user, id).await?;
     Ok(pem_file(format!("ca_{id}_private_key.pem"), pem))
 }
@@ -60,9 +58,8 @@ async fn ca_private_key(
 async fn certificate(
     State(s): State<AppState>,
     V1Principal(user): V1Principal,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> V1Result<Response> {
-    let id = int("cert_id", Some(&id), 0)?;
     let view = s.authority.read_v1_certificate(&user, id).await?;
     Ok(pem_file(format!("certificate_{id}.pem"), to_pem(PemLabel::Certificate, &view.cert.cert.cert_der)))
 }
@@ -70,9 +67,8 @@ async fn certificate(
 async fn certificate_private_key(
     State(s): State<AppState>,
     V1Principal(user): V1Principal,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> V1Result<Response> {
-    let id = int("cert_id", Some(&id), 0)?;
     let view = s.authority.export_v1_certificate_key(&user, id).await?;
     let pem = view.private_key.ok_or_else(|| {
         certus_authority::Error::not_found(format!("Certificate with ID {id} does not have a private key"))
@@ -84,9 +80,8 @@ async fn certificate_private_key(
 async fn certificate_chain(
     State(s): State<AppState>,
     V1Principal(user): V1Principal,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> V1Result<Response> {
-    let id = int("cert_id", Some(&id), 0)?;
     let view = s.authority.read_v1_certificate(&user, id).await?;
     let mut pems = vec![to_pem(PemLabel::Certificate, &view.cert.cert.cert_der)];
     for ca in s.authority.v1_ca_chain(&user, view.cert.v1.ca_num).await? {

@@ -323,7 +323,22 @@ pub(crate) fn instant(field: &str, text: Option<&str>) -> V1Result<Option<i64>> 
         .map_err(|_| V1Error::invalid(format!("{field}: Input should be a valid datetime")))
 }
 
-/// An integer from the path or query; FastAPI reports a bad one as a 422.
+/// Integer ids from the path (one id, or a tuple of them); one that is not an integer is FastAPI's
+/// 422.
+pub(crate) struct Ids<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Ids<T> {
+    type Rejection = V1Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, V1Error> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(ids)) => Ok(Ids(ids)),
+            Err(e) => Err(V1Error::invalid(format!("path: {}", e.body_text()))),
+        }
+    }
+}
+
+/// An integer from the query; FastAPI reports a bad one as a 422.
 pub(crate) fn int(field: &str, text: Option<&str>, default: i64) -> V1Result<i64> {
     text.map_or(Ok(default), |t| t.parse().map_err(|_| V1Error::invalid(format!("{field} must be an integer"))))
 }
@@ -338,8 +353,7 @@ async fn list_users(
     Ok(Json(users.iter().map(user_json).collect()))
 }
 
-async fn get_user(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<Json<Value>> {
-    let id = int("user_id", Some(&id), 0)?;
+async fn get_user(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<Json<Value>> {
     Ok(Json(user_json(&s.authority.read_user(&session.user, id).await?)))
 }
 
@@ -360,10 +374,9 @@ struct PatchBody {
 async fn patch_user(
     State(s): State<AppState>,
     V1Auth(session): V1Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     V1Json(b): V1Json<PatchBody>,
 ) -> V1Result<Json<Value>> {
-    let id = int("user_id", Some(&id), 0)?;
     let patch = UserPatch {
         email: b.email,
         password: b.password,
@@ -379,12 +392,7 @@ async fn patch_user(
     Ok(Json(user_json(&s.authority.patch_user(&session.user, id, patch).await?)))
 }
 
-async fn delete_user(
-    State(s): State<AppState>,
-    V1Auth(session): V1Auth,
-    Path(id): Path<String>,
-) -> V1Result<StatusCode> {
-    let id = int("user_id", Some(&id), 0)?;
+async fn delete_user(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<StatusCode> {
     s.authority.delete_user(&session.user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

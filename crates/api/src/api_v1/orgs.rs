@@ -1,6 +1,6 @@
 //! `/api/v1/organizations/`: organisations and their members.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
@@ -8,7 +8,7 @@ use certus_authority::V1OrgRow;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{V1Auth, V1Json, V1Result, int, to_collection, user_json};
+use super::{Ids, V1Auth, V1Json, V1Result, to_collection, user_json};
 use crate::AppState;
 use crate::time_fmt::rfc3339;
 
@@ -58,50 +58,40 @@ async fn list(State(s): State<AppState>, V1Auth(session): V1Auth) -> V1Result<Js
     Ok(Json(s.authority.list_orgs(&session.user).await?.iter().map(org_json).collect()))
 }
 
-async fn read(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<Json<Value>> {
-    let id = int("org_id", Some(&id), 0)?;
+async fn read(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<Json<Value>> {
     Ok(Json(org_json(&s.authority.read_org(&session.user, id).await?)))
 }
 
 async fn update(
     State(s): State<AppState>,
     V1Auth(session): V1Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     V1Json(b): V1Json<OrgPatch>,
 ) -> V1Result<Json<Value>> {
-    let id = int("org_id", Some(&id), 0)?;
     Ok(Json(org_json(&s.authority.update_org(&session.user, id, b.name.as_deref(), b.description).await?)))
 }
 
-async fn remove(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<StatusCode> {
-    let id = int("org_id", Some(&id), 0)?;
+async fn remove(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<StatusCode> {
     s.authority.delete_org(&session.user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn members(
-    State(s): State<AppState>,
-    V1Auth(session): V1Auth,
-    Path(id): Path<String>,
-) -> V1Result<Json<Vec<Value>>> {
-    let id = int("org_id", Some(&id), 0)?;
+async fn members(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<Json<Vec<Value>>> {
     Ok(Json(s.authority.list_org_users(&session.user, id).await?.iter().map(user_json).collect()))
 }
 
 async fn add_member(
     State(s): State<AppState>,
     V1Auth(session): V1Auth,
-    Path((id, user_id)): Path<(String, String)>,
+    Ids((id, user_id)): Ids<(i64, i64)>,
 ) -> V1Result<Json<Value>> {
-    let (id, user_id) = (int("org_id", Some(&id), 0)?, int("user_id", Some(&user_id), 0)?);
     Ok(Json(user_json(&s.authority.add_org_user(&session.user, id, user_id).await?)))
 }
 
 async fn remove_member(
     State(s): State<AppState>,
     V1Auth(session): V1Auth,
-    Path((id, user_id)): Path<(String, String)>,
+    Ids((id, user_id)): Ids<(i64, i64)>,
 ) -> V1Result<Json<Value>> {
-    let (id, user_id) = (int("org_id", Some(&id), 0)?, int("user_id", Some(&user_id), 0)?);
     Ok(Json(user_json(&s.authority.remove_org_user(&session.user, id, user_id).await?)))
 }

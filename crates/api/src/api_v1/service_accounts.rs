@@ -1,6 +1,6 @@
 //! `/api/v1/service-accounts/`: service accounts, their tokens and issuance policies.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
@@ -8,7 +8,7 @@ use certus_authority::{ServiceAccountPatch, ServiceAccountRow, ServiceToken};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{V1Auth, V1Error, V1Json, V1Result, int, to_collection};
+use super::{Ids, V1Auth, V1Error, V1Json, V1Result, to_collection};
 use crate::AppState;
 use crate::time_fmt::{rfc3339, rfc3339_opt};
 
@@ -103,26 +103,23 @@ async fn list(State(s): State<AppState>, V1Auth(session): V1Auth) -> V1Result<Js
     Ok(Json(s.authority.list_service_accounts(&session.user).await?.iter().map(account_json).collect()))
 }
 
-async fn read(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<Json<Value>> {
-    let id = int("service_account_id", Some(&id), 0)?;
+async fn read(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<Json<Value>> {
     Ok(Json(account_json(&s.authority.read_service_account(&session.user, id).await?)))
 }
 
 async fn update(
     State(s): State<AppState>,
     V1Auth(session): V1Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     V1Json(b): V1Json<AccountBody>,
 ) -> V1Result<Json<Value>> {
-    let id = int("service_account_id", Some(&id), 0)?;
     if b.organization_id.is_some() {
         return Err(V1Error::invalid("organization_id cannot be changed"));
     }
     Ok(Json(account_json(&s.authority.update_service_account(&session.user, id, b.into()).await?)))
 }
 
-async fn remove(State(s): State<AppState>, V1Auth(session): V1Auth, Path(id): Path<String>) -> V1Result<StatusCode> {
-    let id = int("service_account_id", Some(&id), 0)?;
+async fn remove(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<StatusCode> {
     s.authority.delete_service_account(&session.user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -136,10 +133,9 @@ struct TokenBody {
 async fn create_token(
     State(s): State<AppState>,
     V1Auth(session): V1Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     V1Json(b): V1Json<TokenBody>,
 ) -> V1Result<(StatusCode, Json<Value>)> {
-    let id = int("service_account_id", Some(&id), 0)?;
     let expires_at = super::instant("expires_at", b.expires_at.as_deref())?;
     let token = s.authority.create_service_token(&session.user, id, b.name, expires_at).await?;
     Ok((StatusCode::CREATED, Json(token_json(&token))))
@@ -148,47 +144,34 @@ async fn create_token(
 async fn list_tokens(
     State(s): State<AppState>,
     V1Auth(session): V1Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
 ) -> V1Result<Json<Vec<Value>>> {
-    let id = int("service_account_id", Some(&id), 0)?;
     Ok(Json(s.authority.list_service_tokens(&session.user, id).await?.iter().map(token_json).collect()))
 }
 
 async fn revoke_token(
     State(s): State<AppState>,
     V1Auth(session): V1Auth,
-    Path((id, token_id)): Path<(String, String)>,
+    Ids((id, token_id)): Ids<(i64, i64)>,
 ) -> V1Result<StatusCode> {
-    let (id, token_id) = (int("service_account_id", Some(&id), 0)?, int("token_id", Some(&token_id), 0)?);
     s.authority.revoke_service_token(&session.user, id, token_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn read_policy(
-    State(s): State<AppState>,
-    V1Auth(session): V1Auth,
-    Path(id): Path<String>,
-) -> V1Result<Json<Value>> {
-    let id = int("service_account_id", Some(&id), 0)?;
+async fn read_policy(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<Json<Value>> {
     Ok(Json(s.authority.issuance_policy(&session.user, id).await?))
 }
 
 async fn put_policy(
     State(s): State<AppState>,
     V1Auth(session): V1Auth,
-    Path(id): Path<String>,
+    Ids(id): Ids<i64>,
     V1Json(b): V1Json<Value>,
 ) -> V1Result<Json<Value>> {
-    let id = int("service_account_id", Some(&id), 0)?;
     Ok(Json(s.authority.put_issuance_policy(&session.user, id, &b).await?))
 }
 
-async fn remove_policy(
-    State(s): State<AppState>,
-    V1Auth(session): V1Auth,
-    Path(id): Path<String>,
-) -> V1Result<StatusCode> {
-    let id = int("service_account_id", Some(&id), 0)?;
+async fn remove_policy(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<StatusCode> {
     s.authority.delete_issuance_policy(&session.user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

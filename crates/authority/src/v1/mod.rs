@@ -12,13 +12,11 @@ mod dn;
 mod orgs;
 mod policy;
 
-pub use access::Action;
 pub(crate) use access::actor_of;
 pub use accounts::{ServiceAccountPatch, ServiceToken};
 pub use audit::{AuditEntry, AuditFilter};
 pub use cas::{NewV1Ca, V1CaView};
 pub use certs::{CertificateType, NewV1Cert, SignV1Csr, V1CertView};
-pub use dn::parse_subject_dn;
 
 /// Names and DN values are text people read: control characters (NUL included) are refused.
 pub(crate) fn check_text(field: &str, value: &str) -> crate::Result<()> {
@@ -31,7 +29,7 @@ pub(crate) fn check_text(field: &str, value: &str) -> crate::Result<()> {
 /// `slugify(name)-id` as the reference derives public CRL and CA certificate paths: lower case,
 /// characters other than letters, digits, `_`, `-` and white space dropped, runs of white space,
 /// `_` and `-` turned into one `-`, no `-` at either end.
-pub fn slug(name: &str, id: i64) -> String {
+pub(crate) fn slug(name: &str, id: i64) -> String {
     let mut out = String::new();
     let mut pending_dash = false;
     for c in name.trim().to_lowercase().chars() {
