@@ -36,15 +36,6 @@ pub struct ServiceToken {
     pub token: Option<String>,
 }
 
-fn account_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.len() > 128 {
-        return Err(Error::malformed("name must be 1 to 128 characters"));
-    }
-    super::check_text("name", name)?;
-    Ok(name.to_owned())
-}
-
 fn is_admin(user: &UserRow) -> bool {
     is_superuser(user) || user.role == "admin"
 }
@@ -100,7 +91,7 @@ impl Authority {
             (_, None, None) => return Err(Error::policy("organization_id is required")),
         };
         let org = self.v1_org_or_400(org_num).await?;
-        let name = account_name(req.name.as_deref().unwrap_or_default())?;
+        let name = super::clean_name("name", req.name.as_deref().unwrap_or_default())?;
         let now = now_secs();
         let mut sa = ServiceAccountRow {
             org_id: org.org_id,
@@ -151,7 +142,7 @@ impl Authority {
     ) -> Result<ServiceAccountRow> {
         let mut sa = self.managed_account(caller, id).await?;
         if let Some(name) = patch.name {
-            sa.name = account_name(&name)?;
+            sa.name = super::clean_name("name", &name)?;
         }
         if patch.description.is_some() {
             sa.description = patch.description;

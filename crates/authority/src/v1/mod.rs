@@ -26,6 +26,20 @@ pub(crate) fn check_text(field: &str, value: &str) -> crate::Result<()> {
     Ok(())
 }
 
+/// A name as organisations and service accounts take it: trimmed, 1 to 128 characters, plain
+/// text.
+pub(crate) fn clean_name(label: &str, name: &str) -> crate::Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(crate::Error::malformed(format!("{label} must not be empty")));
+    }
+    if name.len() > 128 {
+        return Err(crate::Error::malformed(format!("{label} must be at most 128 characters")));
+    }
+    check_text(label, name)?;
+    Ok(name.to_owned())
+}
+
 /// `slugify(name)-id` as the reference derives public CRL and CA certificate paths: lower case,
 /// characters other than letters, digits, `_`, `-` and white space dropped, runs of white space,
 /// `_` and `-` turned into one `-`, no `-` at either end.

@@ -18,18 +18,6 @@ fn org_audit(caller: &UserRow, action: &str, org: &V1OrgRow, detail: String) -> 
     }
 }
 
-fn clean_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(Error::malformed("Organization name must not be empty"));
-    }
-    if name.len() > 128 {
-        return Err(Error::malformed("Organization name must be at most 128 characters"));
-    }
-    super::check_text("name", name)?;
-    Ok(name.to_owned())
-}
-
 fn duplicate_name(e: certus_store::Error) -> Error {
     match e {
         certus_store::Error::Conflict(_) => Error::policy("Organization with this name already exists"),
@@ -61,7 +49,7 @@ impl Authority {
         if !is_superuser(caller) && caller.role != "admin" {
             return Err(Error::forbidden("The user doesn't have sufficient privileges"));
         }
-        let name = clean_name(name)?;
+        let name = super::clean_name("Organization name", name)?;
         if name == crate::auth::DEFAULT_ORG {
             return Err(Error::policy("Organization with this name already exists"));
         }
@@ -110,7 +98,7 @@ impl Authority {
         }
         let mut org = self.v1_org_or_404(id).await?;
         if let Some(name) = name {
-            org.name = clean_name(name)?;
+            org.name = super::clean_name("Organization name", name)?;
         }
         if description.is_some() {
             org.description = description;
