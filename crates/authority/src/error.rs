@@ -81,6 +81,8 @@ impl From<certus_x509::Error> for Error {
     fn from(e: certus_x509::Error) -> Self {
         match e {
             certus_x509::Error::Encoding(_) => Error::internal(e),
+            // A rule of the profile refuses what was asked for: the caller's to change.
+            certus_x509::Error::Lint(_) => Error::policy(e.to_string()),
             other => Error::malformed(other.to_string()),
         }
     }

@@ -286,11 +286,14 @@ pub(crate) fn apply_profile(p: &Profile, plan: &mut LeafPlan, key: &KeyInfo, req
     }
     plan.not_after = not_after;
     plan.subject = p.subject_for(&plan.subject);
-    let key_usage = if p.honor_key_usage {
+    let mut key_usage: Vec<KeyUsageBit> = if p.honor_key_usage {
         requested.key_usage.clone().unwrap_or_default()
     } else {
         p.key_usage.iter().copied().collect()
     };
+    // A profile written for RSA keys (keyEncipherment) also serves EC and Ed25519 keys: the bits
+    // that mean nothing for this key are dropped before the lint sees them (docs/decisions.md).
+    key_usage.retain(|bit| certus_x509::key_usage_applies(key.kind, *bit));
     let extended_key_usage = if p.honor_extended_key_usages {
         requested.extended_key_usage.iter().map(|o| o.split('.').filter_map(|a| a.parse().ok()).collect()).collect()
     } else {
@@ -416,10 +419,8 @@ fn issue_detail(plan: &LeafPlan, row: &CertRow) -> String {
 
 /// The role's key_type/key_bits against a CSR's key: same type; RSA at least key_bits, EC exactly.
 fn check_key_against_role(key: &KeyInfo, role: &RoleRow) -> Result<()> {
+    crate::policy::minimum_key_strength(key)?;
     let kind = match key.kind {
-        KeyKind::Rsa if key.bits < 2048 => {
-            return Err(Error::policy(format!("RSA keys must be at least 2048 bits, CSR has {}", key.bits)));
-        }
         KeyKind::Rsa => "rsa",
         KeyKind::EcP256 | KeyKind::EcP384 | KeyKind::EcP521 => "ec",
         KeyKind::Ed25519 => "ed25519",

@@ -456,7 +456,8 @@ impl Authority {
             crl_url: data.crl_url.clone(),
         };
         let key_for_jwk = subject.clone();
-        let der = crate::blocking(move || Ok(certus_x509::build_generic(&spec, &*subject, &*issuer_key)?)).await?;
+        let der =
+            crate::blocking(move || Ok(certus_x509::build_generic(&spec, &*subject, &*issuer_key, None)?)).await?;
         let info = parse_certificate(&der).map_err(Error::internal)?;
         let spec = crate::issue::key_spec_of(&info.key)?;
         let jwk = certus_kms::public_jwk(spec, key_for_jwk.der_bytes());

@@ -241,7 +241,8 @@ impl Authority {
     async fn issue_responder(&self, ca: &CaRow) -> Result<Signer> {
         let ca_key = self.load_key(&ca.tenant_id, &ca.key_id).await?;
         let key = generate_key(ca_key.spec()).await?;
-        let not_before = now() - RESPONDER_BACKDATE;
+        // Backdated, but never before the CA itself (the lint keeps validity inside the issuer's).
+        let not_before = (now() - RESPONDER_BACKDATE).max(from_secs(ca.valid_from));
         let not_after = (now() + RESPONDER_VALIDITY).min(from_secs(ca.valid_until));
         let spec = CertSpec {
             serial: certus_x509::new_serial_from(certus_kms::random_bytes()),

@@ -102,12 +102,10 @@ pub fn domain_allowed(name: &str, allowed: &[String], allow_subdomains: bool) ->
 /// The floor under every policy: Certus never certifies RSA keys below 2048 bits or keys of
 /// algorithms it does not know.
 pub fn minimum_key_strength(key: &certus_x509::KeyInfo) -> Result<()> {
-    match key.kind {
-        certus_x509::KeyKind::Rsa if key.bits < 2048 => {
-            Err(Error::policy(format!("RSA keys must be at least 2048 bits; this one has {}", key.bits)))
-        }
-        certus_x509::KeyKind::Other => Err(Error::policy("the key algorithm is not supported")),
-        _ => Ok(()),
+    // The floor is the lint's (one rule for every door), applied early so nothing weak is queued.
+    match certus_x509::key_strength_finding(key) {
+        Some(why) => Err(Error::policy(why)),
+        None => Ok(()),
     }
 }
 

@@ -10,6 +10,7 @@ use rcgen::{
 use time::OffsetDateTime;
 
 use crate::Error;
+use crate::lint::{LintContext, gated};
 
 /// id-pe-authorityInfoAccess (RFC 5280 §4.2.2.1) and id-ad-caIssuers.
 const OID_AIA: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
@@ -249,13 +250,17 @@ pub fn build_certificate(spec: &CertSpec, sign_with: SignWith<'_>) -> Result<Vec
     if spec.ca_issuers_url.is_some() || spec.ocsp_url.is_some() {
         params.custom_extensions.push(authority_info_access(spec.ocsp_url.as_deref(), spec.ca_issuers_url.as_deref())?);
     }
+    // The CA key signs only what the pre-issuance lint passes.
     let cert = match sign_with {
         SignWith::Issuer { issuer_der, issuer_key, subject_key } => {
             params.use_authority_key_identifier_extension = true;
-            let issuer = Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), issuer_key)?;
-            params.signed_by(&subject_key, &issuer)?
+            let ctx = LintContext { issuer_der: Some(issuer_der), annex_b: None };
+            gated(issuer_key, ctx, |gate| {
+                let issuer = Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), gate)?;
+                params.signed_by(&subject_key, &issuer)
+            })?
         }
-        SignWith::SelfSigned(key) => params.self_signed(&key)?,
+        SignWith::SelfSigned(key) => gated(key, LintContext::default(), |gate| params.self_signed(gate))?,
     };
     Ok(cert.der().to_vec())
 }

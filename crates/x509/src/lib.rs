@@ -5,6 +5,9 @@
 mod build;
 mod chain;
 mod crl;
+mod lint;
+#[cfg(test)]
+mod lint_tests;
 mod mdl;
 #[cfg(test)]
 mod mdl_tests;
@@ -19,6 +22,7 @@ mod tests;
 pub use build::{CertProfile, CertSpec, KeyUsageBit, SignWith, Subject, SubjectAttr, build_certificate, build_csr};
 pub use chain::verify_issued_by;
 pub use crl::{CrlEntry, CrlKind, CrlSpec, RevocationReason, build_crl};
+pub use lint::{AnnexB, Finding, LintContext, key_strength_finding, key_usage_applies, lint_tbs};
 pub use mdl::{
     DsSpec, GenericSpec, IacaSpec, IssuerAltName, MdlRole, build_ds, build_generic, build_iaca, check_annex_b,
 };
@@ -47,6 +51,9 @@ pub enum Error {
     InvalidValue(String),
     #[error("certificate encoding failed: {0}")]
     Encoding(String),
+    /// The pre-issuance lint refused the certificate; nothing was signed.
+    #[error("refused by the pre-issuance lint: {}", .0.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
+    Lint(Vec<Finding>),
 }
 
 impl From<rcgen::Error> for Error {

@@ -7,9 +7,11 @@ use rcgen::{
     KeyIdMethod, KeyUsagePurpose, PublicKeyData, SerialNumber, SigningKey,
 };
 use time::{Duration, OffsetDateTime};
+use x509_parser::certificate::TbsCertificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+use crate::lint::{AnnexB, LintContext, gated};
 use crate::{Error, KeyKind, KeyUsageBit};
 
 const OID_IAN: &[u64] = &[2, 5, 29, 18];
@@ -137,7 +139,9 @@ fn method1(key: &dyn PublicKeyData) -> KeyIdMethod {
 
 /// Builds a self-signed IACA root certificate (Annex B.1.2).
 pub fn build_iaca(spec: &IacaSpec, key: &dyn SigningKey) -> Result<Vec<u8>, Error> {
-    Ok(iaca_params(spec, key)?.self_signed(&key)?.der().to_vec())
+    let params = iaca_params(spec, key)?;
+    let ctx = LintContext { issuer_der: None, annex_b: Some(AnnexB::Iaca) };
+    Ok(gated(key, ctx, |gate| params.self_signed(gate))?.der().to_vec())
 }
 
 /// The IACA's fields after every Annex B check on the request (tests alter them to break a rule).
@@ -176,8 +180,13 @@ pub fn build_ds(
 ) -> Result<Vec<u8>, Error> {
     let (_, iaca) = X509Certificate::from_der(iaca_der).map_err(|e| Error::Certificate(e.to_string()))?;
     let params = ds_params(spec, ds_key, &iaca)?;
-    let issuer = Issuer::from_ca_cert_der(&iaca_der.to_vec().into(), iaca_key)?;
-    let der = params.signed_by(&ds_key, &issuer)?.der().to_vec();
+    let ctx = LintContext { issuer_der: Some(iaca_der), annex_b: Some(AnnexB::Ds) };
+    let der = gated(iaca_key, ctx, |gate| {
+        let issuer = Issuer::from_ca_cert_der(&iaca_der.to_vec().into(), gate)?;
+        params.signed_by(&ds_key, &issuer)
+    })?
+    .der()
+    .to_vec();
     let (_, ds) = X509Certificate::from_der(&der).map_err(|e| Error::Encoding(e.to_string()))?;
     if ds.issuer().as_raw() != iaca.subject().as_raw() {
         return Err(Error::Encoding("DS issuer would not be byte-identical to the IACA subject".into()));
@@ -258,7 +267,6 @@ pub enum MdlRole<'a> {
 
 /// Every Annex B rule the certificate breaks (empty: it conforms).
 pub fn check_annex_b(der: &[u8], role: MdlRole<'_>) -> Vec<String> {
-    let mut bad = Vec::new();
     let Ok((_, cert)) = X509Certificate::from_der(der) else {
         return vec!["not a DER certificate".into()];
     };
@@ -269,20 +277,24 @@ pub fn check_annex_b(der: &[u8], role: MdlRole<'_>) -> Vec<String> {
             Err(_) => return vec!["the IACA is not a DER certificate".into()],
         },
     };
-    let info = match crate::parse_certificate(der) {
+    annex_b_findings(&cert.tbs_certificate, iaca.as_ref().map(|c| &c.tbs_certificate))
+}
+
+/// Every Annex B rule a TBSCertificate breaks: an IACA's rules when `iaca` is None, else a DS's
+/// under that IACA. The pre-issuance lint runs this on what is about to be signed.
+pub(crate) fn annex_b_findings(cert: &TbsCertificate<'_>, iaca: Option<&TbsCertificate<'_>>) -> Vec<String> {
+    let mut bad = Vec::new();
+    let info = match crate::parse::cert_info(cert) {
         Ok(i) => i,
         Err(e) => return vec![e.to_string()],
     };
     if cert.version().0 != 2 {
         bad.push("version must be v3".into());
     }
-    if info.serial.len() > 20
-        || info.serial.len() < 8
-        || cert.tbs_certificate.raw_serial().first().is_some_and(|b| *b & 0x80 != 0)
-    {
+    if info.serial.len() > 20 || info.serial.len() < 8 || cert.raw_serial().first().is_some_and(|b| *b & 0x80 != 0) {
         bad.push("serialNumber must be a positive integer of 8 to 20 octets".into());
     }
-    let sig = cert.signature_algorithm.algorithm.to_id_string();
+    let sig = cert.signature.algorithm.to_id_string();
     if !["1.2.840.10045.4.3.2", "1.2.840.10045.4.3.3", "1.2.840.10045.4.3.4"].contains(&sig.as_str()) {
         bad.push("signature must be ECDSA with SHA-256, SHA-384 or SHA-512".into());
     }
@@ -349,16 +361,16 @@ pub fn check_annex_b(der: &[u8], role: MdlRole<'_>) -> Vec<String> {
             if cert.issuer().as_raw() != iaca.subject().as_raw() {
                 bad.push("a DS issuer must be byte-identical to the IACA subject".into());
             }
-            let state = |c: &X509Certificate<'_>| {
+            let state = |c: &TbsCertificate<'_>| {
                 c.subject().iter_state_or_province().next().and_then(|s| s.as_str().ok()).map(str::to_owned)
             };
-            if state(&cert) != state(iaca) {
+            if state(cert) != state(iaca) {
                 bad.push("stateOrProvinceName must match the IACA's".into());
             }
-            let country = |c: &X509Certificate<'_>| {
+            let country = |c: &TbsCertificate<'_>| {
                 c.subject().iter_country().next().and_then(|s| s.as_str().ok()).map(str::to_owned)
             };
-            if country(&cert) != country(iaca) {
+            if country(cert) != country(iaca) {
                 bad.push("countryName must match the IACA's".into());
             }
             if info.key_usage != [KeyUsageBit::DigitalSignature] {
@@ -382,10 +394,10 @@ pub fn check_annex_b(der: &[u8], role: MdlRole<'_>) -> Vec<String> {
             if aki.is_none() || aki != iaca_ski {
                 bad.push("a DS authorityKeyIdentifier must be the IACA's subjectKeyIdentifier".into());
             }
-            let ian = |c: &X509Certificate<'_>| {
+            let ian = |c: &TbsCertificate<'_>| {
                 c.extensions().iter().find(|e| e.oid.to_id_string() == "2.5.29.18").map(|e| e.value.to_vec())
             };
-            if ian(&cert) != ian(iaca) {
+            if ian(cert) != ian(iaca) {
                 bad.push("a DS issuerAltName must copy the IACA's".into());
             }
             if ext("2.5.29.31").is_none() {
@@ -430,10 +442,13 @@ pub struct GenericSpec {
 /// Builds a generic certificate: basicConstraints always (critical), keyUsage (critical) and
 /// EKU only when given, SKI (method 1) and AKI always, SANs and CRL DP when given. Signed by
 /// `issuer_key` under the name `spec.issuer_name` (the subject's own key when self-signed).
+/// `issuer_der` is the issuer's certificate when the signing key is a CA's (its validity then
+/// bounds this one's).
 pub fn build_generic(
     spec: &GenericSpec,
     subject_key: &dyn PublicKeyData,
     issuer_key: &dyn SigningKey,
+    issuer_der: Option<&[u8]>,
 ) -> Result<Vec<u8>, Error> {
     if spec.not_after <= spec.not_before {
         return Err(Error::InvalidValue("notBefore must be before notAfter".into()));
@@ -515,6 +530,7 @@ pub fn build_generic(
     let mut issuer_params = CertificateParams::default();
     issuer_params.distinguished_name = dn(&spec.issuer_name)?;
     issuer_params.key_identifier_method = method1(issuer_key);
-    let issuer = Issuer::new(issuer_params, issuer_key);
-    Ok(params.signed_by(&subject_key, &issuer)?.der().to_vec())
+    let ctx = LintContext { issuer_der, annex_b: None };
+    let cert = gated(issuer_key, ctx, |gate| params.signed_by(&subject_key, &Issuer::new(issuer_params, gate)))?;
+    Ok(cert.der().to_vec())
 }

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use time::OffsetDateTime;
+use x509_parser::certificate::TbsCertificate;
 use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::oid_registry::{
@@ -158,13 +159,18 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, Error> {
     if !rest.is_empty() {
         return Err(Error::Certificate("trailing bytes after the certificate".into()));
     }
+    cert_info(&cert.tbs_certificate)
+}
+
+/// The fields of a certificate's TBS (also what the pre-issuance lint reads).
+pub(crate) fn cert_info(cert: &TbsCertificate<'_>) -> Result<CertInfo, Error> {
     let mut dns_names = Vec::new();
     let mut ip_addresses = Vec::new();
     let mut emails = Vec::new();
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         collect_names(&san.value.general_names, &mut dns_names, &mut ip_addresses, &mut emails)?;
     }
-    let mut serial = cert.tbs_certificate.raw_serial().to_vec();
+    let mut serial = cert.raw_serial().to_vec();
     while serial.len() > 1 && serial[0] == 0 {
         serial.remove(0);
     }
@@ -198,7 +204,7 @@ pub(crate) fn curve_of(spki: &SubjectPublicKeyInfo<'_>) -> Option<String> {
     spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string())
 }
 
-fn key_usage_bits(ku: &x509_parser::extensions::KeyUsage) -> Vec<crate::KeyUsageBit> {
+pub(crate) fn key_usage_bits(ku: &x509_parser::extensions::KeyUsage) -> Vec<crate::KeyUsageBit> {
     use crate::KeyUsageBit as B;
     [
         (ku.digital_signature(), B::DigitalSignature),
@@ -290,7 +296,7 @@ pub(crate) fn key_info_of_public(key: &dyn rcgen::PublicKeyData) -> KeyKind {
     SubjectPublicKeyInfo::from_der(&spki).map(|(_, s)| key_info(&s).kind).unwrap_or(KeyKind::Other)
 }
 
-fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
+pub(crate) fn key_info(spki: &SubjectPublicKeyInfo<'_>) -> KeyInfo {
     let alg = &spki.algorithm.algorithm;
     if *alg == OID_PKCS1_RSAENCRYPTION {
         let bits = spki.parsed().map(|k| k.key_size()).unwrap_or(0);
