@@ -96,7 +96,7 @@ const RULES: &[Rule] = &[
 pub fn lint_tbs(tbs_der: &[u8], ctx: &LintContext<'_>) -> Vec<Finding> {
     let finding = |rule: &'static str, citation: &'static str, message: String| Finding { rule, citation, message };
     let tbs = match TbsCertificate::from_der(tbs_der) {
-        Ok((rest, tbs)) if rest.is_empty() => tbs,
+        Ok(([], tbs)) => tbs,
         _ => return vec![finding("der_well_formed", "RFC 5280 §4.1", "the TBSCertificate does not parse".into())],
     };
     let issuer_cert = match ctx.issuer_der.map(x509_parser::parse_x509_certificate) {
