@@ -35,3 +35,154 @@ def test_the_lint_refuses_with_the_rule_and_records_nothing(tmp):
         srv.stop()
     # root, intermediate, role, the one issuance: the refusal left no audit entry.
     assert audit_entries(data) == 4
+
+
+# ---- one inventory ----
+
+import base64
+
+import requests
+from cryptography import x509 as cx509
+
+from conftest import fresh_server, make_csr, openssl, write
+from test_lint import lint
+
+MDL = "/v1/default.default.x509-service-1/x509-service-api"
+
+
+def serial_of(pem):
+    return cx509.load_pem_x509_certificate(pem.encode()).serial_number
+
+
+def native_serials(admin):
+    """Every serial in /v1/pki/certificates, revoked included, following the cursor."""
+    serials, cursor = set(), None
+    while True:
+        page = admin.ok("get", "/v1/pki/certificates?limit=500&include_revoked=true"
+                        + (f"&cursor={cursor}" if cursor else ""))
+        serials |= {int(c["serial_number"].replace(":", ""), 16) for c in page["data"]}
+        cursor = page.get("cursor")
+        if not cursor:
+            return serials
+
+
+def mdl_services(c):
+    for name, kind in (("kms1", "kms"), ("x509-service-1", "x509-service")):
+        c.ok("post", f"/v1/default.default.{name}/resource-api/services/create", 201, json={"type": kind})
+
+
+def kms_key(c, name, key_type="secp256r1"):
+    c.ok("post", f"/v1/default.default.kms1.{name}/kms-service-api/keys/generate", 201,
+         json={"backend": "jwk", "keyType": key_type})
+    return {"type": "kms-hosted-key-descriptor", "keyIdPath": f"default.default.kms1.{name}"}
+
+
+def fastpki_superuser(url):
+    r = requests.post(f"{url}/api/v1/users/", json={"username": "root", "email": "root@example.com",
+                                                   "password": "securepassword", "role": "superuser"})
+    assert r.status_code == 201, r.text
+    token = requests.post(f"{url}/api/v1/auth/token", data={"username": "root", "password": "securepassword"})
+    return Client(url + "/api/v1", token.json()["access_token"])
+
+
+def test_every_door_issues_into_one_inventory_and_an_mdl_revocation_reaches_the_iaca_crl(tmp):
+    for srv in fresh_server():
+        admin = Client(srv.url, BOOTSTRAP_TOKEN)
+        # walt.id door: an IACA and a Document Signer under it.
+        mdl_services(admin)
+        iaca_key, ds_key = kms_key(admin, "iaca"), kms_key(admin, "ds")
+        iaca = admin.ok("post", f"{MDL}/iso/iacas", json={
+            "certificateData": {"country": "US", "commonName": "Inventory IACA",
+                                "issuerAlternativeNameConf": {"uri": "https://iaca.example.com"}},
+            "iacaKeyDesc": iaca_key})
+        ds = admin.ok("post", f"{MDL}/iso/document-signers", json={
+            "iacaSigner": {"type": "iaca-pem-cert-descriptor", "iacaPemEncodedCertificate": iaca["certificatePEM"],
+                           "iacaKeyDesc": iaca_key},
+            "certificateData": {"country": "US", "commonName": "Inventory DS",
+                                "crlDistributionPointUri": "https://crl.example.com/iaca.crl"},
+            "dsKeyDescriptor": ds_key})
+        # The IACA is a Certus CA, listed with every CA.
+        cas = admin.ok("get", "/v1/pki/ca")
+        cas = cas["data"] if isinstance(cas, dict) else cas
+        iaca_ca = [c for c in cas if c["common_name"] == "Inventory IACA"]
+        assert len(iaca_ca) == 1 and iaca_ca[0]["ca_type"] == "iaca", cas
+        # A second DS under the same PEM is signed by that same CA, not a new one.
+        admin.ok("post", f"{MDL}/iso/document-signers", json={
+            "iacaSigner": {"type": "iaca-pem-cert-descriptor", "iacaPemEncodedCertificate": iaca["certificatePEM"],
+                           "iacaKeyDesc": iaca_key},
+            "certificateData": {"country": "US", "commonName": "Inventory DS 2",
+                                "crlDistributionPointUri": "https://crl.example.com/iaca.crl"},
+            "dsKeyDescriptor": ds_key})
+        cas = admin.ok("get", "/v1/pki/ca")
+        cas = cas["data"] if isinstance(cas, dict) else cas
+        assert len([c for c in cas if c["ca_type"] == "iaca"]) == 1
+
+        # FastPKI door: a certificate from an /api/v1 CA.
+        su = fastpki_superuser(srv.url)
+        v1_ca = su.ok("post", "/cas/", 201, json={"name": "Inventory CA", "subject_dn": "CN=Inventory CA",
+                                                   "key_size": 2048})
+        v1_cert = su.ok("post", f"/certificates/?ca_id={v1_ca['id']}", 201, json={
+            "common_name": "v1.example.test", "subject_dn": "CN=v1.example.test", "certificate_type": "server"})
+
+        # Lamassu door: a CSR signed under an issuance profile.
+        profile = admin.ok("post", "/api/ca/v1/profiles", 201, json={
+            "id": "inventory-profile", "name": "P", "validity": {"type": "Duration", "duration": "30d"},
+            "key_usage": {"digital_signature": True}, "extended_key_usages": ["1.3.6.1.5.5.7.3.2"],
+            "honor_subject": True})
+        lamassu_ca = admin.ok("post", "/api/ca/v1/cas", 201, json={
+            "subject": {"common_name": "Inventory Lamassu CA"}, "key_metadata": {"type": "ECDSA", "bits": 256},
+            "ca_expiration": {"type": "Duration", "duration": "1y"}, "profile_id": profile["id"]})
+        csr, _ = make_csr(tmp, cn="device-1")
+        signed = admin.ok("post", f"/api/ca/v1/cas/{lamassu_ca['id']}/certificates/sign", 201,
+                          json={"csr": base64.b64encode(csr.encode()).decode()})
+        lamassu_pem = base64.b64decode(signed["certificate"]).decode()
+
+        listed = native_serials(admin)
+        for pem in (iaca["certificatePEM"], ds["certificatePEM"], v1_cert["certificate"], lamassu_pem):
+            assert serial_of(pem) in listed
+
+        # Revoking the DS through the native door puts it in the IACA's CRL.
+        ds_serial = format(serial_of(ds["certificatePEM"]), "X")
+        admin.ok("post", "/v1/pki/revoke", json={"serial_number": ds_serial, "reason": "key_compromise"})
+        crl = tmp / "iaca.crl"
+        crl.write_bytes(requests.get(f"{srv.url}/v1/pki/ca/{iaca_ca[0]['id']}/crl").content)
+        iaca_pem = write(tmp / "iaca.pem", iaca["certificatePEM"])
+        out = openssl("crl", "-inform", "DER", "-in", str(crl), "-CAfile", iaca_pem, "-noout", "-text")
+        assert "verify OK" in out.stderr + out.stdout
+        assert ds_serial.rjust(40, "0")[-len(ds_serial):] in out.stdout.replace(":", "").upper()
+        assert "Key Compromise" in out.stdout
+        lint("lint_crl", "-t", "CRL", "-p", "PKIX", str(crl))
+
+
+def test_a_native_certificate_is_in_its_organisations_fastpki_list(tmp):
+    for srv in fresh_server():
+        su = fastpki_superuser(srv.url)
+        org = su.ok("post", "/organizations/", 201, json={"name": "Inventory Org"})
+        su.ok("post", "/users/", 201, json={"username": "orgadmin", "email": "orgadmin@example.com",
+                                            "password": "password1", "role": "admin", "organization_id": org["id"]})
+        token = requests.post(f"{srv.url}/api/v1/auth/token", data={"username": "orgadmin", "password": "password1"})
+        org_admin = Client(srv.url + "/api/v1", token.json()["access_token"])
+        boot = Client(srv.url, BOOTSTRAP_TOKEN)
+        native = Client(srv.url, boot.ok("post", "/v1/admin/tokens", 201, json={
+            "tenant_id": org["tenant_id"], "name": "org", "scopes": ["pki:issue", "pki:admin"]})["token"])
+        _, inter = make_hierarchy(native)
+        role = make_role(native, inter["id"], key_type="ec")
+        issued = native.ok("post", f"/v1/pki/issue/{role['name']}", 201, json={"common_name": "n.example.test"})
+        # Another tenant's certificate stays out of this organisation's list.
+        _, other = make_hierarchy(boot)
+        other_role = make_role(boot, other["id"], key_type="ec")
+        boot.ok("post", f"/v1/pki/issue/{other_role['name']}", 201, json={"common_name": "x.example.test"})
+
+        certs = org_admin.ok("get", "/certificates/")
+        mine = [c for c in certs if c["common_name"] == "n.example.test"]
+        assert len(mine) == 1 and not [c for c in certs if c["common_name"] == "x.example.test"], certs
+        assert int(mine[0]["serial_number"], 16) == serial_of(issued["certificate"])
+        cas = {c["id"]: c for c in org_admin.ok("get", "/cas/")}
+        assert cas[mine[0]["issuer_id"]]["name"] == inter["name"]
+        # Its integer id is stable: the same record on a second read, and by id.
+        assert org_admin.ok("get", f"/certificates/{mine[0]['id']}")["serial_number"] == mine[0]["serial_number"]
+        assert [c["id"] for c in org_admin.ok("get", "/certificates/") if c["common_name"] == "n.example.test"] \
+            == [mine[0]["id"]]
+        # Revoking it through /api/v1 shows in the native view.
+        org_admin.ok("post", f"/certificates/{mine[0]['id']}/revoke", json={"reason": "superseded"})
+        assert native.ok("get", f"/v1/pki/certificates/{issued['certificate_id']}")["revoked_at"]

@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use certus_kms::{Key, KeySpec};
-use certus_store::{CaRow, CertRow, KeyRow};
-use certus_x509::{CertProfile, CertSpec, SignWith, Subject, SubjectAttr, build_certificate, parse_certificate};
+use certus_store::{CaRow, DoorRecord};
+use certus_x509::{CertProfile, CertSpec, PublicKeyData, Subject, SubjectAttr, parse_certificate};
 use time::Duration;
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
-use crate::{Authority, blocking, generate_key, new_id, now, serial_key};
+use crate::pipeline::{AuditIntent, Order, Signer, Template};
+use crate::{Authority, generate_key, new_id, now};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewCa {
@@ -53,14 +54,6 @@ pub struct IssuerUrls {
     pub ca_issuers: String,
 }
 
-/// A CA ready to be stored: its row, key and (for an intermediate) the certificate its parent
-/// issued.
-pub(crate) struct PreparedCa {
-    pub row: CaRow,
-    pub key_row: KeyRow,
-    pub issued: Option<CertRow>,
-}
-
 /// A CA as the API shows it.
 #[derive(Debug, Clone)]
 pub struct CaView {
@@ -79,14 +72,14 @@ pub(crate) fn ca_create_detail(row: &CaRow) -> String {
 
 impl Authority {
     pub async fn create_ca(&self, caller: &Caller, req: NewCa) -> Result<CaView> {
-        let PreparedCa { row, key_row, issued } = self.prepare_ca(caller, req).await?;
-        self.store.insert_ca(&row, &key_row, issued.as_ref()).await?;
-        self.audit(caller, "ca.create", &row.id, ca_create_detail(&row)).await;
-        self.ca_view(&caller.tenant_id, &row.id).await
+        let order = self.prepare_ca(caller, req).await?;
+        let id = order.new_ca.as_ref().map(|ca| ca.id.clone()).unwrap_or_default();
+        self.issue_certificate(caller, order).await?;
+        self.ca_view(&caller.tenant_id, &id).await
     }
 
-    /// Validates a CA request, makes its key and certificate; stores nothing.
-    pub(crate) async fn prepare_ca(&self, caller: &Caller, req: NewCa) -> Result<PreparedCa> {
+    /// Validates a CA request and makes its key: the pipeline order for its certificate.
+    pub(crate) async fn prepare_ca(&self, caller: &Caller, req: NewCa) -> Result<Order> {
         caller.require(Scope::Admin)?;
         // 1. Validate everything before any key is made.
         let name = req.name.trim().to_owned();
@@ -103,7 +96,7 @@ impl Authority {
             other => return Err(Error::malformed(format!("ca_type must be root or intermediate, not {other:?}"))),
         };
         let key_type = req.key_type.as_deref().unwrap_or("rsa");
-        let spec = KeySpec::from_type_and_size(key_type, req.key_size)?;
+        let spec_key = KeySpec::from_type_and_size(key_type, req.key_size)?;
         let days = req.validity_days.unwrap_or(if is_root { ROOT_DEFAULT_DAYS } else { INTERMEDIATE_DEFAULT_DAYS });
         if !(1..=MAX_DAYS).contains(&days) {
             return Err(Error::malformed(format!("validity_days must be between 1 and {MAX_DAYS}")));
@@ -165,73 +158,54 @@ impl Authority {
             order: req.subject_order.clone(),
         };
         let not_before = now();
-        let mut not_after = not_before + lifetime;
+        let not_after = not_before + lifetime;
 
         // 2. Key (in software, sealed, or on the token), serial, certificate.
         let (key, key_row) = match req.key_store.as_deref().unwrap_or("software") {
             "software" => {
-                let key = generate_key(spec).await?;
+                let key = generate_key(spec_key).await?;
                 let row = self.seal_key(&caller.tenant_id, &key);
                 (Key::Software(key), row)
             }
-            "pkcs11" => self.generate_hsm_key(&caller.tenant_id, spec).await?,
+            "pkcs11" => self.generate_hsm_key(&caller.tenant_id, spec_key).await?,
             other => return Err(Error::malformed(format!("key_store must be software or pkcs11, not {other:?}"))),
         };
-        let serial = certus_x509::new_serial_from(certus_kms::random_bytes());
-        let der = match &parent {
+        let key = Arc::new(key);
+        let subject_key: Arc<dyn PublicKeyData + Send + Sync> = key.clone();
+        let mut spec = CertSpec {
+            serial: [0; 20],
+            subject,
+            dns_names: vec![],
+            ip_addresses: vec![],
+            email_addresses: vec![],
+            not_before,
+            not_after,
+            profile: CertProfile::SubCa { path_len },
+            crl_url: None,
+            ca_issuers_url: None,
+            ocsp_url: None,
+        };
+        let signer = match &parent {
             None => {
-                let spec = CertSpec {
-                    serial,
-                    subject,
-                    dns_names: vec![],
-                    ip_addresses: vec![],
-                    email_addresses: vec![],
-                    not_before,
-                    not_after,
-                    profile: match path_len {
-                        Some(n) => CertProfile::SubCa { path_len: Some(n) },
-                        None => CertProfile::RootCa,
-                    },
-                    crl_url: None,
-                    ca_issuers_url: None,
-                    ocsp_url: None,
-                };
-                blocking(move || Ok((build_certificate(&spec, SignWith::SelfSigned(&key))?, key))).await?
+                if path_len.is_none() {
+                    spec.profile = CertProfile::RootCa;
+                }
+                Signer::SelfSigned(key)
             }
             Some(parent) => {
                 let urls = self.issuer_urls(&parent.id, req.issuer_urls.as_ref());
                 // A CA cannot certify beyond its own lifetime (RFC 5280 §6.1.3 checks each link).
-                not_after = not_after.min(crate::from_secs(parent.valid_until));
+                spec.not_after = not_after.min(crate::from_secs(parent.valid_until));
+                spec.crl_url = Some(urls.crl);
+                spec.ca_issuers_url = Some(urls.ca_issuers);
+                spec.ocsp_url = Some(self.ocsp_url());
                 let parent_key = self.load_key(&caller.tenant_id, &parent.key_id).await?;
-                let spec = CertSpec {
-                    serial,
-                    subject,
-                    dns_names: vec![],
-                    ip_addresses: vec![],
-                    email_addresses: vec![],
-                    not_before,
-                    not_after,
-                    profile: CertProfile::SubCa { path_len },
-                    crl_url: Some(urls.crl),
-                    ca_issuers_url: Some(urls.ca_issuers),
-                    ocsp_url: Some(self.ocsp_url()),
-                };
-                let parent_der = parent.cert_der.clone();
-                blocking(move || {
-                    let der = build_certificate(
-                        &spec,
-                        SignWith::Issuer { issuer_der: &parent_der, issuer_key: &*parent_key, subject_key: &key },
-                    )?;
-                    Ok((der, key))
-                })
-                .await?
+                Signer::Ca { ca: parent.clone(), key: parent_key }
             }
         };
-        let (cert_der, key) = der;
 
-        // 3. Record key, CA and (for intermediates) the issued certificate in one transaction.
-        let key_store = key_row.backend.clone();
-        drop(key);
+        // 3. The CA row; the pipeline fills in its certificate, serial and validity, and records
+        //    the key, the CA and its certificate in one transaction.
         let row = CaRow {
             id: id.clone(),
             tenant_id: caller.tenant_id.clone(),
@@ -240,38 +214,32 @@ impl Authority {
             ca_type: req.ca_type.clone(),
             parent_ca_id: parent.as_ref().map(|p| p.id.clone()),
             key_id: key_row.id.clone(),
-            key_type: spec.key_type().to_owned(),
-            key_size: i64::from(spec.bits()),
-            cert_der: cert_der.clone(),
-            serial: serial_key(&serial),
-            valid_from: not_before.unix_timestamp(),
-            valid_until: not_after.unix_timestamp(),
+            key_type: spec_key.key_type().to_owned(),
+            key_size: i64::from(spec_key.bits()),
+            cert_der: Vec::new(),
+            serial: String::new(),
+            valid_from: 0,
+            valid_until: 0,
             is_active: true,
             created_at: not_before.unix_timestamp(),
             revoked: false,
-            key_store,
+            key_store: key_row.backend.clone(),
             profile_id: req.profile_id.clone(),
         };
-        let issued = parent.as_ref().map(|p| CertRow {
-            id: new_id("cert"),
-            tenant_id: caller.tenant_id.clone(),
-            issuer_ca_id: Some(p.id.clone()),
-            serial: row.serial.clone(),
-            common_name: Some(common_name.clone()),
-            sans: vec![],
-            not_before: row.valid_from,
-            not_after: row.valid_until,
-            cert_der: cert_der.clone(),
-            chain_pem: None,
-            // Linked so the key's export rules apply to this record too (CA keys: refused).
+        let detail = ca_create_detail(&row);
+        Ok(Order {
+            template: Template::Cert(spec),
+            signer,
+            subject_key,
             key_id: Some(key_row.id.clone()),
+            kept_key: Some(key_row),
             role_name: None,
-            source: "ca".into(),
-            revoked_at: None,
-            revocation_reason: None,
-            created_at: row.created_at,
-        });
-        Ok(PreparedCa { row, key_row, issued })
+            listed_name: None,
+            source: "ca",
+            new_ca: Some(row),
+            door: DoorRecord::None,
+            audit: AuditIntent { action: "ca.create", resource: Some(id), detail: Box::new(move |_| detail) },
+        })
     }
 
     /// The URLs a certificate signed by CA `ca_id` points relying parties to: `chosen` if the
@@ -340,6 +308,9 @@ impl Authority {
         }
         if ca.revoked {
             return Err(Error::policy(format!("CA {id} has been revoked")));
+        }
+        if ca.ca_type == "iaca" {
+            return Err(Error::policy(format!("CA {id} is an IACA: it signs only Document Signers (ISO/IEC 18013-5)")));
         }
         Ok(ca)
     }

@@ -72,6 +72,7 @@ impl From<certus_store::Error> for Error {
             certus_store::Error::NotFound => Error::not_found("not found"),
             certus_store::Error::Conflict(what) => Error::conflict(format!("{what} already exists")),
             certus_store::Error::Unstorable(why) => Error::malformed(why),
+            certus_store::Error::Changed(why) => Error::conflict(why),
             other => Error::internal(other),
         }
     }

@@ -5,19 +5,20 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use certus_kms::{KeySpec, SoftwareKey};
-use certus_store::{CaRow, CertRow, RoleRow};
+use certus_store::{CaRow, CertRow, DoorRecord, KeyRow, RoleRow};
 use certus_x509::{
-    CertProfile, CertSpec, KeyInfo, KeyKind, KeyUsageBit, PemLabel, PublicKeyData, SignWith, Subject,
-    SubjectPublicKeyInfo, build_certificate, csr_from_pem, parse_certificate, parse_csr,
+    CertProfile, CertSpec, KeyInfo, KeyKind, KeyUsageBit, PemLabel, PublicKeyData, Subject, SubjectPublicKeyInfo,
+    csr_from_pem, parse_certificate, parse_csr,
 };
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::{Caller, Scope};
 use crate::ca::IssuerUrls;
 use crate::error::{Error, NotFoundAs, Result};
+use crate::pipeline::{AuditIntent, Order, Signer, Template};
 use crate::policy::{check_names, format_duration, parse_duration};
 use crate::profiles::{Profile, Validity};
-use crate::{Authority, audit_row, generate_key, new_id, now, serial_display, serial_key, signing};
+use crate::{Authority, generate_key, now, serial_display};
 
 /// Lifetime of a leaf when the request names no TTL (capped by the role's max_ttl).
 const DEFAULT_LEAF_TTL_SECS: i64 = 30 * 86_400;
@@ -93,7 +94,7 @@ impl Authority {
         self.apply_role_profile(&caller.tenant_id, &role, &mut plan, &key_info_of(spec), &Requested::default()).await?;
         let key = Arc::new(generate_key(spec).await?);
         let keep = role.store_private_keys.then_some(&*key);
-        let mut issued = self.sign_leaf_with(caller, plan, key.clone(), keep, "issued").await?;
+        let mut issued = self.sign_leaf_with(caller, plan, key.clone(), keep).await?;
         issued.private_key_pem = Some(key.private_key_pem().to_owned());
         Ok(issued)
     }
@@ -118,7 +119,7 @@ impl Authority {
                 "the CSR's public key algorithm is not supported (use RSA, ECDSA P-256/384/521 or Ed25519)",
             )
         })?);
-        self.sign_leaf_with(caller, plan, spki, None, "issued").await
+        self.sign_leaf_with(caller, plan, spki, None).await
     }
 
     /// Re-issues a certificate with the same subject and SANs and a new key; the old one stays
@@ -169,7 +170,7 @@ impl Authority {
         };
         let key = Arc::new(generate_key(spec).await?);
         let store_key = role.as_ref().map(|r| r.store_private_keys).unwrap_or(old.key_id.is_some());
-        let mut issued = self.sign_leaf_with(caller, plan, key.clone(), store_key.then_some(&*key), "issued").await?;
+        let mut issued = self.sign_leaf_with(caller, plan, key.clone(), store_key.then_some(&*key)).await?;
         issued.private_key_pem = Some(key.private_key_pem().to_owned());
         self.audit(caller, "certificate.renew", cert_id, format!("new={}", issued.certificate_id)).await;
         Ok(issued)
@@ -312,14 +313,12 @@ impl Authority {
         plan: LeafPlan,
         subject_key: Arc<dyn PublicKeyData + Send + Sync>,
         keep_key: Option<&SoftwareKey>,
-        source: &str,
     ) -> Result<Issued> {
-        let key_row = keep_key.map(|k| self.seal_key(&caller.tenant_id, k));
-        let row = self.build_leaf(caller, &plan, subject_key, key_row.as_ref().map(|k| k.id.clone()), source).await?;
-        // The certificate, its key and its audit entry are one durable record.
-        let audit = audit_row(caller, "certificate.issue", &row.id, issue_detail(&plan, &row));
-        self.store.record_issuance(row.clone(), key_row, Some(audit)).await?;
-        self.issued(caller, &plan, row).await
+        let kept = keep_key.map(|k| self.seal_key(&caller.tenant_id, k));
+        let key_id = kept.as_ref().map(|k| k.id.clone());
+        let order = self.leaf_order(caller, &plan, subject_key, kept, key_id, DoorRecord::None).await?;
+        let signed = self.issue_certificate(caller, order).await?;
+        self.issued(caller, &plan, signed.cert).await
     }
 
     /// Signs a certificate for an approved CSR and marks the CSR signed, atomically.
@@ -330,27 +329,26 @@ impl Authority {
         subject_key: Arc<dyn PublicKeyData + Send + Sync>,
         csr: &certus_store::CsrRow,
     ) -> Result<Issued> {
-        let row = self.build_leaf(caller, &plan, subject_key, csr.key_id.clone(), "issued").await?;
-        if !self.store.complete_csr(&caller.tenant_id, &csr.id, &row, row.created_at).await? {
-            return Err(Error::conflict("CSR was signed or changed concurrently"));
-        }
-        self.audit(caller, "certificate.issue", &row.id, issue_detail(&plan, &row)).await;
-        self.issued(caller, &plan, row).await
+        let door = DoorRecord::CsrSigned { tenant_id: caller.tenant_id.clone(), csr_id: csr.id.clone() };
+        let order = self.leaf_order(caller, &plan, subject_key, None, csr.key_id.clone(), door).await?;
+        let signed = self.issue_certificate(caller, order).await?;
+        self.issued(caller, &plan, signed.cert).await
     }
 
-    /// Reserves a serial, builds and signs the certificate; stores nothing.
-    pub(crate) async fn build_leaf(
+    /// The pipeline order for a planned leaf: signed by the plan's CA, pointing relying parties
+    /// at the plan's (or Certus's) CRL, caIssuers and OCSP URLs.
+    pub(crate) async fn leaf_order(
         &self,
         caller: &Caller,
         plan: &LeafPlan,
         subject_key: Arc<dyn PublicKeyData + Send + Sync>,
+        kept_key: Option<KeyRow>,
         key_id: Option<String>,
-        source: &str,
-    ) -> Result<CertRow> {
-        let serial = certus_x509::new_serial_from(certus_kms::random_bytes());
+        door: DoorRecord,
+    ) -> Result<Order> {
         let urls = self.issuer_urls(&plan.ca.id, plan.issuer_urls.as_ref());
         let spec = CertSpec {
-            serial,
+            serial: [0; 20],
             subject: plan.subject.clone(),
             dns_names: plan.dns_names.clone(),
             ip_addresses: plan.ip_addresses.clone(),
@@ -362,35 +360,25 @@ impl Authority {
             ca_issuers_url: Some(urls.ca_issuers),
             ocsp_url: Some(self.ocsp_url()),
         };
-        let ca_key = self.load_key(&caller.tenant_id, &plan.ca.key_id).await?;
-        let issuer_der = plan.ca.cert_der.clone();
-        let der = signing(ca_key.spec(), move || {
-            Ok(build_certificate(
-                &spec,
-                SignWith::Issuer { issuer_der: &issuer_der, issuer_key: &*ca_key, subject_key: &*subject_key },
-            )?)
-        })
-        .await?;
-        let mut sans = plan.dns_names.clone();
-        sans.extend(plan.ip_addresses.iter().map(|ip| ip.to_string()));
-        sans.extend(plan.email_addresses.iter().cloned());
-        Ok(CertRow {
-            id: new_id("cert"),
-            tenant_id: caller.tenant_id.clone(),
-            issuer_ca_id: Some(plan.ca.id.clone()),
-            serial: serial_key(&serial),
-            common_name: plan.common_name.clone(),
-            sans,
-            not_before: plan.not_before.unix_timestamp(),
-            not_after: plan.not_after.unix_timestamp(),
-            cert_der: der,
-            chain_pem: None,
+        let key = self.load_key(&caller.tenant_id, &plan.ca.key_id).await?;
+        let (ca_id, role) = (plan.ca.id.clone(), plan.role_name.clone().unwrap_or_else(|| "-".into()));
+        let cn = plan.common_name.clone().unwrap_or_else(|| "-".into());
+        Ok(Order {
+            template: Template::Cert(spec),
+            signer: Signer::Ca { ca: plan.ca.clone(), key },
+            subject_key,
+            kept_key,
             key_id,
             role_name: plan.role_name.clone(),
-            source: source.to_owned(),
-            revoked_at: None,
-            revocation_reason: None,
-            created_at: plan.not_before.unix_timestamp(),
+            listed_name: plan.common_name.clone(),
+            source: "issued",
+            new_ca: None,
+            door,
+            audit: AuditIntent {
+                action: "certificate.issue",
+                resource: None,
+                detail: Box::new(move |row| format!("ca={ca_id} role={role} serial={} cn={cn}", row.serial)),
+            },
         })
     }
 
@@ -405,16 +393,6 @@ impl Authority {
             certificate_id: row.id,
         })
     }
-}
-
-fn issue_detail(plan: &LeafPlan, row: &CertRow) -> String {
-    format!(
-        "ca={} role={} serial={} cn={}",
-        plan.ca.id,
-        plan.role_name.as_deref().unwrap_or("-"),
-        row.serial,
-        plan.common_name.as_deref().unwrap_or("-")
-    )
 }
 
 /// The role's key_type/key_bits against a CSR's key: same type; RSA at least key_bits, EC exactly.

@@ -14,6 +14,7 @@ mod issue;
 mod list_query;
 mod mdl;
 mod ocsp;
+mod pipeline;
 pub mod policy;
 mod profile_signing;
 mod profiles;

@@ -5,16 +5,17 @@
 use std::sync::Arc;
 
 use certus_kms::{JwkKey, Key, KeySpec, SoftwareKey};
-use certus_store::{ServiceRow, StoreEntryRow};
+use certus_store::{CaRow, CertRow, DoorRecord, KeyRow, ServiceRow, StoreEntryRow};
 use certus_x509::{
-    DsSpec, IacaSpec, IssuerAltName, PemLabel, PublicKeyData, SubjectPublicKeyInfo, build_ds, build_iaca, csr_from_pem,
-    parse_certificate, parse_csr, to_pem,
+    DsSpec, IacaSpec, IssuerAltName, PemLabel, PublicKeyData, SubjectPublicKeyInfo, csr_from_pem, parse_certificate,
+    parse_csr, to_pem,
 };
 use serde_json::{Value, json};
 use time::Duration;
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
+use crate::pipeline::{self, AuditIntent, Order, Signed, Template};
 use crate::{Authority, audit_row, generate_key, new_uuid, now, now_secs, rfc3339};
 
 pub const SERVICE_TYPES: &[&str] = &["kms", "x509-service", "x509-store"];
@@ -242,10 +243,16 @@ impl Authority {
     }
 
     async fn kms_key(&self, caller: &Caller, key_path: &str) -> Result<Arc<Key>> {
+        Ok(self.kms_key_with_id(caller, key_path).await?.1)
+    }
+
+    /// A KMS key and its stored key id.
+    async fn kms_key_with_id(&self, caller: &Caller, key_path: &str) -> Result<(String, Arc<Key>)> {
         let t = self.resolve_target(caller, key_path).await?;
         let service = self.service_of(&t, "kms").await?;
         let key_id = self.store.kms_key_id(&t.tenant_id, &service.id, t.child()?).await.not_found_as("key")?;
-        self.load_key(&t.tenant_id, &key_id).await
+        let key = self.load_key(&t.tenant_id, &key_id).await?;
+        Ok((key_id, key))
     }
 
     pub async fn kms_public_jwk(&self, caller: &Caller, key_path: &str) -> Result<Value> {
@@ -292,6 +299,8 @@ impl Authority {
 
     // ---- ISO 18013-5 issuance ----
 
+    /// Issues an IACA root: it becomes a Certus CA of the target's tenant (type `iaca`) signing
+    /// with this key, listed with every CA, with its own CRL.
     pub async fn issue_iaca(
         &self,
         caller: &Caller,
@@ -303,12 +312,83 @@ impl Authority {
         caller.require(Scope::Admin)?;
         let t = self.resolve_target(caller, service_path).await?;
         self.service_of(&t, "x509-service").await?;
-        let key = self.private(caller, key).await?;
-        let spec = iaca_spec(data)?;
-        let der = crate::blocking(move || Ok(build_iaca(&spec, &*key)?)).await?;
-        self.finish_mdl(caller, &t, der, write, "mdl.iaca").await
+        let (door, stored) = self.store_write(&t, write).await?;
+        let signed = self.new_iaca(caller, &t, data, key, door, stored.is_some()).await?;
+        Ok(mdl_issued(signed.cert, stored))
     }
 
+    /// Makes an IACA through the pipeline and records it as a CA of the target's tenant.
+    async fn new_iaca(
+        &self,
+        caller: &Caller,
+        t: &Target,
+        data: &IacaData,
+        key: &KeyRef,
+        door: DoorRecord,
+        stored: bool,
+    ) -> Result<Signed> {
+        let (key, key_id, kept_key) = self.iaca_key(caller, t, key).await?;
+        let spec = iaca_spec(data)?;
+        let id = crate::new_id("ca");
+        let row = CaRow {
+            id: id.clone(),
+            tenant_id: t.tenant_id.clone(),
+            name: id.clone(),
+            common_name: data.common_name.clone(),
+            ca_type: "iaca".into(),
+            parent_ca_id: None,
+            key_id: key_id.clone(),
+            key_type: key.spec().key_type().to_owned(),
+            key_size: i64::from(key.spec().bits()),
+            cert_der: Vec::new(),
+            serial: String::new(),
+            valid_from: 0,
+            valid_until: 0,
+            is_active: true,
+            created_at: now_secs(),
+            revoked: false,
+            key_store: "software".into(),
+            profile_id: None,
+        };
+        let order = Order {
+            template: Template::Iaca(spec),
+            signer: pipeline::Signer::SelfSigned(key.clone()),
+            subject_key: key,
+            kept_key,
+            key_id: Some(key_id),
+            role_name: None,
+            listed_name: None,
+            source: "ca",
+            new_ca: Some(row),
+            door,
+            audit: mdl_audit("mdl.iaca", t, stored),
+        };
+        self.issue_certificate(&caller_in(caller, t), order).await
+    }
+
+    /// The key an IACA signs with: a KMS key (already stored) or a private JWK, sealed and kept
+    /// now since the IACA becomes a CA that signs with it.
+    async fn iaca_key(&self, caller: &Caller, t: &Target, key: &KeyRef) -> Result<(Arc<Key>, String, Option<KeyRow>)> {
+        match key {
+            KeyRef::Kms(path) => {
+                let (key_id, key) = self.kms_key_with_id(caller, path).await?;
+                Ok((key, key_id, None))
+            }
+            KeyRef::Jwk(jwk) => match certus_kms::key_from_jwk(jwk)? {
+                JwkKey::Private(k) => {
+                    let row = self.seal_key(&t.tenant_id, &k);
+                    Ok((Arc::new(Key::Software(k)), row.id.clone(), Some(row)))
+                }
+                JwkKey::Public(_) => {
+                    Err(Error::malformed("this key must be able to sign: give a KMS key or a private JWK"))
+                }
+            },
+        }
+    }
+
+    /// Issues a Document Signer under an IACA, which is a Certus CA of the tenant: the one this
+    /// PEM or data describes, registered on first use. The DS is that CA's certificate:
+    /// listed, revocable, in its CRL and OCSP answers.
     pub async fn issue_ds(
         &self,
         caller: &Caller,
@@ -321,7 +401,53 @@ impl Authority {
         caller.require(Scope::Issue)?;
         let t = self.resolve_target(caller, service_path).await?;
         self.service_of(&t, "x509-service").await?;
-        let (iaca_der, iaca_key) = match signer {
+        let iaca = self.iaca_ca(caller, &t, signer).await?;
+        let subject: Arc<dyn PublicKeyData + Send + Sync> = match source {
+            PublicKeySource::Key(k) => match self.signing(caller, k).await? {
+                Signing::Private(k) => k,
+                Signing::Public(p) => Arc::new(p),
+            },
+            PublicKeySource::Csr(pem) => csr_key(pem)?,
+        };
+        let now = now();
+        if data.not_after.is_some_and(|t| t <= now.unix_timestamp()) {
+            return Err(Error::malformed("ISO 18013-5 Annex B: the DS notAfter must be in the future"));
+        }
+        let spec = DsSpec {
+            serial: [0; 20],
+            country: data.country.clone(),
+            common_name: data.common_name.clone(),
+            state: data.state.clone(),
+            organization: data.organization.clone(),
+            locality: data.locality.clone(),
+            crl_url: data.crl_url.clone(),
+            not_before: data.not_before.map(crate::from_secs).unwrap_or(now),
+            not_after: data.not_after.map(crate::from_secs).unwrap_or(now + Duration::days(365)),
+        };
+        let (door, stored) = self.store_write(&t, write).await?;
+        let key = self.load_key(&t.tenant_id, &iaca.key_id).await?;
+        let order = Order {
+            template: Template::Ds(spec),
+            signer: pipeline::Signer::Ca { ca: iaca, key },
+            subject_key: subject,
+            kept_key: None,
+            key_id: None,
+            role_name: None,
+            listed_name: None,
+            source: "mdl",
+            new_ca: None,
+            door,
+            audit: mdl_audit("mdl.document_signer", &t, stored.is_some()),
+        };
+        let signed = self.issue_certificate(&caller_in(caller, &t), order).await?;
+        Ok(mdl_issued(signed.cert, stored))
+    }
+
+    /// The Certus CA an IACA signer names. A PEM is matched to the tenant's CA with that very
+    /// certificate, or registered as one; data is matched to the tenant's IACA with that key and
+    /// subject, or issued as a new IACA.
+    async fn iaca_ca(&self, caller: &Caller, t: &Target, signer: &IacaSigner) -> Result<CaRow> {
+        match signer {
             IacaSigner::Pem { pem, key } => {
                 let ders = certus_x509::certs_from_pem(pem)?;
                 let der =
@@ -334,53 +460,108 @@ impl Authority {
                         broken.join("; ")
                     )));
                 }
-                let key = self.private(caller, key).await?;
-                if parse_certificate(&der)?.spki_der != key.subject_public_key_info() {
+                let (signing_key, key_id, kept_key) = self.iaca_key(caller, t, key).await?;
+                let info = parse_certificate(&der)?;
+                if info.spki_der != signing_key.subject_public_key_info() {
                     return Err(Error::malformed("iacaKeyDesc is not the key of the IACA certificate"));
                 }
-                (der, key)
+                let serial = crate::serial_key(&info.serial);
+                let known = self.store.list_cas(&t.tenant_id).await?.into_iter().find(|c| c.cert_der == der);
+                match known {
+                    Some(ca) => Ok(ca),
+                    None => self.register_iaca(caller, t, der, &info, serial, key_id, kept_key).await,
+                }
             }
             IacaSigner::Data { data, key } => {
-                // The IACA is rebuilt from its data: its subject encoding is ours, byte for byte.
-                let key = self.private(caller, key).await?;
-                let spec = iaca_spec(data)?;
-                let k = key.clone();
-                (crate::blocking(move || Ok(build_iaca(&spec, &*k)?)).await?, key)
+                let (signing_key, _, _) = self.iaca_key(caller, t, key).await?;
+                let spki = signing_key.subject_public_key_info();
+                for ca in self.store.list_cas(&t.tenant_id).await? {
+                    if ca.ca_type != "iaca" {
+                        continue;
+                    }
+                    let info = parse_certificate(&ca.cert_der)?;
+                    let s = &info.subject_fields;
+                    if info.spki_der == spki
+                        && s.common_name.as_deref() == Some(data.common_name.as_str())
+                        && s.country.as_deref() == Some(data.country.as_str())
+                        && s.state == data.state
+                        && s.organization == data.organization
+                    {
+                        return Ok(ca);
+                    }
+                }
+                let signed = self.new_iaca(caller, t, data, key, DoorRecord::None, false).await?;
+                self.store
+                    .list_cas(&t.tenant_id)
+                    .await?
+                    .into_iter()
+                    .find(|c| c.cert_der == signed.cert.cert_der)
+                    .ok_or_else(|| Error::internal("the new IACA is not recorded"))
             }
-        };
-        let subject: Arc<dyn PublicKeyData + Send + Sync> = match source {
-            PublicKeySource::Key(k) => match self.signing(caller, k).await? {
-                Signing::Private(k) => k,
-                Signing::Public(p) => Arc::new(p),
-            },
-            PublicKeySource::Csr(pem) => {
-                let csr = parse_csr(&csr_from_pem(pem)?)?;
-                Arc::new(
-                    SubjectPublicKeyInfo::from_der(&csr.spki_der)
-                        .map_err(|_| Error::malformed("the CSR's key algorithm is not supported"))?,
-                )
-            }
-        };
-        let now = now();
-        if data.not_after.is_some_and(|t| t <= now.unix_timestamp()) {
-            return Err(Error::malformed("ISO 18013-5 Annex B: the DS notAfter must be in the future"));
         }
-        let spec = DsSpec {
-            serial: certus_x509::new_serial_from(certus_kms::random_bytes()),
-            country: data.country.clone(),
-            common_name: data.common_name.clone(),
-            state: data.state.clone(),
-            organization: data.organization.clone(),
-            locality: data.locality.clone(),
-            crl_url: data.crl_url.clone(),
-            not_before: data.not_before.map(crate::from_secs).unwrap_or(now),
-            not_after: data.not_after.map(crate::from_secs).unwrap_or(now + Duration::days(365)),
-        };
-        let der = crate::blocking(move || Ok(build_ds(&spec, &*subject, &iaca_der, &*iaca_key)?)).await?;
-        self.finish_mdl(caller, &t, der, write, "mdl.document_signer").await
     }
 
-    /// Issues a generic certificate; returns it with the subject key's public JWK.
+    /// Records an IACA Certus did not make (given as PEM with its key) as a CA of the tenant,
+    /// with its certificate in the inventory.
+    #[allow(clippy::too_many_arguments)]
+    async fn register_iaca(
+        &self,
+        caller: &Caller,
+        t: &Target,
+        der: Vec<u8>,
+        info: &certus_x509::CertInfo,
+        serial: String,
+        key_id: String,
+        kept_key: Option<KeyRow>,
+    ) -> Result<CaRow> {
+        let id = crate::new_id("ca");
+        let key_type = info.key.kind.type_name().to_owned();
+        let common_name = info.common_name.clone().unwrap_or_default();
+        let row = CaRow {
+            id: id.clone(),
+            tenant_id: t.tenant_id.clone(),
+            name: id.clone(),
+            common_name: common_name.clone(),
+            ca_type: "iaca".into(),
+            parent_ca_id: None,
+            key_id: key_id.clone(),
+            key_type,
+            key_size: i64::from(info.key.bits),
+            cert_der: der.clone(),
+            serial: serial.clone(),
+            valid_from: info.not_before.unix_timestamp(),
+            valid_until: info.not_after.unix_timestamp(),
+            is_active: true,
+            created_at: now_secs(),
+            revoked: false,
+            key_store: "software".into(),
+            profile_id: None,
+        };
+        let cert = CertRow {
+            id: crate::new_id("cert"),
+            tenant_id: t.tenant_id.clone(),
+            issuer_ca_id: None,
+            serial,
+            common_name: Some(common_name),
+            sans: vec![],
+            not_before: row.valid_from,
+            not_after: row.valid_until,
+            cert_der: der,
+            chain_pem: None,
+            key_id: Some(key_id),
+            role_name: None,
+            source: "ca".into(),
+            revoked_at: None,
+            revocation_reason: None,
+            created_at: row.created_at,
+        };
+        let audit = audit_row(&caller_in(caller, t), "mdl.iaca_register", &id, format!("serial={}", cert.serial));
+        self.store.register_ca(&row, kept_key.as_ref(), &cert, &audit).await?;
+        Ok(row)
+    }
+
+    /// Issues a generic certificate; returns it with the subject key's public JWK. Recorded in
+    /// the inventory, under the CA whose key signed it when the key is a CA's.
     pub async fn issue_generic(
         &self,
         caller: &Caller,
@@ -395,6 +576,7 @@ impl Authority {
         self.service_of(&t, "x509-service").await?;
         let subject: Arc<dyn PublicKeyData + Send + Sync>;
         let issuer_key: Arc<Key>;
+        let mut issuer_key_id = None;
         match (source, issuer) {
             (PublicKeySource::Csr(_), GenericIssuer::SelfSigned) => {
                 return Err(Error::malformed("a certificate for a CSR must be ca-signed"));
@@ -405,20 +587,19 @@ impl Authority {
                 issuer_key = key;
             }
             (source, GenericIssuer::CaSigned(k)) => {
-                issuer_key = self.private(caller, k).await?;
+                (issuer_key, issuer_key_id) = match k {
+                    KeyRef::Kms(path) => {
+                        let (id, key) = self.kms_key_with_id(caller, path).await?;
+                        (key, Some(id))
+                    }
+                    KeyRef::Jwk(_) => (self.private(caller, k).await?, None),
+                };
                 subject = match source {
                     PublicKeySource::Key(k) => match self.signing(caller, k).await? {
                         Signing::Private(k) => k,
                         Signing::Public(p) => Arc::new(p),
                     },
-                    PublicKeySource::Csr(pem) => {
-                        let csr = parse_csr(&csr_from_pem(pem)?)?;
-                        crate::policy::minimum_key_strength(&csr.key)?;
-                        Arc::new(
-                            SubjectPublicKeyInfo::from_der(&csr.spki_der)
-                                .map_err(|_| Error::malformed("the CSR's key algorithm is not supported"))?,
-                        )
-                    }
+                    PublicKeySource::Csr(pem) => csr_key(pem)?,
                 };
             }
         }
@@ -440,7 +621,7 @@ impl Authority {
             .collect::<Result<Vec<_>>>()?;
         let now = now();
         let spec = certus_x509::GenericSpec {
-            serial: certus_x509::new_serial_from(certus_kms::random_bytes()),
+            serial: [0; 20],
             subject: data.subject.clone(),
             issuer_name: data.issuer_name.clone().unwrap_or_else(|| data.subject.clone()),
             not_before: data.not_before.map(crate::from_secs).unwrap_or(now),
@@ -455,14 +636,35 @@ impl Authority {
             ip_addresses: ips,
             crl_url: data.crl_url.clone(),
         };
+        // The CA that holds the signing key, if one does and the issuer name is its subject.
+        let ca = match &issuer_key_id {
+            Some(key_id) => self
+                .store
+                .list_cas(&t.tenant_id)
+                .await?
+                .into_iter()
+                .find(|c| &c.key_id == key_id && issuer_name_is(c, &spec.issuer_name)),
+            None => None,
+        };
         let key_for_jwk = subject.clone();
-        let der =
-            crate::blocking(move || Ok(certus_x509::build_generic(&spec, &*subject, &*issuer_key, None)?)).await?;
-        let info = parse_certificate(&der).map_err(Error::internal)?;
-        let spec = crate::issue::key_spec_of(&info.key)?;
-        let jwk = certus_kms::public_jwk(spec, key_for_jwk.der_bytes());
-        let issued = self.finish_mdl(caller, &t, der, write, "x509.generic").await?;
-        Ok((issued, jwk))
+        let (door, stored) = self.store_write(&t, write).await?;
+        let order = Order {
+            template: Template::Generic(spec),
+            signer: pipeline::Signer::Key { key: issuer_key, ca },
+            subject_key: subject,
+            kept_key: None,
+            key_id: None,
+            role_name: None,
+            listed_name: None,
+            source: "mdl",
+            new_ca: None,
+            door,
+            audit: mdl_audit("x509.generic", &t, stored.is_some()),
+        };
+        let signed = self.issue_certificate(&caller_in(caller, &t), order).await?;
+        let info = parse_certificate(&signed.cert.cert_der).map_err(Error::internal)?;
+        let jwk = certus_kms::public_jwk(crate::issue::key_spec_of(&info.key)?, key_for_jwk.der_bytes());
+        Ok((mdl_issued(signed.cert, stored), jwk))
     }
 
     /// A CSR for `subject`, signed by a KMS key or private JWK (proof of possession), to feed
@@ -488,61 +690,39 @@ impl Authority {
         Ok(to_pem(PemLabel::CertificateRequest, &der))
     }
 
-    /// Writes the certificate to every attached store under one id, or fails with nothing
-    /// written.
-    async fn finish_mdl(
-        &self,
-        caller: &Caller,
-        t: &Target,
-        der: Vec<u8>,
-        write: &StoreWrite,
-        action: &str,
-    ) -> Result<MdlIssued> {
-        let pem = to_pem(PemLabel::Certificate, &der);
-        let info = parse_certificate(&der).map_err(Error::internal)?;
-        let stores: Vec<String> = {
-            let mut out = Vec::new();
-            for dep in self.store.dependencies(&t.tenant_id, t.service()?).await? {
-                if self.store.get_service(&t.tenant_id, &dep).await?.service_type == "x509-store" {
-                    out.push(dep);
-                }
+    /// The store entries an issuance writes (one per attached x509-store, under one id; their
+    /// PEM is filled in once the certificate is signed) and the paths they will have.
+    async fn store_write(&self, t: &Target, write: &StoreWrite) -> Result<(DoorRecord, Option<Vec<String>>)> {
+        let mut stores = Vec::new();
+        for dep in self.store.dependencies(&t.tenant_id, t.service()?).await? {
+            if self.store.get_service(&t.tenant_id, &dep).await?.service_type == "x509-store" {
+                stores.push(dep);
             }
-            out
+        }
+        if stores.is_empty() {
+            return Ok((DoorRecord::None, None));
+        }
+        let entry_id = write.stored_certificate_id.clone().unwrap_or_else(new_uuid);
+        let (entry_type, metadata) = match &write.vical_metadata {
+            Some(m) => ("vical-entry", Some(m.to_string())),
+            None => ("base", None),
         };
-        let stored = if stores.is_empty() {
-            self.audit(caller, action, &t.prefix, format!("serial={}", hex::encode(&info.serial))).await;
-            None
-        } else {
-            let entry_id = write.stored_certificate_id.clone().unwrap_or_else(new_uuid);
-            let (entry_type, metadata) = match &write.vical_metadata {
-                Some(m) => ("vical-entry", Some(m.to_string())),
-                None => ("base", None),
-            };
-            let now = now_secs();
-            let rows: Vec<StoreEntryRow> = stores
-                .iter()
-                .map(|s| StoreEntryRow {
-                    tenant_id: t.tenant_id.clone(),
-                    store_id: s.clone(),
-                    entry_id: entry_id.clone(),
-                    entry_type: entry_type.to_owned(),
-                    pem: pem.clone(),
-                    metadata: metadata.clone(),
-                    created_at: now,
-                    updated_at: now,
-                })
-                .collect();
-            let audit =
-                audit_row(caller, action, &t.prefix, format!("serial={} entry={entry_id}", hex::encode(&info.serial)));
-            self.store.insert_store_entries(&rows, &audit).await?;
-            Some(stores.iter().map(|s| t.path_of(s, &entry_id)).collect())
-        };
-        Ok(MdlIssued {
-            certificate_pem: pem,
-            stored_certificate_ids: stored,
-            not_before: info.not_before.unix_timestamp(),
-            not_after: info.not_after.unix_timestamp(),
-        })
+        let now = now_secs();
+        let rows = stores
+            .iter()
+            .map(|s| StoreEntryRow {
+                tenant_id: t.tenant_id.clone(),
+                store_id: s.clone(),
+                entry_id: entry_id.clone(),
+                entry_type: entry_type.to_owned(),
+                pem: String::new(),
+                metadata: metadata.clone(),
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        let paths = stores.iter().map(|s| t.path_of(s, &entry_id)).collect();
+        Ok((DoorRecord::StoreEntries(rows), Some(paths)))
     }
 
     // ---- X.509 stores ----
@@ -577,7 +757,7 @@ impl Authority {
         let (t, store) = self.store_to_change(caller, path).await?;
         let row = entry_row(&t, &store.id, t.child.clone().unwrap_or_else(new_uuid), entry_type, pem, metadata)?;
         let audit = audit_row(caller, "store.add", path, format!("entry={}", row.entry_id));
-        self.store.insert_store_entries(std::slice::from_ref(&row), &audit).await?;
+        self.store.insert_store_entry(&row, &audit).await?;
         Ok(entry_json(&t, &row))
     }
 
@@ -610,7 +790,7 @@ fn iaca_spec(d: &IacaData) -> Result<IacaSpec> {
         return Err(Error::malformed("ISO 18013-5 Annex B: the IACA notAfter must be in the future"));
     }
     Ok(IacaSpec {
-        serial: certus_x509::new_serial_from(certus_kms::random_bytes()),
+        serial: [0; 20],
         country: d.country.clone(),
         common_name: d.common_name.clone(),
         state: d.state.clone(),
@@ -658,4 +838,46 @@ fn entry_json(t: &Target, r: &StoreEntryRow) -> Value {
         data["complementaryMetadata"] = m;
     }
     json!({ "_id": t.path_of(&r.store_id, &r.entry_id), "data": data, "updatedAt": rfc3339(r.updated_at) })
+}
+
+/// The caller acting in the target's tenant (a superuser may name another tenant).
+fn caller_in(caller: &Caller, t: &Target) -> Caller {
+    Caller { tenant_id: t.tenant_id.clone(), ..caller.clone() }
+}
+
+/// The audit entry of an mDL issuance: filed under the `org.tenant` path.
+fn mdl_audit(action: &'static str, t: &Target, stored: bool) -> AuditIntent {
+    AuditIntent {
+        action,
+        resource: Some(t.prefix.clone()),
+        detail: Box::new(move |row| {
+            if stored { format!("serial={} stored", row.serial) } else { format!("serial={}", row.serial) }
+        }),
+    }
+}
+
+fn mdl_issued(cert: CertRow, stored: Option<Vec<String>>) -> MdlIssued {
+    MdlIssued {
+        certificate_pem: to_pem(PemLabel::Certificate, &cert.cert_der),
+        stored_certificate_ids: stored,
+        not_before: cert.not_before,
+        not_after: cert.not_after,
+    }
+}
+
+/// A CSR's key, once its signature is checked, held to the one key-strength floor.
+fn csr_key(pem: &str) -> Result<Arc<dyn PublicKeyData + Send + Sync>> {
+    let csr = parse_csr(&csr_from_pem(pem)?)?;
+    crate::policy::minimum_key_strength(&csr.key)?;
+    Ok(Arc::new(
+        SubjectPublicKeyInfo::from_der(&csr.spki_der)
+            .map_err(|_| Error::malformed("the CSR's key algorithm is not supported"))?,
+    ))
+}
+
+/// Whether a CA's subject is the issuer name a generic certificate asks for (its CN and country).
+fn issuer_name_is(ca: &CaRow, name: &certus_x509::Subject) -> bool {
+    parse_certificate(&ca.cert_der).is_ok_and(|info| {
+        info.subject_fields.common_name == name.common_name && info.subject_fields.country == name.country
+    })
 }

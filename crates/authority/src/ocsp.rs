@@ -7,15 +7,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use certus_kms::Key;
-use certus_store::{CaRow, ResponderRow, SerialStatus};
+use certus_store::{CaRow, DoorRecord, ResponderRow, SerialStatus};
 use certus_x509::{
-    CertIdHash, CertProfile, CertSpec, OcspFailure, OcspResponseSpec, OcspStatus, RevocationReason, SignWith, Subject,
-    build_certificate, build_ocsp_response, ocsp_failure, parse_certificate, parse_ocsp_request,
+    CertIdHash, CertProfile, CertSpec, OcspFailure, OcspResponseSpec, OcspStatus, RevocationReason, Subject,
+    build_ocsp_response, ocsp_failure, parse_certificate, parse_ocsp_request,
 };
 use time::Duration;
 
-use crate::error::{Error, Result};
-use crate::{Authority, blocking, from_secs, generate_key, now, serial_key, signing};
+use crate::auth::Caller;
+use crate::error::Result;
+use crate::pipeline::{self, AuditIntent, Order, Template};
+use crate::{Authority, from_secs, generate_key, now, serial_key, signing};
 
 /// Who signs OCSP responses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -240,12 +242,14 @@ impl Authority {
 
     async fn issue_responder(&self, ca: &CaRow) -> Result<Signer> {
         let ca_key = self.load_key(&ca.tenant_id, &ca.key_id).await?;
-        let key = generate_key(ca_key.spec()).await?;
+        let software_key = generate_key(ca_key.spec()).await?;
+        let key_row = self.seal_key(&ca.tenant_id, &software_key);
+        let key = Arc::new(Key::Software(software_key));
         // Backdated, but never before the CA itself (the lint keeps validity inside the issuer's).
         let not_before = (now() - RESPONDER_BACKDATE).max(from_secs(ca.valid_from));
         let not_after = (now() + RESPONDER_VALIDITY).min(from_secs(ca.valid_until));
         let spec = CertSpec {
-            serial: certus_x509::new_serial_from(certus_kms::random_bytes()),
+            serial: [0; 20],
             subject: Subject { common_name: Some(format!("{} OCSP Responder", ca.common_name)), ..Default::default() },
             dns_names: vec![],
             ip_addresses: vec![],
@@ -257,25 +261,35 @@ impl Authority {
             ca_issuers_url: Some(self.ca_issuers_url(&ca.id)),
             ocsp_url: None,
         };
-        let issuer_der = ca.cert_der.clone();
-        let (cert_der, key) = blocking(move || {
-            let der = build_certificate(
-                &spec,
-                SignWith::Issuer { issuer_der: &issuer_der, issuer_key: &*ca_key, subject_key: &key },
-            )?;
-            Ok((der, key))
-        })
-        .await?;
-        let key_row = self.seal_key(&ca.tenant_id, &key);
-        let row = ResponderRow {
+        let responder = ResponderRow {
             ca_id: ca.id.clone(),
             key_id: key_row.id.clone(),
-            cert_der: cert_der.clone(),
+            cert_der: Vec::new(),
             not_after: not_after.unix_timestamp(),
             created_at: now().unix_timestamp(),
         };
-        self.store.put_responder(&row, &key_row).await.map_err(Error::from)?;
+        // The responder certificate is the CA's like any other: in the inventory, revocable.
+        let caller = Caller::system(&ca.tenant_id);
+        let order = Order {
+            template: Template::Cert(spec),
+            signer: pipeline::Signer::Ca { ca: ca.clone(), key: ca_key },
+            subject_key: key.clone(),
+            key_id: Some(key_row.id.clone()),
+            kept_key: Some(key_row),
+            role_name: None,
+            listed_name: None,
+            source: "ocsp",
+            new_ca: None,
+            door: DoorRecord::OcspResponder(responder),
+            audit: AuditIntent {
+                action: "ocsp.responder",
+                resource: None,
+                detail: Box::new(|row| format!("serial={}", row.serial)),
+            },
+        };
+        let signed = self.issue_certificate(&caller, order).await?;
+        let (cert_der, not_after) = (signed.cert.cert_der, signed.cert.not_after);
         tracing::info!(ca_id = %ca.id, "issued OCSP responder certificate");
-        Ok(Signer { key: Arc::new(Key::Software(key)), cert_der, not_after: row.not_after, delegated: true })
+        Ok(Signer { key, cert_der, not_after, delegated: true })
     }
 }

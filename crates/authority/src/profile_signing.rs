@@ -69,7 +69,7 @@ impl Authority {
             SubjectPublicKeyInfo::from_der(&csr.spki_der)
                 .map_err(|_| Error::malformed("the CSR's public key algorithm is not supported"))?,
         );
-        self.sign_leaf_with(caller, plan, spki, None, "issued").await
+        self.sign_leaf_with(caller, plan, spki, None).await
     }
 
     /// The tenant's certificate with this serial (hex, any case, colons optional).

@@ -6,25 +6,26 @@
 
 mod audit_chain;
 mod crl_build;
+mod fastpki;
 mod group_commit;
+mod issuance;
+mod mdl;
 mod migrate;
 mod records;
-mod services;
 mod sql;
 #[cfg(test)]
 mod tests;
 mod users;
-mod v1;
-mod v1_accounts;
 
 pub use audit_chain::AuditCheck;
 pub use crl_build::CrlBuild;
+pub use fastpki::accounts::{ServiceAccountRow, ServiceTokenRow};
+pub use fastpki::{V1AuditQuery, V1AuditRow, V1Ca, V1CaRow, V1Cert, V1CertRow, V1OrgRow};
+pub use issuance::{DoorId, DoorRecord, IssuanceRecord};
+pub use mdl::{ServiceRow, StoreEntryRow};
 pub use records::*;
-pub use services::{ServiceRow, StoreEntryRow};
 pub use sql::{Backend, Store};
 pub use users::UserRow;
-pub use v1::{V1AuditQuery, V1AuditRow, V1Ca, V1CaRow, V1Cert, V1CertRow, V1OrgRow};
-pub use v1_accounts::{ServiceAccountRow, ServiceTokenRow};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -38,6 +39,10 @@ pub enum Error {
     /// A value the database cannot hold (PostgreSQL refuses NUL characters in text).
     #[error("{0}")]
     Unstorable(String),
+    /// A conditional write found its record changed by someone else (say, a CSR no longer
+    /// approved); nothing was written.
+    #[error("{0}")]
+    Changed(String),
     #[error("batch commit failed: {0}")]
     Commit(String),
     #[error("configuration: {0}")]

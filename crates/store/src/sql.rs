@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Arguments, Encode, Executor, Row, Type};
 
+use crate::issuance::{DoorId, IssuanceRecord};
 use crate::records::*;
 use crate::{Error, Result, conflict_on_unique, migrate};
 
@@ -262,11 +263,16 @@ impl Store {
 
     // ---- CAs and CRLs ----
 
-    /// Stores a CA with its sealed key and, for intermediates, its certificate as issued by the
-    /// parent (so that it can be listed and revoked like any other certificate).
-    pub async fn insert_ca(&self, ca: &CaRow, key: &KeyRow, issued: Option<&CertRow>) -> Result<()> {
+    /// Records a CA Certus did not issue (given with its key): the key if new, the CA, its
+    /// certificate in the inventory and the audit entry, in one transaction.
+    pub async fn register_ca(&self, ca: &CaRow, key: Option<&KeyRow>, cert: &CertRow, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        insert_ca_in(&mut tx, ca, key, issued).await?;
+        if let Some(key) = key {
+            insert_key(&mut tx, key).await?;
+        }
+        crate::issuance::insert_ca_row(&mut tx, ca).await?;
+        insert_certificate(&mut tx, cert).await?;
+        insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -565,11 +571,12 @@ impl Store {
         Ok(())
     }
 
-    /// Records an issued certificate with its sealed key (if kept) and its audit entry, through
-    /// group commit: returns once the batch holding it is durably committed.
-    pub async fn record_issuance(&self, cert: CertRow, key: Option<KeyRow>, audit: Option<AuditRow>) -> Result<()> {
+    /// Records an issuance whole (certificate, kept key, new CA, the door's record, audit entry)
+    /// through group commit: returns once the batch holding it is durably committed, with the
+    /// door's integer id if it numbers its records.
+    pub async fn record_issuance(&self, record: IssuanceRecord) -> Result<(IssuanceRecord, DoorId)> {
         let (done, result) = tokio::sync::oneshot::channel();
-        let job = crate::group_commit::Job { cert, key, audit, done };
+        let job = crate::group_commit::Job { record, done };
         self.issuance.send(job).await.map_err(|_| Error::Commit("writer stopped".into()))?;
         result.await.map_err(|_| Error::Commit("writer stopped".into()))?
     }
@@ -711,27 +718,6 @@ impl Store {
             .transpose()
     }
 
-    /// Records a (renewed) responder with its sealed key; the newest one wins.
-    pub async fn put_responder(&self, responder: &ResponderRow, key: &KeyRow) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        insert_key(&mut tx, key).await?;
-        sqlx::query(
-            "INSERT INTO ocsp_responders (ca_id, key_id, cert_der, not_after, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (ca_id) DO UPDATE SET key_id = excluded.key_id, cert_der = excluded.cert_der, \
-             not_after = excluded.not_after, created_at = excluded.created_at \
-             WHERE excluded.not_after > ocsp_responders.not_after",
-        )
-        .bind(&responder.ca_id)
-        .bind(&responder.key_id)
-        .bind(&responder.cert_der)
-        .bind(responder.not_after)
-        .bind(responder.created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Clears a certificateHold revocation (and bumps the CA's revocation epoch), atomically.
     /// False if the certificate is not on hold.
     pub async fn release_hold(&self, tenant_id: &str, id: &str) -> Result<bool> {
@@ -838,27 +824,6 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Records the certificate signed for an approved CSR; both or neither are written.
-    pub async fn complete_csr(&self, tenant_id: &str, csr_id: &str, cert: &CertRow, at: i64) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        insert_certificate(&mut tx, cert).await?;
-        let done = sqlx::query(
-            "UPDATE csrs SET status = 'signed', certificate_id = $1, updated_at = $2 \
-             WHERE tenant_id = $3 AND id = $4 AND status = 'approved'",
-        )
-        .bind(&cert.id)
-        .bind(at)
-        .bind(tenant_id)
-        .bind(csr_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
     // ---- trust anchors ----
 
     pub async fn insert_trust_anchor(&self, ta: &TrustAnchorRow) -> Result<()> {
@@ -927,39 +892,6 @@ impl Store {
 }
 
 pub(crate) type Tx<'a> = sqlx::Transaction<'a, Any>;
-
-/// A CA with its key and, for an intermediate, the certificate its parent issued.
-pub(crate) async fn insert_ca_in(tx: &mut Tx<'_>, ca: &CaRow, key: &KeyRow, issued: Option<&CertRow>) -> Result<()> {
-    insert_key(tx, key).await?;
-    sqlx::query(
-        "INSERT INTO cas (id, tenant_id, name, common_name, ca_type, parent_ca_id, key_id, key_type, key_size, \
-             cert_der, serial, valid_from, valid_until, is_active, created_at, profile_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-    )
-    .bind(&ca.id)
-    .bind(&ca.tenant_id)
-    .bind(&ca.name)
-    .bind(&ca.common_name)
-    .bind(&ca.ca_type)
-    .bind(&ca.parent_ca_id)
-    .bind(&ca.key_id)
-    .bind(&ca.key_type)
-    .bind(ca.key_size)
-    .bind(&ca.cert_der)
-    .bind(&ca.serial)
-    .bind(ca.valid_from)
-    .bind(ca.valid_until)
-    .bind(ca.is_active as i64)
-    .bind(ca.created_at)
-    .bind(&ca.profile_id)
-    .execute(&mut **tx)
-    .await
-    .map_err(conflict_on_unique("a CA with this name"))?;
-    if let Some(cert) = issued {
-        insert_certificate(tx, cert).await?;
-    }
-    Ok(())
-}
 
 pub(crate) async fn revocation_epoch<'e, E: Executor<'e, Database = Any>>(executor: E, ca_id: &str) -> Result<i64> {
     sqlx::query_scalar("SELECT revocation_epoch FROM cas WHERE id = $1")

@@ -1,12 +1,64 @@
 //! Store behaviour the authority relies on: atomic multi-row writes, conflicts, monotonic CRLs.
+//! One suite, mounted once per backend (as rustls mounts its tests once per provider): on
+//! SQLite always, on PostgreSQL when `CERTUS_TEST_PG_URL` names a server (`scripts/test.sh`
+//! starts one and sets `CERTUS_REQUIRE_PG`, which makes a missing server a failure).
 
 use crate::*;
 
-async fn store() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("t.db")).await.unwrap();
-    (store, dir)
+/// A store on a fresh database of one backend; `None` when PostgreSQL is not available here.
+async fn store_on(backend: Backend) -> Option<Store> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+            // The directory lives as long as the test process; tests are short.
+            std::mem::forget(dir);
+            Some(store)
+        }
+        Backend::Postgres => {
+            let Ok(base) = std::env::var("CERTUS_TEST_PG_URL") else {
+                assert!(std::env::var_os("CERTUS_REQUIRE_PG").is_none(), "CERTUS_TEST_PG_URL is not set");
+                eprintln!("skipped: no PostgreSQL (set CERTUS_TEST_PG_URL)");
+                return None;
+            };
+            sqlx::any::install_default_drivers();
+            let admin = sqlx::AnyPool::connect(&format!("{base}/postgres")).await.unwrap();
+            let name = format!("certus_unit_{}", hex_id());
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+            admin.close().await;
+            Some(Store::connect(&format!("{base}/{name}")).await.unwrap())
+        }
+    }
 }
+
+fn hex_id() -> String {
+    let bytes: [u8; 8] = certus_kms::random_bytes();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Mounts each test of the suite once per backend.
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(crate::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name(crate::Backend::Postgres).await })*
+        }
+    };
+}
+
+suite!(
+    bootstrap_happens_once,
+    duplicate_ca_name_is_a_conflict_and_writes_nothing,
+    revocation_is_recorded_once,
+    crl_never_goes_backwards,
+    keyset_pagination_is_newest_first_and_complete,
+    signing_an_unapproved_csr_writes_no_certificate,
+    group_commit_fails_only_the_bad_item,
+    audit_chain_detects_an_edited_entry,
+    expired_sessions_are_swept_and_live_ones_kept,
+);
 
 fn tenant(id: &str) -> TenantRow {
     TenantRow { id: id.into(), org_id: "org_default".into(), name: id.into(), created_at: 1 }
@@ -80,34 +132,55 @@ fn cert(id: &str, serial: &str, created_at: i64) -> CertRow {
     }
 }
 
-async fn with_ca() -> (Store, tempfile::TempDir) {
-    let (s, d) = store().await;
-    assert!(s.bootstrap("default", &tenant("t1"), &token("tok1", "t1")).await.unwrap());
-    s.insert_ca(&ca("ca1", "root", "k1"), &key("k1"), None).await.unwrap();
-    (s, d)
+fn audit(id: &str) -> AuditRow {
+    AuditRow {
+        at: 1,
+        tenant_id: Some("t1".into()),
+        actor: "tok1".into(),
+        action: "certificate.issue".into(),
+        resource: id.into(),
+        detail: String::new(),
+    }
 }
 
-#[tokio::test]
-async fn bootstrap_happens_once() {
-    let (s, _d) = store().await;
+/// An issuance of `cert` with nothing else recorded beside it.
+fn issuance(cert: CertRow) -> IssuanceRecord {
+    let audit = audit(&cert.id);
+    IssuanceRecord { cert, key: None, ca: None, door: DoorRecord::None, audit }
+}
+
+/// A new root CA with its key and its own certificate, as the pipeline records one.
+fn ca_issuance(id: &str, name: &str, key_id: &str) -> IssuanceRecord {
+    let mut cert = cert(&format!("{id}-cert"), &format!("{id}-serial"), 1);
+    cert.issuer_ca_id = None;
+    IssuanceRecord { key: Some(key(key_id)), ca: Some(ca(id, name, key_id)), ..issuance(cert) }
+}
+
+async fn with_ca(backend: Backend) -> Option<Store> {
+    let s = store_on(backend).await?;
+    assert!(s.bootstrap("default", &tenant("t1"), &token("tok1", "t1")).await.unwrap());
+    s.record_issuance(ca_issuance("ca1", "root", "k1")).await.unwrap();
+    Some(s)
+}
+
+async fn bootstrap_happens_once(backend: Backend) {
+    let Some(s) = store_on(backend).await else { return };
     assert!(s.bootstrap("default", &tenant("t1"), &token("tok1", "t1")).await.unwrap());
     assert!(!s.bootstrap("default", &tenant("t2"), &token("tok2", "t2")).await.unwrap());
     assert_eq!(s.list_tenants().await.unwrap().len(), 1);
     assert!(matches!(s.get_token("tok2").await, Err(Error::NotFound)));
 }
 
-#[tokio::test]
-async fn duplicate_ca_name_is_a_conflict_and_writes_nothing() {
-    let (s, _d) = with_ca().await;
-    let err = s.insert_ca(&ca("ca2", "root", "k2"), &key("k2"), None).await.unwrap_err();
+async fn duplicate_ca_name_is_a_conflict_and_writes_nothing(backend: Backend) {
+    let Some(s) = with_ca(backend).await else { return };
+    let err = s.record_issuance(ca_issuance("ca2", "root", "k2")).await.unwrap_err();
     assert!(matches!(err, Error::Conflict(_)));
     assert!(matches!(s.get_key("t1", "k2").await, Err(Error::NotFound)), "the key row was rolled back");
     assert_eq!(s.list_cas("t1").await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn revocation_is_recorded_once() {
-    let (s, _d) = with_ca().await;
+async fn revocation_is_recorded_once(backend: Backend) {
+    let Some(s) = with_ca(backend).await else { return };
     s.insert_certificate(&cert("c1", "0a", 5), None).await.unwrap();
     assert!(s.revoke_certificate("t1", "c1", 10, "key_compromise").await.unwrap());
     assert!(!s.revoke_certificate("t1", "c1", 11, "superseded").await.unwrap());
@@ -124,9 +197,8 @@ async fn revocation_is_recorded_once() {
     assert!(!s.revoke_certificate("other-tenant", "c1", 12, "x").await.unwrap());
 }
 
-#[tokio::test]
-async fn crl_never_goes_backwards() {
-    let (s, _d) = with_ca().await;
+async fn crl_never_goes_backwards(backend: Backend) {
+    let Some(s) = with_ca(backend).await else { return };
     let crl = |n: i64, base: Option<i64>| CrlRow {
         ca_id: "ca1".into(),
         crl_number: n,
@@ -136,28 +208,30 @@ async fn crl_never_goes_backwards() {
         epoch: 0,
         base_number: base,
     };
-    let first = s.begin_crl_build("ca1").await.unwrap();
-    assert_eq!(first.number(), 1);
-    drop(first);
-    assert_eq!(s.begin_crl_build("ca1").await.unwrap().number(), 2);
-    s.store_crl(&crl(2, None)).await.unwrap();
-    s.store_crl(&crl(1, None)).await.unwrap();
-    s.store_crl(&crl(5, Some(2))).await.unwrap();
-    s.store_crl(&crl(4, Some(2))).await.unwrap();
-    assert_eq!(s.get_crl("ca1", false).await.unwrap().unwrap().crl_number, 2);
-    let delta = s.get_crl("ca1", true).await.unwrap().unwrap();
-    assert_eq!((delta.crl_number, delta.base_number), (5, Some(2)));
+    // An abandoned build stores nothing; its number may be skipped (SQLite) or reused
+    // (PostgreSQL rolls it back), but a finished build is numbered above every earlier one.
+    let abandoned = s.begin_crl_build("ca1").await.unwrap().number();
+    let build = s.begin_crl_build("ca1").await.unwrap();
+    let n1 = build.number();
+    assert!(n1 >= abandoned);
+    build.finish(&crl(n1, None)).await.unwrap();
     let mut build = s.begin_crl_build("ca1").await.unwrap();
-    assert_eq!(build.number(), 3);
+    let n2 = build.number();
+    assert!(n2 > n1);
     assert!(build.revoked(0, 0).await.unwrap().is_empty());
-    build.finish(&crl(3, None)).await.unwrap();
-    assert_eq!(s.get_crl("ca1", false).await.unwrap().unwrap().crl_number, 3);
+    build.finish(&crl(n2, None)).await.unwrap();
+    // A late, lower-numbered CRL never replaces a higher one; deltas likewise.
+    s.store_crl(&crl(n1, None)).await.unwrap();
+    assert_eq!(s.get_crl("ca1", false).await.unwrap().unwrap().crl_number, n2);
+    s.store_crl(&crl(n2 + 2, Some(n2))).await.unwrap();
+    s.store_crl(&crl(n2 + 1, Some(n2))).await.unwrap();
+    let delta = s.get_crl("ca1", true).await.unwrap().unwrap();
+    assert_eq!((delta.crl_number, delta.base_number), (n2 + 2, Some(n2)));
     assert!(matches!(s.begin_crl_build("nope").await, Err(Error::NotFound)));
 }
 
-#[tokio::test]
-async fn keyset_pagination_is_newest_first_and_complete() {
-    let (s, _d) = with_ca().await;
+async fn keyset_pagination_is_newest_first_and_complete(backend: Backend) {
+    let Some(s) = with_ca(backend).await else { return };
     for i in 0..5 {
         s.insert_certificate(&cert(&format!("c{i}"), &format!("0{i}"), 100 + i / 2), None).await.unwrap();
     }
@@ -172,14 +246,13 @@ async fn keyset_pagination_is_newest_first_and_complete() {
         q.after = Some((last.created_at, last.id.clone()));
         seen.extend(page.into_iter().map(|c| c.id));
     }
-    assert_eq!(seen, ["c4", "c3", "c2", "c1", "c0"]);
+    assert_eq!(seen, ["c4", "c3", "c2", "c1", "c0", "ca1-cert"], "the CA's own certificate is in the inventory too");
     assert_eq!(s.get_certificate("t1", "c1").await.unwrap().sans, vec!["x", "10.0.0.1"]);
     assert!(matches!(s.get_certificate("t2", "c1").await, Err(Error::NotFound)));
 }
 
-#[tokio::test]
-async fn completing_an_unapproved_csr_writes_no_certificate() {
-    let (s, _d) = with_ca().await;
+async fn signing_an_unapproved_csr_writes_no_certificate(backend: Backend) {
+    let Some(s) = with_ca(backend).await else { return };
     let csr = CsrRow {
         id: "csr1".into(),
         tenant_id: "t1".into(),
@@ -196,38 +269,33 @@ async fn completing_an_unapproved_csr_writes_no_certificate() {
         updated_at: 1,
     };
     s.insert_csr(&csr, None).await.unwrap();
-    assert!(!s.complete_csr("t1", "csr1", &cert("c9", "09", 1), 2).await.unwrap());
+    let signed = || IssuanceRecord {
+        door: DoorRecord::CsrSigned { tenant_id: "t1".into(), csr_id: "csr1".into() },
+        ..issuance(cert("c9", "09", 1))
+    };
+    assert!(matches!(s.record_issuance(signed()).await, Err(Error::Changed(_))));
     assert!(matches!(s.get_certificate("t1", "c9").await, Err(Error::NotFound)));
     assert!(s.transition_csr("t1", "csr1", "pending", "approved", None, 3).await.unwrap());
     assert!(!s.transition_csr("t1", "csr1", "pending", "rejected", Some("late"), 4).await.unwrap());
-    assert!(s.complete_csr("t1", "csr1", &cert("c9", "09", 1), 5).await.unwrap());
+    s.record_issuance(signed()).await.unwrap();
     let done = s.get_csr("t1", "csr1").await.unwrap();
     assert_eq!((done.status.as_str(), done.certificate_id.as_deref()), ("signed", Some("c9")));
 }
 
-#[tokio::test]
-async fn group_commit_fails_only_the_bad_item() {
-    let (s, _d) = with_ca().await;
+async fn group_commit_fails_only_the_bad_item(backend: Backend) {
+    let Some(s) = with_ca(backend).await else { return };
     s.insert_certificate(&cert("dup", "ff", 1), None).await.unwrap();
-    let audit = |id: &str| AuditRow {
-        at: 1,
-        tenant_id: Some("t1".into()),
-        actor: "tok1".into(),
-        action: "certificate.issue".into(),
-        resource: id.into(),
-        detail: String::new(),
-    };
     let mut jobs = Vec::new();
     for i in 0..50 {
         let s = s.clone();
         let (id, serial) =
             if i == 25 { ("c-dup".to_string(), "ff".to_string()) } else { (format!("g{i}"), format!("{i:04x}")) };
-        jobs.push(tokio::spawn(async move { s.record_issuance(cert(&id, &serial, 2), None, Some(audit(&id))).await }));
+        jobs.push(tokio::spawn(async move { s.record_issuance(issuance(cert(&id, &serial, 2))).await }));
     }
     let mut failures = 0;
     for (i, job) in jobs.into_iter().enumerate() {
         match job.await.unwrap() {
-            Ok(()) => assert!(s.get_certificate("t1", &format!("g{i}")).await.is_ok()),
+            Ok(_) => assert!(s.get_certificate("t1", &format!("g{i}")).await.is_ok()),
             Err(Error::Conflict(_)) => failures += 1,
             Err(e) => panic!("{e}"),
         }
@@ -236,9 +304,8 @@ async fn group_commit_fails_only_the_bad_item() {
     assert!(matches!(s.get_certificate("t1", "c-dup").await, Err(Error::NotFound)));
 }
 
-#[tokio::test]
-async fn audit_chain_detects_an_edited_entry() {
-    let (s, dir) = store().await;
+async fn audit_chain_detects_an_edited_entry(backend: Backend) {
+    let Some(s) = store_on(backend).await else { return };
     let entry = |i: i64| AuditRow {
         at: 100 + i,
         tenant_id: Some("t1".into()),
@@ -253,9 +320,7 @@ async fn audit_chain_detects_an_edited_entry() {
     assert_eq!(s.verify_audit_chain().await.unwrap(), AuditCheck::Intact { entries: 5 });
 
     // Edit the third entry behind the store's back.
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    sqlx::any::install_default_drivers();
-    let raw = sqlx::AnyPool::connect(&url).await.unwrap();
+    let raw = s.pool().clone();
     sqlx::query("UPDATE audit_log SET detail = 'serial=999' WHERE seq = 3").execute(&raw).await.unwrap();
     match s.verify_audit_chain().await.unwrap() {
         AuditCheck::Broken { seq, reason, .. } => {
@@ -271,9 +336,8 @@ async fn audit_chain_detects_an_edited_entry() {
     assert!(matches!(s.verify_audit_chain().await.unwrap(), AuditCheck::Broken { .. }));
 }
 
-#[tokio::test]
-async fn expired_sessions_are_swept_and_live_ones_kept() {
-    let (s, _dir) = store().await;
+async fn expired_sessions_are_swept_and_live_ones_kept(backend: Backend) {
+    let Some(s) = store_on(backend).await else { return };
     let user =
         UserRow { username: "u".into(), email: "u@example.com".into(), role: "user".into(), ..Default::default() };
     let audit = AuditRow {

@@ -2,11 +2,12 @@
 //! defaults (CA_KEY_SIZE 4096, CA_CERT_DAYS 3650), path-length rules and leaf switch.
 
 use certus_kms::KeySpec;
+use certus_store::DoorRecord;
 use certus_store::{UserRow, V1Ca, V1CaRow};
 
 use super::access::{Action, caller_in, creator_of, is_superuser, require};
 use super::dn::parse_subject_dn;
-use crate::ca::{IssuerUrls, NewCa, PreparedCa, ca_create_detail};
+use crate::ca::{IssuerUrls, NewCa};
 use crate::error::{Error, ErrorKind, Result};
 use crate::{Authority, audit_row, now_secs};
 
@@ -102,16 +103,14 @@ impl Authority {
         };
         let (new_ca, v1) = self.plan_v1_ca(user, &req, &certus_name, parent.as_ref()).map_err(failed)?;
         let caller = caller_in(user, &tenant_id);
-        let PreparedCa { row, key_row, issued } = self.prepare_ca(&caller, new_ca).await.map_err(failed)?;
-        let audit = audit_row(&caller, "ca.create", &row.id, ca_create_detail(&row));
-        let id = match self.store.insert_v1_ca(&row, &key_row, issued.as_ref(), &v1, &audit).await {
-            Err(certus_store::Error::Conflict(_)) => {
-                return Err(failed(Error::policy(format!(
-                    "a CA named {:?} already exists in this organization",
-                    v1.name
-                ))));
+        let mut order = self.prepare_ca(&caller, new_ca).await.map_err(failed)?;
+        let name = v1.name.clone();
+        order.door = DoorRecord::FastPkiCa(v1);
+        let id = match self.issue_certificate(&caller, order).await {
+            Err(e) if e.kind == crate::ErrorKind::Conflict => {
+                return Err(failed(Error::policy(format!("a CA named {name:?} already exists in this organization"))));
             }
-            other => other?,
+            other => other?.door_id.ok_or_else(|| Error::internal("a /api/v1 CA got no id"))?,
         };
         self.v1_ca_or_404(id).await
     }
@@ -197,10 +196,12 @@ impl Authority {
     /// Superusers list every CA; everyone else their organisation's (none without one).
     pub async fn list_v1_cas(&self, user: &UserRow) -> Result<Vec<V1Ca>> {
         if is_superuser(user) {
+            self.adopt_fastpki_records(None).await?;
             return Ok(self.store.list_v1_cas(None, None).await?);
         }
         let Some(org) = user.org_num else { return Ok(vec![]) };
         let tenant = self.store.get_v1_org(org).await?.tenant_id;
+        self.adopt_fastpki_records(Some(&tenant)).await?;
         Ok(self.store.list_v1_cas(Some(&tenant), None).await?)
     }
 

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use certus_kms::KeySpec;
-use certus_store::{CertRow, KeyRow, UserRow, V1Ca, V1Cert, V1CertRow};
+use certus_store::{DoorRecord, KeyRow, UserRow, V1Ca, V1Cert, V1CertRow};
 use certus_x509::{
     CertProfile, KeyKind, KeyUsageBit, PublicKeyData, RevocationReason, Subject, SubjectAttr, SubjectPublicKeyInfo,
     csr_from_pem, parse_certificate, parse_csr,
@@ -18,7 +18,7 @@ use super::dn::{format_subject_dn, parse_subject_dn};
 use super::policy::Requested;
 use crate::error::{Error, Result};
 use crate::policy::normalize_dns_name;
-use crate::{Authority, audit_row, generate_key};
+use crate::{Authority, generate_key};
 
 pub const CERT_KEY_SIZE: i64 = 2048;
 pub const CERT_DAYS: i64 = 365;
@@ -366,8 +366,6 @@ impl Authority {
                 }
                 LeafKey::Requested(spki) => (spki, None, None),
             };
-        let row: CertRow =
-            self.build_leaf(&caller, &plan, subject_key, key_row.as_ref().map(|k| k.id.clone()), "issued").await?;
         let v1 = V1CertRow {
             id: 0,
             ca_num: order.ca.v1.id,
@@ -379,26 +377,32 @@ impl Authority {
             renewed_from_id: order.renewed_from_id,
             created_by_user_id: creator_of(user),
             created_by_service_account_id: user.service_account_id,
-            updated_at: row.created_at,
+            updated_at: plan.not_before.unix_timestamp(),
         };
         let what = match (order.renewed_from_id, order.is_csr_origin) {
             (Some(from), _) => format!("Renewed certificate '{}' from #{from}", order.common_name),
             (None, true) => format!("Signed CSR for '{}'", order.common_name),
             (None, false) => format!("Created certificate '{}'", order.common_name),
         };
-        let detail = format!("{what}; ca={} serial={}", order.ca.ca.id, row.serial);
-        let audit = audit_row(&caller, "certificate.issue", &row.id, detail);
-        let id = self.store.insert_v1_certificate(&row, key_row.as_ref(), &v1, &audit).await?;
+        let key_id = key_row.as_ref().map(|k| k.id.clone());
+        let door = DoorRecord::FastPkiCertificate(v1);
+        let mut leaf = self.leaf_order(&caller, &plan, subject_key, key_row, key_id, door).await?;
+        let ca_id = order.ca.ca.id.clone();
+        leaf.audit.detail = Box::new(move |row| format!("{what}; ca={ca_id} serial={}", row.serial));
+        let signed = self.issue_certificate(&caller, leaf).await?;
+        let id = signed.door_id.ok_or_else(|| Error::internal("a /api/v1 certificate got no id"))?;
         Ok(V1CertView { cert: self.v1_cert_or_404(id).await?, private_key: key_pem, renewed_to_ids: vec![] })
     }
 
     /// Superusers list every certificate; others their organisation's (none without one).
     pub async fn list_v1_certificates(&self, user: &UserRow, ca_id: Option<i64>) -> Result<Vec<V1Cert>> {
         if is_superuser(user) {
+            self.adopt_fastpki_records(None).await?;
             return Ok(self.store.list_v1_certificates(None, ca_id).await?);
         }
         let Some(org) = user.org_num else { return Ok(vec![]) };
         let tenant = self.store.get_v1_org(org).await?.tenant_id;
+        self.adopt_fastpki_records(Some(&tenant)).await?;
         Ok(self.store.list_v1_certificates(Some(&tenant), ca_id).await?)
     }
 

@@ -5,6 +5,7 @@
 
 mod access;
 mod accounts;
+mod adopt;
 mod audit;
 mod cas;
 mod certs;

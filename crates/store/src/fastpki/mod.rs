@@ -1,11 +1,13 @@
 //! Records of the /api/v1 front door: its integer ids and the attributes only it has, kept
 //! beside the shared organisation, tenant, CA and certificate records they point at.
 
+pub(crate) mod accounts;
+
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::records::{AuditRow, CaRow, CertRow, KeyRow, TenantRow};
-use crate::sql::{CA_COLUMNS, Store, ca_row, cert_row, insert_certificate, insert_key, insert_tenant};
+use crate::records::{AuditRow, CaRow, CertRow, TenantRow};
+use crate::sql::{CA_COLUMNS, Store, Tx, ca_row, cert_row, insert_tenant};
 use crate::{Error, Result, conflict_on_unique, found};
 
 /// An organisation as /api/v1 numbers it: a Certus organisation and its one tenant.
@@ -292,52 +294,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records a new CA (its key, and for an intermediate the certificate its parent issued)
-    /// with its /api/v1 attributes and audit entry; an intermediate also stops its parent from
-    /// signing leaves, as the reference does. Returns the CA's /api/v1 id.
-    pub async fn insert_v1_ca(
-        &self,
-        ca: &CaRow,
-        key: &KeyRow,
-        issued: Option<&CertRow>,
-        v1: &V1CaRow,
-        audit: &AuditRow,
-    ) -> Result<i64> {
-        let mut tx = self.pool().begin().await?;
-        crate::sql::insert_ca_in(&mut tx, ca, key, issued).await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO v1_cas (ca_id, tenant_id, name, subject_dn, description, valid_days, path_length, \
-             allow_leaf_certs, crl_base_url, created_by_user_id, created_by_service_account_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
-        )
-        .bind(&ca.id)
-        .bind(&ca.tenant_id)
-        .bind(&v1.name)
-        .bind(&v1.subject_dn)
-        .bind(&v1.description)
-        .bind(v1.valid_days)
-        .bind(v1.path_length)
-        .bind(i64::from(v1.allow_leaf_certs))
-        .bind(&v1.crl_base_url)
-        .bind(v1.created_by_user_id)
-        .bind(v1.created_by_service_account_id)
-        .bind(ca.created_at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(conflict_on_unique("a live CA with this name in the organization"))?;
-        if let Some(parent) = &ca.parent_ca_id {
-            sqlx::query("UPDATE v1_cas SET allow_leaf_certs = 0, updated_at = $1 WHERE ca_id = $2")
-                .bind(ca.created_at)
-                .bind(parent)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let audit = AuditRow { resource: ca.id.clone(), ..audit.clone() };
-        crate::audit_chain::append(&mut tx, &[&audit]).await?;
-        tx.commit().await?;
-        Ok(id)
-    }
-
     /// A CA by its /api/v1 id, deleted ones included (their slugs keep working).
     pub async fn get_v1_ca(&self, id: i64) -> Result<V1Ca> {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE v.id = $1", ca_select())))
@@ -392,44 +348,6 @@ impl Store {
         crate::audit_chain::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Records an issued certificate (and its sealed key, if kept) with its /api/v1 attributes
-    /// and audit entry in one transaction; returns its /api/v1 id.
-    pub async fn insert_v1_certificate(
-        &self,
-        cert: &CertRow,
-        key: Option<&KeyRow>,
-        v1: &V1CertRow,
-        audit: &AuditRow,
-    ) -> Result<i64> {
-        let mut tx = self.pool().begin().await?;
-        if let Some(key) = key {
-            insert_key(&mut tx, key).await?;
-        }
-        insert_certificate(&mut tx, cert).await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO v1_certificates (cert_id, ca_num, certificate_type, subject_dn, key_size, valid_days, \
-             is_csr_origin, renewed_from_id, created_by_user_id, created_by_service_account_id, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
-        )
-        .bind(&cert.id)
-        .bind(v1.ca_num)
-        .bind(&v1.certificate_type)
-        .bind(&v1.subject_dn)
-        .bind(v1.key_size)
-        .bind(v1.valid_days)
-        .bind(i64::from(v1.is_csr_origin))
-        .bind(v1.renewed_from_id)
-        .bind(v1.created_by_user_id)
-        .bind(v1.created_by_service_account_id)
-        .bind(cert.created_at)
-        .fetch_one(&mut *tx)
-        .await?;
-        let audit = AuditRow { resource: cert.id.clone(), ..audit.clone() };
-        crate::audit_chain::append(&mut tx, &[&audit]).await?;
-        tx.commit().await?;
-        Ok(id)
     }
 
     pub async fn get_v1_certificate(&self, id: i64) -> Result<V1Cert> {
@@ -530,5 +448,132 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+/// Writes /api/v1's attributes of a new CA, in the issuance's transaction; an intermediate also
+/// stops its parent from signing leaves, as the reference does. Returns the CA's /api/v1 id.
+pub(crate) async fn insert_ca_attrs(tx: &mut Tx<'_>, ca: &CaRow, v1: &V1CaRow) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO v1_cas (ca_id, tenant_id, name, subject_dn, description, valid_days, path_length, \
+         allow_leaf_certs, crl_base_url, created_by_user_id, created_by_service_account_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+    )
+    .bind(&ca.id)
+    .bind(&ca.tenant_id)
+    .bind(&v1.name)
+    .bind(&v1.subject_dn)
+    .bind(&v1.description)
+    .bind(v1.valid_days)
+    .bind(v1.path_length)
+    .bind(i64::from(v1.allow_leaf_certs))
+    .bind(&v1.crl_base_url)
+    .bind(v1.created_by_user_id)
+    .bind(v1.created_by_service_account_id)
+    .bind(ca.created_at)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(conflict_on_unique("a live CA with this name in the organization"))?;
+    if let Some(parent) = &ca.parent_ca_id {
+        sqlx::query("UPDATE v1_cas SET allow_leaf_certs = 0, updated_at = $1 WHERE ca_id = $2")
+            .bind(ca.created_at)
+            .bind(parent)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(id)
+}
+
+/// Writes /api/v1's attributes of a certificate, in the issuance's transaction; returns its
+/// /api/v1 id.
+pub(crate) async fn insert_certificate_attrs(tx: &mut Tx<'_>, cert: &CertRow, v1: &V1CertRow) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO v1_certificates (cert_id, ca_num, certificate_type, subject_dn, key_size, valid_days, \
+         is_csr_origin, renewed_from_id, created_by_user_id, created_by_service_account_id, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+    )
+    .bind(&cert.id)
+    .bind(v1.ca_num)
+    .bind(&v1.certificate_type)
+    .bind(&v1.subject_dn)
+    .bind(v1.key_size)
+    .bind(v1.valid_days)
+    .bind(i64::from(v1.is_csr_origin))
+    .bind(v1.renewed_from_id)
+    .bind(v1.created_by_user_id)
+    .bind(v1.created_by_service_account_id)
+    .bind(cert.created_at)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+impl Store {
+    /// CAs (of one tenant, or all) that /api/v1 has not numbered yet: made through other doors.
+    pub async fn cas_without_fastpki_ids(&self, tenant_id: Option<&str>) -> Result<Vec<CaRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{CA_COLUMNS} WHERE ($1 IS NULL OR c.tenant_id = $1) \
+             AND NOT EXISTS (SELECT 1 FROM v1_cas v WHERE v.ca_id = c.id) ORDER BY c.created_at, c.id"
+        )))
+        .bind(tenant_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(ca_row).collect()
+    }
+
+    /// Certificates signed by a live /api/v1 CA that have no /api/v1 id yet, with that CA's id:
+    /// leaves made through other doors (CA and OCSP responder certificates are not listed there).
+    pub async fn certificates_without_fastpki_ids(&self, tenant_id: Option<&str>) -> Result<Vec<(CertRow, i64)>> {
+        let rows = sqlx::query(
+            "SELECT v.id AS ca_num, c.id, c.tenant_id, c.issuer_ca_id, c.serial, c.common_name, c.sans, c.not_before, \
+             c.not_after, c.cert_der, c.chain_pem, c.key_id, c.role_name, c.source, c.revoked_at, c.revocation_reason, \
+             c.created_at FROM certificates c JOIN v1_cas v ON v.ca_id = c.issuer_ca_id \
+             WHERE v.deleted_at IS NULL AND c.source NOT IN ('ca', 'ocsp') AND ($1 IS NULL OR c.tenant_id = $1) \
+             AND NOT EXISTS (SELECT 1 FROM v1_certificates x WHERE x.cert_id = c.id) ORDER BY c.created_at, c.id",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok((cert_row(r)?, r.try_get("ca_num")?))).collect()
+    }
+
+    /// Gives /api/v1 ids to records other doors made. A record another node numbered first (or
+    /// a CA whose name a live /api/v1 CA holds) is left as it is.
+    pub async fn adopt_fastpki_records(&self, cas: &[(CaRow, V1CaRow)], certs: &[(CertRow, V1CertRow)]) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        for (ca, v1) in cas {
+            sqlx::query(
+                "INSERT INTO v1_cas (ca_id, tenant_id, name, subject_dn, description, valid_days, path_length, \
+                 allow_leaf_certs, crl_base_url, created_by_user_id, created_by_service_account_id, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, NULL, $5, $6, 1, NULL, NULL, NULL, $7, $7) ON CONFLICT DO NOTHING",
+            )
+            .bind(&ca.id)
+            .bind(&ca.tenant_id)
+            .bind(&v1.name)
+            .bind(&v1.subject_dn)
+            .bind(v1.valid_days)
+            .bind(v1.path_length)
+            .bind(ca.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (cert, v1) in certs {
+            sqlx::query(
+                "INSERT INTO v1_certificates (cert_id, ca_num, certificate_type, subject_dn, key_size, valid_days, \
+                 is_csr_origin, renewed_from_id, created_by_user_id, created_by_service_account_id, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, NULL, $8, $8) ON CONFLICT DO NOTHING",
+            )
+            .bind(&cert.id)
+            .bind(v1.ca_num)
+            .bind(&v1.certificate_type)
+            .bind(&v1.subject_dn)
+            .bind(v1.key_size)
+            .bind(v1.valid_days)
+            .bind(i64::from(v1.is_csr_origin))
+            .bind(cert.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -117,27 +117,10 @@ impl Store {
         .await
     }
 
-    /// Writes one entry into each of several stores: all of them, or none (a taken id is a
-    /// Conflict).
-    pub async fn insert_store_entries(&self, entries: &[StoreEntryRow], audit: &AuditRow) -> Result<()> {
+    /// Writes one entry into a store (a taken id is a Conflict), with its audit entry.
+    pub async fn insert_store_entry(&self, entry: &StoreEntryRow, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        for e in entries {
-            sqlx::query(
-                "INSERT INTO store_entries (tenant_id, store_id, entry_id, type, pem, metadata, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(&e.tenant_id)
-            .bind(&e.store_id)
-            .bind(&e.entry_id)
-            .bind(&e.entry_type)
-            .bind(&e.pem)
-            .bind(&e.metadata)
-            .bind(e.created_at)
-            .bind(e.updated_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(conflict_on_unique("a store entry with this id"))?;
-        }
+        insert_store_entry(&mut tx, entry).await?;
         crate::sql::insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -221,4 +204,24 @@ impl Store {
             created_at: r.try_get("created_at")?,
         })
     }
+}
+
+/// One store entry, in the caller's transaction; a taken id is a Conflict.
+pub(crate) async fn insert_store_entry(tx: &mut crate::sql::Tx<'_>, e: &StoreEntryRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO store_entries (tenant_id, store_id, entry_id, type, pem, metadata, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&e.tenant_id)
+    .bind(&e.store_id)
+    .bind(&e.entry_id)
+    .bind(&e.entry_type)
+    .bind(&e.pem)
+    .bind(&e.metadata)
+    .bind(e.created_at)
+    .bind(e.updated_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(conflict_on_unique("a store entry with this id"))?;
+    Ok(())
 }
