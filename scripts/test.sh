@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need (openssl, curl,
-# PostgreSQL and SoftHSM2 from Debian, pkilint and pytest in ./.venv), builds, runs the Rust unit tests with
-# cargo-nextest and the integration tests against the real binary twice: on the embedded SQLite
-# default, then on a throwaway PostgreSQL cluster (which adds the three-node tests).
+# PostgreSQL and SoftHSM2 from Debian, pkilint and pytest in ./.venv), checks formatting and
+# clippy, builds, runs the Rust unit tests with cargo-nextest (the store suite on SQLite and on a
+# throwaway PostgreSQL cluster) and the integration tests against the real binary twice: on the
+# embedded SQLite default, then on PostgreSQL (which adds the three-node tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,14 +27,25 @@ fi
 echo "==> test tools (pytest, pkilint, schemathesis)"
 .venv/bin/pip install -q -r tests/requirements.txt
 
+echo "==> formatting and lints"
+if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 2>&1; then
+    rustup component add clippy rustfmt
+fi
+cargo fmt --all --check
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
 echo "==> building"
 cargo build --locked --workspace
 
-echo "==> unit tests"
+echo "==> starting a throwaway PostgreSQL"
+read -r PG_DIR PG_URL < <(./scripts/postgres-temp.sh)
+trap './scripts/postgres-temp.sh stop "$PG_DIR"' EXIT
+
+echo "==> unit tests (the store suite on SQLite and PostgreSQL)"
 if command -v cargo-nextest >/dev/null; then
-    cargo nextest run --locked --workspace --no-fail-fast
+    CERTUS_TEST_PG_URL="$PG_URL" CERTUS_REQUIRE_PG=1 cargo nextest run --locked --workspace --no-fail-fast
 else
-    cargo test --locked --workspace
+    CERTUS_TEST_PG_URL="$PG_URL" CERTUS_REQUIRE_PG=1 cargo test --locked --workspace
 fi
 
 export CERTUS_BIN="$PWD/target/debug/certus"
@@ -41,6 +53,4 @@ echo "==> integration tests on SQLite"
 .venv/bin/pytest -q tests "$@"
 
 echo "==> integration tests on PostgreSQL"
-read -r PG_DIR PG_URL < <(./scripts/postgres-temp.sh)
-trap './scripts/postgres-temp.sh stop "$PG_DIR"' EXIT
 CERTUS_TEST_PG_URL="$PG_URL" .venv/bin/pytest -q tests "$@"

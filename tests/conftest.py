@@ -197,8 +197,9 @@ def write(path, text):
 def make_csr(tmp, cn=None, sans=(), key="ec"):
     """A CSR made by the openssl CLI; returns (csr_pem, key_pem)."""
     keyf, csrf = tmp / f"k{_next()}.pem", tmp / f"c{_next()}.pem"
-    if key == "ec":
-        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(keyf))
+    if key in ("ec", "ec384"):
+        curve = "P-384" if key == "ec384" else "P-256"
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", f"ec_paramgen_curve:{curve}", "-out", str(keyf))
     elif key == "ed25519":
         openssl("genpkey", "-algorithm", "ED25519", "-out", str(keyf))
     else:

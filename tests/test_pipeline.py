@@ -186,3 +186,122 @@ def test_a_native_certificate_is_in_its_organisations_fastpki_list(tmp):
         # Revoking it through /api/v1 shows in the native view.
         org_admin.ok("post", f"/certificates/{mine[0]['id']}/revoke", json={"reason": "superseded"})
         assert native.ok("get", f"/v1/pki/certificates/{issued['certificate_id']}")["revoked_at"]
+
+
+# ---- every door × key type × certificate kind, pkilint clean ----
+
+from concurrent.futures import ThreadPoolExecutor
+
+KEY_TYPES = {"rsa2048": ("rsa", 2048), "p256": ("ec", 256), "p384": ("ec", 384), "ed25519": ("ed25519", None)}
+CSR_KEYS = {"rsa2048": 2048, "p256": "ec", "p384": "ec384", "ed25519": "ed25519"}
+
+
+def lint_all(tmp, certs):
+    """pkilint at ERROR on every (name, PEM), two at a time."""
+    paths = [write(tmp / f"{name}.pem", pem) for name, pem in certs]
+    with ThreadPoolExecutor(2) as pool:
+        failures = [f for f in pool.map(_lint_one, paths) if f]
+    assert not failures, "\n".join(failures)
+
+
+def _lint_one(path):
+    try:
+        lint("lint_pkix_cert", path)
+    except AssertionError as e:
+        return f"{path}: {e}"
+    return None
+
+
+def cert_text(tmp, name, pem):
+    return openssl("x509", "-in", write(tmp / f"{name}-text.pem", pem), "-noout", "-text").stdout
+
+
+def test_every_door_key_type_and_kind_lints_clean(tmp):
+    certs = []
+    for srv in fresh_server():
+        admin = Client(srv.url, BOOTSTRAP_TOKEN)
+        # Native: root, intermediate and a server/client leaf, for each key type.
+        for name, (key_type, bits) in KEY_TYPES.items():
+            root, inter = make_hierarchy(admin, key_type, bits)
+            role = make_role(admin, inter["id"], key_type=key_type, key_bits=bits)
+            leaf = admin.ok("post", f"/v1/pki/issue/{role['name']}", 201, json={
+                "common_name": f"{name}.example.test", "ip_sans": ["192.0.2.7"]})
+            certs += [(f"native-root-{name}", leaf["ca_chain"][1]), (f"native-int-{name}", leaf["ca_chain"][0]),
+                      (f"native-leaf-{name}", leaf["certificate"])]
+            csr, _ = make_csr(tmp, cn=f"csr.{name}.example.test", key=CSR_KEYS[name])
+            signed = admin.ok("post", f"/v1/pki/sign/{role['name']}", 201, json={"csr_pem": csr})
+            certs.append((f"native-csr-{name}", signed["certificate"]))
+
+        # FastPKI: RSA CAs; server, client and dual-purpose certificates; CSRs of each EC type.
+        su = fastpki_superuser(srv.url)
+        ca = su.ok("post", "/cas/", 201, json={"name": "Matrix CA", "subject_dn": "CN=Matrix CA,O=Matrix,C=NL",
+                                                "key_size": 2048})
+        certs.append(("fastpki-ca", ca["certificate"]))
+        for kind in ("server", "client", "dual_purpose"):
+            host = kind.replace("_", "-") + ".example.test"
+            body = {"common_name": host, "subject_dn": f"CN={host}", "certificate_type": kind}
+            if kind == "client":
+                body = {**body, "common_name": "matrix-client", "subject_dn": "CN=matrix-client"}
+            made = su.ok("post", f"/certificates/?ca_id={ca['id']}", 201, json=body)
+            certs.append((f"fastpki-{kind}", made["certificate"]))
+        for name in ("p256", "p384", "ed25519"):
+            csr, _ = make_csr(tmp, cn=f"{name}.csr.example.test", key=CSR_KEYS[name])
+            made = su.ok("post", "/certificates/sign-csr", 201, json={"csr": csr, "certificate_type": "server",
+                                                                        "ca_id": ca["id"]})
+            certs.append((f"fastpki-csr-{name}", made["certificate"]))
+            assert "Key Encipherment" not in cert_text(tmp, f"fastpki-csr-{name}", made["certificate"])
+
+        # Lamassu: the spec's iot-device-profile (keyEncipherment for every key) under EC and RSA
+        # CAs, signing EC and RSA CSRs.
+        iot = admin.ok("post", "/api/ca/v1/profiles", 201, json={
+            "id": "iot-device-profile", "name": "IoT Device Certificate Profile",
+            "validity": {"type": "Duration", "duration": "1y"}, "sign_as_ca": False, "honor_key_usage": False,
+            "key_usage": {"digital_signature": True, "key_encipherment": True}, "honor_extended_key_usages": False,
+            "extended_key_usages": ["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"], "honor_subject": True,
+            "honor_extensions": False, "crypto_enforcement": {
+                "enabled": True, "allow_rsa_keys": True, "allowed_rsa_key_sizes": [2048, 4096],
+                "allow_ecdsa_keys": True, "allowed_ecdsa_key_sizes": [256, 384]}})
+        for name, meta in (("p256", {"type": "ECDSA", "bits": 256}), ("p384", {"type": "ECDSA", "bits": 384}),
+                           ("rsa2048", {"type": "RSA", "bits": 2048})):
+            lca = admin.ok("post", "/api/ca/v1/cas", 201, json={
+                "subject": {"common_name": f"Lamassu {name}", "country": "ES"}, "key_metadata": meta,
+                "ca_expiration": {"type": "Duration", "duration": "5y"}, "profile_id": iot["id"]})
+            certs.append((f"lamassu-ca-{name}", base64.b64decode(lca["certificate"]["certificate"]).decode()))
+            csr, _ = make_csr(tmp, cn=f"device-{name}", key=CSR_KEYS[name])
+            signed = admin.ok("post", f"/api/ca/v1/cas/{lca['id']}/certificates/sign", 201,
+                              json={"csr": base64.b64encode(csr.encode()).decode()})
+            pem = base64.b64decode(signed["certificate"]).decode()
+            certs.append((f"lamassu-iot-{name}", pem))
+            text = cert_text(tmp, f"lamassu-iot-{name}", pem)
+            # keyEncipherment is kept for the RSA key and dropped for the EC keys.
+            assert ("Key Encipherment" in text) == (name == "rsa2048"), text
+
+        # walt.id mDL: IACAs, Document Signers and a generic certificate.
+        mdl_services(admin)
+        for curve in ("secp256r1", "secp384r1"):
+            key = kms_key(admin, f"iaca-{curve}", curve)
+            iaca = admin.ok("post", f"{MDL}/iso/iacas", json={
+                "certificateData": {"country": "US", "commonName": f"IACA {curve}",
+                                    "issuerAlternativeNameConf": {"uri": "https://iaca.example.com"}},
+                "iacaKeyDesc": key})
+            certs.append((f"mdl-iaca-{curve}", iaca["certificatePEM"]))
+            for ds_type in ("secp256r1", "secp384r1", "ed25519"):
+                ds_key = kms_key(admin, f"ds-{curve}-{ds_type}", ds_type)
+                ds = admin.ok("post", f"{MDL}/iso/document-signers", json={
+                    "iacaSigner": {"type": "iaca-pem-cert-descriptor",
+                                   "iacaPemEncodedCertificate": iaca["certificatePEM"], "iacaKeyDesc": key},
+                    "certificateData": {"country": "US", "commonName": f"DS {ds_type}",
+                                        "crlDistributionPointUri": "https://crl.example.com/iaca.crl"},
+                    "dsKeyDescriptor": ds_key})
+                certs.append((f"mdl-ds-{curve}-{ds_type}", ds["certificatePEM"]))
+        gen_key = kms_key(admin, "generic-subject")
+        generic = admin.ok("post", f"{MDL}/certificate", json={
+            "certificateData": {"subjectName": {"commonName": "generic.example.test", "country": "US"},
+                                "issuerName": {"commonName": "IACA secp256r1", "country": "US"},
+                                "keyUsage": ["DigitalSignature"], "extendedKeyUsageOids": ["1.3.6.1.5.5.7.3.2"],
+                                "subjectAlternativeNames": {"dnsNames": ["generic.example.test"]}},
+            "subjectPublicKeySource": {"type": "key-descriptor", "keyDescriptor": gen_key},
+            "issuer": {"type": "ca-signed", "issuerKeyDescriptor": kms_key(admin, "generic-issuer")}})
+        certs.append(("mdl-generic", generic["certificatePEM"]))
+    lint_all(tmp, certs)
+    assert len(certs) == 38  # 16 native, 7 FastPKI, 6 Lamassu, 9 mDL

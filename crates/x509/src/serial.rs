@@ -18,9 +18,13 @@ pub fn format_serial(bytes: &[u8]) -> String {
 /// Accepts `1A:2B:..`, `1a2b..` or `1a-2b..`; leading zero octets are dropped so that a serial
 /// compares equal however the client wrote it.
 pub fn parse_serial(text: &str) -> Option<Vec<u8>> {
-    let hex: String = text.chars().filter(|c| !matches!(c, ':' | '-' | ' ')).collect();
-    if hex.is_empty() || !hex.len().is_multiple_of(2) {
+    let mut hex: String = text.chars().filter(|c| !matches!(c, ':' | '-' | ' ')).collect();
+    if hex.is_empty() {
         return None;
+    }
+    // A serial printed as a number (Python's `format(n, "X")`) may drop its leading zero nibble.
+    if !hex.len().is_multiple_of(2) {
+        hex.insert(0, '0');
     }
     let mut bytes = hex::decode(hex).ok()?;
     while bytes.len() > 1 && bytes[0] == 0 {
@@ -49,6 +53,7 @@ mod tests {
         assert_eq!(parse_serial(&text).unwrap(), s.to_vec());
         assert_eq!(parse_serial(&text.replace(':', "").to_lowercase()).unwrap(), s.to_vec());
         assert_eq!(parse_serial("00:0A").unwrap(), vec![0x0a]);
+        assert_eq!(parse_serial("A0B").unwrap(), vec![0x0a, 0x0b], "an odd number of digits has a leading zero");
         assert!(parse_serial("xyz").is_none());
         assert!(parse_serial("").is_none());
     }
