@@ -2,13 +2,13 @@
 //! renders; no policy and no SQL here. `router()` assembles them with the OpenAPI document.
 #![forbid(unsafe_code)]
 
-mod api_v1;
 mod auth;
-mod ca_v1;
 mod error;
+mod fastpki;
+mod lamassu;
+mod mdl;
 mod native;
 mod ocsp;
-mod targets;
 mod time_fmt;
 
 use axum::Router;
@@ -68,11 +68,11 @@ pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(native::router())
         .merge(ocsp::router())
-        .merge(ca_v1::router())
-        .merge(ca_v1::ca_router())
+        .merge(lamassu::router())
+        .merge(lamassu::ca_router())
         .split_for_parts();
-    api.merge(targets::router())
-        .merge(api_v1::router())
+    api.merge(mdl::router())
+        .merge(fastpki::router())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)

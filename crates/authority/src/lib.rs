@@ -10,19 +10,19 @@ mod certs;
 mod crl;
 mod csr;
 mod error;
+mod fastpki;
 mod issue;
+mod lamassu;
 mod list_query;
 mod mdl;
 mod ocsp;
 mod pipeline;
 pub mod policy;
-mod profile_signing;
 mod profiles;
 mod roles;
 mod trust;
 mod ttl_cache;
 mod users;
-mod v1;
 mod validate;
 
 use std::collections::HashMap;
@@ -36,25 +36,25 @@ pub use admin::{NewToken, TokenView};
 pub use auth::{Caller, Scope};
 pub use ca::{CaView, NewCa};
 pub use certs::{CertPage, CertView, ImportRequest, ListRequest, RevokeResult};
-pub use certus_store::{ServiceAccountRow, TenantRow, UserRow, V1Cert, V1OrgRow};
+pub use certus_store::{FastPkiCert, FastPkiOrgRow, ServiceAccountRow, TenantRow, UserRow};
 pub use crl::{CRL_REFRESH_SECS, CrlView};
 pub use csr::{CsrView, GenerateCsr};
 pub use error::{Error, ErrorKind, Result};
+pub use fastpki::{
+    AuditEntry, AuditFilter, CertificateType, FastPkiCaView, FastPkiCertView, NewFastPkiCa, NewFastPkiCert,
+    ServiceAccountPatch, ServiceToken, SignFastPkiCsr,
+};
 pub use issue::{IssueRequest, Issued, SignRequest};
+pub use lamassu::ProfileChoice;
 pub use list_query::ListQuery;
 pub use mdl::{
     DsData, GenericData, GenericIssuer, IacaData, IacaSigner, KeyRef, MdlIssued, PublicKeySource, StoreWrite, Target,
 };
 pub use ocsp::{OcspReply, OcspSigner};
-pub use profile_signing::ProfileChoice;
 pub use profiles::{Profile, eku_name, key_usage_name, parse_profile_duration};
 pub use roles::{RolePatch, RoleView};
 pub use trust::TrustAnchorView;
 pub use users::{ACCESS_TOKEN_MINUTES, NewUser, Session, TokenPair, UserPatch};
-pub use v1::{
-    AuditEntry, AuditFilter, CertificateType, NewV1Ca, NewV1Cert, ServiceAccountPatch, ServiceToken, SignV1Csr,
-    V1CaView, V1CertView,
-};
 pub use validate::{ValidateRequest, Validation};
 
 /// Shared engine state; cheap to clone.

@@ -8,7 +8,7 @@ use certus_store::{AuditRow, UserRow};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::v1::actor_of;
+use crate::fastpki::actor_of;
 use crate::{Authority, new_uuid, now_secs};
 
 pub const ACCESS_TOKEN_MINUTES: i64 = 15;
@@ -154,7 +154,7 @@ impl Authority {
     /// superusers read them).
     async fn audit_tenant(&self, user: &UserRow) -> Option<String> {
         let org = user.org_id.as_deref()?;
-        self.store.v1_org_of(org).await.ok().map(|o| o.tenant_id)
+        self.store.fastpki_org_of(org).await.ok().map(|o| o.tenant_id)
     }
 
     /// Creates a user. While no user exists anyone may create one with any role (first-user
@@ -194,7 +194,7 @@ impl Authority {
         // Only a superuser places users in any organisation; others in their own (or none).
         let org = match new.organization_id {
             None => None,
-            Some(num) => Some(self.v1_org_or_400(num).await?),
+            Some(num) => Some(self.fastpki_org_or_400(num).await?),
         };
         let org_id = org.map(|o| o.org_id);
         if let Some(c) = caller
@@ -483,7 +483,7 @@ impl Authority {
             return Err(Error::malformed("role must be superuser, admin or user"));
         }
         if let Some(n) = patch.organization_id {
-            user.org_id = Some(self.v1_org_or_400(n).await?.org_id);
+            user.org_id = Some(self.fastpki_org_or_400(n).await?.org_id);
         }
         let now = now_secs();
         let mut end_sessions = false;

@@ -91,10 +91,10 @@ impl SoftwareKey {
             // aws-lc writes Ed25519 as PKCS#8 v2 (RFC 5958), which OpenSSL 3.0 cannot read;
             // export v1 so the key we hand out works everywhere.
             KeySpec::Ed25519 => {
-                let v1 = aws_lc_rs::signature::Ed25519KeyPair::generate()
+                let fastpki = aws_lc_rs::signature::Ed25519KeyPair::generate()
                     .and_then(|k| k.to_pkcs8v1())
                     .map_err(|_| Error::Crypto("Ed25519 key generation failed".into()))?;
-                KeyPair::from_pkcs8_der_and_sign_algo(&v1.as_ref().into(), alg).map_err(crypto)?
+                KeyPair::from_pkcs8_der_and_sign_algo(&fastpki.as_ref().into(), alg).map_err(crypto)?
             }
             _ => KeyPair::generate_for(alg).map_err(crypto)?,
         };

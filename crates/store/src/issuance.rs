@@ -2,7 +2,7 @@
 //! kept, a new CA when the certificate is a CA's, the front door's own attributes, and the audit
 //! entry, all in one transaction through group commit (`group_commit.rs`).
 
-use crate::fastpki::{V1CaRow, V1CertRow};
+use crate::fastpki::{FastPkiCaRow, FastPkiCertRow};
 use crate::mdl::StoreEntryRow;
 use crate::records::{AuditRow, CaRow, CertRow, KeyRow, ResponderRow};
 use crate::sql::Tx;
@@ -29,10 +29,10 @@ pub enum DoorRecord {
     /// longer approved, nothing is recorded.
     CsrSigned { tenant_id: String, csr_id: String },
     /// /api/v1's attributes of a certificate; records its integer id.
-    FastPkiCertificate(V1CertRow),
+    FastPkiCertificate(FastPkiCertRow),
     /// /api/v1's attributes of a new CA (an intermediate also stops its parent signing leaves);
     /// records its integer id.
-    FastPkiCa(V1CaRow),
+    FastPkiCa(FastPkiCaRow),
     /// The mDL door's X.509 store entries for this certificate.
     StoreEntries(Vec<StoreEntryRow>),
     /// The CA's delegated OCSP responder (the newest one wins).
@@ -92,10 +92,12 @@ pub(crate) async fn write_door(tx: &mut Tx<'_>, record: &IssuanceRecord) -> Resu
             }
             Ok(None)
         }
-        DoorRecord::FastPkiCertificate(v1) => Ok(Some(crate::fastpki::insert_certificate_attrs(tx, cert, v1).await?)),
-        DoorRecord::FastPkiCa(v1) => {
+        DoorRecord::FastPkiCertificate(fastpki) => {
+            Ok(Some(crate::fastpki::insert_certificate_attrs(tx, cert, fastpki).await?))
+        }
+        DoorRecord::FastPkiCa(fastpki) => {
             let ca = record.ca.as_ref().ok_or_else(|| Error::Changed("a /api/v1 CA record needs its CA".into()))?;
-            Ok(Some(crate::fastpki::insert_ca_attrs(tx, ca, v1).await?))
+            Ok(Some(crate::fastpki::insert_ca_attrs(tx, ca, fastpki).await?))
         }
         DoorRecord::StoreEntries(entries) => {
             for e in entries {

@@ -20,7 +20,9 @@ mod users;
 pub use audit_chain::AuditCheck;
 pub use crl_build::CrlBuild;
 pub use fastpki::accounts::{ServiceAccountRow, ServiceTokenRow};
-pub use fastpki::{V1AuditQuery, V1AuditRow, V1Ca, V1CaRow, V1Cert, V1CertRow, V1OrgRow};
+pub use fastpki::{
+    FastPkiAuditQuery, FastPkiAuditRow, FastPkiCa, FastPkiCaRow, FastPkiCert, FastPkiCertRow, FastPkiOrgRow,
+};
 pub use issuance::{DoorId, DoorRecord, IssuanceRecord};
 pub use mdl::{ServiceRow, StoreEntryRow};
 pub use records::*;

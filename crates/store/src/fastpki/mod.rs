@@ -12,7 +12,7 @@ use crate::{Error, Result, conflict_on_unique, found};
 
 /// An organisation as /api/v1 numbers it: a Certus organisation and its one tenant.
 #[derive(Debug, Clone, Default)]
-pub struct V1OrgRow {
+pub struct FastPkiOrgRow {
     pub id: i64,
     pub org_id: String,
     pub tenant_id: String,
@@ -24,7 +24,7 @@ pub struct V1OrgRow {
 
 /// The /api/v1 attributes of a CA.
 #[derive(Debug, Clone, Default)]
-pub struct V1CaRow {
+pub struct FastPkiCaRow {
     pub id: i64,
     /// The name /api/v1 shows and derives the slug from (the Certus CA's name gets a suffix when
     /// a deleted CA still holds this one).
@@ -43,8 +43,8 @@ pub struct V1CaRow {
 
 /// A CA with its /api/v1 attributes and organisation number (None: the bootstrap tenant).
 #[derive(Debug, Clone)]
-pub struct V1Ca {
-    pub v1: V1CaRow,
+pub struct FastPkiCa {
+    pub fastpki: FastPkiCaRow,
     pub ca: CaRow,
     pub org_num: Option<i64>,
     /// The v1 id of the parent CA.
@@ -53,7 +53,7 @@ pub struct V1Ca {
 
 /// The /api/v1 attributes of a certificate.
 #[derive(Debug, Clone, Default)]
-pub struct V1CertRow {
+pub struct FastPkiCertRow {
     pub id: i64,
     pub ca_num: i64,
     pub certificate_type: String,
@@ -68,15 +68,15 @@ pub struct V1CertRow {
 }
 
 #[derive(Debug, Clone)]
-pub struct V1Cert {
-    pub v1: V1CertRow,
+pub struct FastPkiCert {
+    pub fastpki: FastPkiCertRow,
     pub cert: CertRow,
     pub org_num: Option<i64>,
 }
 
 /// One audit entry as /api/v1 shows it.
 #[derive(Debug, Clone)]
-pub struct V1AuditRow {
+pub struct FastPkiAuditRow {
     pub id: i64,
     pub at: i64,
     pub action: String,
@@ -91,7 +91,7 @@ pub struct V1AuditRow {
 
 /// Filters of the audit-log list; `actions` are stored action names (any of them).
 #[derive(Debug, Clone, Default)]
-pub struct V1AuditQuery {
+pub struct FastPkiAuditQuery {
     /// None: every organisation; Some(org_id): only entries of that Certus organisation.
     pub org_id: Option<String>,
     pub actions: Vec<String>,
@@ -107,8 +107,8 @@ pub struct V1AuditQuery {
 const ORG_COLUMNS: &str = "SELECT v.id, v.org_id, v.tenant_id, o.name, v.description, v.created_at, v.updated_at \
      FROM v1_organizations v JOIN organizations o ON o.id = v.org_id";
 
-fn org_of(r: &AnyRow) -> Result<V1OrgRow> {
-    Ok(V1OrgRow {
+fn org_of(r: &AnyRow) -> Result<FastPkiOrgRow> {
+    Ok(FastPkiOrgRow {
         id: r.try_get("id")?,
         org_id: r.try_get("org_id")?,
         tenant_id: r.try_get("tenant_id")?,
@@ -131,9 +131,9 @@ fn ca_select() -> String {
     ) + " JOIN v1_cas v ON v.ca_id = c.id"
 }
 
-fn v1_ca_of(r: &AnyRow) -> Result<V1Ca> {
-    Ok(V1Ca {
-        v1: V1CaRow {
+fn fastpki_ca_of(r: &AnyRow) -> Result<FastPkiCa> {
+    Ok(FastPkiCa {
+        fastpki: FastPkiCaRow {
             id: r.try_get("num")?,
             name: r.try_get("v1_name")?,
             subject_dn: r.try_get("subject_dn")?,
@@ -161,9 +161,9 @@ const CERT_SELECT: &str = "SELECT v.id AS num, v.ca_num, v.certificate_type, v.s
      c.chain_pem, c.key_id, c.role_name, c.source, c.revoked_at, c.revocation_reason, c.created_at \
      FROM v1_certificates v JOIN certificates c ON c.id = v.cert_id";
 
-fn v1_cert_of(r: &AnyRow) -> Result<V1Cert> {
-    Ok(V1Cert {
-        v1: V1CertRow {
+fn fastpki_cert_of(r: &AnyRow) -> Result<FastPkiCert> {
+    Ok(FastPkiCert {
+        fastpki: FastPkiCertRow {
             id: r.try_get("num")?,
             ca_num: r.try_get("ca_num")?,
             certificate_type: r.try_get("certificate_type")?,
@@ -184,14 +184,14 @@ fn v1_cert_of(r: &AnyRow) -> Result<V1Cert> {
 impl Store {
     /// Creates an organisation (named `name`), its tenant and its /api/v1 number, with the audit
     /// entry, in one transaction.
-    pub async fn insert_v1_org(
+    pub async fn insert_fastpki_org(
         &self,
         org_id: &str,
         name: &str,
         tenant: &TenantRow,
         description: Option<&str>,
         audit: &AuditRow,
-    ) -> Result<V1OrgRow> {
+    ) -> Result<FastPkiOrgRow> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(org_id)
@@ -214,10 +214,10 @@ impl Store {
         let audit = AuditRow { resource: format!("org:{id}"), ..audit.clone() };
         crate::audit_chain::append(&mut tx, &[&audit]).await?;
         tx.commit().await?;
-        self.get_v1_org(id).await
+        self.get_fastpki_org(id).await
     }
 
-    pub async fn get_v1_org(&self, id: i64) -> Result<V1OrgRow> {
+    pub async fn get_fastpki_org(&self, id: i64) -> Result<FastPkiOrgRow> {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!("{ORG_COLUMNS} WHERE v.id = $1")))
             .bind(id)
             .fetch_optional(self.pool())
@@ -227,7 +227,7 @@ impl Store {
     }
 
     /// The /api/v1 organisation of a Certus organisation (NotFound for the bootstrap one).
-    pub async fn v1_org_of(&self, org_id: &str) -> Result<V1OrgRow> {
+    pub async fn fastpki_org_of(&self, org_id: &str) -> Result<FastPkiOrgRow> {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!("{ORG_COLUMNS} WHERE v.org_id = $1")))
             .bind(org_id)
             .fetch_optional(self.pool())
@@ -236,13 +236,13 @@ impl Store {
         org_of(&r)
     }
 
-    pub async fn list_v1_orgs(&self) -> Result<Vec<V1OrgRow>> {
+    pub async fn list_fastpki_orgs(&self) -> Result<Vec<FastPkiOrgRow>> {
         let rows =
             sqlx::query(sqlx::AssertSqlSafe(format!("{ORG_COLUMNS} ORDER BY o.name"))).fetch_all(self.pool()).await?;
         rows.iter().map(org_of).collect()
     }
 
-    pub async fn update_v1_org(&self, org: &V1OrgRow) -> Result<()> {
+    pub async fn update_fastpki_org(&self, org: &FastPkiOrgRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
             .bind(&org.name)
@@ -264,7 +264,7 @@ impl Store {
     /// Ends an organisation's life in /api/v1: refused (Conflict) while users belong to it. Its
     /// CAs and certificates stay on record (their CRLs and OCSP answers keep being served) but
     /// leave /api/v1, and its name is freed.
-    pub async fn delete_v1_org(&self, org: &V1OrgRow, audit: &AuditRow) -> Result<()> {
+    pub async fn delete_fastpki_org(&self, org: &FastPkiOrgRow, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE org_id = $1")
             .bind(&org.org_id)
@@ -295,18 +295,18 @@ impl Store {
     }
 
     /// A CA by its /api/v1 id, deleted ones included (their slugs keep working).
-    pub async fn get_v1_ca(&self, id: i64) -> Result<V1Ca> {
+    pub async fn get_fastpki_ca(&self, id: i64) -> Result<FastPkiCa> {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE v.id = $1", ca_select())))
             .bind(id)
             .fetch_optional(self.pool())
             .await?
             .ok_or(Error::NotFound)?;
-        v1_ca_of(&r)
+        fastpki_ca_of(&r)
     }
 
     /// Live CAs in id order: all of them, or those of one tenant; `parent`: only its direct
     /// children.
-    pub async fn list_v1_cas(&self, tenant_id: Option<&str>, parent: Option<&str>) -> Result<Vec<V1Ca>> {
+    pub async fn list_fastpki_cas(&self, tenant_id: Option<&str>, parent: Option<&str>) -> Result<Vec<FastPkiCa>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{} WHERE v.deleted_at IS NULL AND ($1 IS NULL OR c.tenant_id = $1) AND ($2 IS NULL OR c.parent_ca_id = $2) \
              ORDER BY v.id",
@@ -316,11 +316,11 @@ impl Store {
         .bind(parent)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(v1_ca_of).collect()
+        rows.iter().map(fastpki_ca_of).collect()
     }
 
     /// The live CA with this exact name in a tenant (or anywhere, lowest id first).
-    pub async fn find_v1_ca(&self, tenant_id: Option<&str>, name: &str) -> Result<V1Ca> {
+    pub async fn find_fastpki_ca(&self, tenant_id: Option<&str>, name: &str) -> Result<FastPkiCa> {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{} WHERE v.deleted_at IS NULL AND ($1 IS NULL OR c.tenant_id = $1) AND v.name = $2 ORDER BY v.id LIMIT 1",
             ca_select()
@@ -330,17 +330,17 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .ok_or(Error::NotFound)?;
-        v1_ca_of(&r)
+        fastpki_ca_of(&r)
     }
 
     /// Takes a CA out of /api/v1: it stops signing and its certificates leave /api/v1; its
     /// record, slug, CRL and OCSP answers stay for relying parties.
-    pub async fn delete_v1_ca(&self, ca: &V1Ca, audit: &AuditRow) -> Result<()> {
+    pub async fn delete_fastpki_ca(&self, ca: &FastPkiCa, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM v1_certificates WHERE ca_num = $1").bind(ca.v1.id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM v1_certificates WHERE ca_num = $1").bind(ca.fastpki.id).execute(&mut *tx).await?;
         let done = sqlx::query("UPDATE v1_cas SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
             .bind(audit.at)
-            .bind(ca.v1.id)
+            .bind(ca.fastpki.id)
             .execute(&mut *tx)
             .await?;
         found(&done)?;
@@ -350,17 +350,21 @@ impl Store {
         Ok(())
     }
 
-    pub async fn get_v1_certificate(&self, id: i64) -> Result<V1Cert> {
+    pub async fn get_fastpki_certificate(&self, id: i64) -> Result<FastPkiCert> {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!("{CERT_SELECT} WHERE v.id = $1")))
             .bind(id)
             .fetch_optional(self.pool())
             .await?
             .ok_or(Error::NotFound)?;
-        v1_cert_of(&r)
+        fastpki_cert_of(&r)
     }
 
     /// Certificates in id order: all, or one tenant's; optionally only those of one CA.
-    pub async fn list_v1_certificates(&self, tenant_id: Option<&str>, ca_num: Option<i64>) -> Result<Vec<V1Cert>> {
+    pub async fn list_fastpki_certificates(
+        &self,
+        tenant_id: Option<&str>,
+        ca_num: Option<i64>,
+    ) -> Result<Vec<FastPkiCert>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{CERT_SELECT} WHERE ($1 IS NULL OR c.tenant_id = $1) AND ($2 IS NULL OR v.ca_num = $2) ORDER BY v.id"
         )))
@@ -368,11 +372,11 @@ impl Store {
         .bind(ca_num)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(v1_cert_of).collect()
+        rows.iter().map(fastpki_cert_of).collect()
     }
 
     /// The ids of certificates renewed from this one.
-    pub async fn v1_renewals_of(&self, id: i64) -> Result<Vec<i64>> {
+    pub async fn fastpki_renewals_of(&self, id: i64) -> Result<Vec<i64>> {
         Ok(sqlx::query_scalar("SELECT id FROM v1_certificates WHERE renewed_from_id = $1 ORDER BY id")
             .bind(id)
             .fetch_all(self.pool())
@@ -380,7 +384,7 @@ impl Store {
     }
 
     /// Audit entries, newest first, with the /api/v1 numbers of what they name.
-    pub async fn list_v1_audit(&self, q: &V1AuditQuery) -> Result<Vec<V1AuditRow>> {
+    pub async fn list_fastpki_audit(&self, q: &FastPkiAuditQuery) -> Result<Vec<FastPkiAuditRow>> {
         let mut sql = crate::sql::Sql::new(
             "SELECT * FROM (SELECT a.id, a.at, a.action, a.actor, a.resource, a.detail, t.org_id, \
              (SELECT o.id FROM v1_organizations o WHERE o.tenant_id = a.tenant_id) AS org_num, \
@@ -434,7 +438,7 @@ impl Store {
                     Some(n) => Some(n),
                     None => resource.split_once(':').and_then(|(_, n)| n.parse().ok()),
                 };
-                Ok(V1AuditRow {
+                Ok(FastPkiAuditRow {
                     id: r.try_get("id")?,
                     at: r.try_get("at")?,
                     action: r.try_get("action")?,
@@ -453,7 +457,7 @@ impl Store {
 
 /// Writes /api/v1's attributes of a new CA, in the issuance's transaction; an intermediate also
 /// stops its parent from signing leaves, as the reference does. Returns the CA's /api/v1 id.
-pub(crate) async fn insert_ca_attrs(tx: &mut Tx<'_>, ca: &CaRow, v1: &V1CaRow) -> Result<i64> {
+pub(crate) async fn insert_ca_attrs(tx: &mut Tx<'_>, ca: &CaRow, fastpki: &FastPkiCaRow) -> Result<i64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO v1_cas (ca_id, tenant_id, name, subject_dn, description, valid_days, path_length, \
          allow_leaf_certs, crl_base_url, created_by_user_id, created_by_service_account_id, created_at, updated_at) \
@@ -461,15 +465,15 @@ pub(crate) async fn insert_ca_attrs(tx: &mut Tx<'_>, ca: &CaRow, v1: &V1CaRow) -
     )
     .bind(&ca.id)
     .bind(&ca.tenant_id)
-    .bind(&v1.name)
-    .bind(&v1.subject_dn)
-    .bind(&v1.description)
-    .bind(v1.valid_days)
-    .bind(v1.path_length)
-    .bind(i64::from(v1.allow_leaf_certs))
-    .bind(&v1.crl_base_url)
-    .bind(v1.created_by_user_id)
-    .bind(v1.created_by_service_account_id)
+    .bind(&fastpki.name)
+    .bind(&fastpki.subject_dn)
+    .bind(&fastpki.description)
+    .bind(fastpki.valid_days)
+    .bind(fastpki.path_length)
+    .bind(i64::from(fastpki.allow_leaf_certs))
+    .bind(&fastpki.crl_base_url)
+    .bind(fastpki.created_by_user_id)
+    .bind(fastpki.created_by_service_account_id)
     .bind(ca.created_at)
     .fetch_one(&mut **tx)
     .await
@@ -486,22 +490,22 @@ pub(crate) async fn insert_ca_attrs(tx: &mut Tx<'_>, ca: &CaRow, v1: &V1CaRow) -
 
 /// Writes /api/v1's attributes of a certificate, in the issuance's transaction; returns its
 /// /api/v1 id.
-pub(crate) async fn insert_certificate_attrs(tx: &mut Tx<'_>, cert: &CertRow, v1: &V1CertRow) -> Result<i64> {
+pub(crate) async fn insert_certificate_attrs(tx: &mut Tx<'_>, cert: &CertRow, fastpki: &FastPkiCertRow) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO v1_certificates (cert_id, ca_num, certificate_type, subject_dn, key_size, valid_days, \
          is_csr_origin, renewed_from_id, created_by_user_id, created_by_service_account_id, created_at, \
          updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
     )
     .bind(&cert.id)
-    .bind(v1.ca_num)
-    .bind(&v1.certificate_type)
-    .bind(&v1.subject_dn)
-    .bind(v1.key_size)
-    .bind(v1.valid_days)
-    .bind(i64::from(v1.is_csr_origin))
-    .bind(v1.renewed_from_id)
-    .bind(v1.created_by_user_id)
-    .bind(v1.created_by_service_account_id)
+    .bind(fastpki.ca_num)
+    .bind(&fastpki.certificate_type)
+    .bind(&fastpki.subject_dn)
+    .bind(fastpki.key_size)
+    .bind(fastpki.valid_days)
+    .bind(i64::from(fastpki.is_csr_origin))
+    .bind(fastpki.renewed_from_id)
+    .bind(fastpki.created_by_user_id)
+    .bind(fastpki.created_by_service_account_id)
     .bind(cert.created_at)
     .fetch_one(&mut **tx)
     .await?)
@@ -538,9 +542,13 @@ impl Store {
 
     /// Gives /api/v1 ids to records other doors made. A record another node numbered first (or
     /// a CA whose name a live /api/v1 CA holds) is left as it is.
-    pub async fn adopt_fastpki_records(&self, cas: &[(CaRow, V1CaRow)], certs: &[(CertRow, V1CertRow)]) -> Result<()> {
+    pub async fn adopt_fastpki_records(
+        &self,
+        cas: &[(CaRow, FastPkiCaRow)],
+        certs: &[(CertRow, FastPkiCertRow)],
+    ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        for (ca, v1) in cas {
+        for (ca, fastpki) in cas {
             sqlx::query(
                 "INSERT INTO v1_cas (ca_id, tenant_id, name, subject_dn, description, valid_days, path_length, \
                  allow_leaf_certs, crl_base_url, created_by_user_id, created_by_service_account_id, created_at, \
@@ -548,27 +556,27 @@ impl Store {
             )
             .bind(&ca.id)
             .bind(&ca.tenant_id)
-            .bind(&v1.name)
-            .bind(&v1.subject_dn)
-            .bind(v1.valid_days)
-            .bind(v1.path_length)
+            .bind(&fastpki.name)
+            .bind(&fastpki.subject_dn)
+            .bind(fastpki.valid_days)
+            .bind(fastpki.path_length)
             .bind(ca.created_at)
             .execute(&mut *tx)
             .await?;
         }
-        for (cert, v1) in certs {
+        for (cert, fastpki) in certs {
             sqlx::query(
                 "INSERT INTO v1_certificates (cert_id, ca_num, certificate_type, subject_dn, key_size, valid_days, \
                  is_csr_origin, renewed_from_id, created_by_user_id, created_by_service_account_id, created_at, \
                  updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, NULL, $8, $8) ON CONFLICT DO NOTHING",
             )
             .bind(&cert.id)
-            .bind(v1.ca_num)
-            .bind(&v1.certificate_type)
-            .bind(&v1.subject_dn)
-            .bind(v1.key_size)
-            .bind(v1.valid_days)
-            .bind(i64::from(v1.is_csr_origin))
+            .bind(fastpki.ca_num)
+            .bind(&fastpki.certificate_type)
+            .bind(&fastpki.subject_dn)
+            .bind(fastpki.key_size)
+            .bind(fastpki.valid_days)
+            .bind(i64::from(fastpki.is_csr_origin))
             .bind(cert.created_at)
             .execute(&mut *tx)
             .await?;

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use certus_kms::KeySpec;
-use certus_store::{DoorRecord, KeyRow, UserRow, V1Ca, V1Cert, V1CertRow};
+use certus_store::{DoorRecord, FastPkiCa, FastPkiCert, FastPkiCertRow, KeyRow, UserRow};
 use certus_x509::{
     CertProfile, KeyKind, KeyUsageBit, PublicKeyData, RevocationReason, Subject, SubjectAttr, SubjectPublicKeyInfo,
     csr_from_pem, parse_certificate, parse_csr,
@@ -80,7 +80,7 @@ impl CertificateType {
 }
 
 #[derive(Debug, Clone)]
-pub struct NewV1Cert {
+pub struct NewFastPkiCert {
     pub common_name: String,
     pub subject_dn: String,
     pub certificate_type: CertificateType,
@@ -93,7 +93,7 @@ pub struct NewV1Cert {
 }
 
 #[derive(Debug, Clone)]
-pub struct SignV1Csr {
+pub struct SignFastPkiCsr {
     pub csr: String,
     pub certificate_type: CertificateType,
     pub ca_id: Option<i64>,
@@ -108,8 +108,8 @@ pub struct SignV1Csr {
 
 /// A certificate as /api/v1 shows it; `private_key` only where the route returns one.
 #[derive(Debug, Clone)]
-pub struct V1CertView {
-    pub cert: V1Cert,
+pub struct FastPkiCertView {
+    pub cert: FastPkiCert,
     pub private_key: Option<String>,
     pub renewed_to_ids: Vec<i64>,
 }
@@ -195,7 +195,7 @@ enum LeafKey {
 
 /// Everything decided about a /api/v1 certificate before it is signed.
 struct LeafOrder {
-    ca: V1Ca,
+    ca: FastPkiCa,
     certificate_type: CertificateType,
     common_name: String,
     subject_dn: String,
@@ -208,23 +208,28 @@ struct LeafOrder {
 }
 
 impl Authority {
-    async fn v1_cert_or_404(&self, id: i64) -> Result<V1Cert> {
-        match self.store.get_v1_certificate(id).await {
+    async fn fastpki_cert_or_404(&self, id: i64) -> Result<FastPkiCert> {
+        match self.store.get_fastpki_certificate(id).await {
             Err(certus_store::Error::NotFound) => Err(Error::not_found(format!("Certificate with ID {id} not found"))),
             other => Ok(other?),
         }
     }
 
-    async fn v1_cert_for(&self, user: &UserRow, id: i64, action: Action) -> Result<V1Cert> {
-        let cert = self.v1_cert_or_404(id).await?;
+    async fn fastpki_cert_for(&self, user: &UserRow, id: i64, action: Action) -> Result<FastPkiCert> {
+        let cert = self.fastpki_cert_or_404(id).await?;
         require(user, cert.org_num, action)?;
         Ok(cert)
     }
 
     /// `POST /certificates/?ca_id=`: a key made here (its PEM returned unless
     /// `include_private_key` is false, in which case it is not kept either).
-    pub async fn create_v1_certificate(&self, user: &UserRow, ca_id: i64, req: NewV1Cert) -> Result<V1CertView> {
-        let ca = self.v1_ca_for(user, ca_id, Action::CreateCert).await?;
+    pub async fn create_fastpki_certificate(
+        &self,
+        user: &UserRow,
+        ca_id: i64,
+        req: NewFastPkiCert,
+    ) -> Result<FastPkiCertView> {
+        let ca = self.fastpki_ca_for(user, ca_id, Action::CreateCert).await?;
         let names = names_for(
             req.certificate_type,
             &req.common_name,
@@ -250,21 +255,21 @@ impl Authority {
         let subject = self.admit(user, &order).await?;
         let key = Arc::new(generate_key(spec).await?);
         let keep = req.include_private_key.unwrap_or(true);
-        self.sign_v1_leaf(user, order, subject, LeafKey::Generated { key, keep }).await
+        self.sign_fastpki_leaf(user, order, subject, LeafKey::Generated { key, keep }).await
     }
 
     /// `POST /certificates/sign-csr`: the CSR's subject, SANs and key, unless the request
     /// overrides them (an explicit empty list overrides too). Never returns a key.
-    pub async fn sign_v1_csr(&self, user: &UserRow, req: SignV1Csr) -> Result<V1CertView> {
+    pub async fn sign_fastpki_csr(&self, user: &UserRow, req: SignFastPkiCsr) -> Result<FastPkiCertView> {
         let ca = match (req.ca_id, &req.ca_name) {
-            (Some(id), _) => self.v1_ca_for(user, id, Action::CreateCert).await?,
+            (Some(id), _) => self.fastpki_ca_for(user, id, Action::CreateCert).await?,
             (None, Some(name)) => {
                 let tenant = match (is_superuser(user), user.org_num) {
                     (true, _) => None,
-                    (false, Some(org)) => Some(self.store.get_v1_org(org).await?.tenant_id),
+                    (false, Some(org)) => Some(self.store.get_fastpki_org(org).await?.tenant_id),
                     (false, None) => return Err(Error::not_found(format!("CA '{name}' not found"))),
                 };
-                let ca = match self.store.find_v1_ca(tenant.as_deref(), name).await {
+                let ca = match self.store.find_fastpki_ca(tenant.as_deref(), name).await {
                     Err(certus_store::Error::NotFound) => {
                         return Err(Error::not_found(format!("CA '{name}' not found")));
                     }
@@ -303,15 +308,15 @@ impl Authority {
             renewed_from_id: None,
         };
         let subject = self.admit(user, &order).await?;
-        self.sign_v1_leaf(user, order, subject, LeafKey::Requested(key)).await
+        self.sign_fastpki_leaf(user, order, subject, LeafKey::Requested(key)).await
     }
 
     /// Everything that can refuse an order before a key is made or anything signed: the CA's
     /// leaf switch, the common name, the subject and (for service accounts) the issuance policy.
     /// Returns the subject to sign.
     async fn admit(&self, user: &UserRow, order: &LeafOrder) -> Result<Subject> {
-        if !order.ca.v1.allow_leaf_certs {
-            return Err(Error::policy(format!("CA {} does not allow leaf certificate issuance", order.ca.v1.id)));
+        if !order.ca.fastpki.allow_leaf_certs {
+            return Err(Error::policy(format!("CA {} does not allow leaf certificate issuance", order.ca.fastpki.id)));
         }
         super::check_text("common_name", &order.common_name).map_err(|e| Error::policy(e.message))?;
         if order.common_name.is_empty() || order.common_name.chars().count() > 64 {
@@ -323,7 +328,7 @@ impl Authority {
             subject.order.push(SubjectAttr::CommonName);
         }
         let requested = Requested {
-            ca_id: order.ca.v1.id,
+            ca_id: order.ca.fastpki.id,
             certificate_type: order.certificate_type.name(),
             common_name: &order.common_name,
             dns: &order.names.dns,
@@ -337,13 +342,13 @@ impl Authority {
 
     /// Signs and records an admitted leaf (its key sealed if kept), with its audit entry,
     /// atomically.
-    async fn sign_v1_leaf(
+    async fn sign_fastpki_leaf(
         &self,
         user: &UserRow,
         order: LeafOrder,
         subject: Subject,
         key: LeafKey,
-    ) -> Result<V1CertView> {
+    ) -> Result<FastPkiCertView> {
         let ca_row = self.usable_ca(&order.ca.ca.tenant_id, &order.ca.ca.id).await?;
         let mut plan = self.plan_without_role(
             ca_row,
@@ -355,7 +360,7 @@ impl Authority {
         plan.subject = subject;
         plan.email_addresses = order.names.emails.clone();
         plan.profile = order.certificate_type.profile(order.is_rsa);
-        plan.issuer_urls = Some(self.v1_issuer_urls(&order.ca));
+        plan.issuer_urls = Some(self.fastpki_issuer_urls(&order.ca));
         let caller = caller_in(user, &order.ca.ca.tenant_id);
         let (subject_key, key_row, key_pem): (Arc<dyn PublicKeyData + Send + Sync>, Option<KeyRow>, Option<String>) =
             match key {
@@ -366,9 +371,9 @@ impl Authority {
                 }
                 LeafKey::Requested(spki) => (spki, None, None),
             };
-        let v1 = V1CertRow {
+        let fastpki = FastPkiCertRow {
             id: 0,
-            ca_num: order.ca.v1.id,
+            ca_num: order.ca.fastpki.id,
             certificate_type: order.certificate_type.name().into(),
             subject_dn: order.subject_dn.clone(),
             key_size: order.key_size,
@@ -385,36 +390,36 @@ impl Authority {
             (None, false) => format!("Created certificate '{}'", order.common_name),
         };
         let key_id = key_row.as_ref().map(|k| k.id.clone());
-        let door = DoorRecord::FastPkiCertificate(v1);
+        let door = DoorRecord::FastPkiCertificate(fastpki);
         let mut leaf = self.leaf_order(&caller, &plan, subject_key, key_row, key_id, door).await?;
         let ca_id = order.ca.ca.id.clone();
         leaf.audit.detail = Box::new(move |row| format!("{what}; ca={ca_id} serial={}", row.serial));
         let signed = self.issue_certificate(&caller, leaf).await?;
         let id = signed.door_id.ok_or_else(|| Error::internal("a /api/v1 certificate got no id"))?;
-        Ok(V1CertView { cert: self.v1_cert_or_404(id).await?, private_key: key_pem, renewed_to_ids: vec![] })
+        Ok(FastPkiCertView { cert: self.fastpki_cert_or_404(id).await?, private_key: key_pem, renewed_to_ids: vec![] })
     }
 
     /// Superusers list every certificate; others their organisation's (none without one).
-    pub async fn list_v1_certificates(&self, user: &UserRow, ca_id: Option<i64>) -> Result<Vec<V1Cert>> {
+    pub async fn list_fastpki_certificates(&self, user: &UserRow, ca_id: Option<i64>) -> Result<Vec<FastPkiCert>> {
         if is_superuser(user) {
             self.adopt_fastpki_records(None).await?;
-            return Ok(self.store.list_v1_certificates(None, ca_id).await?);
+            return Ok(self.store.list_fastpki_certificates(None, ca_id).await?);
         }
         let Some(org) = user.org_num else { return Ok(vec![]) };
-        let tenant = self.store.get_v1_org(org).await?.tenant_id;
+        let tenant = self.store.get_fastpki_org(org).await?.tenant_id;
         self.adopt_fastpki_records(Some(&tenant)).await?;
-        Ok(self.store.list_v1_certificates(Some(&tenant), ca_id).await?)
+        Ok(self.store.list_fastpki_certificates(Some(&tenant), ca_id).await?)
     }
 
-    pub async fn read_v1_certificate(&self, user: &UserRow, id: i64) -> Result<V1CertView> {
-        let cert = self.v1_cert_for(user, id, Action::Read).await?;
-        let renewed_to_ids = self.store.v1_renewals_of(id).await?;
-        Ok(V1CertView { cert, private_key: None, renewed_to_ids })
+    pub async fn read_fastpki_certificate(&self, user: &UserRow, id: i64) -> Result<FastPkiCertView> {
+        let cert = self.fastpki_cert_for(user, id, Action::Read).await?;
+        let renewed_to_ids = self.store.fastpki_renewals_of(id).await?;
+        Ok(FastPkiCertView { cert, private_key: None, renewed_to_ids })
     }
 
     /// The stored key (None when none was kept), with the export right; audited either way.
-    pub async fn export_v1_certificate_key(&self, user: &UserRow, id: i64) -> Result<V1CertView> {
-        let cert = self.v1_cert_for(user, id, Action::ExportPrivateKey).await?;
+    pub async fn export_fastpki_certificate_key(&self, user: &UserRow, id: i64) -> Result<FastPkiCertView> {
+        let cert = self.fastpki_cert_for(user, id, Action::ExportPrivateKey).await?;
         let pem = match &cert.cert.key_id {
             Some(key_id) => self.load_key(&cert.cert.tenant_id, key_id).await?.private_key_pem().map(str::to_owned),
             None => None,
@@ -422,14 +427,19 @@ impl Authority {
         let caller = caller_in(user, &cert.cert.tenant_id);
         let detail = format!("key={}", cert.cert.key_id.as_deref().unwrap_or("none"));
         self.audit(&caller, "certificate.private_key_export", &cert.cert.id, detail).await;
-        Ok(V1CertView { cert, private_key: pem, renewed_to_ids: vec![] })
+        Ok(FastPkiCertView { cert, private_key: pem, renewed_to_ids: vec![] })
     }
 
     /// Revokes (409 when already revoked). The reason is free text here: a recognisable RFC 5280
     /// reason ("Key compromise", "superseded", …) is encoded in CRLs and OCSP, anything else is
     /// `unspecified`; the text itself goes into the audit entry.
-    pub async fn revoke_v1_certificate(&self, user: &UserRow, id: i64, reason: Option<&str>) -> Result<V1CertView> {
-        let cert = self.v1_cert_for(user, id, Action::RevokeCert).await?;
+    pub async fn revoke_fastpki_certificate(
+        &self,
+        user: &UserRow,
+        id: i64,
+        reason: Option<&str>,
+    ) -> Result<FastPkiCertView> {
+        let cert = self.fastpki_cert_for(user, id, Action::RevokeCert).await?;
         if cert.cert.revoked_at.is_some() {
             return Err(Error::conflict("Certificate is already revoked"));
         }
@@ -442,33 +452,38 @@ impl Authority {
             }
             other => other?,
         };
-        self.read_v1_certificate(user, id).await
+        self.read_fastpki_certificate(user, id).await
     }
 
     /// A new certificate with the old one's CN, subject, SANs, CA, type and validity; the old
     /// one stays valid. Server-made keys are replaced by a new key; CSR-born certificates need
     /// a new CSR.
-    pub async fn renew_v1_certificate(&self, user: &UserRow, id: i64, csr: Option<&str>) -> Result<V1CertView> {
-        let old = self.v1_cert_for(user, id, Action::CreateCert).await?;
-        let ca = self.v1_ca_or_404(old.v1.ca_num).await?;
+    pub async fn renew_fastpki_certificate(
+        &self,
+        user: &UserRow,
+        id: i64,
+        csr: Option<&str>,
+    ) -> Result<FastPkiCertView> {
+        let old = self.fastpki_cert_for(user, id, Action::CreateCert).await?;
+        let ca = self.fastpki_ca_or_404(old.fastpki.ca_num).await?;
         require(user, ca.org_num, Action::CreateCert)?;
         let info = parse_certificate(&old.cert.cert_der)?;
-        let certificate_type = CertificateType::from_name(&old.v1.certificate_type)
+        let certificate_type = CertificateType::from_name(&old.fastpki.certificate_type)
             .ok_or_else(|| Error::internal("stored certificate type is unknown"))?;
         let names = Names { dns: info.dns_names.clone(), ips: info.ip_addresses.clone(), emails: info.emails.clone() };
         let mut order = LeafOrder {
             ca,
             certificate_type,
             common_name: old.cert.common_name.clone().unwrap_or_default(),
-            subject_dn: old.v1.subject_dn.clone(),
+            subject_dn: old.fastpki.subject_dn.clone(),
             names,
-            valid_days: old.v1.valid_days,
-            key_size: old.v1.key_size,
+            valid_days: old.fastpki.valid_days,
+            key_size: old.fastpki.key_size,
             is_rsa: true,
-            is_csr_origin: old.v1.is_csr_origin,
+            is_csr_origin: old.fastpki.is_csr_origin,
             renewed_from_id: Some(id),
         };
-        let key = match (old.v1.is_csr_origin, csr) {
+        let key = match (old.fastpki.is_csr_origin, csr) {
             (true, None) => {
                 return Err(renewal_refused(CSR_REQUIRED, "renewing a certificate issued from a CSR needs a new CSR"));
             }
@@ -491,11 +506,11 @@ impl Authority {
         let key = match key {
             Some(key) => key,
             None => {
-                let spec = KeySpec::from_type_and_size("rsa", u32::try_from(old.v1.key_size).ok())?;
+                let spec = KeySpec::from_type_and_size("rsa", u32::try_from(old.fastpki.key_size).ok())?;
                 LeafKey::Generated { key: Arc::new(generate_key(spec).await?), keep: old.cert.key_id.is_some() }
             }
         };
-        self.sign_v1_leaf(user, order, subject, key).await
+        self.sign_fastpki_leaf(user, order, subject, key).await
     }
 }
 

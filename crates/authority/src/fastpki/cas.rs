@@ -3,7 +3,7 @@
 
 use certus_kms::KeySpec;
 use certus_store::DoorRecord;
-use certus_store::{UserRow, V1Ca, V1CaRow};
+use certus_store::{FastPkiCa, FastPkiCaRow, UserRow};
 
 use super::access::{Action, caller_in, creator_of, is_superuser, require};
 use super::dn::parse_subject_dn;
@@ -15,10 +15,10 @@ pub const CA_KEY_SIZE: i64 = 4096;
 pub const CA_CERT_DAYS: i64 = 3650;
 
 /// A CA as /api/v1 shows it.
-pub type V1CaView = V1Ca;
+pub type FastPkiCaView = FastPkiCa;
 
 #[derive(Debug, Clone, Default)]
-pub struct NewV1Ca {
+pub struct NewFastPkiCa {
     pub name: String,
     pub subject_dn: String,
     pub description: Option<String>,
@@ -43,9 +43,9 @@ fn failed(e: Error) -> Error {
 
 impl Authority {
     /// A live CA (a deleted one is not found).
-    pub(crate) async fn v1_ca_or_404(&self, id: i64) -> Result<V1Ca> {
-        match self.store.get_v1_ca(id).await {
-            Ok(ca) if ca.v1.deleted_at.is_none() => Ok(ca),
+    pub(crate) async fn fastpki_ca_or_404(&self, id: i64) -> Result<FastPkiCa> {
+        match self.store.get_fastpki_ca(id).await {
+            Ok(ca) if ca.fastpki.deleted_at.is_none() => Ok(ca),
             Ok(_) | Err(certus_store::Error::NotFound) => {
                 Err(Error::not_found(format!("Certificate Authority with ID {id} not found")))
             }
@@ -54,16 +54,16 @@ impl Authority {
     }
 
     /// The CA, if `user` may perform `action` on it (404 before 403, as the reference).
-    pub(crate) async fn v1_ca_for(&self, user: &UserRow, id: i64, action: Action) -> Result<V1Ca> {
-        let ca = self.v1_ca_or_404(id).await?;
+    pub(crate) async fn fastpki_ca_for(&self, user: &UserRow, id: i64, action: Action) -> Result<FastPkiCa> {
+        let ca = self.fastpki_ca_or_404(id).await?;
         require(user, ca.org_num, action)?;
         Ok(ca)
     }
 
     /// Base of the public CRL and CA-certificate URLs written into what this CA signs.
-    pub(crate) fn v1_issuer_urls(&self, ca: &V1Ca) -> IssuerUrls {
-        let base = ca.v1.crl_base_url.as_deref().unwrap_or(&self.public_url).trim_end_matches('/');
-        let slug = super::slug(&ca.v1.name, ca.v1.id);
+    pub(crate) fn fastpki_issuer_urls(&self, ca: &FastPkiCa) -> IssuerUrls {
+        let base = ca.fastpki.crl_base_url.as_deref().unwrap_or(&self.public_url).trim_end_matches('/');
+        let slug = super::slug(&ca.fastpki.name, ca.fastpki.id);
         IssuerUrls { crl: format!("{base}/crl/{slug}"), ca_issuers: format!("{base}/ca/{slug}.crt") }
     }
 
@@ -71,9 +71,9 @@ impl Authority {
     /// (the bootstrap tenant for an organisation-less superuser); an intermediate in its
     /// parent's, and the caller needs the create_ca right there (the reference checks no right
     /// on the parent at all).
-    pub async fn create_v1_ca(&self, user: &UserRow, req: NewV1Ca) -> Result<V1Ca> {
+    pub async fn create_fastpki_ca(&self, user: &UserRow, req: NewFastPkiCa) -> Result<FastPkiCa> {
         let parent = match req.parent_ca_id {
-            Some(id) => match self.v1_ca_or_404(id).await {
+            Some(id) => match self.fastpki_ca_or_404(id).await {
                 Ok(p) => Some(p),
                 Err(e) if e.kind == ErrorKind::NotFound => {
                     return Err(failed(Error::policy(format!("Parent CA with ID {id} not found"))));
@@ -91,7 +91,7 @@ impl Authority {
             return Err(Error::forbidden("Insufficient permissions"));
         }
         let tenant_id = match org_num {
-            Some(n) => self.store.get_v1_org(n).await?.tenant_id,
+            Some(n) => self.store.get_fastpki_org(n).await?.tenant_id,
             None => self.bootstrap_tenant_id().await?,
         };
         // A deleted CA keeps its Certus name (and slug); a new one of that name gets a suffix there.
@@ -101,27 +101,27 @@ impl Authority {
         } else {
             req.name.trim().to_owned()
         };
-        let (new_ca, v1) = self.plan_v1_ca(user, &req, &certus_name, parent.as_ref()).map_err(failed)?;
+        let (new_ca, fastpki) = self.plan_fastpki_ca(user, &req, &certus_name, parent.as_ref()).map_err(failed)?;
         let caller = caller_in(user, &tenant_id);
         let mut order = self.prepare_ca(&caller, new_ca).await.map_err(failed)?;
-        let name = v1.name.clone();
-        order.door = DoorRecord::FastPkiCa(v1);
+        let name = fastpki.name.clone();
+        order.door = DoorRecord::FastPkiCa(fastpki);
         let id = match self.issue_certificate(&caller, order).await {
             Err(e) if e.kind == crate::ErrorKind::Conflict => {
                 return Err(failed(Error::policy(format!("a CA named {name:?} already exists in this organization"))));
             }
             other => other?.door_id.ok_or_else(|| Error::internal("a /api/v1 CA got no id"))?,
         };
-        self.v1_ca_or_404(id).await
+        self.fastpki_ca_or_404(id).await
     }
 
-    fn plan_v1_ca(
+    fn plan_fastpki_ca(
         &self,
         user: &UserRow,
-        req: &NewV1Ca,
+        req: &NewFastPkiCa,
         certus_name: &str,
-        parent: Option<&V1Ca>,
-    ) -> Result<(NewCa, V1CaRow)> {
+        parent: Option<&FastPkiCa>,
+    ) -> Result<(NewCa, FastPkiCaRow)> {
         super::check_text("name", &req.name)?;
         let subject = parse_subject_dn(&req.subject_dn)?;
         let common_name = subject.common_name.clone().ok_or_else(|| Error::policy("subject_dn must contain a CN"))?;
@@ -135,7 +135,7 @@ impl Authority {
         if req.path_length.is_some_and(|p| !(0..=255).contains(&p)) {
             return Err(Error::policy("path_length must be between 0 and 255"));
         }
-        let path_length = match parent.map(|p| p.v1.path_length) {
+        let path_length = match parent.map(|p| p.fastpki.path_length) {
             Some(Some(0)) => return Err(Error::policy("Parent CA path_length (0) does not allow sub-CAs")),
             Some(Some(p)) => match req.path_length {
                 Some(n) if n > p - 1 => {
@@ -165,7 +165,7 @@ impl Authority {
             state: subject.state.clone(),
             locality: subject.locality.clone(),
             subject_order: subject.order.clone(),
-            issuer_urls: parent.map(|p| self.v1_issuer_urls(p)),
+            issuer_urls: parent.map(|p| self.fastpki_issuer_urls(p)),
             ..Default::default()
         };
         let crl_base_url = req.crl_base_url.clone().filter(|u| !u.is_empty());
@@ -176,7 +176,7 @@ impl Authority {
         {
             return Err(Error::policy(format!("crl_base_url must be an http(s) URL in ASCII, not {url:?}")));
         }
-        let v1 = V1CaRow {
+        let fastpki = FastPkiCaRow {
             id: 0,
             name: req.name.trim().to_owned(),
             subject_dn: req.subject_dn.clone(),
@@ -190,46 +190,46 @@ impl Authority {
             deleted_at: None,
             updated_at: now_secs(),
         };
-        Ok((new_ca, v1))
+        Ok((new_ca, fastpki))
     }
 
     /// Superusers list every CA; everyone else their organisation's (none without one).
-    pub async fn list_v1_cas(&self, user: &UserRow) -> Result<Vec<V1Ca>> {
+    pub async fn list_fastpki_cas(&self, user: &UserRow) -> Result<Vec<FastPkiCa>> {
         if is_superuser(user) {
             self.adopt_fastpki_records(None).await?;
-            return Ok(self.store.list_v1_cas(None, None).await?);
+            return Ok(self.store.list_fastpki_cas(None, None).await?);
         }
         let Some(org) = user.org_num else { return Ok(vec![]) };
-        let tenant = self.store.get_v1_org(org).await?.tenant_id;
+        let tenant = self.store.get_fastpki_org(org).await?.tenant_id;
         self.adopt_fastpki_records(Some(&tenant)).await?;
-        Ok(self.store.list_v1_cas(Some(&tenant), None).await?)
+        Ok(self.store.list_fastpki_cas(Some(&tenant), None).await?)
     }
 
-    pub async fn read_v1_ca(&self, user: &UserRow, id: i64) -> Result<V1Ca> {
-        self.v1_ca_for(user, id, Action::Read).await
+    pub async fn read_fastpki_ca(&self, user: &UserRow, id: i64) -> Result<FastPkiCa> {
+        self.fastpki_ca_for(user, id, Action::Read).await
     }
 
     /// This CA and its ancestors, the CA first.
-    pub async fn v1_ca_chain(&self, user: &UserRow, id: i64) -> Result<Vec<V1Ca>> {
-        let mut chain = vec![self.v1_ca_for(user, id, Action::Read).await?];
+    pub async fn fastpki_ca_chain(&self, user: &UserRow, id: i64) -> Result<Vec<FastPkiCa>> {
+        let mut chain = vec![self.fastpki_ca_for(user, id, Action::Read).await?];
         while let Some(parent) = chain.last().and_then(|c| c.parent_num) {
             if chain.len() > 16 {
                 return Err(Error::internal("CA hierarchy deeper than 16"));
             }
-            chain.push(self.v1_ca_or_404(parent).await?);
+            chain.push(self.fastpki_ca_or_404(parent).await?);
         }
         Ok(chain)
     }
 
-    pub async fn v1_ca_children(&self, user: &UserRow, id: i64) -> Result<Vec<V1Ca>> {
-        let ca = self.v1_ca_for(user, id, Action::Read).await?;
-        Ok(self.store.list_v1_cas(None, Some(&ca.ca.id)).await?)
+    pub async fn fastpki_ca_children(&self, user: &UserRow, id: i64) -> Result<Vec<FastPkiCa>> {
+        let ca = self.fastpki_ca_for(user, id, Action::Read).await?;
+        Ok(self.store.list_fastpki_cas(None, Some(&ca.ca.id)).await?)
     }
 
     /// The CA's private key (PKCS#8 PEM), with the export right; audited. A key on a PKCS#11
     /// token never leaves it (409).
-    pub async fn export_v1_ca_key(&self, user: &UserRow, id: i64) -> Result<(V1Ca, String)> {
-        let ca = self.v1_ca_for(user, id, Action::ExportPrivateKey).await?;
+    pub async fn export_fastpki_ca_key(&self, user: &UserRow, id: i64) -> Result<(FastPkiCa, String)> {
+        let ca = self.fastpki_ca_for(user, id, Action::ExportPrivateKey).await?;
         let key = self.load_key(&ca.ca.tenant_id, &ca.ca.key_id).await?;
         let pem = key
             .private_key_pem()
@@ -242,15 +242,15 @@ impl Authority {
 
     /// Takes the CA out of /api/v1 (409 while it has child CAs): it signs nothing more, and its
     /// certificates leave the /api/v1 lists; CRL and OCSP keep answering for what it issued.
-    pub async fn delete_v1_ca(&self, user: &UserRow, id: i64) -> Result<()> {
-        let ca = self.v1_ca_for(user, id, Action::DeleteCa).await?;
-        let children = self.store.list_v1_cas(None, Some(&ca.ca.id)).await?.len();
+    pub async fn delete_fastpki_ca(&self, user: &UserRow, id: i64) -> Result<()> {
+        let ca = self.fastpki_ca_for(user, id, Action::DeleteCa).await?;
+        let children = self.store.list_fastpki_cas(None, Some(&ca.ca.id)).await?.len();
         if children > 0 {
             return Err(Error::conflict(format!("CA {id} has {children} child CA(s) and cannot be deleted")));
         }
         let caller = caller_in(user, &ca.ca.tenant_id);
-        let audit = audit_row(&caller, "ca.delete", &ca.ca.id, format!("Deleted CA '{}'", ca.v1.name));
-        self.store.delete_v1_ca(&ca, &audit).await?;
+        let audit = audit_row(&caller, "ca.delete", &ca.ca.id, format!("Deleted CA '{}'", ca.fastpki.name));
+        self.store.delete_fastpki_ca(&ca, &audit).await?;
         self.cas.clear();
         Ok(())
     }
@@ -259,11 +259,11 @@ impl Authority {
 impl Authority {
     /// The CA a public download slug (`my-root-ca-3`) names: both its name part and its id must
     /// match, so ids cannot be enumerated with any prefix.
-    pub async fn v1_ca_by_slug(&self, slug: &str) -> Result<V1Ca> {
+    pub async fn fastpki_ca_by_slug(&self, slug: &str) -> Result<FastPkiCa> {
         let not_found = || Error::not_found("CA not found");
         let id: i64 = slug.rsplit_once('-').and_then(|(_, id)| id.parse().ok()).ok_or_else(not_found)?;
-        match self.store.get_v1_ca(id).await {
-            Ok(ca) if super::slug(&ca.v1.name, id) == slug => Ok(ca),
+        match self.store.get_fastpki_ca(id).await {
+            Ok(ca) if super::slug(&ca.fastpki.name, id) == slug => Ok(ca),
             Ok(_) | Err(certus_store::Error::NotFound) => Err(not_found()),
             Err(e) => Err(e.into()),
         }

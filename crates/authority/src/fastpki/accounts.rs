@@ -46,7 +46,7 @@ impl Authority {
     }
 
     async fn account_audit(&self, caller: &UserRow, action: &str, sa: &ServiceAccountRow, detail: String) -> AuditRow {
-        let tenant_id = self.store.v1_org_of(&sa.org_id).await.ok().map(|o| o.tenant_id);
+        let tenant_id = self.store.fastpki_org_of(&sa.org_id).await.ok().map(|o| o.tenant_id);
         AuditRow {
             at: now_secs(),
             tenant_id,
@@ -90,7 +90,7 @@ impl Authority {
             (_, Some(n), _) | (_, None, Some(n)) => n,
             (_, None, None) => return Err(Error::policy("organization_id is required")),
         };
-        let org = self.v1_org_or_400(org_num).await?;
+        let org = self.fastpki_org_or_400(org_num).await?;
         let name = super::clean_name("name", req.name.as_deref().unwrap_or_default())?;
         let now = now_secs();
         let mut sa = ServiceAccountRow {

@@ -76,25 +76,25 @@ async fn to_collection(uri: axum::http::Uri) -> Response {
 }
 
 /// An error in this front door's shape.
-pub struct V1Error(StatusCode, Value);
+pub struct FastPkiError(StatusCode, Value);
 
-pub(crate) type V1Result<T> = Result<T, V1Error>;
+pub(crate) type FastPkiResult<T> = Result<T, FastPkiError>;
 
-impl V1Error {
+impl FastPkiError {
     pub(crate) fn detail(status: StatusCode, message: impl Into<String>) -> Self {
-        V1Error(status, json!(message.into()))
+        FastPkiError(status, json!(message.into()))
     }
 
     /// 422, as FastAPI reports unreadable or invalid input.
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
-        V1Error(
+        FastPkiError(
             StatusCode::UNPROCESSABLE_ENTITY,
             json!([{ "type": "value_error", "loc": ["body"], "msg": message.into() }]),
         )
     }
 }
 
-impl IntoResponse for V1Error {
+impl IntoResponse for FastPkiError {
     fn into_response(self) -> Response {
         let mut res = (self.0, Json(json!({ "detail": self.1 }))).into_response();
         if self.0 == StatusCode::UNAUTHORIZED {
@@ -104,7 +104,7 @@ impl IntoResponse for V1Error {
     }
 }
 
-impl From<certus_authority::Error> for V1Error {
+impl From<certus_authority::Error> for FastPkiError {
     fn from(e: certus_authority::Error) -> Self {
         let status = match e.kind {
             ErrorKind::Malformed => StatusCode::UNPROCESSABLE_ENTITY,
@@ -115,29 +115,29 @@ impl From<certus_authority::Error> for V1Error {
             ErrorKind::Conflict => StatusCode::CONFLICT,
             _ => {
                 tracing::error!(error = %e.message, "internal error");
-                return V1Error::detail(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+                return FastPkiError::detail(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
             }
         };
         match (e.detail, e.kind) {
             // Errors the documents give a structured detail (codes of renewal and policies).
-            (Some(detail), _) => V1Error(status, detail),
-            (None, ErrorKind::Malformed) => V1Error::invalid(e.message),
-            (None, _) => V1Error::detail(status, e.message),
+            (Some(detail), _) => FastPkiError(status, detail),
+            (None, ErrorKind::Malformed) => FastPkiError::invalid(e.message),
+            (None, _) => FastPkiError::detail(status, e.message),
         }
     }
 }
 
 /// A JSON body whose read errors are this front door's 422.
-pub(crate) struct V1Json<T>(pub T);
+pub(crate) struct FastPkiJson<T>(pub T);
 
-impl<T: DeserializeOwned> axum::extract::FromRequest<AppState> for V1Json<T> {
-    type Rejection = V1Error;
+impl<T: DeserializeOwned> axum::extract::FromRequest<AppState> for FastPkiJson<T> {
+    type Rejection = FastPkiError;
 
-    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, V1Error> {
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, FastPkiError> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| V1Error::invalid(format!("unreadable body: {e}")))?;
-        serde_json::from_slice(&bytes).map(V1Json).map_err(|e| V1Error::invalid(e.to_string()))
+            .map_err(|e| FastPkiError::invalid(format!("unreadable body: {e}")))?;
+        serde_json::from_slice(&bytes).map(FastPkiJson).map_err(|e| FastPkiError::invalid(e.to_string()))
     }
 }
 
@@ -151,44 +151,44 @@ fn bearer(parts: &Parts) -> Option<&str> {
 }
 
 /// The signed-in user behind `Authorization: Bearer <JWT>`.
-pub(crate) struct V1Auth(pub Session);
+pub(crate) struct FastPkiAuth(pub Session);
 
-impl FromRequestParts<AppState> for V1Auth {
-    type Rejection = V1Error;
+impl FromRequestParts<AppState> for FastPkiAuth {
+    type Rejection = FastPkiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, V1Error> {
-        let token = bearer(parts).ok_or_else(|| V1Error::detail(StatusCode::UNAUTHORIZED, "Not authenticated"))?;
-        Ok(V1Auth(state.authority.session_of(token).await?))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, FastPkiError> {
+        let token = bearer(parts).ok_or_else(|| FastPkiError::detail(StatusCode::UNAUTHORIZED, "Not authenticated"))?;
+        Ok(FastPkiAuth(state.authority.session_of(token).await?))
     }
 }
 
 /// Who calls a CA, certificate or export route: a signed-in user, or a service account by its
 /// `fpki_sa_…` token.
-pub(crate) struct V1Principal(pub UserRow);
+pub(crate) struct FastPkiPrincipal(pub UserRow);
 
-impl FromRequestParts<AppState> for V1Principal {
-    type Rejection = V1Error;
+impl FromRequestParts<AppState> for FastPkiPrincipal {
+    type Rejection = FastPkiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, V1Error> {
-        let token = bearer(parts).ok_or_else(|| V1Error::detail(StatusCode::UNAUTHORIZED, "Not authenticated"))?;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, FastPkiError> {
+        let token = bearer(parts).ok_or_else(|| FastPkiError::detail(StatusCode::UNAUTHORIZED, "Not authenticated"))?;
         if Authority::is_service_token(token) {
-            return Ok(V1Principal(state.authority.service_principal(token).await?));
+            return Ok(FastPkiPrincipal(state.authority.service_principal(token).await?));
         }
-        Ok(V1Principal(state.authority.session_of(token).await?.user))
+        Ok(FastPkiPrincipal(state.authority.session_of(token).await?.user))
     }
 }
 
 /// Sign-in is optional: a missing or invalid token is an anonymous caller (as the reference
 /// treats user registration).
-struct MaybeV1Auth(Option<Session>);
+struct MaybeFastPkiAuth(Option<Session>);
 
-impl FromRequestParts<AppState> for MaybeV1Auth {
-    type Rejection = V1Error;
+impl FromRequestParts<AppState> for MaybeFastPkiAuth {
+    type Rejection = FastPkiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, V1Error> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, FastPkiError> {
         Ok(match bearer(parts) {
-            Some(token) => MaybeV1Auth(state.authority.session_of(token).await.ok()),
-            None => MaybeV1Auth(None),
+            Some(token) => MaybeFastPkiAuth(state.authority.session_of(token).await.ok()),
+            None => MaybeFastPkiAuth(None),
         })
     }
 }
@@ -208,14 +208,14 @@ async fn token(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     form: Result<Form<LoginForm>, FormRejection>,
-) -> Result<Response, V1Error> {
+) -> Result<Response, FastPkiError> {
     if !s.authority.login_allowed(&peer.ip().to_string(), s.logins_per_minute).await? {
         let limit = s.logins_per_minute;
         let body = json!({ "error": format!("Rate limit exceeded: {limit} per 1 minute") });
         return Ok((StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response());
     }
     let Form(f) =
-        form.map_err(|e| V1Error::invalid(format!("the body must be a form with username and password: {e}")))?;
+        form.map_err(|e| FastPkiError::invalid(format!("the body must be a form with username and password: {e}")))?;
     Ok(pair_json(s.authority.login(&f.username, &f.password).await?).into_response())
 }
 
@@ -224,20 +224,20 @@ struct RefreshBody {
     refresh_token: String,
 }
 
-async fn refresh(State(s): State<AppState>, V1Json(b): V1Json<RefreshBody>) -> V1Result<Json<Value>> {
+async fn refresh(State(s): State<AppState>, FastPkiJson(b): FastPkiJson<RefreshBody>) -> FastPkiResult<Json<Value>> {
     Ok(pair_json(s.authority.refresh_session(&b.refresh_token).await?))
 }
 
 async fn logout(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
-    V1Json(b): V1Json<RefreshBody>,
-) -> V1Result<StatusCode> {
+    FastPkiAuth(session): FastPkiAuth,
+    FastPkiJson(b): FastPkiJson<RefreshBody>,
+) -> FastPkiResult<StatusCode> {
     s.authority.logout(&session, &b.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn invalidate(State(s): State<AppState>, V1Auth(session): V1Auth) -> V1Result<StatusCode> {
+async fn invalidate(State(s): State<AppState>, FastPkiAuth(session): FastPkiAuth) -> FastPkiResult<StatusCode> {
     s.authority.invalidate_sessions(&session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -282,9 +282,9 @@ pub(crate) fn user_json(u: &UserRow) -> Value {
 
 async fn create_user(
     State(s): State<AppState>,
-    MaybeV1Auth(session): MaybeV1Auth,
-    V1Json(b): V1Json<UserBody>,
-) -> V1Result<(StatusCode, Json<Value>)> {
+    MaybeFastPkiAuth(session): MaybeFastPkiAuth,
+    FastPkiJson(b): FastPkiJson<UserBody>,
+) -> FastPkiResult<(StatusCode, Json<Value>)> {
     let new = NewUser {
         username: b.username,
         email: b.email,
@@ -302,7 +302,7 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(user_json(&user))))
 }
 
-async fn me(V1Auth(session): V1Auth) -> Json<Value> {
+async fn me(FastPkiAuth(session): FastPkiAuth) -> Json<Value> {
     Json(user_json(&session.user))
 }
 
@@ -313,14 +313,14 @@ struct Page {
 }
 
 /// An ISO-8601 time; without an offset it is UTC (as the reference stores times).
-pub(crate) fn instant(field: &str, text: Option<&str>) -> V1Result<Option<i64>> {
+pub(crate) fn instant(field: &str, text: Option<&str>) -> FastPkiResult<Option<i64>> {
     use time::OffsetDateTime;
     use time::format_description::well_known::Rfc3339;
     let Some(text) = text else { return Ok(None) };
     OffsetDateTime::parse(text, &Rfc3339)
         .or_else(|_| OffsetDateTime::parse(&format!("{text}Z"), &Rfc3339))
         .map(|t| Some(t.unix_timestamp()))
-        .map_err(|_| V1Error::invalid(format!("{field}: Input should be a valid datetime")))
+        .map_err(|_| FastPkiError::invalid(format!("{field}: Input should be a valid datetime")))
 }
 
 /// Integer ids from the path (one id, or a tuple of them); one that is not an integer is FastAPI's
@@ -328,32 +328,36 @@ pub(crate) fn instant(field: &str, text: Option<&str>) -> V1Result<Option<i64>> 
 pub(crate) struct Ids<T>(pub T);
 
 impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Ids<T> {
-    type Rejection = V1Error;
+    type Rejection = FastPkiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, V1Error> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, FastPkiError> {
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(ids)) => Ok(Ids(ids)),
-            Err(e) => Err(V1Error::invalid(format!("path: {}", e.body_text()))),
+            Err(e) => Err(FastPkiError::invalid(format!("path: {}", e.body_text()))),
         }
     }
 }
 
 /// An integer from the query; FastAPI reports a bad one as a 422.
-pub(crate) fn int(field: &str, text: Option<&str>, default: i64) -> V1Result<i64> {
-    text.map_or(Ok(default), |t| t.parse().map_err(|_| V1Error::invalid(format!("{field} must be an integer"))))
+pub(crate) fn int(field: &str, text: Option<&str>, default: i64) -> FastPkiResult<i64> {
+    text.map_or(Ok(default), |t| t.parse().map_err(|_| FastPkiError::invalid(format!("{field} must be an integer"))))
 }
 
 async fn list_users(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    FastPkiAuth(session): FastPkiAuth,
     Query(p): Query<Page>,
-) -> V1Result<Json<Vec<Value>>> {
+) -> FastPkiResult<Json<Vec<Value>>> {
     let (skip, limit) = (int("skip", p.skip.as_deref(), 0)?, int("limit", p.limit.as_deref(), 100)?);
     let users = s.authority.list_users(&session.user, skip, limit).await?;
     Ok(Json(users.iter().map(user_json).collect()))
 }
 
-async fn get_user(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<Json<Value>> {
+async fn get_user(
+    State(s): State<AppState>,
+    FastPkiAuth(session): FastPkiAuth,
+    Ids(id): Ids<i64>,
+) -> FastPkiResult<Json<Value>> {
     Ok(Json(user_json(&s.authority.read_user(&session.user, id).await?)))
 }
 
@@ -373,10 +377,10 @@ struct PatchBody {
 
 async fn patch_user(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
-    V1Json(b): V1Json<PatchBody>,
-) -> V1Result<Json<Value>> {
+    FastPkiJson(b): FastPkiJson<PatchBody>,
+) -> FastPkiResult<Json<Value>> {
     let patch = UserPatch {
         email: b.email,
         password: b.password,
@@ -392,7 +396,11 @@ async fn patch_user(
     Ok(Json(user_json(&s.authority.patch_user(&session.user, id, patch).await?)))
 }
 
-async fn delete_user(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<StatusCode> {
+async fn delete_user(
+    State(s): State<AppState>,
+    FastPkiAuth(session): FastPkiAuth,
+    Ids(id): Ids<i64>,
+) -> FastPkiResult<StatusCode> {
     s.authority.delete_user(&session.user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use certus_x509::{PemLabel, to_pem};
 
-use super::{Ids, V1Principal, V1Result};
+use super::{FastPkiPrincipal, FastPkiResult, Ids};
 use crate::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -39,37 +39,37 @@ fn pem_file(filename: String, pem: String) -> Response {
 
 async fn ca_certificate(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
+    FastPkiPrincipal(user): FastPkiPrincipal,
     Ids(id): Ids<i64>,
-) -> V1Result<Response> {
-    let ca = s.authority.read_v1_ca(&user, id).await?;
+) -> FastPkiResult<Response> {
+    let ca = s.authority.read_fastpki_ca(&user, id).await?;
     Ok(pem_file(format!("ca_{id}_certificate.pem"), to_pem(PemLabel::Certificate, &ca.ca.cert_der)))
 }
 
 async fn ca_private_key(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
+    FastPkiPrincipal(user): FastPkiPrincipal,
     Ids(id): Ids<i64>,
-) -> V1Result<Response> {
-    let (_, pem) = s.authority.export_v1_ca_key(&user, id).await?;
+) -> FastPkiResult<Response> {
+    let (_, pem) = s.authority.export_fastpki_ca_key(&user, id).await?;
     Ok(pem_file(format!("ca_{id}_private_key.pem"), pem))
 }
 
 async fn certificate(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
+    FastPkiPrincipal(user): FastPkiPrincipal,
     Ids(id): Ids<i64>,
-) -> V1Result<Response> {
-    let view = s.authority.read_v1_certificate(&user, id).await?;
+) -> FastPkiResult<Response> {
+    let view = s.authority.read_fastpki_certificate(&user, id).await?;
     Ok(pem_file(format!("certificate_{id}.pem"), to_pem(PemLabel::Certificate, &view.cert.cert.cert_der)))
 }
 
 async fn certificate_private_key(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
+    FastPkiPrincipal(user): FastPkiPrincipal,
     Ids(id): Ids<i64>,
-) -> V1Result<Response> {
-    let view = s.authority.export_v1_certificate_key(&user, id).await?;
+) -> FastPkiResult<Response> {
+    let view = s.authority.export_fastpki_certificate_key(&user, id).await?;
     let pem = view.private_key.ok_or_else(|| {
         certus_authority::Error::not_found(format!("Certificate with ID {id} does not have a private key"))
     })?;
@@ -79,12 +79,12 @@ async fn certificate_private_key(
 /// The certificate, then its CA and the CA's ancestors up to the root.
 async fn certificate_chain(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
+    FastPkiPrincipal(user): FastPkiPrincipal,
     Ids(id): Ids<i64>,
-) -> V1Result<Response> {
-    let view = s.authority.read_v1_certificate(&user, id).await?;
+) -> FastPkiResult<Response> {
+    let view = s.authority.read_fastpki_certificate(&user, id).await?;
     let mut pems = vec![to_pem(PemLabel::Certificate, &view.cert.cert.cert_der)];
-    for ca in s.authority.v1_ca_chain(&user, view.cert.v1.ca_num).await? {
+    for ca in s.authority.fastpki_ca_chain(&user, view.cert.fastpki.ca_num).await? {
         pems.push(to_pem(PemLabel::Certificate, &ca.ca.cert_der));
     }
     Ok(pem_file(format!("certificate_{id}_chain.pem"), pems.join("\n")))
@@ -92,12 +92,12 @@ async fn certificate_chain(
 
 /// The CA's complete CRL (DER, or PEM for `{slug}.pem`): the same CRL, with CRL number and
 /// reason codes, that the native API and OCSP answer from.
-async fn public_crl(State(s): State<AppState>, Path(slug): Path<String>) -> V1Result<Response> {
+async fn public_crl(State(s): State<AppState>, Path(slug): Path<String>) -> FastPkiResult<Response> {
     let (name, pem) = match slug.strip_suffix(".pem") {
         Some(name) => (name, true),
         None => (slug.as_str(), false),
     };
-    let ca = s.authority.v1_ca_by_slug(name).await?;
+    let ca = s.authority.fastpki_ca_by_slug(name).await?;
     let crl = s.authority.public_crl(&ca.ca.id).await?;
     Ok(if pem {
         pem_file(format!("{name}.crl.pem"), to_pem(PemLabel::X509Crl, &crl.der))
@@ -106,14 +106,14 @@ async fn public_crl(State(s): State<AppState>, Path(slug): Path<String>) -> V1Re
     })
 }
 
-async fn public_ca(State(s): State<AppState>, Path(file): Path<String>) -> V1Result<Response> {
+async fn public_ca(State(s): State<AppState>, Path(file): Path<String>) -> FastPkiResult<Response> {
     let not_found = || certus_authority::Error::not_found("CA not found");
     let (name, pem) = match (file.strip_suffix(".crt"), file.strip_suffix(".pem")) {
         (Some(name), _) => (name, false),
         (_, Some(name)) => (name, true),
         _ => return Err(not_found().into()),
     };
-    let ca = s.authority.v1_ca_by_slug(name).await?;
+    let ca = s.authority.fastpki_ca_by_slug(name).await?;
     Ok(if pem {
         pem_file(format!("{name}.pem"), to_pem(PemLabel::Certificate, &ca.ca.cert_der))
     } else {

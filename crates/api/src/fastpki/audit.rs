@@ -8,7 +8,7 @@ use certus_authority::{AuditEntry, AuditFilter};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{V1Auth, V1Error, V1Result, int, to_collection};
+use super::{FastPkiAuth, FastPkiError, FastPkiResult, int, to_collection};
 use crate::AppState;
 use crate::time_fmt::rfc3339;
 
@@ -44,16 +44,16 @@ fn entry_json(e: &AuditEntry) -> Value {
 
 async fn list(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    FastPkiAuth(session): FastPkiAuth,
     Query(q): Query<AuditQuery>,
-) -> V1Result<Json<Vec<Value>>> {
+) -> FastPkiResult<Json<Vec<Value>>> {
     let skip = int("skip", q.skip.as_deref(), 0)?;
     let limit = int("limit", q.limit.as_deref(), 100)?;
     if skip < 0 {
-        return Err(V1Error::invalid("skip: Input should be greater than or equal to 0"));
+        return Err(FastPkiError::invalid("skip: Input should be greater than or equal to 0"));
     }
     if !(1..=1000).contains(&limit) {
-        return Err(V1Error::invalid("limit: Input should be between 1 and 1000"));
+        return Err(FastPkiError::invalid("limit: Input should be between 1 and 1000"));
     }
     let filter = AuditFilter {
         action: q.action,
@@ -65,5 +65,5 @@ async fn list(
         skip,
         limit,
     };
-    Ok(Json(s.authority.list_v1_audit(&session.user, filter).await?.iter().map(entry_json).collect()))
+    Ok(Json(s.authority.list_fastpki_audit(&session.user, filter).await?.iter().map(entry_json).collect()))
 }

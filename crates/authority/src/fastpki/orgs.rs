@@ -1,13 +1,13 @@
 //! Organisations and membership. An /api/v1 organisation is a Certus organisation whose one
 //! tenant (`default`) holds its CAs and certificates, so its native API tokens see them too.
 
-use certus_store::{AuditRow, TenantRow, UserRow, V1OrgRow};
+use certus_store::{AuditRow, FastPkiOrgRow, TenantRow, UserRow};
 
 use super::access::{actor_of, is_superuser};
 use crate::error::{Error, Result};
 use crate::{Authority, new_id, now_secs};
 
-fn org_audit(caller: &UserRow, action: &str, org: &V1OrgRow, detail: String) -> AuditRow {
+fn org_audit(caller: &UserRow, action: &str, org: &FastPkiOrgRow, detail: String) -> AuditRow {
     AuditRow {
         at: now_secs(),
         tenant_id: Some(org.tenant_id.clone()),
@@ -26,15 +26,15 @@ fn duplicate_name(e: certus_store::Error) -> Error {
 }
 
 impl Authority {
-    pub(crate) async fn v1_org_or_400(&self, id: i64) -> Result<V1OrgRow> {
-        match self.store.get_v1_org(id).await {
+    pub(crate) async fn fastpki_org_or_400(&self, id: i64) -> Result<FastPkiOrgRow> {
+        match self.store.get_fastpki_org(id).await {
             Err(certus_store::Error::NotFound) => Err(Error::policy(format!("Organization with ID {id} not found"))),
             other => Ok(other?),
         }
     }
 
-    async fn v1_org_or_404(&self, id: i64) -> Result<V1OrgRow> {
-        match self.store.get_v1_org(id).await {
+    async fn fastpki_org_or_404(&self, id: i64) -> Result<FastPkiOrgRow> {
+        match self.store.get_fastpki_org(id).await {
             Err(certus_store::Error::NotFound) => Err(Error::not_found("Organization not found")),
             other => Ok(other?),
         }
@@ -45,7 +45,7 @@ impl Authority {
         Ok(self.store.find_tenant(crate::auth::DEFAULT_ORG, crate::auth::DEFAULT_TENANT).await?.id)
     }
 
-    pub async fn create_org(&self, caller: &UserRow, name: &str, description: Option<String>) -> Result<V1OrgRow> {
+    pub async fn create_org(&self, caller: &UserRow, name: &str, description: Option<String>) -> Result<FastPkiOrgRow> {
         if !is_superuser(caller) && caller.role != "admin" {
             return Err(Error::forbidden("The user doesn't have sufficient privileges"));
         }
@@ -60,29 +60,32 @@ impl Authority {
             name: crate::auth::DEFAULT_TENANT.to_owned(),
             created_at: now_secs(),
         };
-        let probe = V1OrgRow { tenant_id: tenant.id.clone(), ..Default::default() };
+        let probe = FastPkiOrgRow { tenant_id: tenant.id.clone(), ..Default::default() };
         let audit = org_audit(caller, "org_create", &probe, format!("Created organization '{name}'"));
-        self.store.insert_v1_org(&org_id, &name, &tenant, description.as_deref(), &audit).await.map_err(duplicate_name)
+        self.store
+            .insert_fastpki_org(&org_id, &name, &tenant, description.as_deref(), &audit)
+            .await
+            .map_err(duplicate_name)
     }
 
     /// Superusers see every organisation; everyone else their own, if any.
-    pub async fn list_orgs(&self, caller: &UserRow) -> Result<Vec<V1OrgRow>> {
+    pub async fn list_orgs(&self, caller: &UserRow) -> Result<Vec<FastPkiOrgRow>> {
         if is_superuser(caller) {
-            return Ok(self.store.list_v1_orgs().await?);
+            return Ok(self.store.list_fastpki_orgs().await?);
         }
         match &caller.org_id {
-            Some(org) => Ok(self.store.v1_org_of(org).await.map(|o| vec![o]).unwrap_or_default()),
+            Some(org) => Ok(self.store.fastpki_org_of(org).await.map(|o| vec![o]).unwrap_or_default()),
             None => Ok(vec![]),
         }
     }
 
     /// Members and superusers only; a non-member is refused before existence is checked, so
     /// ids cannot be probed.
-    pub async fn read_org(&self, caller: &UserRow, id: i64) -> Result<V1OrgRow> {
+    pub async fn read_org(&self, caller: &UserRow, id: i64) -> Result<FastPkiOrgRow> {
         if !is_superuser(caller) && caller.org_num != Some(id) {
             return Err(Error::forbidden("You don't have permission to access this organization"));
         }
-        self.v1_org_or_404(id).await
+        self.fastpki_org_or_404(id).await
     }
 
     pub async fn update_org(
@@ -91,12 +94,12 @@ impl Authority {
         id: i64,
         name: Option<&str>,
         description: Option<String>,
-    ) -> Result<V1OrgRow> {
+    ) -> Result<FastPkiOrgRow> {
         let admin_here = caller.role == "admin" && caller.org_num == Some(id);
         if !(is_superuser(caller) || admin_here) {
             return Err(Error::forbidden("You don't have permission to update this organization"));
         }
-        let mut org = self.v1_org_or_404(id).await?;
+        let mut org = self.fastpki_org_or_404(id).await?;
         if let Some(name) = name {
             org.name = super::clean_name("Organization name", name)?;
         }
@@ -104,17 +107,17 @@ impl Authority {
             org.description = description;
         }
         org.updated_at = now_secs();
-        self.store.update_v1_org(&org).await.map_err(duplicate_name)?;
-        self.v1_org_or_404(id).await
+        self.store.update_fastpki_org(&org).await.map_err(duplicate_name)?;
+        self.fastpki_org_or_404(id).await
     }
 
     pub async fn delete_org(&self, caller: &UserRow, id: i64) -> Result<()> {
         if !is_superuser(caller) {
             return Err(Error::forbidden("The user doesn't have sufficient privileges"));
         }
-        let org = self.v1_org_or_404(id).await?;
+        let org = self.fastpki_org_or_404(id).await?;
         let audit = org_audit(caller, "org_delete", &org, format!("Deleted organization '{}'", org.name));
-        match self.store.delete_v1_org(&org, &audit).await {
+        match self.store.delete_fastpki_org(&org, &audit).await {
             Err(certus_store::Error::Conflict(m)) => Err(Error::policy(m)),
             other => Ok(other?),
         }
@@ -123,7 +126,7 @@ impl Authority {
     /// Superusers add anyone; an organisation's admin adds users who belong to no organisation
     /// (never takes them from another one, which the reference allows).
     pub async fn add_org_user(&self, caller: &UserRow, id: i64, user_id: i64) -> Result<UserRow> {
-        let org = self.v1_org_or_404(id).await?;
+        let org = self.fastpki_org_or_404(id).await?;
         let mut user = self.user_or_404(user_id).await?;
         let admin_here = caller.role == "admin" && caller.org_num == Some(id);
         let free = user.org_id.is_none() || user.org_id.as_deref() == Some(&org.org_id);
@@ -139,7 +142,7 @@ impl Authority {
 
     /// Superusers, or an admin of the organisation removing one of its members.
     pub async fn remove_org_user(&self, caller: &UserRow, id: i64, user_id: i64) -> Result<UserRow> {
-        let org = self.v1_org_or_404(id).await?;
+        let org = self.fastpki_org_or_404(id).await?;
         let mut user = self.user_or_404(user_id).await?;
         if !is_superuser(caller) {
             if !(caller.role == "admin" && caller.org_num == Some(id)) {
@@ -157,7 +160,7 @@ impl Authority {
     }
 
     pub async fn list_org_users(&self, caller: &UserRow, id: i64) -> Result<Vec<UserRow>> {
-        let org = self.v1_org_or_404(id).await?;
+        let org = self.fastpki_org_or_404(id).await?;
         if !is_superuser(caller) && caller.org_num != Some(id) {
             return Err(Error::forbidden("You don't have permission to access this organization"));
         }

@@ -1,7 +1,7 @@
 //! The audit log as /api/v1 shows it: one log for the whole product, its entries named with
 //! this front door's action names and numbers.
 
-use certus_store::{UserRow, V1AuditQuery, V1AuditRow};
+use certus_store::{FastPkiAuditQuery, FastPkiAuditRow, UserRow};
 
 use super::access::is_superuser;
 use crate::Authority;
@@ -18,14 +18,14 @@ const ACTIONS: &[(&str, &[&str])] = &[
     ("cert_export_private_key", &["certificate.private_key_export"]),
 ];
 
-fn v1_action(stored: &str) -> &str {
-    ACTIONS.iter().find(|(_, names)| names.contains(&stored)).map_or(stored, |(v1, _)| v1)
+fn fastpki_action(stored: &str) -> &str {
+    ACTIONS.iter().find(|(_, names)| names.contains(&stored)).map_or(stored, |(fastpki, _)| fastpki)
 }
 
-fn stored_actions(v1: &str) -> Vec<String> {
-    match ACTIONS.iter().find(|(name, _)| *name == v1) {
+fn stored_actions(fastpki: &str) -> Vec<String> {
+    match ACTIONS.iter().find(|(name, _)| *name == fastpki) {
         Some((_, names)) => names.iter().map(|n| (*n).to_owned()).collect(),
-        None => vec![v1.to_owned()],
+        None => vec![fastpki.to_owned()],
     }
 }
 
@@ -54,15 +54,15 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
-impl From<V1AuditRow> for AuditEntry {
-    fn from(r: V1AuditRow) -> Self {
+impl From<FastPkiAuditRow> for AuditEntry {
+    fn from(r: FastPkiAuditRow) -> Self {
         let user_id = r.actor.strip_prefix("user:").and_then(|n| n.parse().ok());
         // Entries not made by a user name their actor (an API token, "anonymous") instead.
         let username = r.username.or_else(|| user_id.is_none().then(|| r.actor.clone()));
         AuditEntry {
             id: r.id,
             at: r.at,
-            action: v1_action(&r.action).to_owned(),
+            action: fastpki_action(&r.action).to_owned(),
             user_id,
             username,
             organization_id: r.org_num,
@@ -75,7 +75,7 @@ impl From<V1AuditRow> for AuditEntry {
 
 impl Authority {
     /// Superusers read every entry, admins their organisation's (none without one), users none.
-    pub async fn list_v1_audit(&self, user: &UserRow, f: AuditFilter) -> Result<Vec<AuditEntry>> {
+    pub async fn list_fastpki_audit(&self, user: &UserRow, f: AuditFilter) -> Result<Vec<AuditEntry>> {
         let org_id = if is_superuser(user) {
             None
         } else if user.role == "admin" {
@@ -86,7 +86,7 @@ impl Authority {
         } else {
             return Err(Error::forbidden("Insufficient permissions"));
         };
-        let q = V1AuditQuery {
+        let q = FastPkiAuditQuery {
             org_id,
             actions: f.action.as_deref().map(stored_actions).unwrap_or_default(),
             actor: f.user_id.map(|id| format!("user:{id}")),
@@ -97,6 +97,6 @@ impl Authority {
             skip: f.skip,
             limit: f.limit,
         };
-        Ok(self.store.list_v1_audit(&q).await?.into_iter().map(AuditEntry::from).collect())
+        Ok(self.store.list_fastpki_audit(&q).await?.into_iter().map(AuditEntry::from).collect())
     }
 }

@@ -4,11 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
-use certus_authority::V1OrgRow;
+use certus_authority::FastPkiOrgRow;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Ids, V1Auth, V1Json, V1Result, to_collection, user_json};
+use super::{FastPkiAuth, FastPkiJson, FastPkiResult, Ids, to_collection, user_json};
 use crate::AppState;
 use crate::time_fmt::rfc3339;
 
@@ -21,7 +21,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/v1/organizations/{id}/users/{user_id}", post(add_member).delete(remove_member))
 }
 
-fn org_json(o: &V1OrgRow) -> Value {
+fn org_json(o: &FastPkiOrgRow) -> Value {
     json!({
         "id": o.id,
         "name": o.name,
@@ -47,51 +47,63 @@ struct OrgPatch {
 
 async fn create(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
-    V1Json(b): V1Json<OrgBody>,
-) -> V1Result<(StatusCode, Json<Value>)> {
+    FastPkiAuth(session): FastPkiAuth,
+    FastPkiJson(b): FastPkiJson<OrgBody>,
+) -> FastPkiResult<(StatusCode, Json<Value>)> {
     let org = s.authority.create_org(&session.user, &b.name, b.description).await?;
     Ok((StatusCode::CREATED, Json(org_json(&org))))
 }
 
-async fn list(State(s): State<AppState>, V1Auth(session): V1Auth) -> V1Result<Json<Vec<Value>>> {
+async fn list(State(s): State<AppState>, FastPkiAuth(session): FastPkiAuth) -> FastPkiResult<Json<Vec<Value>>> {
     Ok(Json(s.authority.list_orgs(&session.user).await?.iter().map(org_json).collect()))
 }
 
-async fn read(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<Json<Value>> {
+async fn read(
+    State(s): State<AppState>,
+    FastPkiAuth(session): FastPkiAuth,
+    Ids(id): Ids<i64>,
+) -> FastPkiResult<Json<Value>> {
     Ok(Json(org_json(&s.authority.read_org(&session.user, id).await?)))
 }
 
 async fn update(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
-    V1Json(b): V1Json<OrgPatch>,
-) -> V1Result<Json<Value>> {
+    FastPkiJson(b): FastPkiJson<OrgPatch>,
+) -> FastPkiResult<Json<Value>> {
     Ok(Json(org_json(&s.authority.update_org(&session.user, id, b.name.as_deref(), b.description).await?)))
 }
 
-async fn remove(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<StatusCode> {
+async fn remove(
+    State(s): State<AppState>,
+    FastPkiAuth(session): FastPkiAuth,
+    Ids(id): Ids<i64>,
+) -> FastPkiResult<StatusCode> {
     s.authority.delete_org(&session.user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn members(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<Json<Vec<Value>>> {
+async fn members(
+    State(s): State<AppState>,
+    FastPkiAuth(session): FastPkiAuth,
+    Ids(id): Ids<i64>,
+) -> FastPkiResult<Json<Vec<Value>>> {
     Ok(Json(s.authority.list_org_users(&session.user, id).await?.iter().map(user_json).collect()))
 }
 
 async fn add_member(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    FastPkiAuth(session): FastPkiAuth,
     Ids((id, user_id)): Ids<(i64, i64)>,
-) -> V1Result<Json<Value>> {
+) -> FastPkiResult<Json<Value>> {
     Ok(Json(user_json(&s.authority.add_org_user(&session.user, id, user_id).await?)))
 }
 
 async fn remove_member(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    FastPkiAuth(session): FastPkiAuth,
     Ids((id, user_id)): Ids<(i64, i64)>,
-) -> V1Result<Json<Value>> {
+) -> FastPkiResult<Json<Value>> {
     Ok(Json(user_json(&s.authority.remove_org_user(&session.user, id, user_id).await?)))
 }

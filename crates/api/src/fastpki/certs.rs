@@ -5,12 +5,12 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
-use certus_authority::{CertificateType, NewV1Cert, SignV1Csr, V1Cert, V1CertView};
+use certus_authority::{CertificateType, FastPkiCert, FastPkiCertView, NewFastPkiCert, SignFastPkiCsr};
 use certus_x509::{PemLabel, to_pem};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Ids, V1Error, V1Json, V1Principal, V1Result, int, to_collection};
+use super::{FastPkiError, FastPkiJson, FastPkiPrincipal, FastPkiResult, Ids, int, to_collection};
 use crate::AppState;
 use crate::time_fmt::{rfc3339, rfc3339_opt};
 
@@ -31,7 +31,7 @@ pub(super) fn serial_hex(stored: &str) -> String {
     if s.is_empty() { "0".into() } else { s }
 }
 
-fn status(c: &V1Cert) -> &'static str {
+fn status(c: &FastPkiCert) -> &'static str {
     if c.cert.revoked_at.is_some() {
         "revoked"
     } else if c.cert.not_after <= time::OffsetDateTime::now_utc().unix_timestamp() {
@@ -41,14 +41,14 @@ fn status(c: &V1Cert) -> &'static str {
     }
 }
 
-pub(super) fn cert_json(c: &V1Cert) -> Value {
+pub(super) fn cert_json(c: &FastPkiCert) -> Value {
     json!({
-        "id": c.v1.id,
+        "id": c.fastpki.id,
         "common_name": c.cert.common_name,
-        "subject_dn": c.v1.subject_dn,
-        "certificate_type": c.v1.certificate_type,
-        "key_size": c.v1.key_size,
-        "valid_days": c.v1.valid_days,
+        "subject_dn": c.fastpki.subject_dn,
+        "certificate_type": c.fastpki.certificate_type,
+        "key_size": c.fastpki.key_size,
+        "valid_days": c.fastpki.valid_days,
         "status": status(c),
         "certificate": to_pem(PemLabel::Certificate, &c.cert.cert_der),
         "serial_number": serial_hex(&c.cert.serial),
@@ -56,16 +56,16 @@ pub(super) fn cert_json(c: &V1Cert) -> Value {
         "not_after": rfc3339(c.cert.not_after),
         "revoked_at": rfc3339_opt(c.cert.revoked_at),
         "created_at": rfc3339(c.cert.created_at),
-        "updated_at": rfc3339(c.v1.updated_at.max(c.cert.revoked_at.unwrap_or(0))),
-        "issuer_id": c.v1.ca_num,
+        "updated_at": rfc3339(c.fastpki.updated_at.max(c.cert.revoked_at.unwrap_or(0))),
+        "issuer_id": c.fastpki.ca_num,
         "organization_id": c.org_num,
-        "created_by_user_id": c.v1.created_by_user_id,
-        "created_by_service_account_id": c.v1.created_by_service_account_id,
-        "renewed_from_id": c.v1.renewed_from_id,
+        "created_by_user_id": c.fastpki.created_by_user_id,
+        "created_by_service_account_id": c.fastpki.created_by_service_account_id,
+        "renewed_from_id": c.fastpki.renewed_from_id,
     })
 }
 
-fn view_json(v: &V1CertView, with_key: bool) -> Value {
+fn view_json(v: &FastPkiCertView, with_key: bool) -> Value {
     let mut out = cert_json(&v.cert);
     if with_key {
         out["private_key"] = json!(v.private_key);
@@ -73,9 +73,9 @@ fn view_json(v: &V1CertView, with_key: bool) -> Value {
     out
 }
 
-fn certificate_type(name: &str) -> V1Result<CertificateType> {
+fn certificate_type(name: &str) -> FastPkiResult<CertificateType> {
     CertificateType::from_name(name).ok_or_else(|| {
-        V1Error::invalid(format!(
+        FastPkiError::invalid(format!(
             "certificate_type: Input should be 'ca', 'server', 'client' or 'dual_purpose', not {name:?}"
         ))
     })
@@ -101,13 +101,13 @@ struct CertBody {
 
 async fn create(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
+    FastPkiPrincipal(user): FastPkiPrincipal,
     Query(q): Query<CaQuery>,
-    V1Json(b): V1Json<CertBody>,
-) -> V1Result<(StatusCode, Json<Value>)> {
-    let ca_id = q.ca_id.ok_or_else(|| V1Error::invalid("ca_id: Field required (query)"))?;
+    FastPkiJson(b): FastPkiJson<CertBody>,
+) -> FastPkiResult<(StatusCode, Json<Value>)> {
+    let ca_id = q.ca_id.ok_or_else(|| FastPkiError::invalid("ca_id: Field required (query)"))?;
     let ca_id = int("ca_id", Some(&ca_id), 0)?;
-    let req = NewV1Cert {
+    let req = NewFastPkiCert {
         common_name: b.common_name,
         subject_dn: b.subject_dn,
         certificate_type: certificate_type(&b.certificate_type)?,
@@ -118,7 +118,7 @@ async fn create(
         san_ip_addresses: b.san_ip_addresses,
         san_email_addresses: b.san_email_addresses,
     };
-    let issued = s.authority.create_v1_certificate(&user, ca_id, req).await?;
+    let issued = s.authority.create_fastpki_certificate(&user, ca_id, req).await?;
     Ok((StatusCode::CREATED, Json(view_json(&issued, true))))
 }
 
@@ -138,10 +138,10 @@ struct CsrBody {
 
 async fn sign_csr(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
-    V1Json(b): V1Json<CsrBody>,
-) -> V1Result<(StatusCode, Json<Value>)> {
-    let req = SignV1Csr {
+    FastPkiPrincipal(user): FastPkiPrincipal,
+    FastPkiJson(b): FastPkiJson<CsrBody>,
+) -> FastPkiResult<(StatusCode, Json<Value>)> {
+    let req = SignFastPkiCsr {
         csr: b.csr,
         certificate_type: certificate_type(&b.certificate_type)?,
         ca_id: b.ca_id,
@@ -153,21 +153,25 @@ async fn sign_csr(
         san_ip_addresses: b.san_ip_addresses,
         san_email_addresses: b.san_email_addresses,
     };
-    let issued = s.authority.sign_v1_csr(&user, req).await?;
+    let issued = s.authority.sign_fastpki_csr(&user, req).await?;
     Ok((StatusCode::CREATED, Json(view_json(&issued, false))))
 }
 
 async fn list(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
+    FastPkiPrincipal(user): FastPkiPrincipal,
     Query(q): Query<CaQuery>,
-) -> V1Result<Json<Vec<Value>>> {
+) -> FastPkiResult<Json<Vec<Value>>> {
     let ca_id = q.ca_id.as_deref().map(|id| int("ca_id", Some(id), 0)).transpose()?;
-    Ok(Json(s.authority.list_v1_certificates(&user, ca_id).await?.iter().map(cert_json).collect()))
+    Ok(Json(s.authority.list_fastpki_certificates(&user, ca_id).await?.iter().map(cert_json).collect()))
 }
 
-async fn read(State(s): State<AppState>, V1Principal(user): V1Principal, Ids(id): Ids<i64>) -> V1Result<Json<Value>> {
-    let view = s.authority.read_v1_certificate(&user, id).await?;
+async fn read(
+    State(s): State<AppState>,
+    FastPkiPrincipal(user): FastPkiPrincipal,
+    Ids(id): Ids<i64>,
+) -> FastPkiResult<Json<Value>> {
+    let view = s.authority.read_fastpki_certificate(&user, id).await?;
     let mut out = cert_json(&view.cert);
     out["renewed_to_ids"] = json!(view.renewed_to_ids);
     Ok(Json(out))
@@ -175,10 +179,10 @@ async fn read(State(s): State<AppState>, V1Principal(user): V1Principal, Ids(id)
 
 async fn private_key(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
+    FastPkiPrincipal(user): FastPkiPrincipal,
     Ids(id): Ids<i64>,
-) -> V1Result<Json<Value>> {
-    Ok(Json(view_json(&s.authority.export_v1_certificate_key(&user, id).await?, true)))
+) -> FastPkiResult<Json<Value>> {
+    Ok(Json(view_json(&s.authority.export_fastpki_certificate_key(&user, id).await?, true)))
 }
 
 #[derive(Deserialize)]
@@ -189,11 +193,11 @@ struct RevokeBody {
 /// A JSON body is required (`{}` will do), as the reference's schema makes it.
 async fn revoke(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
+    FastPkiPrincipal(user): FastPkiPrincipal,
     Ids(id): Ids<i64>,
-    V1Json(b): V1Json<RevokeBody>,
-) -> V1Result<Json<Value>> {
-    Ok(Json(cert_json(&s.authority.revoke_v1_certificate(&user, id, b.reason.as_deref()).await?.cert)))
+    FastPkiJson(b): FastPkiJson<RevokeBody>,
+) -> FastPkiResult<Json<Value>> {
+    Ok(Json(cert_json(&s.authority.revoke_fastpki_certificate(&user, id, b.reason.as_deref()).await?.cert)))
 }
 
 #[derive(Deserialize)]
@@ -203,10 +207,10 @@ struct RenewBody {
 
 async fn renew(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
+    FastPkiPrincipal(user): FastPkiPrincipal,
     Ids(id): Ids<i64>,
-    V1Json(b): V1Json<RenewBody>,
-) -> V1Result<(StatusCode, Json<Value>)> {
-    let renewed = s.authority.renew_v1_certificate(&user, id, b.csr.as_deref()).await?;
+    FastPkiJson(b): FastPkiJson<RenewBody>,
+) -> FastPkiResult<(StatusCode, Json<Value>)> {
+    let renewed = s.authority.renew_fastpki_certificate(&user, id, b.csr.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(view_json(&renewed, true))))
 }

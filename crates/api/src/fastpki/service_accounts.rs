@@ -8,7 +8,7 @@ use certus_authority::{ServiceAccountPatch, ServiceAccountRow, ServiceToken};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Ids, V1Auth, V1Error, V1Json, V1Result, to_collection};
+use super::{FastPkiAuth, FastPkiError, FastPkiJson, FastPkiResult, Ids, to_collection};
 use crate::AppState;
 use crate::time_fmt::{rfc3339, rfc3339_opt};
 
@@ -89,37 +89,45 @@ impl From<AccountBody> for ServiceAccountPatch {
 
 async fn create(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
-    V1Json(b): V1Json<AccountBody>,
-) -> V1Result<(StatusCode, Json<Value>)> {
+    FastPkiAuth(session): FastPkiAuth,
+    FastPkiJson(b): FastPkiJson<AccountBody>,
+) -> FastPkiResult<(StatusCode, Json<Value>)> {
     if b.name.is_none() {
-        return Err(V1Error::invalid("name: Field required"));
+        return Err(FastPkiError::invalid("name: Field required"));
     }
     let sa = s.authority.create_service_account(&session.user, b.into()).await?;
     Ok((StatusCode::CREATED, Json(account_json(&sa))))
 }
 
-async fn list(State(s): State<AppState>, V1Auth(session): V1Auth) -> V1Result<Json<Vec<Value>>> {
+async fn list(State(s): State<AppState>, FastPkiAuth(session): FastPkiAuth) -> FastPkiResult<Json<Vec<Value>>> {
     Ok(Json(s.authority.list_service_accounts(&session.user).await?.iter().map(account_json).collect()))
 }
 
-async fn read(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<Json<Value>> {
+async fn read(
+    State(s): State<AppState>,
+    FastPkiAuth(session): FastPkiAuth,
+    Ids(id): Ids<i64>,
+) -> FastPkiResult<Json<Value>> {
     Ok(Json(account_json(&s.authority.read_service_account(&session.user, id).await?)))
 }
 
 async fn update(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
-    V1Json(b): V1Json<AccountBody>,
-) -> V1Result<Json<Value>> {
+    FastPkiJson(b): FastPkiJson<AccountBody>,
+) -> FastPkiResult<Json<Value>> {
     if b.organization_id.is_some() {
-        return Err(V1Error::invalid("organization_id cannot be changed"));
+        return Err(FastPkiError::invalid("organization_id cannot be changed"));
     }
     Ok(Json(account_json(&s.authority.update_service_account(&session.user, id, b.into()).await?)))
 }
 
-async fn remove(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<StatusCode> {
+async fn remove(
+    State(s): State<AppState>,
+    FastPkiAuth(session): FastPkiAuth,
+    Ids(id): Ids<i64>,
+) -> FastPkiResult<StatusCode> {
     s.authority.delete_service_account(&session.user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -132,10 +140,10 @@ struct TokenBody {
 
 async fn create_token(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
-    V1Json(b): V1Json<TokenBody>,
-) -> V1Result<(StatusCode, Json<Value>)> {
+    FastPkiJson(b): FastPkiJson<TokenBody>,
+) -> FastPkiResult<(StatusCode, Json<Value>)> {
     let expires_at = super::instant("expires_at", b.expires_at.as_deref())?;
     let token = s.authority.create_service_token(&session.user, id, b.name, expires_at).await?;
     Ok((StatusCode::CREATED, Json(token_json(&token))))
@@ -143,35 +151,43 @@ async fn create_token(
 
 async fn list_tokens(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
-) -> V1Result<Json<Vec<Value>>> {
+) -> FastPkiResult<Json<Vec<Value>>> {
     Ok(Json(s.authority.list_service_tokens(&session.user, id).await?.iter().map(token_json).collect()))
 }
 
 async fn revoke_token(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    FastPkiAuth(session): FastPkiAuth,
     Ids((id, token_id)): Ids<(i64, i64)>,
-) -> V1Result<StatusCode> {
+) -> FastPkiResult<StatusCode> {
     s.authority.revoke_service_token(&session.user, id, token_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn read_policy(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<Json<Value>> {
+async fn read_policy(
+    State(s): State<AppState>,
+    FastPkiAuth(session): FastPkiAuth,
+    Ids(id): Ids<i64>,
+) -> FastPkiResult<Json<Value>> {
     Ok(Json(s.authority.issuance_policy(&session.user, id).await?))
 }
 
 async fn put_policy(
     State(s): State<AppState>,
-    V1Auth(session): V1Auth,
+    FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
-    V1Json(b): V1Json<Value>,
-) -> V1Result<Json<Value>> {
+    FastPkiJson(b): FastPkiJson<Value>,
+) -> FastPkiResult<Json<Value>> {
     Ok(Json(s.authority.put_issuance_policy(&session.user, id, &b).await?))
 }
 
-async fn remove_policy(State(s): State<AppState>, V1Auth(session): V1Auth, Ids(id): Ids<i64>) -> V1Result<StatusCode> {
+async fn remove_policy(
+    State(s): State<AppState>,
+    FastPkiAuth(session): FastPkiAuth,
+    Ids(id): Ids<i64>,
+) -> FastPkiResult<StatusCode> {
     s.authority.delete_issuance_policy(&session.user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

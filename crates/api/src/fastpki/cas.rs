@@ -4,12 +4,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
-use certus_authority::{NewV1Ca, V1CaView};
+use certus_authority::{FastPkiCaView, NewFastPkiCa};
 use certus_x509::{PemLabel, to_pem};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Ids, V1Json, V1Principal, V1Result, to_collection};
+use super::{FastPkiJson, FastPkiPrincipal, FastPkiResult, Ids, to_collection};
 use crate::AppState;
 use crate::time_fmt::rfc3339;
 
@@ -23,24 +23,24 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/v1/cas/{id}/children", get(children))
 }
 
-pub(super) fn ca_json(ca: &V1CaView) -> Value {
+pub(super) fn ca_json(ca: &FastPkiCaView) -> Value {
     json!({
-        "id": ca.v1.id,
-        "name": ca.v1.name,
-        "description": ca.v1.description,
-        "subject_dn": ca.v1.subject_dn,
+        "id": ca.fastpki.id,
+        "name": ca.fastpki.name,
+        "description": ca.fastpki.description,
+        "subject_dn": ca.fastpki.subject_dn,
         "key_size": ca.ca.key_size,
-        "valid_days": ca.v1.valid_days,
+        "valid_days": ca.fastpki.valid_days,
         "created_at": rfc3339(ca.ca.created_at),
-        "updated_at": rfc3339(ca.v1.updated_at),
+        "updated_at": rfc3339(ca.fastpki.updated_at),
         "certificate": to_pem(PemLabel::Certificate, &ca.ca.cert_der),
         "organization_id": ca.org_num,
-        "created_by_user_id": ca.v1.created_by_user_id,
-        "created_by_service_account_id": ca.v1.created_by_service_account_id,
+        "created_by_user_id": ca.fastpki.created_by_user_id,
+        "created_by_service_account_id": ca.fastpki.created_by_service_account_id,
         "parent_ca_id": ca.parent_num,
-        "path_length": ca.v1.path_length,
-        "allow_leaf_certs": ca.v1.allow_leaf_certs,
-        "crl_base_url": ca.v1.crl_base_url,
+        "path_length": ca.fastpki.path_length,
+        "allow_leaf_certs": ca.fastpki.allow_leaf_certs,
+        "crl_base_url": ca.fastpki.crl_base_url,
         "is_root": ca.ca.parent_ca_id.is_none(),
     })
 }
@@ -67,10 +67,10 @@ struct CaBody {
 /// only through the audited export routes.
 async fn create(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
-    V1Json(b): V1Json<CaBody>,
-) -> V1Result<(StatusCode, Json<Value>)> {
-    let req = NewV1Ca {
+    FastPkiPrincipal(user): FastPkiPrincipal,
+    FastPkiJson(b): FastPkiJson<CaBody>,
+) -> FastPkiResult<(StatusCode, Json<Value>)> {
+    let req = NewFastPkiCa {
         name: b.name,
         subject_dn: b.subject_dn,
         description: b.description,
@@ -81,44 +81,52 @@ async fn create(
         allow_leaf_certs: b.allow_leaf_certs,
         crl_base_url: b.crl_base_url,
     };
-    let ca = s.authority.create_v1_ca(&user, req).await?;
+    let ca = s.authority.create_fastpki_ca(&user, req).await?;
     Ok((StatusCode::CREATED, Json(with_key(ca_json(&ca), None))))
 }
 
-async fn list(State(s): State<AppState>, V1Principal(user): V1Principal) -> V1Result<Json<Vec<Value>>> {
-    Ok(Json(s.authority.list_v1_cas(&user).await?.iter().map(ca_json).collect()))
+async fn list(State(s): State<AppState>, FastPkiPrincipal(user): FastPkiPrincipal) -> FastPkiResult<Json<Vec<Value>>> {
+    Ok(Json(s.authority.list_fastpki_cas(&user).await?.iter().map(ca_json).collect()))
 }
 
-async fn read(State(s): State<AppState>, V1Principal(user): V1Principal, Ids(id): Ids<i64>) -> V1Result<Json<Value>> {
-    Ok(Json(ca_json(&s.authority.read_v1_ca(&user, id).await?)))
+async fn read(
+    State(s): State<AppState>,
+    FastPkiPrincipal(user): FastPkiPrincipal,
+    Ids(id): Ids<i64>,
+) -> FastPkiResult<Json<Value>> {
+    Ok(Json(ca_json(&s.authority.read_fastpki_ca(&user, id).await?)))
 }
 
 async fn private_key(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
+    FastPkiPrincipal(user): FastPkiPrincipal,
     Ids(id): Ids<i64>,
-) -> V1Result<Json<Value>> {
-    let (ca, pem) = s.authority.export_v1_ca_key(&user, id).await?;
+) -> FastPkiResult<Json<Value>> {
+    let (ca, pem) = s.authority.export_fastpki_ca_key(&user, id).await?;
     Ok(Json(with_key(ca_json(&ca), Some(pem))))
 }
 
 async fn chain(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
+    FastPkiPrincipal(user): FastPkiPrincipal,
     Ids(id): Ids<i64>,
-) -> V1Result<Json<Vec<Value>>> {
-    Ok(Json(s.authority.v1_ca_chain(&user, id).await?.iter().map(ca_json).collect()))
+) -> FastPkiResult<Json<Vec<Value>>> {
+    Ok(Json(s.authority.fastpki_ca_chain(&user, id).await?.iter().map(ca_json).collect()))
 }
 
 async fn children(
     State(s): State<AppState>,
-    V1Principal(user): V1Principal,
+    FastPkiPrincipal(user): FastPkiPrincipal,
     Ids(id): Ids<i64>,
-) -> V1Result<Json<Vec<Value>>> {
-    Ok(Json(s.authority.v1_ca_children(&user, id).await?.iter().map(ca_json).collect()))
+) -> FastPkiResult<Json<Vec<Value>>> {
+    Ok(Json(s.authority.fastpki_ca_children(&user, id).await?.iter().map(ca_json).collect()))
 }
 
-async fn remove(State(s): State<AppState>, V1Principal(user): V1Principal, Ids(id): Ids<i64>) -> V1Result<StatusCode> {
-    s.authority.delete_v1_ca(&user, id).await?;
+async fn remove(
+    State(s): State<AppState>,
+    FastPkiPrincipal(user): FastPkiPrincipal,
+    Ids(id): Ids<i64>,
+) -> FastPkiResult<StatusCode> {
+    s.authority.delete_fastpki_ca(&user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,8 +16,8 @@ mod policy;
 pub(crate) use access::actor_of;
 pub use accounts::{ServiceAccountPatch, ServiceToken};
 pub use audit::{AuditEntry, AuditFilter};
-pub use cas::{NewV1Ca, V1CaView};
-pub use certs::{CertificateType, NewV1Cert, SignV1Csr, V1CertView};
+pub use cas::{FastPkiCaView, NewFastPkiCa};
+pub use certs::{CertificateType, FastPkiCertView, NewFastPkiCert, SignFastPkiCsr};
 
 /// Names and DN values are text people read: control characters (NUL included) are refused.
 pub(crate) fn check_text(field: &str, value: &str) -> crate::Result<()> {
