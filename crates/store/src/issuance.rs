@@ -1,74 +1,112 @@
-//! What one issuance writes, and how it is written: the certificate, the subject's sealed key if
-//! kept, a new CA when the certificate is a CA's, the front door's own attributes, and the audit
-//! entry, all in one transaction through group commit (`group_commit.rs`).
+//! How one issuance is written: the certificate, the subject's sealed key if kept, a new CA when
+//! the certificate is a CA's, the front door's own attributes, and the audit entry, all in one
+//! transaction through group commit (`group_commit.rs`). A batch is written with one multi-row
+//! INSERT per table; if anything in it fails, it is redone with each record in its own savepoint,
+//! so one failing record (say, a duplicate) fails only its caller.
 
-use crate::fastpki::{FastPkiCaRow, FastPkiCertRow};
-use crate::mdl::StoreEntryRow;
-use crate::records::{AuditRow, CaRow, CertRow, KeyRow, ResponderRow};
-use crate::sql::Tx;
-use crate::{Error, Result, conflict_on_unique};
+use sqlx::AnyPool;
 
-/// One issuance, recorded whole or not at all.
-#[derive(Debug, Clone)]
-pub struct IssuanceRecord {
-    pub cert: CertRow,
-    /// The subject's key, sealed, when Certus keeps it.
-    pub key: Option<KeyRow>,
-    /// The CA this certificate makes (a root, an intermediate, an IACA).
-    pub ca: Option<CaRow>,
-    pub door: DoorRecord,
-    pub audit: AuditRow,
+use crate::cas::insert_ca_row;
+use crate::db::Tx;
+use crate::error::{Error, Result};
+use crate::group_commit::Job;
+use crate::records::{AuditRow, CertRow, DoorId, DoorRecord, IssuanceRecord, KeyRow};
+use crate::store::Store;
+
+impl Store {
+    /// Records an issuance whole (certificate, kept key, new CA, the door's record, audit entry)
+    /// through group commit: returns once the batch holding it is durably committed, with the
+    /// record and the door's integer id if it numbers its records.
+    pub async fn record_issuance(&self, record: IssuanceRecord) -> Result<(IssuanceRecord, DoorId)> {
+        let pool = self.pool().clone();
+        let writer = self.issuance.get_or_init(|| {
+            crate::group_commit::spawn(move |batch| {
+                let pool = pool.clone();
+                async move { write_batch(&pool, batch).await }
+            })
+        });
+        let (done, result) = tokio::sync::oneshot::channel();
+        writer.send(Job { record, done }).await.map_err(|_| Error::Commit("writer stopped".into()))?;
+        result.await.map_err(|_| Error::Commit("writer stopped".into()))?
+    }
 }
 
-/// What a front door records beside the certificate.
-#[derive(Debug, Clone, Default)]
-pub enum DoorRecord {
-    #[default]
-    None,
-    /// The approved CSR this certificate was signed for: it becomes `signed`, or, if it is no
-    /// longer approved, nothing is recorded.
-    CsrSigned { tenant_id: String, csr_id: String },
-    /// /api/v1's attributes of a certificate; records its integer id.
-    FastPkiCertificate(FastPkiCertRow),
-    /// /api/v1's attributes of a new CA (an intermediate also stops its parent signing leaves);
-    /// records its integer id.
-    FastPkiCa(FastPkiCaRow),
-    /// The mDL door's X.509 store entries for this certificate.
-    StoreEntries(Vec<StoreEntryRow>),
-    /// The CA's delegated OCSP responder (the newest one wins).
-    OcspResponder(ResponderRow),
+/// Writes a batch and answers each caller.
+async fn write_batch(pool: &AnyPool, batch: Vec<Job>) {
+    let results = write(pool, &batch).await;
+    for (job, result) in batch.into_iter().zip(results) {
+        let _ = job.done.send(result.map(|id| (job.record, id)));
+    }
 }
 
-/// The integer id a front door's record got, if it numbers its records.
-pub type DoorId = Option<i64>;
+async fn write(pool: &AnyPool, batch: &[Job]) -> Vec<Result<DoorId>> {
+    match write_all(pool, batch).await {
+        Ok(ids) => ids.into_iter().map(Ok).collect(),
+        Err(e) if batch.len() == 1 => vec![Err(e)],
+        // Something in the batch is bad: redo it item by item to fail only that one.
+        Err(_) => write_each(pool, batch).await,
+    }
+}
 
-/// Writes the CA row of a new CA (its key is written before, its certificate after).
-pub(crate) async fn insert_ca_row(tx: &mut Tx<'_>, ca: &CaRow) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO cas (id, tenant_id, name, common_name, ca_type, parent_ca_id, key_id, key_type, key_size, \
-             cert_der, serial, valid_from, valid_until, is_active, created_at, profile_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-    )
-    .bind(&ca.id)
-    .bind(&ca.tenant_id)
-    .bind(&ca.name)
-    .bind(&ca.common_name)
-    .bind(&ca.ca_type)
-    .bind(&ca.parent_ca_id)
-    .bind(&ca.key_id)
-    .bind(&ca.key_type)
-    .bind(ca.key_size)
-    .bind(&ca.cert_der)
-    .bind(&ca.serial)
-    .bind(ca.valid_from)
-    .bind(ca.valid_until)
-    .bind(ca.is_active as i64)
-    .bind(ca.created_at)
-    .bind(&ca.profile_id)
-    .execute(&mut **tx)
-    .await
-    .map_err(conflict_on_unique("a CA with this name"))?;
-    Ok(())
+/// The fast path: one multi-row INSERT per table and one commit for the whole batch (door
+/// records, rare on the hot path, are written one by one).
+async fn write_all(pool: &AnyPool, batch: &[Job]) -> Result<Vec<DoorId>> {
+    let mut tx = pool.begin().await?;
+    let keys: Vec<&KeyRow> = batch.iter().filter_map(|j| j.record.key.as_ref()).collect();
+    let certs: Vec<&CertRow> = batch.iter().map(|j| &j.record.cert).collect();
+    let audits: Vec<&AuditRow> = batch.iter().map(|j| &j.record.audit).collect();
+    crate::keys::insert_keys(&mut tx, &keys).await?;
+    for ca in batch.iter().filter_map(|j| j.record.ca.as_ref()) {
+        insert_ca_row(&mut tx, ca).await?;
+    }
+    crate::certificates::insert_certificates(&mut tx, &certs).await?;
+    let mut ids = Vec::with_capacity(batch.len());
+    for job in batch {
+        ids.push(write_door(&mut tx, &job.record).await?);
+    }
+    crate::audit::insert_audits(&mut tx, &audits).await?;
+    tx.commit().await.map_err(|e| Error::Commit(e.to_string()))?;
+    Ok(ids)
+}
+
+/// One issuance, whole, in the caller's transaction.
+async fn write_one(tx: &mut crate::db::Tx<'_>, record: &IssuanceRecord) -> Result<DoorId> {
+    if let Some(key) = &record.key {
+        crate::keys::insert_key(tx, key).await?;
+    }
+    if let Some(ca) = &record.ca {
+        insert_ca_row(tx, ca).await?;
+    }
+    crate::certificates::insert_certificate(tx, &record.cert).await?;
+    let id = write_door(tx, record).await?;
+    crate::audit::insert_audit(tx, &record.audit).await?;
+    Ok(id)
+}
+
+/// The careful path: each item in its own savepoint.
+async fn write_each(pool: &AnyPool, batch: &[Job]) -> Vec<Result<DoorId>> {
+    let mut tx = match pool.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect(),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        let item = async {
+            sqlx::query("SAVEPOINT item").execute(&mut *tx).await?;
+            let written = write_one(&mut tx, &job.record).await;
+            if written.is_err() {
+                sqlx::query("ROLLBACK TO item").execute(&mut *tx).await?;
+            }
+            sqlx::query("RELEASE item").execute(&mut *tx).await?;
+            written
+        }
+        .await;
+        results.push(item);
+    }
+    match tx.commit().await {
+        Ok(()) => results,
+        Err(e) => batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect(),
+    }
 }
 
 /// Writes the door's record of one issuance; returns the door's integer id, if any.

@@ -2,79 +2,47 @@
 //! embedded default and PostgreSQL the scale-out backend; both run the same SQL (numbered `$n`
 //! parameters, integer timestamps and flags) through sqlx's `Any` driver, with one migration
 //! folder per backend holding the same schema.
+//!
+//! One module per record kind (tenants, keys, cas, certificates, crls, roles, profiles, csrs,
+//! trust, audit, users), one per front door with records of its own (fastpki, mdl), and the
+//! issuance record that writes several kinds in one transaction (issuance, group_commit). All of
+//! them build on `db` (SQL builder, transaction type) and `store` (the handle), which know no
+//! record kind.
 #![forbid(unsafe_code)]
 
-mod audit_chain;
-mod crl_build;
+#[macro_use]
+mod db;
+mod audit;
+mod cas;
+mod certificates;
+mod crls;
+mod csrs;
+mod error;
 mod fastpki;
 mod group_commit;
 mod issuance;
+mod keys;
 mod mdl;
 mod migrate;
+mod profiles;
 mod records;
-mod sql;
+mod roles;
+mod store;
+mod tenants;
 #[cfg(test)]
 mod tests;
+mod trust;
 mod users;
 
-pub use audit_chain::AuditCheck;
-pub use crl_build::CrlBuild;
+pub use audit::AuditCheck;
+pub use crls::CrlBuild;
+pub use db::Backend;
+pub use error::{Error, Result};
 pub use fastpki::accounts::{ServiceAccountRow, ServiceTokenRow};
 pub use fastpki::{
     FastPkiAuditQuery, FastPkiAuditRow, FastPkiCa, FastPkiCaRow, FastPkiCert, FastPkiCertRow, FastPkiOrgRow,
 };
-pub use issuance::{DoorId, DoorRecord, IssuanceRecord};
 pub use mdl::{ServiceRow, StoreEntryRow};
 pub use records::*;
-pub use sql::{Backend, Store};
+pub use store::Store;
 pub use users::UserRow;
-
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    #[error("already exists: {0}")]
-    Conflict(String),
-    #[error("not found")]
-    NotFound,
-    #[error("database error: {0}")]
-    Db(sqlx::Error),
-    /// A value the database cannot hold (PostgreSQL refuses NUL characters in text).
-    #[error("{0}")]
-    Unstorable(String),
-    /// A conditional write found its record changed by someone else (say, a CSR no longer
-    /// approved); nothing was written.
-    #[error("{0}")]
-    Changed(String),
-    #[error("batch commit failed: {0}")]
-    Commit(String),
-    #[error("configuration: {0}")]
-    Config(String),
-}
-
-pub type Result<T> = std::result::Result<T, Error>;
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        match &e {
-            // 22021 character_not_in_repertoire: a NUL byte in a text value. SQLite would store it;
-            // PostgreSQL refuses, and it is the caller's input, not a server fault.
-            sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
-                Error::Unstorable("text must not contain NUL characters".into())
-            }
-            _ => Error::Db(e),
-        }
-    }
-}
-
-/// `NotFound` when a keyed UPDATE or DELETE touched no row.
-pub(crate) fn found(done: &sqlx::any::AnyQueryResult) -> Result<()> {
-    if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
-}
-
-/// Turns a unique-constraint violation into `Conflict`; the one place that knows how.
-pub(crate) fn conflict_on_unique(what: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
-    move |e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(what.to_owned()),
-        _ => Error::from(e),
-    }
-}

@@ -4,7 +4,7 @@
 
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 
-use crate::sql::Backend;
+use crate::db::Backend;
 
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
@@ -33,7 +33,7 @@ const POSTGRES: &[(i64, &str)] = &[
 /// Key of the PostgreSQL advisory lock held while migrating.
 const MIGRATION_LOCK: i64 = 0x4345_5254_5553; // "CERTUS"
 
-pub async fn run(pool: &AnyPool, backend: Backend) -> crate::Result<()> {
+pub async fn run(pool: &AnyPool, backend: Backend) -> crate::error::Result<()> {
     let mut conn = pool.acquire().await?;
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut *conn).await?;
@@ -45,7 +45,7 @@ pub async fn run(pool: &AnyPool, backend: Backend) -> crate::Result<()> {
     result
 }
 
-async fn apply(conn: &mut AnyConnection, backend: Backend) -> crate::Result<()> {
+async fn apply(conn: &mut AnyConnection, backend: Backend) -> crate::error::Result<()> {
     conn.execute(
         "CREATE TABLE IF NOT EXISTS certus_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )

@@ -1,5 +1,8 @@
 //! Plain rows, as stored. Timestamps are Unix seconds.
 
+use crate::fastpki::rows::{FastPkiCaRow, FastPkiCertRow};
+use crate::mdl::rows::StoreEntryRow;
+
 #[derive(Debug, Clone)]
 pub struct TenantRow {
     pub id: String,
@@ -212,3 +215,37 @@ pub enum SerialStatus {
     Good,
     Revoked { at: i64, reason: String },
 }
+
+/// One issuance, recorded whole or not at all.
+#[derive(Debug, Clone)]
+pub struct IssuanceRecord {
+    pub cert: CertRow,
+    /// The subject's key, sealed, when Certus keeps it.
+    pub key: Option<KeyRow>,
+    /// The CA this certificate makes (a root, an intermediate, an IACA).
+    pub ca: Option<CaRow>,
+    pub door: DoorRecord,
+    pub audit: AuditRow,
+}
+
+/// What a front door records beside the certificate.
+#[derive(Debug, Clone, Default)]
+pub enum DoorRecord {
+    #[default]
+    None,
+    /// The approved CSR this certificate was signed for: it becomes `signed`, or, if it is no
+    /// longer approved, nothing is recorded.
+    CsrSigned { tenant_id: String, csr_id: String },
+    /// /api/v1's attributes of a certificate; records its integer id.
+    FastPkiCertificate(FastPkiCertRow),
+    /// /api/v1's attributes of a new CA (an intermediate also stops its parent signing leaves);
+    /// records its integer id.
+    FastPkiCa(FastPkiCaRow),
+    /// The mDL door's X.509 store entries for this certificate.
+    StoreEntries(Vec<StoreEntryRow>),
+    /// The CA's delegated OCSP responder (the newest one wins).
+    OcspResponder(ResponderRow),
+}
+
+/// The integer id a front door's record got, if it numbers its records.
+pub type DoorId = Option<i64>;

@@ -4,9 +4,10 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::error::found;
+use crate::error::{Error, Result, conflict_on_unique};
 use crate::records::AuditRow;
-use crate::sql::Store;
-use crate::{Error, Result, conflict_on_unique};
+use crate::store::Store;
 
 #[derive(Debug, Clone, Default)]
 pub struct UserRow {
@@ -112,7 +113,7 @@ impl Store {
         .map_err(conflict_on_unique("a user with this username or email"))?;
         let id: i64 = row.try_get("id")?;
         let audit = AuditRow { resource: format!("user:{id}"), ..audit.clone() };
-        crate::audit_chain::append(&mut tx, &[&audit]).await?;
+        crate::audit::append(&mut tx, &[&audit]).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -253,14 +254,14 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(conflict_on_unique("a user with this email"))?;
-        crate::found(&done)?;
+        found(&done)?;
         if end_sessions {
             sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = $1")
                 .bind(u.id)
                 .execute(&mut *tx)
                 .await?;
         }
-        crate::audit_chain::append(&mut tx, &[audit]).await?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -270,8 +271,8 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        crate::found(&done)?;
-        crate::audit_chain::append(&mut tx, &[audit]).await?;
+        found(&done)?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -3,9 +3,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::error::{Error, Result, conflict_on_unique, found};
 use crate::records::AuditRow;
-use crate::sql::Store;
-use crate::{Error, Result, conflict_on_unique, found};
+use crate::store::Store;
 
 #[derive(Debug, Clone, Default)]
 pub struct ServiceAccountRow {
@@ -116,7 +116,7 @@ impl Store {
         .map_err(conflict_on_unique("a service account with this name in the organization"))?;
         let id: i64 = row.try_get("id")?;
         let audit = AuditRow { resource: format!("service_account:{id}"), ..audit.clone() };
-        crate::audit_chain::append(&mut tx, &[&audit]).await?;
+        crate::audit::append(&mut tx, &[&audit]).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -157,7 +157,7 @@ impl Store {
         .await
         .map_err(conflict_on_unique("a service account with this name in the organization"))?;
         found(&done)?;
-        crate::audit_chain::append(&mut tx, &[audit]).await?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -172,7 +172,7 @@ impl Store {
             sqlx::query(sql).bind(id).execute(&mut *tx).await?;
         }
         found(&sqlx::query("DELETE FROM v1_service_accounts WHERE id = $1").bind(id).execute(&mut *tx).await?)?;
-        crate::audit_chain::append(&mut tx, &[audit]).await?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -191,7 +191,7 @@ impl Store {
         .bind(t.expires_at)
         .fetch_one(&mut *tx)
         .await?;
-        crate::audit_chain::append(&mut tx, &[audit]).await?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -232,7 +232,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         found(&done)?;
-        crate::audit_chain::append(&mut tx, &[audit]).await?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
     }

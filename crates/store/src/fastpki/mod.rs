@@ -2,13 +2,20 @@
 //! beside the shared organisation, tenant, CA and certificate records they point at.
 
 pub(crate) mod accounts;
+pub(crate) mod rows;
+
+pub use rows::{FastPkiCaRow, FastPkiCertRow};
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::cas::{CA_COLUMNS, ca_row};
+use crate::certificates::cert_row;
+use crate::db::Tx;
+use crate::error::{Error, Result, conflict_on_unique, found};
 use crate::records::{AuditRow, CaRow, CertRow, TenantRow};
-use crate::sql::{CA_COLUMNS, Store, Tx, ca_row, cert_row, insert_tenant};
-use crate::{Error, Result, conflict_on_unique, found};
+use crate::store::Store;
+use crate::tenants::insert_tenant;
 
 /// An organisation as /api/v1 numbers it: a Certus organisation and its one tenant.
 #[derive(Debug, Clone, Default)]
@@ -22,25 +29,6 @@ pub struct FastPkiOrgRow {
     pub updated_at: i64,
 }
 
-/// The /api/v1 attributes of a CA.
-#[derive(Debug, Clone, Default)]
-pub struct FastPkiCaRow {
-    pub id: i64,
-    /// The name /api/v1 shows and derives the slug from (the Certus CA's name gets a suffix when
-    /// a deleted CA still holds this one).
-    pub name: String,
-    pub subject_dn: String,
-    pub description: Option<String>,
-    pub valid_days: i64,
-    pub path_length: Option<i64>,
-    pub allow_leaf_certs: bool,
-    pub crl_base_url: Option<String>,
-    pub created_by_user_id: Option<i64>,
-    pub created_by_service_account_id: Option<i64>,
-    pub deleted_at: Option<i64>,
-    pub updated_at: i64,
-}
-
 /// A CA with its /api/v1 attributes and organisation number (None: the bootstrap tenant).
 #[derive(Debug, Clone)]
 pub struct FastPkiCa {
@@ -49,22 +37,6 @@ pub struct FastPkiCa {
     pub org_num: Option<i64>,
     /// The v1 id of the parent CA.
     pub parent_num: Option<i64>,
-}
-
-/// The /api/v1 attributes of a certificate.
-#[derive(Debug, Clone, Default)]
-pub struct FastPkiCertRow {
-    pub id: i64,
-    pub ca_num: i64,
-    pub certificate_type: String,
-    pub subject_dn: String,
-    pub key_size: i64,
-    pub valid_days: i64,
-    pub is_csr_origin: bool,
-    pub renewed_from_id: Option<i64>,
-    pub created_by_user_id: Option<i64>,
-    pub created_by_service_account_id: Option<i64>,
-    pub updated_at: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -212,7 +184,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let audit = AuditRow { resource: format!("org:{id}"), ..audit.clone() };
-        crate::audit_chain::append(&mut tx, &[&audit]).await?;
+        crate::audit::append(&mut tx, &[&audit]).await?;
         tx.commit().await?;
         self.get_fastpki_org(id).await
     }
@@ -289,7 +261,7 @@ impl Store {
             .bind(&org.org_id)
             .execute(&mut *tx)
             .await?;
-        crate::audit_chain::append(&mut tx, &[audit]).await?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -345,7 +317,7 @@ impl Store {
             .await?;
         found(&done)?;
         sqlx::query("UPDATE cas SET is_active = 0 WHERE id = $1").bind(&ca.ca.id).execute(&mut *tx).await?;
-        crate::audit_chain::append(&mut tx, &[audit]).await?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -385,7 +357,7 @@ impl Store {
 
     /// Audit entries, newest first, with the /api/v1 numbers of what they name.
     pub async fn list_fastpki_audit(&self, q: &FastPkiAuditQuery) -> Result<Vec<FastPkiAuditRow>> {
-        let mut sql = crate::sql::Sql::new(
+        let mut sql = crate::db::Sql::new(
             "SELECT * FROM (SELECT a.id, a.at, a.action, a.actor, a.resource, a.detail, t.org_id, \
              (SELECT o.id FROM v1_organizations o WHERE o.tenant_id = a.tenant_id) AS org_num, \
              (SELECT u.username FROM users u WHERE a.actor = 'user:' || CAST(u.id AS TEXT)) AS username, \

@@ -1,33 +1,15 @@
 //! Named services (kms, x509-service, x509-store), their dependencies, KMS key names and X.509
 //! store entries.
 
+pub(crate) mod rows;
+
 use sqlx::Row;
 
+use crate::error::found;
+use crate::error::{Error, Result, conflict_on_unique};
 use crate::records::{AuditRow, KeyRow};
-use crate::sql::Store;
-use crate::{Error, Result, conflict_on_unique};
-
-#[derive(Debug, Clone)]
-pub struct ServiceRow {
-    pub tenant_id: String,
-    pub id: String,
-    pub service_type: String,
-    pub created_at: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct StoreEntryRow {
-    pub tenant_id: String,
-    pub store_id: String,
-    pub entry_id: String,
-    /// `base` or `vical-entry`.
-    pub entry_type: String,
-    pub pem: String,
-    /// JSON text of the complementary metadata (VICAL entries).
-    pub metadata: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
+use crate::store::Store;
+pub use rows::{ServiceRow, StoreEntryRow};
 
 impl Store {
     pub async fn insert_service(&self, s: &ServiceRow) -> Result<()> {
@@ -81,7 +63,7 @@ impl Store {
     /// Names a sealed key inside a KMS service; key row and name are written together.
     pub async fn insert_kms_key(&self, service_id: &str, name: &str, key: &KeyRow, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        crate::sql::insert_key(&mut tx, key).await?;
+        crate::keys::insert_key(&mut tx, key).await?;
         sqlx::query(
             "INSERT INTO kms_keys (tenant_id, service_id, name, key_id, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -93,7 +75,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(conflict_on_unique("a key with this name"))?;
-        crate::sql::insert_audit(&mut tx, audit).await?;
+        crate::audit::insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -121,7 +103,7 @@ impl Store {
     pub async fn insert_store_entry(&self, entry: &StoreEntryRow, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         insert_store_entry(&mut tx, entry).await?;
-        crate::sql::insert_audit(&mut tx, audit).await?;
+        crate::audit::insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -165,7 +147,7 @@ impl Store {
         .bind(e.updated_at)
         .execute(self.pool())
         .await?;
-        crate::found(&done)
+        found(&done)
     }
 
     pub async fn delete_store_entry(&self, tenant_id: &str, store_id: &str, entry_id: &str) -> Result<()> {
@@ -183,11 +165,11 @@ impl Store {
             query = query.bind(key);
         }
         let done = query.execute(self.pool()).await?;
-        crate::found(&done)
+        found(&done)
     }
 
     /// A tenant by name or id inside an organisation given by name or id.
-    pub async fn find_tenant(&self, org: &str, tenant: &str) -> Result<crate::TenantRow> {
+    pub async fn find_tenant(&self, org: &str, tenant: &str) -> Result<crate::records::TenantRow> {
         let r = sqlx::query(
             "SELECT t.id, t.org_id, t.name, t.created_at FROM tenants t JOIN organizations o ON o.id = t.org_id \
              WHERE (o.id = $1 OR o.name = $1) AND (t.id = $2 OR t.name = $2) ORDER BY t.created_at LIMIT 1",
@@ -197,7 +179,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .ok_or(Error::NotFound)?;
-        Ok(crate::TenantRow {
+        Ok(crate::records::TenantRow {
             id: r.try_get("id")?,
             org_id: r.try_get("org_id")?,
             name: r.try_get("name")?,
@@ -207,7 +189,7 @@ impl Store {
 }
 
 /// One store entry, in the caller's transaction; a taken id is a Conflict.
-pub(crate) async fn insert_store_entry(tx: &mut crate::sql::Tx<'_>, e: &StoreEntryRow) -> Result<()> {
+pub(crate) async fn insert_store_entry(tx: &mut crate::db::Tx<'_>, e: &StoreEntryRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO store_entries (tenant_id, store_id, entry_id, type, pem, metadata, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

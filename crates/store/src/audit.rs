@@ -4,9 +4,9 @@
 
 use sqlx::{AnyPool, Row};
 
-use crate::Result;
+use crate::db::{Sql, Tx};
+use crate::error::Result;
 use crate::records::AuditRow;
-use crate::sql::{Sql, Tx};
 
 /// The hash of one entry: its fields length-prefixed (so no field can bleed into the next),
 /// chained to the previous entry's hash.
@@ -143,4 +143,27 @@ pub(crate) async fn verify(pool: &AnyPool) -> Result<AuditCheck> {
         return Ok(AuditCheck::Broken { id: 0, seq: 0, reason: format!("{unchained} entries are outside the chain") });
     }
     Ok(AuditCheck::Intact { entries: expected_seq - 1 })
+}
+
+impl crate::store::Store {
+    /// Re-checks the audit log's hash chain from the first entry to the head.
+    pub async fn verify_audit_chain(&self) -> Result<AuditCheck> {
+        crate::audit::verify(self.pool()).await
+    }
+
+    pub async fn append_audit(&self, entry: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        insert_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+pub(crate) async fn insert_audit(tx: &mut Tx<'_>, entry: &AuditRow) -> Result<()> {
+    insert_audits(tx, &[entry]).await
+}
+
+/// Appends audit entries to the hash chain.
+pub(crate) async fn insert_audits(tx: &mut Tx<'_>, entries: &[&AuditRow]) -> Result<()> {
+    crate::audit::append(tx, entries).await
 }

@@ -1,0 +1,146 @@
+//! Certificate authorities.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::audit::insert_audit;
+use crate::certificates::insert_certificate;
+use crate::db::{Tx, flag};
+use crate::error::{Error, Result, conflict_on_unique, found};
+use crate::keys::insert_key;
+use crate::records::*;
+use crate::store::Store;
+
+impl Store {
+    /// Every CA of every tenant: the OCSP responder maps CertIDs to issuers across tenants.
+    pub async fn all_cas(&self) -> Result<Vec<CaRow>> {
+        let rows = sqlx::query(sql!("{CA_COLUMNS} ORDER BY c.created_at, c.id")).fetch_all(self.pool()).await?;
+        rows.iter().map(ca_row).collect()
+    }
+
+    /// Certificates this CA has signed (an index range count; only for views, not hot paths).
+    pub async fn count_issued(&self, ca_id: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM certificates WHERE issuer_ca_id = $1")
+            .bind(ca_id)
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    pub async fn count_cas(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cas").fetch_one(self.pool()).await?)
+    }
+
+    /// Records a CA Certus did not issue (given with its key): the key if new, the CA, its
+    /// certificate in the inventory and the audit entry, in one transaction.
+    pub async fn register_ca(&self, ca: &CaRow, key: Option<&KeyRow>, cert: &CertRow, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        if let Some(key) = key {
+            insert_key(&mut tx, key).await?;
+        }
+        insert_ca_row(&mut tx, ca).await?;
+        insert_certificate(&mut tx, cert).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_ca(&self, tenant_id: &str, id: &str) -> Result<CaRow> {
+        sqlx::query(sql!("{CA_COLUMNS} WHERE c.tenant_id = $1 AND c.id = $2"))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(|r| ca_row(&r))
+            .transpose()?
+            .ok_or(Error::NotFound)
+    }
+
+    /// For the public CRL and CA-certificate downloads, which carry no token: CA ids are random
+    /// and globally unique, and what they expose is public by design.
+    pub async fn get_ca_public(&self, id: &str) -> Result<CaRow> {
+        sqlx::query(sql!("{CA_COLUMNS} WHERE c.id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(|r| ca_row(&r))
+            .transpose()?
+            .ok_or(Error::NotFound)
+    }
+
+    pub async fn list_cas(&self, tenant_id: &str) -> Result<Vec<CaRow>> {
+        let rows = sqlx::query(sql!("{CA_COLUMNS} WHERE c.tenant_id = $1 ORDER BY c.created_at, c.id"))
+            .bind(tenant_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(ca_row).collect()
+    }
+
+    /// Sets (or clears) a CA's default issuance profile.
+    pub async fn set_ca_profile(&self, tenant_id: &str, ca_id: &str, profile_id: Option<&str>) -> Result<()> {
+        let done = sqlx::query("UPDATE cas SET profile_id = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(profile_id)
+            .bind(tenant_id)
+            .bind(ca_id)
+            .execute(self.pool())
+            .await?;
+        found(&done)
+    }
+}
+
+pub(crate) const CA_COLUMNS: &str = "SELECT c.id, c.tenant_id, c.name, c.common_name, c.ca_type, c.parent_ca_id, c.key_id, \
+     c.key_type, c.key_size, c.cert_der, c.serial, c.valid_from, c.valid_until, c.is_active, c.created_at, c.profile_id, \
+     CASE WHEN EXISTS (SELECT 1 FROM certificates x WHERE x.issuer_ca_id = c.parent_ca_id AND x.serial = c.serial \
+             AND x.revoked_at IS NOT NULL) THEN 1 ELSE 0 END AS revoked, \
+     (SELECT k.backend FROM keys k WHERE k.id = c.key_id) AS key_store FROM cas c";
+
+pub(crate) fn ca_row(r: &AnyRow) -> Result<CaRow> {
+    Ok(CaRow {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        name: r.try_get("name")?,
+        common_name: r.try_get("common_name")?,
+        ca_type: r.try_get("ca_type")?,
+        parent_ca_id: r.try_get("parent_ca_id")?,
+        key_id: r.try_get("key_id")?,
+        key_type: r.try_get("key_type")?,
+        key_size: r.try_get("key_size")?,
+        cert_der: r.try_get("cert_der")?,
+        serial: r.try_get("serial")?,
+        valid_from: r.try_get("valid_from")?,
+        valid_until: r.try_get("valid_until")?,
+        is_active: flag(r, "is_active")?,
+        created_at: r.try_get("created_at")?,
+        revoked: flag(r, "revoked")?,
+        key_store: r.try_get("key_store")?,
+        profile_id: r.try_get("profile_id")?,
+    })
+}
+
+/// Writes the CA row of a new CA (its key is written before, its certificate after).
+pub(crate) async fn insert_ca_row(tx: &mut Tx<'_>, ca: &CaRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO cas (id, tenant_id, name, common_name, ca_type, parent_ca_id, key_id, key_type, key_size, \
+             cert_der, serial, valid_from, valid_until, is_active, created_at, profile_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(&ca.id)
+    .bind(&ca.tenant_id)
+    .bind(&ca.name)
+    .bind(&ca.common_name)
+    .bind(&ca.ca_type)
+    .bind(&ca.parent_ca_id)
+    .bind(&ca.key_id)
+    .bind(&ca.key_type)
+    .bind(ca.key_size)
+    .bind(&ca.cert_der)
+    .bind(&ca.serial)
+    .bind(ca.valid_from)
+    .bind(ca.valid_until)
+    .bind(ca.is_active as i64)
+    .bind(ca.created_at)
+    .bind(&ca.profile_id)
+    .execute(&mut **tx)
+    .await
+    .map_err(conflict_on_unique("a CA with this name"))?;
+    Ok(())
+}

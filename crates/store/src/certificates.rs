@@ -1,0 +1,238 @@
+//! The certificate inventory: every certificate Certus signs or imports, its revocation and status.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::crls::revocation_epoch;
+use crate::db::{Sql, Tx, join, split};
+use crate::error::{Error, Result, conflict_on_unique};
+use crate::keys::insert_key;
+use crate::records::*;
+use crate::store::Store;
+
+impl Store {
+    /// Stores an issued or imported certificate and, if kept, its sealed key, atomically.
+    pub async fn insert_certificate(&self, cert: &CertRow, key: Option<&KeyRow>) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        if let Some(key) = key {
+            insert_key(&mut tx, key).await?;
+        }
+        insert_certificate(&mut tx, cert).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get_certificate(&self, tenant_id: &str, id: &str) -> Result<CertRow> {
+        sqlx::query(sql!("{CERT_COLUMNS} WHERE tenant_id = $1 AND id = $2"))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(|r| cert_row(&r))
+            .transpose()?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Certificates of the tenant with this serial (normally one; imports may collide).
+    pub async fn certificates_by_serial(&self, tenant_id: &str, serial: &str) -> Result<Vec<CertRow>> {
+        let rows = sqlx::query(sql!("{CERT_COLUMNS} WHERE tenant_id = $1 AND serial = $2 ORDER BY created_at"))
+            .bind(tenant_id)
+            .bind(serial)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(cert_row).collect()
+    }
+
+    pub async fn list_certificates(&self, tenant_id: &str, q: &CertQuery) -> Result<Vec<CertRow>> {
+        let mut sql = Sql::new(CERT_COLUMNS);
+        sql.push(" WHERE tenant_id = ").bind(tenant_id.to_owned());
+        if let Some(ca) = &q.issuer_ca_id {
+            sql.push(" AND issuer_ca_id = ").bind(ca.clone());
+        }
+        if let Some(before) = q.not_after_before {
+            sql.push(" AND not_after <= ").bind(before);
+            sql.push(" AND not_after > ").bind(q.now);
+        }
+        if !q.include_revoked {
+            sql.push(" AND revoked_at IS NULL");
+        }
+        let (column, before, direction) = match q.order {
+            CertOrder::Newest => ("created_at", "<", "DESC"),
+            CertOrder::ExpiringFirst => ("not_after", ">", "ASC"),
+        };
+        if let Some((key, id)) = &q.after {
+            sql.push(&format!(" AND ({column} {before} ")).bind(*key);
+            sql.push(&format!(" OR ({column} = ")).bind(*key);
+            sql.push(&format!(" AND id {before} ")).bind(id.clone());
+            sql.push("))");
+        }
+        sql.push(&format!(" ORDER BY {column} {direction}, id {direction} LIMIT ")).bind(q.limit);
+        let rows = sql.build().fetch_all(self.pool()).await?;
+        rows.iter().map(cert_row).collect()
+    }
+
+    /// Marks a certificate revoked and bumps its CA's revocation epoch, in one transaction.
+    /// Returns false if it already was revoked (nothing is changed).
+    pub async fn revoke_certificate(&self, tenant_id: &str, id: &str, at: i64, reason: &str) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE certificates SET revoked_at = $1, revocation_reason = $2 \
+             WHERE tenant_id = $3 AND id = $4 AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(reason)
+        .bind(tenant_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE cas SET revocation_epoch = revocation_epoch + 1 \
+             WHERE id = (SELECT issuer_ca_id FROM certificates WHERE id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Changes whenever a certificate of the CA is revoked.
+    pub async fn revocation_epoch(&self, ca_id: &str) -> Result<i64> {
+        revocation_epoch(self.pool(), ca_id).await
+    }
+
+    pub async fn serial_status(&self, issuer_ca_id: &str, serial: &str) -> Result<SerialStatus> {
+        let row = sqlx::query(
+            "SELECT revoked_at, revocation_reason FROM certificates WHERE issuer_ca_id = $1 AND serial = $2",
+        )
+        .bind(issuer_ca_id)
+        .bind(serial)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match row {
+            None => SerialStatus::Unknown,
+            Some(r) => match r.try_get::<Option<i64>, _>("revoked_at")? {
+                None => SerialStatus::Good,
+                Some(at) => SerialStatus::Revoked {
+                    at,
+                    reason: r.try_get::<Option<String>, _>("revocation_reason")?.unwrap_or_default(),
+                },
+            },
+        })
+    }
+
+    pub async fn get_responder(&self, ca_id: &str) -> Result<Option<ResponderRow>> {
+        sqlx::query("SELECT ca_id, key_id, cert_der, not_after, created_at FROM ocsp_responders WHERE ca_id = $1")
+            .bind(ca_id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(|r| -> Result<ResponderRow> {
+                Ok(ResponderRow {
+                    ca_id: r.try_get("ca_id")?,
+                    key_id: r.try_get("key_id")?,
+                    cert_der: r.try_get("cert_der")?,
+                    not_after: r.try_get("not_after")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .transpose()
+    }
+
+    /// Clears a certificateHold revocation (and bumps the CA's revocation epoch), atomically.
+    /// False if the certificate is not on hold.
+    pub async fn release_hold(&self, tenant_id: &str, id: &str) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE certificates SET revoked_at = NULL, revocation_reason = NULL \
+             WHERE tenant_id = $1 AND id = $2 AND revocation_reason = 'certificate_hold'",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE cas SET revocation_epoch = revocation_epoch + 1 \
+             WHERE id = (SELECT issuer_ca_id FROM certificates WHERE id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Revocation state of a serial issued by one of our CAs: `None` if unknown.
+    pub async fn revocation_of(&self, issuer_ca_id: &str, serial: &str) -> Result<Option<Option<i64>>> {
+        let row = sqlx::query("SELECT revoked_at FROM certificates WHERE issuer_ca_id = $1 AND serial = $2")
+            .bind(issuer_ca_id)
+            .bind(serial)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| r.try_get::<Option<i64>, _>("revoked_at").map_err(Error::from)).transpose()
+    }
+}
+
+pub(crate) async fn insert_certificate(tx: &mut Tx<'_>, c: &CertRow) -> Result<()> {
+    insert_certificates(tx, &[c]).await
+}
+
+/// One multi-row INSERT for any number of certificates.
+pub(crate) async fn insert_certificates(tx: &mut Tx<'_>, certs: &[&CertRow]) -> Result<()> {
+    if certs.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::new(
+        "INSERT INTO certificates (id, tenant_id, issuer_ca_id, serial, common_name, sans, not_before, not_after, \
+         cert_der, chain_pem, key_id, role_name, source, revoked_at, revocation_reason, created_at)",
+    );
+    sql.values(certs, |row, c| {
+        row.bind(c.id.clone())
+            .bind(c.tenant_id.clone())
+            .bind(c.issuer_ca_id.clone())
+            .bind(c.serial.clone())
+            .bind(c.common_name.clone())
+            .bind(join(&c.sans))
+            .bind(c.not_before)
+            .bind(c.not_after)
+            .bind(c.cert_der.clone())
+            .bind(c.chain_pem.clone())
+            .bind(c.key_id.clone())
+            .bind(c.role_name.clone())
+            .bind(c.source.clone())
+            .bind(c.revoked_at)
+            .bind(c.revocation_reason.clone())
+            .bind(c.created_at);
+    });
+    sql.build().execute(&mut **tx).await.map_err(conflict_on_unique("a certificate with this issuer and serial"))?;
+    Ok(())
+}
+
+const CERT_COLUMNS: &str = "SELECT id, tenant_id, issuer_ca_id, serial, common_name, sans, not_before, not_after, \
+     cert_der, chain_pem, key_id, role_name, source, revoked_at, revocation_reason, created_at FROM certificates";
+
+pub(crate) fn cert_row(r: &AnyRow) -> Result<CertRow> {
+    Ok(CertRow {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        issuer_ca_id: r.try_get("issuer_ca_id")?,
+        serial: r.try_get("serial")?,
+        common_name: r.try_get("common_name")?,
+        sans: split(r.try_get("sans")?),
+        not_before: r.try_get("not_before")?,
+        not_after: r.try_get("not_after")?,
+        cert_der: r.try_get("cert_der")?,
+        chain_pem: r.try_get("chain_pem")?,
+        key_id: r.try_get("key_id")?,
+        role_name: r.try_get("role_name")?,
+        source: r.try_get("source")?,
+        revoked_at: r.try_get("revoked_at")?,
+        revocation_reason: r.try_get("revocation_reason")?,
+        created_at: r.try_get("created_at")?,
+    })
+}

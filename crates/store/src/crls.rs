@@ -1,0 +1,203 @@
+//! One CRL build at a time per CA, across every node: the CRL Number is taken, the revocations
+//! are read and the result is stored in that order, so a higher number never lists less than a
+//! lower one. On PostgreSQL the build runs in a transaction whose first statement increments the
+//! CA's counter, and the row lock that takes serialises builders on all nodes; SQLite has one
+//! node, so a per-CA mutex does the same without holding the database's single write lock.
+
+use sqlx::{Any, AnyPool, Executor, Row};
+
+use crate::db::Backend;
+use crate::db::LocalLocks;
+use crate::error::{Error, Result};
+use crate::records::{CrlRow, RevokedEntry};
+use crate::store::Store;
+
+/// A CRL build in progress; dropping it without [`CrlBuild::finish`] stores nothing.
+pub struct CrlBuild {
+    ca_id: String,
+    number: i64,
+    inner: Inner,
+}
+
+enum Inner {
+    Shared(sqlx::Transaction<'static, Any>),
+    Local { pool: AnyPool, _guard: tokio::sync::OwnedMutexGuard<()> },
+}
+
+impl std::fmt::Debug for CrlBuild {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CrlBuild").field("ca_id", &self.ca_id).field("number", &self.number).finish()
+    }
+}
+
+const NEXT_NUMBER: &str = "UPDATE cas SET crl_counter = crl_counter + 1 WHERE id = $1 RETURNING crl_counter";
+
+pub(crate) async fn begin(pool: &AnyPool, backend: Backend, locks: &LocalLocks, ca_id: &str) -> Result<CrlBuild> {
+    let (number, inner) = match backend {
+        Backend::Postgres => {
+            let mut tx = pool.begin().await?;
+            let number: Option<i64> = sqlx::query_scalar(NEXT_NUMBER).bind(ca_id).fetch_optional(&mut *tx).await?;
+            (number.ok_or(Error::NotFound)?, Inner::Shared(tx))
+        }
+        Backend::Sqlite => {
+            let lock = locks.lock().unwrap_or_else(|p| p.into_inner()).entry(ca_id.to_owned()).or_default().clone();
+            let guard = lock.lock_owned().await;
+            let number: Option<i64> = sqlx::query_scalar(NEXT_NUMBER).bind(ca_id).fetch_optional(pool).await?;
+            (number.ok_or(Error::NotFound)?, Inner::Local { pool: pool.clone(), _guard: guard })
+        }
+    };
+    Ok(CrlBuild { ca_id: ca_id.to_owned(), number, inner })
+}
+
+impl CrlBuild {
+    /// This build's CRL Number (RFC 5280 §5.2.3), from the CA's one sequence.
+    pub fn number(&self) -> i64 {
+        self.number
+    }
+
+    pub async fn revocation_epoch(&mut self) -> Result<i64> {
+        match &mut self.inner {
+            Inner::Shared(tx) => revocation_epoch(&mut **tx, &self.ca_id).await,
+            Inner::Local { pool, .. } => revocation_epoch(&*pool, &self.ca_id).await,
+        }
+    }
+
+    /// Revocations read after the number was taken; see `Store::revoked_for_ca`.
+    pub async fn revoked(&mut self, since: i64, now: i64) -> Result<Vec<RevokedEntry>> {
+        match &mut self.inner {
+            Inner::Shared(tx) => revoked_for_ca(&mut **tx, &self.ca_id, since, now).await,
+            Inner::Local { pool, .. } => revoked_for_ca(&*pool, &self.ca_id, since, now).await,
+        }
+    }
+
+    /// Stores the signed CRL (kept only if its number is the highest) and ends the build.
+    pub async fn finish(self, crl: &CrlRow) -> Result<()> {
+        match self.inner {
+            Inner::Shared(mut tx) => {
+                store_crl(&mut *tx, crl).await?;
+                tx.commit().await?;
+            }
+            Inner::Local { pool, _guard } => store_crl(&pool, crl).await?,
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Ids of CAs whose stored CRL is missing or was produced before `stale_before`.
+    pub async fn cas_with_stale_crl(&self, stale_before: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT c.id FROM cas c LEFT JOIN crls r ON r.ca_id = c.id \
+             WHERE r.ca_id IS NULL OR r.this_update < $1",
+        )
+        .bind(stale_before)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The stored complete CRL (`delta` false) or delta CRL (`delta` true) of a CA.
+    pub async fn get_crl(&self, ca_id: &str, delta: bool) -> Result<Option<CrlRow>> {
+        let query = if delta {
+            "SELECT ca_id, crl_number, der, this_update, next_update, epoch, base_number FROM delta_crls WHERE ca_id = $1"
+        } else {
+            "SELECT ca_id, crl_number, der, this_update, next_update, epoch, NULL AS base_number FROM crls WHERE ca_id = $1"
+        };
+        sqlx::query(query)
+            .bind(ca_id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(|r| -> Result<CrlRow> {
+                Ok(CrlRow {
+                    ca_id: r.try_get("ca_id")?,
+                    crl_number: r.try_get("crl_number")?,
+                    der: r.try_get("der")?,
+                    this_update: r.try_get("this_update")?,
+                    next_update: r.try_get("next_update")?,
+                    epoch: r.try_get("epoch")?,
+                    base_number: r.try_get("base_number")?,
+                })
+            })
+            .transpose()
+    }
+
+    /// Keeps the CRL with the highest number, so concurrent rebuilds never go backwards.
+    pub async fn store_crl(&self, crl: &CrlRow) -> Result<()> {
+        store_crl(self.pool(), crl).await
+    }
+
+    /// Starts building a CRL for `ca_id`; see [`CrlBuild`].
+    pub async fn begin_crl_build(&self, ca_id: &str) -> Result<CrlBuild> {
+        crate::crls::begin(self.pool(), self.backend(), &self.crl_locks, ca_id).await
+    }
+
+    /// Certificates of a CA revoked at or after `since` that have not yet expired at `now`
+    /// (RFC 5280 §3.3 lets expired entries drop off the CRL). `since` 0 gives a complete CRL's
+    /// entries; a later time, a delta CRL's. Reads the (issuer_ca_id, revoked_at) index range.
+    pub async fn revoked_for_ca(&self, ca_id: &str, since: i64, now: i64) -> Result<Vec<RevokedEntry>> {
+        revoked_for_ca(self.pool(), ca_id, since, now).await
+    }
+}
+
+pub(crate) async fn store_crl<'e, E: Executor<'e, Database = Any>>(executor: E, crl: &CrlRow) -> Result<()> {
+    let query = match crl.base_number {
+        None => {
+            "INSERT INTO crls (ca_id, crl_number, der, this_update, next_update, epoch) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (ca_id) DO UPDATE SET crl_number = excluded.crl_number, der = excluded.der, \
+                 this_update = excluded.this_update, next_update = excluded.next_update, epoch = excluded.epoch \
+                 WHERE excluded.crl_number > crls.crl_number"
+        }
+        Some(_) => {
+            "INSERT INTO delta_crls (ca_id, crl_number, der, this_update, next_update, epoch, base_number) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (ca_id) DO UPDATE SET crl_number = excluded.crl_number, der = excluded.der, \
+                 this_update = excluded.this_update, next_update = excluded.next_update, epoch = excluded.epoch, \
+                 base_number = excluded.base_number WHERE excluded.crl_number > delta_crls.crl_number"
+        }
+    };
+    let mut q = sqlx::query(query)
+        .bind(&crl.ca_id)
+        .bind(crl.crl_number)
+        .bind(&crl.der)
+        .bind(crl.this_update)
+        .bind(crl.next_update)
+        .bind(crl.epoch);
+    if let Some(base) = crl.base_number {
+        q = q.bind(base);
+    }
+    q.execute(executor).await?;
+    Ok(())
+}
+
+pub(crate) async fn revocation_epoch<'e, E: Executor<'e, Database = Any>>(executor: E, ca_id: &str) -> Result<i64> {
+    sqlx::query_scalar("SELECT revocation_epoch FROM cas WHERE id = $1")
+        .bind(ca_id)
+        .fetch_optional(executor)
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+pub(crate) async fn revoked_for_ca<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    ca_id: &str,
+    since: i64,
+    now: i64,
+) -> Result<Vec<RevokedEntry>> {
+    let rows = sqlx::query(
+        "SELECT serial, revoked_at, revocation_reason FROM certificates \
+         WHERE issuer_ca_id = $1 AND revoked_at >= $2 AND not_after > $3 ORDER BY revoked_at, serial",
+    )
+    .bind(ca_id)
+    .bind(since)
+    .bind(now)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RevokedEntry {
+                serial: r.try_get("serial")?,
+                revoked_at: r.try_get("revoked_at")?,
+                reason: r.try_get::<Option<String>, _>("revocation_reason")?.unwrap_or_default(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,51 @@
+//! The store's one error type, and the two helpers that turn database outcomes into it.
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    #[error("database error: {0}")]
+    Db(sqlx::Error),
+    /// A value the database cannot hold (PostgreSQL refuses NUL characters in text).
+    #[error("{0}")]
+    Unstorable(String),
+    /// A conditional write found its record changed by someone else (say, a CSR no longer
+    /// approved); nothing was written.
+    #[error("{0}")]
+    Changed(String),
+    #[error("batch commit failed: {0}")]
+    Commit(String),
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            // 22021 character_not_in_repertoire: a NUL byte in a text value. SQLite would store it;
+            // PostgreSQL refuses, and it is the caller's input, not a server fault.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
+                Error::Unstorable("text must not contain NUL characters".into())
+            }
+            _ => Error::Db(e),
+        }
+    }
+}
+
+/// `NotFound` when a keyed UPDATE or DELETE touched no row.
+pub(crate) fn found(done: &sqlx::any::AnyQueryResult) -> Result<()> {
+    if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+}
+
+/// Turns a unique-constraint violation into `Conflict`; the one place that knows how.
+pub(crate) fn conflict_on_unique(what: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(what.to_owned()),
+        _ => Error::from(e),
+    }
+}
