@@ -4,7 +4,7 @@ use certus_store::TenantRow;
 
 use crate::auth::{Caller, DEFAULT_ORG, Scope, fresh_token, token_row};
 use crate::error::{Error, NotFoundAs, Result};
-use crate::{Authority, new_id, now_secs};
+use crate::{Authority, new_id};
 
 #[derive(Debug, Clone)]
 pub struct NewToken {
@@ -52,7 +52,7 @@ impl Authority {
             id: new_id("tnt"),
             org_id: format!("org_{DEFAULT_ORG}"),
             name: name.to_owned(),
-            created_at: now_secs(),
+            created_at: self.now_secs(),
         };
         self.store.insert_tenant(&tenant).await?;
         self.audit(caller, "tenant.create", &tenant.id, format!("name={name}")).await;
@@ -82,7 +82,7 @@ impl Authority {
             .collect::<Result<Vec<_>>>()?;
         self.store.get_tenant(&req.tenant_id).await.not_found_as("tenant")?;
         let token = fresh_token();
-        let row = token_row(&token, &req.tenant_id, req.name.trim(), &scopes, false);
+        let row = token_row(&token, &req.tenant_id, req.name.trim(), &scopes, false, self.now_secs());
         self.store.insert_token(&row).await?;
         self.audit(caller, "token.create", &row.id, format!("tenant={} scopes={}", row.tenant_id, row.scopes)).await;
         Ok(TokenView::from_row(row, Some(token)))
@@ -103,7 +103,7 @@ impl Authority {
                 return Err(Error::conflict("this is the last superuser token; it cannot be revoked"));
             }
         }
-        let revoked = self.store.revoke_token(id, now_secs()).await?;
+        let revoked = self.store.revoke_token(id, self.now_secs()).await?;
         self.tokens.forget(&id.to_owned());
         if !revoked {
             return Err(Error::conflict("token is already revoked"));

@@ -4,7 +4,7 @@
 use certus_store::{TenantRow, TokenRow};
 
 use crate::error::{Error, Result};
-use crate::{Authority, new_id, now_secs};
+use crate::{Authority, new_id};
 
 /// What a token may do. Reads need any valid token of the tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +67,14 @@ pub(crate) fn fresh_token() -> String {
     format!("certus_{}", hex::encode(secret))
 }
 
-pub(crate) fn token_row(token: &str, tenant_id: &str, name: &str, scopes: &[Scope], superuser: bool) -> TokenRow {
+pub(crate) fn token_row(
+    token: &str,
+    tenant_id: &str,
+    name: &str,
+    scopes: &[Scope],
+    superuser: bool,
+    created_at: i64,
+) -> TokenRow {
     TokenRow {
         id: token_id_of(token),
         tenant_id: tenant_id.to_owned(),
@@ -75,7 +82,7 @@ pub(crate) fn token_row(token: &str, tenant_id: &str, name: &str, scopes: &[Scop
         secret_hash: certus_kms::sha256(token.as_bytes()).to_vec(),
         scopes: scopes.iter().map(|s| s.name()).collect::<Vec<_>>().join(" "),
         superuser,
-        created_at: now_secs(),
+        created_at,
         revoked_at: None,
     }
 }
@@ -128,9 +135,10 @@ impl Authority {
             id: new_id("tnt"),
             org_id: format!("org_{DEFAULT_ORG}"),
             name: DEFAULT_TENANT.to_owned(),
-            created_at: now_secs(),
+            created_at: self.now_secs(),
         };
-        let row = token_row(&token, &tenant.id, "bootstrap superuser", &[Scope::Issue, Scope::Admin], true);
+        let row =
+            token_row(&token, &tenant.id, "bootstrap superuser", &[Scope::Issue, Scope::Admin], true, self.now_secs());
         let created = self.store.bootstrap(DEFAULT_ORG, &tenant, &row).await?;
         Ok(created.then_some(token))
     }

@@ -10,7 +10,7 @@ use time::Duration;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::pipeline::{AuditIntent, Order, Signer, Template};
-use crate::{Authority, generate_key, new_id, now};
+use crate::{Authority, generate_key, new_id};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewCa {
@@ -106,10 +106,10 @@ impl Authority {
                 return Err(Error::malformed("the CA validity must be positive and at most 100 years"));
             }
             (Some(secs), _) => Duration::seconds(secs),
-            (None, Some(at)) if at <= now().unix_timestamp() => {
+            (None, Some(at)) if at <= self.now().unix_timestamp() => {
                 return Err(Error::malformed("the CA expiration time is in the past"));
             }
-            (None, Some(at)) => crate::from_secs(at) - now(),
+            (None, Some(at)) => crate::from_secs(at) - self.now(),
             (None, None) => Duration::days(days),
         };
         let id = match &req.id {
@@ -157,7 +157,7 @@ impl Authority {
             locality: req.locality.clone(),
             order: req.subject_order.clone(),
         };
-        let not_before = now();
+        let not_before = self.now();
         let not_after = not_before + lifetime;
 
         // 2. Key (in software, sealed, or on the token), serial, certificate.
@@ -299,7 +299,7 @@ impl Authority {
                 ca
             }
         };
-        let now = now().unix_timestamp();
+        let now = self.now().unix_timestamp();
         if !ca.is_active {
             return Err(Error::policy(format!("CA {id} is not active")));
         }

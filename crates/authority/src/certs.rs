@@ -8,7 +8,7 @@ use certus_x509::{RevocationReason, certs_from_pem, parse_certificate, parse_ser
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::policy::parse_duration;
-use crate::{Authority, new_id, now_secs, serial_key};
+use crate::{Authority, new_id, serial_key};
 
 pub type CertView = CertRow;
 
@@ -82,7 +82,7 @@ impl Authority {
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(Error::malformed(format!("limit must be between 1 and {MAX_PAGE}")));
         }
-        let now = now_secs();
+        let now = self.now_secs();
         // An expiry window lists soonest-expiring first; everything else newest first.
         let order = if req.expiring_within.is_some() { CertOrder::ExpiringFirst } else { CertOrder::Newest };
         let query = CertQuery {
@@ -153,7 +153,7 @@ impl Authority {
             source: "imported".into(),
             revoked_at: None,
             revocation_reason: None,
-            created_at: now_secs(),
+            created_at: self.now_secs(),
         };
         self.store.insert_certificate(&row, key_row.as_ref()).await?;
         self.audit(caller, "certificate.import", &row.id, format!("serial={} key={}", row.serial, key_row.is_some()))
@@ -215,7 +215,7 @@ impl Authority {
         if cert.revoked_at.is_some() {
             return Err(already());
         }
-        let at = now_secs();
+        let at = self.now_secs();
         if !self.store.revoke_certificate(&caller.tenant_id, &cert.id, at, reason.name()).await? {
             return Err(already());
         }

@@ -9,7 +9,7 @@ use time::Duration;
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
-use crate::{Authority, blocking, from_secs, now};
+use crate::{Authority, blocking, from_secs};
 
 /// How often a complete CRL is rebuilt even without revocations.
 pub const CRL_REFRESH_SECS: i64 = 3600;
@@ -47,7 +47,7 @@ impl Authority {
     pub async fn public_crl(&self, ca_id: &str) -> Result<CrlView> {
         let ca = self.store.get_ca_public(ca_id).await.not_found_as("CA")?;
         let epoch = self.store.revocation_epoch(ca_id).await?;
-        let fresh_after = now().unix_timestamp() - CRL_REFRESH_SECS;
+        let fresh_after = self.now().unix_timestamp() - CRL_REFRESH_SECS;
         match self.store.get_crl(ca_id, false).await? {
             Some(crl) if crl.this_update > fresh_after && crl.epoch == epoch => Ok(crl.into()),
             _ => self.rebuild_crl(&ca.tenant_id, ca_id).await,
@@ -60,10 +60,10 @@ impl Authority {
         let epoch = self.store.revocation_epoch(ca_id).await?;
         // The base only needs to be current by age: revocations since it are the delta's job.
         let base: CrlView = match self.store.get_crl(ca_id, false).await? {
-            Some(b) if b.this_update > now().unix_timestamp() - CRL_REFRESH_SECS => b.into(),
+            Some(b) if b.this_update > self.now().unix_timestamp() - CRL_REFRESH_SECS => b.into(),
             _ => self.rebuild_crl(&ca.tenant_id, ca_id).await?,
         };
-        let fresh_after = now().unix_timestamp() - DELTA_REFRESH_SECS;
+        let fresh_after = self.now().unix_timestamp() - DELTA_REFRESH_SECS;
         match self.store.get_crl(ca_id, true).await? {
             Some(d) if d.this_update > fresh_after && d.epoch == epoch && d.base_number == Some(base.crl_number) => {
                 Ok(d.into())
@@ -83,7 +83,7 @@ impl Authority {
 
     /// Rebuilds every complete CRL older than the refresh interval; run periodically.
     pub async fn refresh_stale_crls(&self) -> Result<usize> {
-        let stale = self.store.cas_with_stale_crl(now().unix_timestamp() - CRL_REFRESH_SECS).await?;
+        let stale = self.store.cas_with_stale_crl(self.now().unix_timestamp() - CRL_REFRESH_SECS).await?;
         for ca_id in &stale {
             let ca = self.store.get_ca_public(ca_id).await?;
             self.rebuild_crl(&ca.tenant_id, ca_id).await?;
@@ -120,7 +120,7 @@ impl Authority {
         // serialised (across nodes too), so a higher number never lists less.
         let mut build = self.store.begin_crl_build(ca_id).await?;
         let epoch = build.revocation_epoch().await?;
-        let this_update = now();
+        let this_update = self.now();
         // A revocation stamped just before the base was built may have committed just after it
         // was read; the overlap puts such entries in the delta too (listing one twice is harmless).
         let since = delta_of.map(|(t, _)| t - DELTA_OVERLAP_SECS).unwrap_or(0);

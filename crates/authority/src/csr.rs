@@ -11,7 +11,7 @@ use certus_x509::{PemLabel, Subject, SubjectPublicKeyInfo, build_csr, csr_from_p
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::issue::Issued;
-use crate::{Authority, generate_key, new_id, now_secs};
+use crate::{Authority, generate_key, new_id};
 
 /// Default lifetime of a certificate signed from an approved CSR.
 const DEFAULT_CSR_VALIDITY_DAYS: i64 = 365;
@@ -40,7 +40,7 @@ impl Authority {
         let info = parse_csr(&der)?;
         let mut sans = info.dns_names.clone();
         sans.extend(info.ip_addresses.iter().map(|ip| ip.to_string()));
-        let now = now_secs();
+        let now = self.now_secs();
         let row = CsrRow {
             id: new_id("csr"),
             tenant_id: caller.tenant_id.clone(),
@@ -87,7 +87,7 @@ impl Authority {
         let key_row = self.seal_key(&caller.tenant_id, &key);
         let mut sans = dns;
         sans.extend(ips.iter().map(|ip| ip.to_string()));
-        let now = now_secs();
+        let now = self.now_secs();
         let row = CsrRow {
             id: new_id("csr"),
             tenant_id: caller.tenant_id.clone(),
@@ -123,7 +123,7 @@ impl Authority {
     async fn decide_csr(&self, caller: &Caller, id: &str, to: &str, reason: Option<String>) -> Result<CsrView> {
         caller.require(Scope::Admin)?;
         let csr = self.store.get_csr(&caller.tenant_id, id).await.not_found_as("CSR")?;
-        if !self.store.transition_csr(&caller.tenant_id, id, "pending", to, reason.as_deref(), now_secs()).await? {
+        if !self.store.transition_csr(&caller.tenant_id, id, "pending", to, reason.as_deref(), self.now_secs()).await? {
             return Err(Error::conflict(format!("CSR is {}, not pending", csr.status)));
         }
         self.audit(caller, &format!("csr.{}", &to[..to.len() - 1]), id, reason.unwrap_or_default()).await;

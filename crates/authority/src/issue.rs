@@ -18,7 +18,7 @@ use crate::error::{Error, NotFoundAs, Result};
 use crate::pipeline::{AuditIntent, Order, Signer, Template};
 use crate::policy::{check_names, format_duration, parse_duration};
 use crate::profiles::{Profile, Validity};
-use crate::{Authority, generate_key, now, serial_display};
+use crate::{Authority, generate_key, serial_display};
 
 /// Lifetime of a leaf when the request names no TTL (capped by the role's max_ttl).
 const DEFAULT_LEAF_TTL_SECS: i64 = 30 * 86_400;
@@ -230,7 +230,7 @@ impl Authority {
         ip_addresses: Vec<IpAddr>,
         lifetime_secs: i64,
     ) -> LeafPlan {
-        let not_before = now();
+        let not_before = self.now();
         // A leaf never outlives its issuer.
         let not_after = (not_before + Duration::seconds(lifetime_secs)).min(crate::from_secs(ca.valid_until));
         let subject = Subject { common_name: common_name.clone(), ..Default::default() };

@@ -7,6 +7,9 @@ mod admin;
 mod auth;
 mod ca;
 mod certs;
+mod clock;
+#[cfg(test)]
+mod clock_tests;
 mod crl;
 mod csr;
 mod error;
@@ -37,6 +40,7 @@ pub use auth::{Caller, Scope};
 pub use ca::{CaView, NewCa};
 pub use certs::{CertPage, CertView, ImportRequest, ListRequest, RevokeResult};
 pub use certus_store::{FastPkiCert, FastPkiOrgRow, ServiceAccountRow, TenantRow, UserRow};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use crl::{CRL_REFRESH_SECS, CrlView};
 pub use csr::{CsrView, GenerateCsr};
 pub use error::{Error, ErrorKind, Result};
@@ -76,6 +80,7 @@ pub struct Authority {
     tokens: Arc<ttl_cache::TtlCache<String, certus_store::TokenRow>>,
     roles: Arc<ttl_cache::TtlCache<(String, String), certus_store::RoleRow>>,
     cas: Arc<ttl_cache::TtlCache<(String, String), certus_store::CaRow>>,
+    clock: Arc<dyn Clock>,
 }
 
 /// (tenant id, key id).
@@ -105,7 +110,24 @@ impl Authority {
             tokens: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
             roles: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
             cas: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Reads the time from `clock` instead of the system's (tests set the time this way).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, in whole seconds (certificates carry no fractions).
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        let t = self.clock.now();
+        t.replace_nanosecond(0).unwrap_or(t)
+    }
+
+    pub(crate) fn now_secs(&self) -> i64 {
+        self.now().unix_timestamp()
     }
 
     /// Lets CAs keep their keys on this PKCS#11 token (`key_store: "pkcs11"`).
@@ -156,7 +178,7 @@ impl Authority {
             spec: spec_name(spec),
             backend: "software".into(),
             sealed,
-            created_at: now_secs(),
+            created_at: self.now_secs(),
         }
     }
 
@@ -175,7 +197,7 @@ impl Authority {
             spec: spec_name(spec),
             backend: "pkcs11".into(),
             sealed: Vec::new(),
-            created_at: now_secs(),
+            created_at: self.now_secs(),
         };
         Ok((Key::Hsm(key), row))
     }
@@ -206,7 +228,7 @@ impl Authority {
     }
 
     async fn audit(&self, caller: &Caller, action: &str, resource: &str, detail: String) {
-        let row = audit_row(caller, action, resource, detail);
+        let row = self.audit_row(caller, action, resource, detail);
         // The action already happened; a failed audit write is logged loudly rather than undone.
         if let Err(e) = self.store.append_audit(&row).await {
             tracing::error!(error = %e, action, resource, "audit write failed");
@@ -214,14 +236,16 @@ impl Authority {
     }
 }
 
-pub(crate) fn audit_row(caller: &Caller, action: &str, resource: &str, detail: String) -> AuditRow {
-    AuditRow {
-        at: now_secs(),
-        tenant_id: Some(caller.tenant_id.clone()),
-        actor: caller.token_id.clone(),
-        action: action.to_owned(),
-        resource: resource.to_owned(),
-        detail,
+impl crate::Authority {
+    pub(crate) fn audit_row(&self, caller: &Caller, action: &str, resource: &str, detail: String) -> AuditRow {
+        AuditRow {
+            at: self.now_secs(),
+            tenant_id: Some(caller.tenant_id.clone()),
+            actor: caller.token_id.clone(),
+            action: action.to_owned(),
+            resource: resource.to_owned(),
+            detail,
+        }
     }
 }
 
@@ -248,15 +272,6 @@ pub fn new_uuid() -> String {
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
     format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
-}
-
-pub(crate) fn now() -> OffsetDateTime {
-    let t = OffsetDateTime::now_utc();
-    t.replace_nanosecond(0).unwrap_or(t)
-}
-
-pub(crate) fn now_secs() -> i64 {
-    now().unix_timestamp()
 }
 
 pub(crate) fn from_secs(secs: i64) -> OffsetDateTime {

@@ -11,12 +11,12 @@ use certus_x509::{
     parse_csr, to_pem,
 };
 use serde_json::{Value, json};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::pipeline::{self, AuditIntent, Order, Signed, Template};
-use crate::{Authority, audit_row, generate_key, new_uuid, now, now_secs, rfc3339};
+use crate::{Authority, generate_key, new_uuid, rfc3339};
 
 pub const SERVICE_TYPES: &[&str] = &["kms", "x509-service", "x509-store"];
 
@@ -178,7 +178,7 @@ impl Authority {
             tenant_id: t.tenant_id.clone(),
             id: t.service()?.to_owned(),
             service_type: service_type.to_owned(),
-            created_at: now_secs(),
+            created_at: self.now_secs(),
         };
         self.store.insert_service(&row).await?;
         self.audit(caller, "service.create", path, format!("type={service_type}")).await;
@@ -237,7 +237,7 @@ impl Authority {
         let service = self.service_of(&t, "kms").await?;
         let name = t.child()?;
         let row = self.seal_key(&t.tenant_id, &key);
-        let audit = audit_row(caller, action, key_path, format!("key={}", row.id));
+        let audit = self.audit_row(caller, action, key_path, format!("key={}", row.id));
         self.store.insert_kms_key(&service.id, name, &row, &audit).await?;
         Ok(json!({ "keyIdPath": key_path, "publicKeyJwk": certus_kms::public_jwk(key.spec(), key.der_bytes()) }))
     }
@@ -328,7 +328,7 @@ impl Authority {
         stored: bool,
     ) -> Result<Signed> {
         let (key, key_id, kept_key) = self.iaca_key(caller, t, key).await?;
-        let spec = iaca_spec(data)?;
+        let spec = iaca_spec(data, self.now())?;
         let id = crate::new_id("ca");
         let row = CaRow {
             id: id.clone(),
@@ -345,7 +345,7 @@ impl Authority {
             valid_from: 0,
             valid_until: 0,
             is_active: true,
-            created_at: now_secs(),
+            created_at: self.now_secs(),
             revoked: false,
             key_store: "software".into(),
             profile_id: None,
@@ -409,7 +409,7 @@ impl Authority {
             },
             PublicKeySource::Csr(pem) => csr_key(pem)?,
         };
-        let now = now();
+        let now = self.now();
         if data.not_after.is_some_and(|t| t <= now.unix_timestamp()) {
             return Err(Error::malformed("ISO 18013-5 Annex B: the DS notAfter must be in the future"));
         }
@@ -532,7 +532,7 @@ impl Authority {
             valid_from: info.not_before.unix_timestamp(),
             valid_until: info.not_after.unix_timestamp(),
             is_active: true,
-            created_at: now_secs(),
+            created_at: self.now_secs(),
             revoked: false,
             key_store: "software".into(),
             profile_id: None,
@@ -555,7 +555,7 @@ impl Authority {
             revocation_reason: None,
             created_at: row.created_at,
         };
-        let audit = audit_row(&caller_in(caller, t), "mdl.iaca_register", &id, format!("serial={}", cert.serial));
+        let audit = self.audit_row(&caller_in(caller, t), "mdl.iaca_register", &id, format!("serial={}", cert.serial));
         self.store.register_ca(&row, kept_key.as_ref(), &cert, &audit).await?;
         Ok(row)
     }
@@ -619,7 +619,7 @@ impl Authority {
                 Ok(arcs)
             })
             .collect::<Result<Vec<_>>>()?;
-        let now = now();
+        let now = self.now();
         let spec = certus_x509::GenericSpec {
             serial: [0; 20],
             subject: data.subject.clone(),
@@ -707,7 +707,7 @@ impl Authority {
             Some(m) => ("vical-entry", Some(m.to_string())),
             None => ("base", None),
         };
-        let now = now_secs();
+        let now = self.now_secs();
         let rows = stores
             .iter()
             .map(|s| StoreEntryRow {
@@ -755,8 +755,16 @@ impl Authority {
         metadata: Option<Value>,
     ) -> Result<Value> {
         let (t, store) = self.store_to_change(caller, path).await?;
-        let row = entry_row(&t, &store.id, t.child.clone().unwrap_or_else(new_uuid), entry_type, pem, metadata)?;
-        let audit = audit_row(caller, "store.add", path, format!("entry={}", row.entry_id));
+        let row = entry_row(
+            &t,
+            &store.id,
+            t.child.clone().unwrap_or_else(new_uuid),
+            entry_type,
+            pem,
+            metadata,
+            self.now_secs(),
+        )?;
+        let audit = self.audit_row(caller, "store.add", path, format!("entry={}", row.entry_id));
         self.store.insert_store_entry(&row, &audit).await?;
         Ok(entry_json(&t, &row))
     }
@@ -770,7 +778,7 @@ impl Authority {
         metadata: Option<Value>,
     ) -> Result<Value> {
         let (t, store) = self.store_to_change(caller, path).await?;
-        let row = entry_row(&t, &store.id, t.child()?.to_owned(), entry_type, pem, metadata)?;
+        let row = entry_row(&t, &store.id, t.child()?.to_owned(), entry_type, pem, metadata, self.now_secs())?;
         self.store.update_store_entry(&row).await.not_found_as("store entry")?;
         self.audit(caller, "store.update", path, String::new()).await;
         Ok(entry_json(&t, &row))
@@ -784,8 +792,7 @@ impl Authority {
     }
 }
 
-fn iaca_spec(d: &IacaData) -> Result<IacaSpec> {
-    let now = now();
+fn iaca_spec(d: &IacaData, now: OffsetDateTime) -> Result<IacaSpec> {
     if d.not_after.is_some_and(|t| t <= now.unix_timestamp()) {
         return Err(Error::malformed("ISO 18013-5 Annex B: the IACA notAfter must be in the future"));
     }
@@ -809,6 +816,7 @@ fn entry_row(
     entry_type: &str,
     pem: &str,
     metadata: Option<Value>,
+    now: i64,
 ) -> Result<StoreEntryRow> {
     if !["base", "vical-entry"].contains(&entry_type) {
         return Err(Error::malformed("type must be base or vical-entry"));
@@ -819,7 +827,6 @@ fn entry_row(
     for der in certus_x509::certs_from_pem(pem)? {
         parse_certificate(&der)?;
     }
-    let now = now_secs();
     Ok(StoreEntryRow {
         tenant_id: t.tenant_id.clone(),
         store_id: store.to_owned(),

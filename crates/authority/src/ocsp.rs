@@ -17,7 +17,7 @@ use time::Duration;
 use crate::auth::Caller;
 use crate::error::Result;
 use crate::pipeline::{self, AuditIntent, Order, Template};
-use crate::{Authority, from_secs, generate_key, now, serial_key, signing};
+use crate::{Authority, from_secs, generate_key, serial_key, signing};
 
 /// Who signs OCSP responses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,9 +49,9 @@ pub struct OcspReply {
     pub max_age: Option<i64>,
 }
 
-struct Signer {
+pub(crate) struct Signer {
     key: Arc<Key>,
-    cert_der: Vec<u8>,
+    pub(crate) cert_der: Vec<u8>,
     not_after: i64,
     delegated: bool,
 }
@@ -113,7 +113,7 @@ impl Authority {
     }
 
     async fn answer(&self, ca_id: &str, request: &[u8], query: &certus_x509::OcspQuery) -> Result<OcspReply> {
-        let now = now();
+        let now = self.now();
         // Read the epoch before the statuses: a revocation after this point changes it and
         // so retires whatever we cache now.
         let epoch = self.store.revocation_epoch(ca_id).await?;
@@ -210,8 +210,8 @@ impl Authority {
 
     /// The key and certificate that sign this CA's OCSP responses, renewing a delegated
     /// responder a week before it expires.
-    async fn ocsp_signer(&self, ca_id: &str) -> Result<Arc<Signer>> {
-        let now = now().unix_timestamp();
+    pub(crate) async fn ocsp_signer(&self, ca_id: &str) -> Result<Arc<Signer>> {
+        let now = self.now().unix_timestamp();
         if let Some(s) = self.ocsp.signers.read().unwrap_or_else(|p| p.into_inner()).get(ca_id)
             && (s.not_after - now > RESPONDER_RENEW_BEFORE || !s.delegated)
         {
@@ -246,8 +246,8 @@ impl Authority {
         let key_row = self.seal_key(&ca.tenant_id, &software_key);
         let key = Arc::new(Key::Software(software_key));
         // Backdated, but never before the CA itself (the lint keeps validity inside the issuer's).
-        let not_before = (now() - RESPONDER_BACKDATE).max(from_secs(ca.valid_from));
-        let not_after = (now() + RESPONDER_VALIDITY).min(from_secs(ca.valid_until));
+        let not_before = (self.now() - RESPONDER_BACKDATE).max(from_secs(ca.valid_from));
+        let not_after = (self.now() + RESPONDER_VALIDITY).min(from_secs(ca.valid_until));
         let spec = CertSpec {
             serial: [0; 20],
             subject: Subject { common_name: Some(format!("{} OCSP Responder", ca.common_name)), ..Default::default() },
@@ -266,7 +266,7 @@ impl Authority {
             key_id: key_row.id.clone(),
             cert_der: Vec::new(),
             not_after: not_after.unix_timestamp(),
-            created_at: now().unix_timestamp(),
+            created_at: self.now().unix_timestamp(),
         };
         // The responder certificate is the CA's like any other: in the inventory, revocable.
         let caller = Caller::system(&ca.tenant_id);

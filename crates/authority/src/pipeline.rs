@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use crate::auth::Caller;
 use crate::error::{Error, Result};
-use crate::{Authority, audit_row, new_id, now, serial_key, signing};
+use crate::{Authority, new_id, serial_key, signing};
 
 /// What to certify, as the door's policy planned it. The serial is the pipeline's to set.
 pub(crate) enum Template {
@@ -148,7 +148,7 @@ impl Authority {
             if ca.tenant_id != caller.tenant_id {
                 return Err(Error::internal("an order's CA belongs to another tenant"));
             }
-            if !ca.is_active || ca.revoked || now().unix_timestamp() >= ca.valid_until {
+            if !ca.is_active || ca.revoked || self.now().unix_timestamp() >= ca.valid_until {
                 return Err(Error::policy(format!("CA {} cannot sign: inactive, revoked or expired", ca.id)));
             }
         }
@@ -213,11 +213,11 @@ impl Authority {
             source: order.source.to_owned(),
             revoked_at: None,
             revocation_reason: None,
-            created_at: now().unix_timestamp(),
+            created_at: self.now().unix_timestamp(),
         };
         let door = finish_door(order.door, &cert.cert_der);
         let resource = order.audit.resource.unwrap_or_else(|| cert.id.clone());
-        let audit = audit_row(caller, order.audit.action, &resource, (order.audit.detail)(&cert));
+        let audit = self.audit_row(caller, order.audit.action, &resource, (order.audit.detail)(&cert));
         let record = IssuanceRecord { cert, key: order.kept_key, ca: new_ca, door, audit };
         let (record, door_id) = self.store.record_issuance(record).await?;
         Ok(Signed { cert: record.cert, door_id })

@@ -10,10 +10,10 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::Authority;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::list_query::ListQuery;
-use crate::{Authority, now_secs};
 
 /// Fields lists may filter and sort on.
 pub const PROFILE_FIELDS: &[&str] = &[
@@ -429,7 +429,7 @@ impl Authority {
     pub async fn create_profile(&self, caller: &Caller, body: &Value) -> Result<Value> {
         caller.require(Scope::Admin)?;
         let profile = Profile::from_json(body, None)?;
-        let now = now_secs();
+        let now = self.now_secs();
         let row = ProfileRow {
             tenant_id: caller.tenant_id.clone(),
             id: profile.id.clone(),
@@ -449,7 +449,7 @@ impl Authority {
         let mut row = self.store.get_profile(&caller.tenant_id, id).await.not_found_as("profile")?;
         row.name = profile.name.clone();
         row.body = profile.to_json().to_string();
-        row.updated_at = now_secs();
+        row.updated_at = self.now_secs();
         self.store.update_profile(&row).await.not_found_as("profile")?;
         self.audit(caller, "profile.update", id, String::new()).await;
         Ok(with_times(&row))

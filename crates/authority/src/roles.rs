@@ -3,10 +3,10 @@
 use certus_kms::KeySpec;
 use certus_store::RoleRow;
 
+use crate::Authority;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::policy::{normalize_dns_name, parse_duration};
-use crate::{Authority, now_secs};
 
 pub type RoleView = RoleRow;
 
@@ -35,7 +35,7 @@ impl Authority {
             return Err(Error::malformed("name is required (1 to 128 characters, no '/')"));
         }
         let ca_id = fields.ca_id.clone().ok_or_else(|| Error::malformed("ca_id is required"))?;
-        let now = now_secs();
+        let now = self.now_secs();
         let mut role = RoleRow {
             tenant_id: caller.tenant_id.clone(),
             name: name.to_owned(),
@@ -63,7 +63,7 @@ impl Authority {
         caller.require(Scope::Admin)?;
         let mut role = self.store.get_role(&caller.tenant_id, name).await.not_found_as("role")?;
         apply(&mut role, fields)?;
-        role.updated_at = now_secs();
+        role.updated_at = self.now_secs();
         self.check_role_refs(&caller.tenant_id, &role).await?;
         self.store.update_role(&role).await.not_found_as("role")?;
         self.roles.forget(&(caller.tenant_id.clone(), name.to_owned()));

@@ -5,7 +5,7 @@ use certus_x509::{certs_from_pem, parse_certificate};
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
-use crate::{Authority, new_id, now_secs};
+use crate::{Authority, new_id};
 
 pub type TrustAnchorView = TrustAnchorRow;
 
@@ -31,7 +31,7 @@ impl Authority {
             cert_der: der.clone(),
             subject: info.subject,
             not_after: info.not_after.unix_timestamp(),
-            created_at: now_secs(),
+            created_at: self.now_secs(),
         };
         self.store.insert_trust_anchor(&row).await?;
         self.audit(caller, "trust_anchor.create", &row.id, format!("name={name}")).await;

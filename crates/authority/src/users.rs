@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::fastpki::actor_of;
-use crate::{Authority, new_uuid, now_secs};
+use crate::{Authority, new_uuid};
 
 pub const ACCESS_TOKEN_MINUTES: i64 = 15;
 pub const REFRESH_TOKEN_MINUTES: i64 = 1440;
@@ -138,14 +138,16 @@ fn refresh_hash(token: &str) -> String {
     hex::encode(certus_kms::sha256(token.as_bytes()))
 }
 
-fn user_audit(actor: &str, action: &str, user: &str, tenant_id: Option<String>) -> AuditRow {
-    AuditRow {
-        at: now_secs(),
-        tenant_id,
-        actor: actor.to_owned(),
-        action: action.to_owned(),
-        resource: user.to_owned(),
-        detail: String::new(),
+impl crate::Authority {
+    fn user_audit(&self, actor: &str, action: &str, user: &str, tenant_id: Option<String>) -> AuditRow {
+        AuditRow {
+            at: self.now_secs(),
+            tenant_id,
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            resource: user.to_owned(),
+            detail: String::new(),
+        }
     }
 }
 
@@ -217,7 +219,7 @@ impl Authority {
                 Err(e) => return Err(e.into()),
             }
         }
-        let now = now_secs();
+        let now = self.now_secs();
         let mut row = UserRow {
             id: 0,
             username: new.username,
@@ -238,7 +240,7 @@ impl Authority {
             updated_at: now,
         };
         let actor = caller.map_or_else(|| "anonymous".to_owned(), actor_of);
-        let audit = user_audit(&actor, "user_create", "user", self.audit_tenant(&row).await);
+        let audit = self.user_audit(&actor, "user_create", "user", self.audit_tenant(&row).await);
         // Two anonymous first-user requests may both have seen an empty table; one wins.
         let first = bootstrapping && caller.is_none();
         row.id = match self.store.insert_user(&row, &audit, first).await {
@@ -257,7 +259,7 @@ impl Authority {
     /// Counts a login attempt from `client` (its address); false once it has made more than
     /// `per_minute` in the last minute. Every node counts into the same database rows.
     pub async fn login_allowed(&self, client: &str, per_minute: usize) -> Result<bool> {
-        let made = self.store.count_login_attempt(client, now_secs()).await?;
+        let made = self.store.count_login_attempt(client, self.now_secs()).await?;
         Ok(usize::try_from(made).unwrap_or(usize::MAX) <= per_minute)
     }
 
@@ -272,17 +274,17 @@ impl Authority {
         let phc = user.as_ref().map_or_else(|| unknown_user_hash().as_str(), |u| u.password_hash.as_str());
         let password_ok = password_matches(password, phc).await;
         let Some(user) = user.filter(|u| u.is_active && password_ok) else {
-            let audit = user_audit("anonymous", "login_failure", &format!("username:{username}"), None);
+            let audit = self.user_audit("anonymous", "login_failure", &format!("username:{username}"), None);
             self.store.append_audit(&audit).await?;
             return Err(Error::unauthorized("Incorrect username or password"));
         };
-        let audit = user_audit(&actor_of(&user), "login_success", "session", self.audit_tenant(&user).await);
+        let audit = self.user_audit(&actor_of(&user), "login_success", "session", self.audit_tenant(&user).await);
         self.store.append_audit(&audit).await?;
         self.new_session(&user).await
     }
 
     async fn new_session(&self, user: &UserRow) -> Result<TokenPair> {
-        let now = now_secs();
+        let now = self.now_secs();
         let claims = Claims {
             sub: user.username.clone(),
             id: user.id,
@@ -298,7 +300,7 @@ impl Authority {
 
     /// Rotates a refresh token: the presented one is spent, a new pair is returned.
     pub async fn refresh_session(&self, refresh_token: &str) -> Result<TokenPair> {
-        let user_id = match self.store.take_refresh_token(&refresh_hash(refresh_token), now_secs()).await {
+        let user_id = match self.store.take_refresh_token(&refresh_hash(refresh_token), self.now_secs()).await {
             Ok(id) => id,
             Err(certus_store::Error::NotFound) => return Err(Error::unauthorized("Invalid or expired refresh token")),
             Err(e) => return Err(e.into()),
@@ -327,13 +329,13 @@ impl Authority {
 
     /// Forgets expired refresh tokens and blocked token ids (run by the periodic sweeper).
     pub async fn sweep_expired_sessions(&self) -> Result<u64> {
-        Ok(self.store.sweep_expired_sessions(now_secs()).await?)
+        Ok(self.store.sweep_expired_sessions(self.now_secs()).await?)
     }
 
     /// Ends every session of the caller.
     pub async fn invalidate_sessions(&self, session: &Session) -> Result<()> {
         no_session_to_end(session)?;
-        self.store.invalidate_sessions(session.user.id, now_secs()).await?;
+        self.store.invalidate_sessions(session.user.id, self.now_secs()).await?;
         Ok(())
     }
 
@@ -352,7 +354,7 @@ impl Authority {
             };
         }
         let claims = self.verify_jwt(token).ok_or_else(invalid)?;
-        if claims.exp <= now_secs() || self.store.is_access_token_blocked(&claims.jti).await? {
+        if claims.exp <= self.now_secs() || self.store.is_access_token_blocked(&claims.jti).await? {
             return Err(invalid());
         }
         let user = match self.store.get_user(claims.id).await {
@@ -485,7 +487,7 @@ impl Authority {
         if let Some(n) = patch.organization_id {
             user.org_id = Some(self.fastpki_org_or_400(n).await?.org_id);
         }
-        let now = now_secs();
+        let now = self.now_secs();
         let mut end_sessions = false;
         if let Some(email) = patch.email {
             check_email(&email)?;
@@ -517,7 +519,8 @@ impl Authority {
             user.tokens_invalidated_at = Some(now);
         }
         user.updated_at = now;
-        let audit = user_audit(&actor_of(caller), "user_update", &format!("user:{id}"), self.audit_tenant(&user).await);
+        let audit =
+            self.user_audit(&actor_of(caller), "user_update", &format!("user:{id}"), self.audit_tenant(&user).await);
         self.store.update_user(&user, end_sessions, &audit).await?;
         self.user_or_404(id).await
     }
@@ -531,7 +534,8 @@ impl Authority {
             return Err(Error::policy("Superusers cannot delete themselves"));
         }
         let user = self.user_or_404(id).await?;
-        let audit = user_audit(&actor_of(caller), "user_delete", &format!("user:{id}"), self.audit_tenant(&user).await);
+        let audit =
+            self.user_audit(&actor_of(caller), "user_delete", &format!("user:{id}"), self.audit_tenant(&user).await);
         Ok(self.store.delete_user(id, &audit).await?)
     }
 }

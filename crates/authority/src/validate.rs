@@ -5,7 +5,7 @@ use certus_x509::{CertInfo, certs_from_pem, parse_certificate, verify_issued_by}
 
 use crate::auth::Caller;
 use crate::error::{Error, Result};
-use crate::{Authority, now_secs, serial_key};
+use crate::{Authority, serial_key};
 
 const MAX_PATH: usize = 10;
 
@@ -61,7 +61,7 @@ impl Authority {
             ca_id: Some(c.id.clone()),
         }));
 
-        let now = now_secs();
+        let now = self.now_secs();
         let within = |i: &CertInfo| i.not_before.unix_timestamp() <= now && now <= i.not_after.unix_timestamp();
         let mut out = Validation { not_expired: within(&leaf_info), not_revoked: true, ..Default::default() };
         if !out.not_expired {

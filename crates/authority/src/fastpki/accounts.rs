@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::access::{actor_of, creator_of, is_superuser};
 use super::policy::{IssuancePolicy, Requested};
+use crate::Authority;
 use crate::error::{Error, Result};
-use crate::{Authority, now_secs};
 
 const TOKEN_PREFIX: &str = "fpki_sa_";
 /// Domain separation from the other uses of the KEK's MAC key.
@@ -48,7 +48,7 @@ impl Authority {
     async fn account_audit(&self, caller: &UserRow, action: &str, sa: &ServiceAccountRow, detail: String) -> AuditRow {
         let tenant_id = self.store.fastpki_org_of(&sa.org_id).await.ok().map(|o| o.tenant_id);
         AuditRow {
-            at: now_secs(),
+            at: self.now_secs(),
             tenant_id,
             actor: actor_of(caller),
             action: action.to_owned(),
@@ -92,7 +92,7 @@ impl Authority {
         };
         let org = self.fastpki_org_or_400(org_num).await?;
         let name = super::clean_name("name", req.name.as_deref().unwrap_or_default())?;
-        let now = now_secs();
+        let now = self.now_secs();
         let mut sa = ServiceAccountRow {
             org_id: org.org_id,
             org_num: Some(org.id),
@@ -147,7 +147,7 @@ impl Authority {
         if patch.description.is_some() {
             sa.description = patch.description;
         }
-        let now = now_secs();
+        let now = self.now_secs();
         match patch.disabled {
             Some(true) if sa.disabled_at.is_none() => sa.disabled_at = Some(now),
             Some(false) => sa.disabled_at = None,
@@ -180,7 +180,7 @@ impl Authority {
         expires_at: Option<i64>,
     ) -> Result<ServiceToken> {
         let sa = self.managed_account(caller, id).await?;
-        if expires_at.is_some_and(|at| at <= now_secs()) {
+        if expires_at.is_some_and(|at| at <= self.now_secs()) {
             return Err(Error::policy("expires_at is in the past"));
         }
         let public_id = hex::encode(certus_kms::random_bytes::<8>());
@@ -190,7 +190,7 @@ impl Authority {
             public_id: public_id.clone(),
             digest: self.digest(&secret),
             name,
-            created_at: now_secs(),
+            created_at: self.now_secs(),
             expires_at,
             ..Default::default()
         };
@@ -223,7 +223,7 @@ impl Authority {
         let sa = self.managed_account(caller, id).await?;
         let policy = IssuancePolicy::from_json(body)?;
         let text = serde_json::to_string(&policy).map_err(Error::internal)?;
-        self.store.put_issuance_policy(sa.id, &text, now_secs()).await?;
+        self.store.put_issuance_policy(sa.id, &text, self.now_secs()).await?;
         self.issuance_policy(caller, id).await
     }
 
@@ -262,7 +262,7 @@ impl Authority {
             Err(certus_store::Error::NotFound) => return Err(invalid()),
             other => other?,
         };
-        let now = now_secs();
+        let now = self.now_secs();
         let presented = self.digest(secret);
         if !certus_kms::ct_eq(presented.as_bytes(), row.digest.as_bytes())
             || row.revoked

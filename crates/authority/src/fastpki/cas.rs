@@ -7,9 +7,9 @@ use certus_store::{FastPkiCa, FastPkiCaRow, UserRow};
 
 use super::access::{Action, caller_in, creator_of, is_superuser, require};
 use super::dn::parse_subject_dn;
+use crate::Authority;
 use crate::ca::{IssuerUrls, NewCa};
 use crate::error::{Error, ErrorKind, Result};
-use crate::{Authority, audit_row, now_secs};
 
 pub const CA_KEY_SIZE: i64 = 4096;
 pub const CA_CERT_DAYS: i64 = 3650;
@@ -188,7 +188,7 @@ impl Authority {
             created_by_user_id: creator_of(user),
             created_by_service_account_id: user.service_account_id,
             deleted_at: None,
-            updated_at: now_secs(),
+            updated_at: self.now_secs(),
         };
         Ok((new_ca, fastpki))
     }
@@ -249,7 +249,7 @@ impl Authority {
             return Err(Error::conflict(format!("CA {id} has {children} child CA(s) and cannot be deleted")));
         }
         let caller = caller_in(user, &ca.ca.tenant_id);
-        let audit = audit_row(&caller, "ca.delete", &ca.ca.id, format!("Deleted CA '{}'", ca.fastpki.name));
+        let audit = self.audit_row(&caller, "ca.delete", &ca.ca.id, format!("Deleted CA '{}'", ca.fastpki.name));
         self.store.delete_fastpki_ca(&ca, &audit).await?;
         self.cas.clear();
         Ok(())

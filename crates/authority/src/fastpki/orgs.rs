@@ -5,16 +5,18 @@ use certus_store::{AuditRow, FastPkiOrgRow, TenantRow, UserRow};
 
 use super::access::{actor_of, is_superuser};
 use crate::error::{Error, Result};
-use crate::{Authority, new_id, now_secs};
+use crate::{Authority, new_id};
 
-fn org_audit(caller: &UserRow, action: &str, org: &FastPkiOrgRow, detail: String) -> AuditRow {
-    AuditRow {
-        at: now_secs(),
-        tenant_id: Some(org.tenant_id.clone()),
-        actor: actor_of(caller),
-        action: action.to_owned(),
-        resource: format!("org:{}", org.id),
-        detail,
+impl crate::Authority {
+    fn org_audit(&self, caller: &UserRow, action: &str, org: &FastPkiOrgRow, detail: String) -> AuditRow {
+        AuditRow {
+            at: self.now_secs(),
+            tenant_id: Some(org.tenant_id.clone()),
+            actor: actor_of(caller),
+            action: action.to_owned(),
+            resource: format!("org:{}", org.id),
+            detail,
+        }
     }
 }
 
@@ -58,10 +60,10 @@ impl Authority {
             id: new_id("tnt"),
             org_id: org_id.clone(),
             name: crate::auth::DEFAULT_TENANT.to_owned(),
-            created_at: now_secs(),
+            created_at: self.now_secs(),
         };
         let probe = FastPkiOrgRow { tenant_id: tenant.id.clone(), ..Default::default() };
-        let audit = org_audit(caller, "org_create", &probe, format!("Created organization '{name}'"));
+        let audit = self.org_audit(caller, "org_create", &probe, format!("Created organization '{name}'"));
         self.store
             .insert_fastpki_org(&org_id, &name, &tenant, description.as_deref(), &audit)
             .await
@@ -106,7 +108,7 @@ impl Authority {
         if description.is_some() {
             org.description = description;
         }
-        org.updated_at = now_secs();
+        org.updated_at = self.now_secs();
         self.store.update_fastpki_org(&org).await.map_err(duplicate_name)?;
         self.fastpki_org_or_404(id).await
     }
@@ -116,7 +118,7 @@ impl Authority {
             return Err(Error::forbidden("The user doesn't have sufficient privileges"));
         }
         let org = self.fastpki_org_or_404(id).await?;
-        let audit = org_audit(caller, "org_delete", &org, format!("Deleted organization '{}'", org.name));
+        let audit = self.org_audit(caller, "org_delete", &org, format!("Deleted organization '{}'", org.name));
         match self.store.delete_fastpki_org(&org, &audit).await {
             Err(certus_store::Error::Conflict(m)) => Err(Error::policy(m)),
             other => Ok(other?),
@@ -134,8 +136,8 @@ impl Authority {
             return Err(Error::forbidden("You don't have permission to add users to this organization"));
         }
         user.org_id = Some(org.org_id.clone());
-        user.updated_at = now_secs();
-        let audit = org_audit(caller, "org_add_user", &org, format!("Added user '{}'", user.username));
+        user.updated_at = self.now_secs();
+        let audit = self.org_audit(caller, "org_add_user", &org, format!("Added user '{}'", user.username));
         self.store.update_user(&user, false, &audit).await?;
         self.user_or_404(user_id).await
     }
@@ -153,8 +155,8 @@ impl Authority {
             }
         }
         user.org_id = None;
-        user.updated_at = now_secs();
-        let audit = org_audit(caller, "org_remove_user", &org, format!("Removed user '{}'", user.username));
+        user.updated_at = self.now_secs();
+        let audit = self.org_audit(caller, "org_remove_user", &org, format!("Removed user '{}'", user.username));
         self.store.update_user(&user, false, &audit).await?;
         self.user_or_404(user_id).await
     }

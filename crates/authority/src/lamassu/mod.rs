@@ -12,7 +12,7 @@ use crate::error::{Error, NotFoundAs, Result};
 use crate::issue::{Issued, Requested, apply_profile};
 use crate::policy::normalize_dns_name;
 use crate::profiles::{Profile, Validity};
-use crate::{Authority, CertView, now_secs, serial_key};
+use crate::{Authority, CertView, serial_key};
 
 /// Which profile signs: inline beats an id, and an id beats the CA's default.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ impl Authority {
         };
         let lifetime = match profile.validity {
             Validity::Duration { secs, .. } => secs,
-            Validity::Time { at, .. } => at - now_secs(),
+            Validity::Time { at, .. } => at - self.now_secs(),
         };
         let mut plan = self.plan_without_role(ca, csr.subject_fields.common_name.clone(), dns, ips, lifetime.max(1));
         plan.subject = csr.subject_fields.clone();
