@@ -7,7 +7,7 @@ use certus_authority::Caller;
 use crate::AppState;
 use crate::error::ApiError;
 
-pub struct Auth(pub Caller);
+pub(crate) struct Auth(pub Caller);
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;

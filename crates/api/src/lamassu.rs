@@ -14,12 +14,12 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete))
 }
 
 /// This front door's errors: `{"err": "..."}`.
-pub struct CaError(StatusCode, String);
+pub(crate) struct CaError(StatusCode, String);
 
 impl From<Error> for CaError {
     fn from(e: Error) -> Self {
@@ -44,7 +44,7 @@ impl IntoResponse for CaError {
 type CaResult<T> = Result<T, CaError>;
 
 /// The bearer token, with this front door's error shape.
-pub struct CaAuth(Caller);
+pub(crate) struct CaAuth(Caller);
 
 impl FromRequestParts<AppState> for CaAuth {
     type Rejection = CaError;
@@ -61,7 +61,7 @@ impl FromRequestParts<AppState> for CaAuth {
 }
 
 /// A JSON body whose rejection is `{"err": ...}` with 400.
-pub struct CaJson(Value);
+pub(crate) struct CaJson(Value);
 
 impl<S: Send + Sync> axum::extract::FromRequest<S> for CaJson {
     type Rejection = CaError;
@@ -141,7 +141,7 @@ async fn delete(State(state): State<AppState>, CaAuth(caller): CaAuth, Path(id):
 
 // ---- CAs and certificates ----
 
-pub fn ca_router() -> OpenApiRouter<AppState> {
+pub(crate) fn ca_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_ca, list_cas))
         .routes(routes!(get_ca))

@@ -22,7 +22,7 @@ use crate::error::{ApiError, ApiJson, ApiResult};
 
 /// Plain axum routes: a dotted target in the first segment does not fit the OpenAPI generator's
 /// path templates well, so this front door is documented in docs/decisions.md.
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/{target}/resource-api/services/create", post(create_service))
         .route("/v1/{target}/x509-service-api/dependencies/add", post(add_dependency))

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(crate) fn router() -> OpenApiRouter<AppState> {
     // GET's request is base64 and may contain '/', so it takes the rest of the path (a
     // catch-all the OpenAPI document cannot express; POST documents the responder).
     OpenApiRouter::new().routes(routes!(ocsp_post)).route("/ocsp/{*request}", axum::routing::get(ocsp_get))

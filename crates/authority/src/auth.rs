@@ -87,8 +87,8 @@ pub(crate) fn token_row(
     }
 }
 
-pub const DEFAULT_ORG: &str = "default";
-pub const DEFAULT_TENANT: &str = "default";
+pub(crate) const DEFAULT_ORG: &str = "default";
+pub(crate) const DEFAULT_TENANT: &str = "default";
 
 impl Authority {
     /// Resolves a bearer token to its caller. Unknown, revoked and wrong tokens all get the

@@ -12,8 +12,8 @@ use crate::{Authority, new_id, serial_key};
 
 pub type CertView = CertRow;
 
-pub const DEFAULT_PAGE: i64 = 50;
-pub const MAX_PAGE: i64 = 1000;
+pub(crate) const DEFAULT_PAGE: i64 = 50;
+pub(crate) const MAX_PAGE: i64 = 1000;
 
 #[derive(Debug, Clone, Default)]
 pub struct ListRequest {

@@ -10,8 +10,8 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::error::{Error, Result};
 
-pub const DEFAULT_PAGE_SIZE: usize = 25;
-pub const MAX_PAGE_SIZE: usize = 100;
+pub(crate) const DEFAULT_PAGE_SIZE: usize = 25;
+pub(crate) const MAX_PAGE_SIZE: usize = 100;
 
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {

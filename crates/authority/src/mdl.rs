@@ -18,7 +18,7 @@ use crate::error::{Error, NotFoundAs, Result};
 use crate::pipeline::{self, AuditIntent, Order, Signed, Template};
 use crate::{Authority, generate_key, new_uuid, rfc3339};
 
-pub const SERVICE_TYPES: &[&str] = &["kms", "x509-service", "x509-store"];
+pub(crate) const SERVICE_TYPES: &[&str] = &["kms", "x509-service", "x509-store"];
 
 /// A resolved `org.tenant.service[.child]` path.
 #[derive(Debug, Clone)]

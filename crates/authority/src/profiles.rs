@@ -16,7 +16,7 @@ use crate::error::{Error, NotFoundAs, Result};
 use crate::list_query::ListQuery;
 
 /// Fields lists may filter and sort on.
-pub const PROFILE_FIELDS: &[&str] = &[
+pub(crate) const PROFILE_FIELDS: &[&str] = &[
     "id",
     "name",
     "description",

@@ -12,7 +12,7 @@ use crate::fastpki::actor_of;
 use crate::{Authority, new_uuid};
 
 pub const ACCESS_TOKEN_MINUTES: i64 = 15;
-pub const REFRESH_TOKEN_MINUTES: i64 = 1440;
+pub(crate) const REFRESH_TOKEN_MINUTES: i64 = 1440;
 /// The id a superuser API token acts under; user ids start at 1.
 const API_TOKEN_USER_ID: i64 = 0;
 const ROLES: [&str; 3] = ["superuser", "admin", "user"];
@@ -61,7 +61,7 @@ pub struct TokenPair {
 }
 
 #[derive(Serialize, Deserialize)]
-pub struct Claims {
+pub(crate) struct Claims {
     pub sub: String,
     pub id: i64,
     pub role: String,

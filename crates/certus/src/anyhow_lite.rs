@@ -1,6 +1,6 @@
 //! A tiny context-carrying error for start-up failures, so they read as sentences.
 
-pub struct Error(String);
+pub(crate) struct Error(String);
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -8,9 +8,9 @@ impl std::fmt::Display for Error {
     }
 }
 
-pub type Result<T> = std::result::Result<T, Error>;
+pub(crate) type Result<T> = std::result::Result<T, Error>;
 
-pub trait Context<T> {
+pub(crate) trait Context<T> {
     fn context(self, what: &str) -> Result<T>;
 }
 

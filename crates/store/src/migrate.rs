@@ -33,7 +33,7 @@ const POSTGRES: &[(i64, &str)] = &[
 /// Key of the PostgreSQL advisory lock held while migrating.
 const MIGRATION_LOCK: i64 = 0x4345_5254_5553; // "CERTUS"
 
-pub async fn run(pool: &AnyPool, backend: Backend) -> crate::error::Result<()> {
+pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> crate::error::Result<()> {
     let mut conn = pool.acquire().await?;
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut *conn).await?;

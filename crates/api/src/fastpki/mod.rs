@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(orgs::routes())
         .merge(cas::routes())
@@ -76,7 +76,7 @@ async fn to_collection(uri: axum::http::Uri) -> Response {
 }
 
 /// An error in this front door's shape.
-pub struct FastPkiError(StatusCode, Value);
+pub(crate) struct FastPkiError(StatusCode, Value);
 
 pub(crate) type FastPkiResult<T> = Result<T, FastPkiError>;
 

@@ -14,7 +14,7 @@ use crate::auth::Auth;
 use crate::error::{ApiJson, ApiResult};
 use crate::time_fmt::{rfc3339, rfc3339_opt};
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health))
         .routes(routes!(whoami))
@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Health {
+pub(super) struct Health {
     status: &'static str,
 }
 
@@ -36,7 +36,7 @@ async fn health(State(state): State<AppState>) -> ApiResult<Json<Health>> {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct WhoAmI {
+pub(super) struct WhoAmI {
     identity_id: String,
     identity_type: &'static str,
     tenant_id: String,
@@ -56,12 +56,12 @@ async fn whoami(Auth(caller): Auth) -> Json<WhoAmI> {
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct CreateTenant {
+pub(super) struct CreateTenant {
     name: String,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Tenant {
+pub(super) struct Tenant {
     id: String,
     name: String,
     organization_id: String,
@@ -86,7 +86,7 @@ async fn create_tenant(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct TenantList {
+pub(super) struct TenantList {
     data: Vec<Tenant>,
 }
 
@@ -97,7 +97,7 @@ async fn list_tenants(State(state): State<AppState>, Auth(caller): Auth) -> ApiR
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct CreateToken {
+pub(super) struct CreateToken {
     tenant_id: String,
     name: String,
     /// `pki:issue` and/or `pki:admin`.
@@ -105,7 +105,7 @@ pub struct CreateToken {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Token {
+pub(super) struct Token {
     id: String,
     tenant_id: String,
     name: String,
@@ -146,7 +146,7 @@ async fn create_token(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct TokenList {
+pub(super) struct TokenList {
     data: Vec<Token>,
 }
 

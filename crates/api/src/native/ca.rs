@@ -16,7 +16,7 @@ use crate::auth::Auth;
 use crate::error::{ApiJson, ApiResult, ErrorBody};
 use crate::time_fmt::rfc3339;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_ca, list_cas))
         .routes(routes!(get_ca))
@@ -27,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct CreateCa {
+pub(super) struct CreateCa {
     /// Tenant-unique name.
     name: String,
     /// Subject CN.
@@ -53,7 +53,7 @@ pub struct CreateCa {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Ca {
+pub(super) struct Ca {
     id: String,
     name: String,
     common_name: String,
@@ -121,7 +121,7 @@ async fn create_ca(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct CaList {
+pub(super) struct CaList {
     data: Vec<Ca>,
 }
 
@@ -138,7 +138,7 @@ async fn get_ca(State(state): State<AppState>, Auth(caller): Auth, Path(id): Pat
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct CaCertificate {
+pub(super) struct CaCertificate {
     certificate_pem: String,
 }
 
@@ -216,7 +216,7 @@ async fn get_delta_crl(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct CrlInfo {
+pub(super) struct CrlInfo {
     ca_id: String,
     crl_pem: String,
     crl_number: i64,

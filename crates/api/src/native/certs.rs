@@ -17,7 +17,7 @@ use crate::auth::Auth;
 use crate::error::{ApiJson, ApiQuery, ApiResult, ErrorBody};
 use crate::time_fmt::{rfc3339, rfc3339_opt};
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(get_certificate))
@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct CertificateSummary {
+pub(super) struct CertificateSummary {
     id: String,
     common_name: Option<String>,
     issuer_ca_id: Option<String>,
@@ -66,7 +66,7 @@ impl From<&CertView> for CertificateSummary {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
+pub(super) struct ListQuery {
     /// Only certificates issued by this CA.
     ca_id: Option<String>,
     /// Only certificates expiring within this window, e.g. `30d`.
@@ -81,7 +81,7 @@ pub struct ListQuery {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct CertificatePage {
+pub(super) struct CertificatePage {
     data: Vec<CertificateSummary>,
     cursor: Option<String>,
     has_more: bool,
@@ -111,7 +111,7 @@ async fn list(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Certificate {
+pub(super) struct Certificate {
     #[serde(flatten)]
     summary: CertificateSummary,
     certificate_pem: String,
@@ -150,7 +150,7 @@ async fn get_pem(State(state): State<AppState>, Auth(caller): Auth, Path(id): Pa
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct ImportBody {
+pub(super) struct ImportBody {
     certificate_pem: String,
     private_key_pem: Option<String>,
     chain_pem: Option<String>,
@@ -173,7 +173,7 @@ async fn import(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct PrivateKey {
+pub(super) struct PrivateKey {
     certificate_id: String,
     private_key: String,
 }
@@ -191,7 +191,7 @@ async fn private_key(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct ValidateBody {
+pub(super) struct ValidateBody {
     certificate_pem: String,
     chain_pem: Option<String>,
     /// Default true.
@@ -199,7 +199,7 @@ pub struct ValidateBody {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct ValidationResult {
+pub(super) struct ValidationResult {
     valid: bool,
     chain_valid: bool,
     not_expired: bool,
@@ -233,7 +233,7 @@ async fn validate(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct RevokeBody {
+pub(super) struct RevokeBody {
     serial_number: String,
     /// RFC 5280 reason: unspecified (default), key_compromise, ca_compromise,
     /// affiliation_changed, superseded, cessation_of_operation, certificate_hold,
@@ -242,7 +242,7 @@ pub struct RevokeBody {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Revocation {
+pub(super) struct Revocation {
     certificate_id: String,
     serial_number: String,
     is_revoked: bool,

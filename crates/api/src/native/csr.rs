@@ -15,7 +15,7 @@ use crate::auth::Auth;
 use crate::error::{ApiJson, ApiResult, ErrorBody, OptionalJson};
 use crate::time_fmt::rfc3339;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(generate))
         .routes(routes!(import))
@@ -26,7 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Csr {
+pub(super) struct Csr {
     id: String,
     /// `pending`, `approved`, `rejected` or `signed`.
     status: String,
@@ -64,14 +64,14 @@ impl From<CsrView> for Csr {
 }
 
 #[derive(Deserialize, ToSchema, Default)]
-pub struct CsrSubject {
+pub(super) struct CsrSubject {
     common_name: Option<String>,
     organization: Option<String>,
     country: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct GenerateBody {
+pub(super) struct GenerateBody {
     #[serde(default)]
     subject: CsrSubject,
     #[serde(default)]
@@ -104,7 +104,7 @@ async fn generate(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct ImportBody {
+pub(super) struct ImportBody {
     csr_pem: String,
 }
 
@@ -132,7 +132,7 @@ async fn approve(State(state): State<AppState>, Auth(caller): Auth, Path(id): Pa
 }
 
 #[derive(Deserialize, ToSchema, Default)]
-pub struct RejectBody {
+pub(super) struct RejectBody {
     reason: Option<String>,
 }
 
@@ -148,14 +148,14 @@ async fn reject(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct SignBody {
+pub(super) struct SignBody {
     ca_id: String,
     /// Default 365.
     validity_days: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct SignedCsr {
+pub(super) struct SignedCsr {
     csr: Csr,
     #[serde(flatten)]
     certificate: IssuedCertificate,

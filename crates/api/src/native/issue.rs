@@ -14,12 +14,12 @@ use crate::auth::Auth;
 use crate::error::{ApiJson, ApiResult, ErrorBody, OptionalJson};
 use crate::time_fmt::rfc3339;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(issue)).routes(routes!(sign)).routes(routes!(renew))
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct IssueBody {
+pub(super) struct IssueBody {
     common_name: Option<String>,
     #[serde(default)]
     alt_names: Vec<String>,
@@ -31,7 +31,7 @@ pub struct IssueBody {
 
 /// An issued certificate. `private_key` appears only when Certus generated the key, once.
 #[derive(Serialize, ToSchema)]
-pub struct IssuedCertificate {
+pub(super) struct IssuedCertificate {
     certificate_id: String,
     certificate: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,7 +69,7 @@ async fn issue(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct SignBody {
+pub(super) struct SignBody {
     csr_pem: String,
     ttl: Option<String>,
     /// Overrides the CSR's CN.
@@ -101,7 +101,7 @@ async fn sign(
 }
 
 #[derive(Deserialize, ToSchema, Default)]
-pub struct RenewBody {
+pub(super) struct RenewBody {
     ttl: Option<String>,
 }
 

@@ -15,13 +15,13 @@ use crate::auth::Auth;
 use crate::error::{ApiJson, ApiResult, ErrorBody};
 use crate::time_fmt::rfc3339;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_role, list_roles)).routes(routes!(get_role, update_role, delete_role))
 }
 
 /// Role fields. On create, `name` and `ca_id` are required; on PATCH, only given fields change.
 #[derive(Deserialize, ToSchema, Default)]
-pub struct RoleBody {
+pub(super) struct RoleBody {
     name: Option<String>,
     /// Which CA signs certificates for this role.
     ca_id: Option<String>,
@@ -63,7 +63,7 @@ impl RoleBody {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Role {
+pub(super) struct Role {
     name: String,
     ca_id: String,
     allowed_domains: Vec<String>,
@@ -113,7 +113,7 @@ async fn create_role(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct RoleList {
+pub(super) struct RoleList {
     data: Vec<Role>,
 }
 

@@ -15,18 +15,18 @@ use crate::auth::Auth;
 use crate::error::{ApiJson, ApiResult, ErrorBody};
 use crate::time_fmt::rfc3339;
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(delete))
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct CreateBody {
+pub(super) struct CreateBody {
     name: String,
     certificate_pem: String,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct TrustAnchor {
+pub(super) struct TrustAnchor {
     id: String,
     name: String,
     subject: String,
@@ -60,7 +60,7 @@ async fn create(
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct TrustAnchorList {
+pub(super) struct TrustAnchorList {
     data: Vec<TrustAnchor>,
 }
 

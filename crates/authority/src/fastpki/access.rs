@@ -11,7 +11,7 @@ use crate::auth::{Caller, Scope};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Read,
     CreateCa,
     CreateCert,

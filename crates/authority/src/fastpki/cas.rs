@@ -11,8 +11,8 @@ use crate::Authority;
 use crate::ca::{IssuerUrls, NewCa};
 use crate::error::{Error, ErrorKind, Result};
 
-pub const CA_KEY_SIZE: i64 = 4096;
-pub const CA_CERT_DAYS: i64 = 3650;
+pub(super) const CA_KEY_SIZE: i64 = 4096;
+pub(super) const CA_CERT_DAYS: i64 = 3650;
 
 /// A CA as /api/v1 shows it.
 pub type FastPkiCaView = FastPkiCa;

@@ -20,8 +20,8 @@ use crate::error::{Error, Result};
 use crate::policy::normalize_dns_name;
 use crate::{Authority, generate_key};
 
-pub const CERT_KEY_SIZE: i64 = 2048;
-pub const CERT_DAYS: i64 = 365;
+pub(super) const CERT_KEY_SIZE: i64 = 2048;
+pub(super) const CERT_DAYS: i64 = 365;
 /// Renewal refusals carry these codes (the reference's `{"detail": {"code", "message"}}`).
 const CSR_REQUIRED: &str = "csr_required_for_csr_origin_cert";
 const CSR_NOT_ALLOWED: &str = "csr_not_allowed_for_server_key_cert";

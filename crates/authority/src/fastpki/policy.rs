@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct IssuancePolicy {
+pub(super) struct IssuancePolicy {
     #[serde(default)]
     pub cn_patterns: Vec<String>,
     #[serde(default)]
@@ -98,7 +98,7 @@ fn in_cidr(ip: &IpAddr, (net, len): (IpAddr, u32)) -> bool {
 
 impl IssuancePolicy {
     /// Reads and checks a policy body (unreadable or invalid: a 422-style malformed error).
-    pub fn from_json(v: &serde_json::Value) -> Result<Self> {
+    pub(super) fn from_json(v: &serde_json::Value) -> Result<Self> {
         let p: IssuancePolicy = serde_json::from_value(v.clone()).map_err(|e| Error::malformed(e.to_string()))?;
         if p.max_validity_days < 1 {
             return Err(Error::malformed("max_validity_days must be at least 1"));
