@@ -13,12 +13,14 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let bearer = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim);
-        Ok(Auth(state.authority.authenticate(bearer).await?))
+        Ok(Auth(state.authority.authenticate(bearer_token(parts)).await?))
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header, for every front door (the scheme
+/// name is case-insensitive, RFC 7235 §2.1).
+pub(crate) fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }

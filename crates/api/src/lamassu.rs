@@ -7,7 +7,8 @@ use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use certus_authority::{Caller, Error, ErrorKind, ListQuery};
+use certus_authority::{Caller, CertStatus, Error, ErrorKind, ListQuery};
+use certus_x509::RevocationReason;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -50,13 +51,7 @@ impl FromRequestParts<AppState> for CaAuth {
     type Rejection = CaError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let bearer = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        Ok(CaAuth(state.authority.authenticate(bearer).await?))
+        Ok(CaAuth(state.authority.authenticate(crate::auth::bearer_token(parts)).await?))
     }
 }
 
@@ -170,19 +165,6 @@ fn subject_json(s: &certus_x509::Subject) -> Value {
     })
 }
 
-/// Revocation reasons by that product's names.
-const REASONS: &[(&str, &str)] = &[
-    ("Unspecified", "unspecified"),
-    ("KeyCompromise", "key_compromise"),
-    ("CACompromise", "ca_compromise"),
-    ("AffiliationChanged", "affiliation_changed"),
-    ("Superseded", "superseded"),
-    ("CessationOfOperation", "cessation_of_operation"),
-    ("CertificateHold", "certificate_hold"),
-    ("PrivilegeWithdrawn", "privilege_withdrawn"),
-    ("AACompromise", "aa_compromise"),
-];
-
 /// A certificate in that product's shape: base64(PEM), lower-case hex serial, parsed subject,
 /// issuer, key and extensions.
 fn certificate_json(
@@ -201,7 +183,7 @@ fn certificate_json(
         certus_x509::KeyKind::Other => "UNKNOWN",
         _ => "ECDSA",
     };
-    let reason = reason.map(|r| REASONS.iter().find(|(_, ours)| *ours == r).map(|(n, _)| *n).unwrap_or("Unspecified"));
+    let reason = reason.map(|r| RevocationReason::from_name(r).unwrap_or(RevocationReason::Unspecified).pascal_name());
     json!({
         "serial_number": hex::encode(&info.serial),
         "certificate": b64(&pem),
@@ -223,13 +205,12 @@ fn certificate_json(
     })
 }
 
+/// The product's name of a certificate's status.
 fn status_of(revoked_at: Option<i64>, not_after: i64) -> &'static str {
-    if revoked_at.is_some() {
-        "REVOKED"
-    } else if not_after < crate::time_fmt::now_secs() {
-        "EXPIRED"
-    } else {
-        "ACTIVE"
+    match CertStatus::of(revoked_at.is_some(), not_after, crate::time_fmt::now_secs()) {
+        CertStatus::Revoked => "REVOKED",
+        CertStatus::Expired => "EXPIRED",
+        CertStatus::Active => "ACTIVE",
     }
 }
 
@@ -442,10 +423,8 @@ async fn certificate_status(
     match get_str(&b, "status") {
         Some("REVOKED") => {
             let name = get_str(&b, "revocation_reason").unwrap_or("Unspecified");
-            let ours = REASONS
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, o)| *o)
+            let ours = RevocationReason::from_text(name)
+                .map(RevocationReason::name)
                 .ok_or_else(|| bad(format!("unsupported revocation reason {name:?}")))?;
             let already = state.authority.certificate_by_serial(&caller, &sn).await?;
             if already.revoked_at.is_some() {

@@ -235,3 +235,24 @@ impl Authority {
         Ok(RevokeResult { certificate_id: cert.id.clone(), serial: cert.serial.clone(), revoked_at: at, reason })
     }
 }
+
+/// Where a certificate stands, by the one rule every door shows in its own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertStatus {
+    Active,
+    Revoked,
+    Expired,
+}
+
+impl CertStatus {
+    /// Revoked wins over expired; a certificate is expired from its notAfter second on.
+    pub fn of(revoked: bool, not_after: i64, now: i64) -> Self {
+        if revoked {
+            CertStatus::Revoked
+        } else if not_after <= now {
+            CertStatus::Expired
+        } else {
+            CertStatus::Active
+        }
+    }
+}

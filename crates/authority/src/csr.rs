@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use certus_kms::KeySpec;
 use certus_store::CsrRow;
-use certus_x509::{PemLabel, Subject, SubjectPublicKeyInfo, build_csr, csr_from_pem, parse_csr, to_pem};
+use certus_x509::{PemLabel, Subject, build_csr, csr_from_pem, parse_csr, to_pem};
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
@@ -150,11 +150,7 @@ impl Authority {
         }
         let ca = self.usable_ca(&caller.tenant_id, ca_id).await?;
         let info = parse_csr(&csr.csr_der)?;
-        crate::policy::minimum_key_strength(&info.key)?;
-        let spki = Arc::new(
-            SubjectPublicKeyInfo::from_der(&info.spki_der)
-                .map_err(|_| Error::malformed("the CSR's public key algorithm is not supported"))?,
-        );
+        let spki = crate::policy::csr_subject_key(&info)?;
         let dns = info.dns_names.iter().map(|d| crate::policy::normalize_dns_name(d)).collect::<Result<Vec<_>>>()?;
         let plan = self.plan_without_role(ca, info.common_name.clone(), dns, info.ip_addresses.clone(), days * 86_400);
         let issued = self.sign_leaf_for_csr(caller, plan, spki, &csr).await?;

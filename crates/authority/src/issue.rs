@@ -7,8 +7,8 @@ use std::sync::Arc;
 use certus_kms::{KeySpec, SoftwareKey};
 use certus_store::{CaRow, CertRow, DoorRecord, KeyRow, RoleRow};
 use certus_x509::{
-    CertProfile, CertSpec, KeyInfo, KeyKind, KeyUsageBit, PemLabel, PublicKeyData, Subject, SubjectPublicKeyInfo,
-    csr_from_pem, parse_certificate, parse_csr,
+    CertProfile, CertSpec, KeyInfo, KeyKind, KeyUsageBit, PemLabel, PublicKeyData, Subject, csr_from_pem,
+    parse_certificate, parse_csr,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -114,11 +114,7 @@ impl Authority {
         let requested =
             Requested { key_usage: csr.key_usage.clone(), extended_key_usage: csr.extended_key_usage.clone() };
         self.apply_role_profile(&caller.tenant_id, &role, &mut plan, &csr.key, &requested).await?;
-        let spki = Arc::new(SubjectPublicKeyInfo::from_der(&csr.spki_der).map_err(|_| {
-            Error::malformed(
-                "the CSR's public key algorithm is not supported (use RSA, ECDSA P-256/384/521 or Ed25519)",
-            )
-        })?);
+        let spki = crate::policy::csr_subject_key(&csr)?;
         self.sign_leaf_with(caller, plan, spki, None).await
     }
 

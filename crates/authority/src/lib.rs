@@ -38,7 +38,7 @@ use time::OffsetDateTime;
 pub use admin::{NewToken, TokenView};
 pub use auth::{Caller, Scope};
 pub use ca::{CaView, NewCa};
-pub use certs::{CertPage, CertView, ImportRequest, ListRequest, RevokeResult};
+pub use certs::{CertPage, CertStatus, CertView, ImportRequest, ListRequest, RevokeResult};
 pub use certus_store::{FastPkiCert, FastPkiOrgRow, ServiceAccountRow, TenantRow, UserRow};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crl::{CRL_REFRESH_SECS, CrlView};

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use certus_kms::{JwkKey, Key, KeySpec, SoftwareKey};
 use certus_store::{CaRow, CertRow, DoorRecord, KeyRow, ServiceRow, StoreEntryRow};
 use certus_x509::{
-    DsSpec, IacaSpec, IssuerAltName, PemLabel, PublicKeyData, SubjectPublicKeyInfo, csr_from_pem, parse_certificate,
-    parse_csr, to_pem,
+    DsSpec, IacaSpec, IssuerAltName, PemLabel, PublicKeyData, csr_from_pem, parse_certificate, parse_csr, to_pem,
 };
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -872,14 +871,9 @@ fn mdl_issued(cert: CertRow, stored: Option<Vec<String>>) -> MdlIssued {
     }
 }
 
-/// A CSR's key, once its signature is checked, held to the one key-strength floor.
+/// A CSR's key, once its signature is checked.
 fn csr_key(pem: &str) -> Result<Arc<dyn PublicKeyData + Send + Sync>> {
-    let csr = parse_csr(&csr_from_pem(pem)?)?;
-    crate::policy::minimum_key_strength(&csr.key)?;
-    Ok(Arc::new(
-        SubjectPublicKeyInfo::from_der(&csr.spki_der)
-            .map_err(|_| Error::malformed("the CSR's key algorithm is not supported"))?,
-    ))
+    crate::policy::csr_subject_key(&parse_csr(&csr_from_pem(pem)?)?)
 }
 
 /// Whether a CA's subject is the issuer name a generic certificate asks for (its CN and country).

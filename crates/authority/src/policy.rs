@@ -4,26 +4,42 @@ use std::net::IpAddr;
 
 use crate::error::{Error, Result};
 
-/// Parses a duration such as `720h`, `30d`, `90m`, `3600s` or `3600` (seconds).
+/// The one duration grammar (roles, TTLs, issuance profiles, `expiring_within`): a number and a
+/// unit, repeated (`720h`, `30d`, `1y`, `2w3d`; s, m, h, d, w, y, a year being 365 days), or bare
+/// seconds (`3600`).
 pub fn parse_duration(text: &str) -> Result<i64> {
+    let bad = |why: &str| Error::malformed(format!("duration {text:?}: {why} (e.g. 720h, 30d, 1y, 2w3d, 3600s)"));
     let text = text.trim();
-    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let n: i64 = digits
-        .parse()
-        .map_err(|_| Error::malformed(format!("duration {text:?}: expected e.g. 720h, 30d, 90m or 3600s")))?;
-    let unit_secs = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(Error::malformed(format!("duration {text:?}: unit must be s, m, h or d"))),
-    };
-    n.checked_mul(unit_secs)
-        .filter(|secs| *secs > 0)
-        .ok_or_else(|| Error::malformed(format!("duration {text:?} must be positive and reasonable")))
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse::<i64>().ok().filter(|s| *s > 0).ok_or_else(|| bad("must be positive and reasonable"));
+    }
+    let mut total: i64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            'y' => 365 * 86_400,
+            other => return Err(bad(&format!("unknown unit {other:?}; use s, m, h, d, w or y"))),
+        };
+        let n: i64 = digits.parse().map_err(|_| bad("a number must come before each unit"))?;
+        total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or_else(|| bad("too long"))?;
+        digits.clear();
+    }
+    if !digits.is_empty() {
+        return Err(bad("the last number has no unit"));
+    }
+    if total <= 0 {
+        return Err(bad("must be positive"));
+    }
+    Ok(total)
 }
 
 /// Renders seconds the way roles are usually written (`720h`, `90m`, `45s`).
@@ -101,6 +117,17 @@ pub fn domain_allowed(name: &str, allowed: &[String], allow_subdomains: bool) ->
 
 /// The floor under every policy: Certus never certifies RSA keys below 2048 bits or keys of
 /// algorithms it does not know.
+/// The one reader of a CSR's public key: held to the key-strength floor, then ready to certify.
+pub(crate) fn csr_subject_key(
+    csr: &certus_x509::CsrInfo,
+) -> Result<std::sync::Arc<dyn certus_x509::PublicKeyData + Send + Sync>> {
+    minimum_key_strength(&csr.key)?;
+    let spki = certus_x509::SubjectPublicKeyInfo::from_der(&csr.spki_der).map_err(|_| {
+        Error::policy("the CSR's public key algorithm is not supported (use RSA, ECDSA P-256/384/521 or Ed25519)")
+    })?;
+    Ok(std::sync::Arc::new(spki))
+}
+
 pub fn minimum_key_strength(key: &certus_x509::KeyInfo) -> Result<()> {
     // The floor is the lint's (one rule for every door), applied early so nothing weak is queued.
     match certus_x509::key_strength_finding(key) {
@@ -150,7 +177,10 @@ mod tests {
         assert_eq!(parse_duration("30d").unwrap(), 30 * 86400);
         assert_eq!(parse_duration("90m").unwrap(), 5400);
         assert_eq!(parse_duration("3600").unwrap(), 3600);
-        assert!(parse_duration("10y").is_err());
+        assert_eq!(parse_duration("10y").unwrap(), 10 * 365 * 86400);
+        assert_eq!(parse_duration("2w3d").unwrap(), 17 * 86400);
+        assert!(parse_duration("5q").is_err());
+        assert!(parse_duration("").is_err());
         assert!(parse_duration("h").is_err());
         assert!(parse_duration("0h").is_err());
         assert!(parse_duration("99999999999999999999h").is_err());

@@ -111,36 +111,9 @@ pub struct Profile {
     pub crypto: CryptoEnforcement,
 }
 
-/// `1y`, `90d`, `2w3d`, `36h`: units s, m, h, d, w, y (a year is 365 days).
+/// A profile's `validity.duration`, in the one duration grammar (`policy::parse_duration`).
 pub fn parse_profile_duration(text: &str) -> Result<i64> {
-    let bad = |why: &str| Error::malformed(format!("validity.duration {text:?}: {why}"));
-    let mut total: i64 = 0;
-    let mut digits = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 7 * 86_400,
-            'y' => 365 * 86_400,
-            other => return Err(bad(&format!("unknown unit {other:?}; use s, m, h, d, w or y"))),
-        };
-        let n: i64 = digits.parse().map_err(|_| bad("a number must come before each unit"))?;
-        total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or_else(|| bad("too long"))?;
-        digits.clear();
-    }
-    if !digits.is_empty() {
-        return Err(bad("the last number has no unit"));
-    }
-    if total <= 0 {
-        return Err(bad("must be positive"));
-    }
-    Ok(total)
+    crate::policy::parse_duration(text).map_err(|e| Error::malformed(format!("validity.{}", e.message)))
 }
 
 fn field<'v>(body: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
@@ -502,7 +475,8 @@ mod tests {
         assert_eq!(parse_profile_duration("1y").unwrap(), 365 * 86_400);
         assert_eq!(parse_profile_duration("2w3d").unwrap(), 17 * 86_400);
         assert_eq!(parse_profile_duration("90d").unwrap(), 90 * 86_400);
-        for bad in ["", "10", "5q", "d", "0d"] {
+        assert_eq!(parse_profile_duration("10").unwrap(), 10, "bare seconds, as everywhere");
+        for bad in ["", "5q", "d", "0d"] {
             assert!(parse_profile_duration(bad).is_err(), "{bad}");
         }
     }

@@ -69,6 +69,26 @@ impl RevocationReason {
         Self::ALL.into_iter().find(|r| r.name() == name)
     }
 
+    /// A reason however a product or person spells it: `key_compromise`, `KeyCompromise`,
+    /// `keyCompromise`, "Key compromise", `CACompromise` (case, spaces and punctuation ignored).
+    pub fn from_text(text: &str) -> Option<Self> {
+        let squash = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+        let wanted = squash(text);
+        Self::ALL.into_iter().find(|r| squash(r.name()) == wanted)
+    }
+
+    /// The name in RFC 5280's ASN.1 spelling with a capital first letter, as Lamassu writes it
+    /// (`KeyCompromise`, `CACompromise`, `AACompromise`).
+    pub fn pascal_name(self) -> String {
+        self.name()
+            .split('_')
+            .map(|w| match w {
+                "ca" | "aa" => w.to_ascii_uppercase(),
+                _ => w[..1].to_ascii_uppercase() + &w[1..],
+            })
+            .collect()
+    }
+
     /// The CRLReason to encode; `None` for unspecified, which RFC 5280 §5.3.1 says SHOULD be
     /// absent rather than encoded.
     pub(crate) fn crl_reason(self) -> Option<CrlReason> {

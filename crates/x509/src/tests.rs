@@ -162,3 +162,14 @@ fn non_ascii_urls_are_refused_not_panicked_on() {
         assert!(e.to_string().contains("not ASCII"), "{e}");
     }
 }
+
+#[test]
+fn revocation_reasons_read_any_spelling_and_print_lamassus() {
+    for text in ["key_compromise", "KeyCompromise", "keyCompromise", "Key compromise"] {
+        assert_eq!(RevocationReason::from_text(text), Some(RevocationReason::KeyCompromise), "{text}");
+    }
+    assert_eq!(RevocationReason::from_text("CACompromise"), Some(RevocationReason::CaCompromise));
+    assert_eq!(RevocationReason::from_text("the laptop fell in a lake"), None);
+    assert_eq!(RevocationReason::AaCompromise.pascal_name(), "AACompromise");
+    assert_eq!(RevocationReason::CessationOfOperation.pascal_name(), "CessationOfOperation");
+}

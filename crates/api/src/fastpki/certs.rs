@@ -5,6 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
+use certus_authority::CertStatus;
 use certus_authority::{CertificateType, FastPkiCert, FastPkiCertView, NewFastPkiCert, SignFastPkiCsr};
 use certus_x509::{PemLabel, to_pem};
 use serde::Deserialize;
@@ -31,13 +32,12 @@ pub(super) fn serial_hex(stored: &str) -> String {
     if s.is_empty() { "0".into() } else { s }
 }
 
+/// The reference's name of a certificate's status.
 fn status(c: &FastPkiCert) -> &'static str {
-    if c.cert.revoked_at.is_some() {
-        "revoked"
-    } else if c.cert.not_after <= time::OffsetDateTime::now_utc().unix_timestamp() {
-        "expired"
-    } else {
-        "valid"
+    match CertStatus::of(c.cert.revoked_at.is_some(), c.cert.not_after, crate::time_fmt::now_secs()) {
+        CertStatus::Revoked => "revoked",
+        CertStatus::Expired => "expired",
+        CertStatus::Active => "valid",
     }
 }
 

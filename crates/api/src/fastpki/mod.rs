@@ -141,15 +141,6 @@ impl<T: DeserializeOwned> axum::extract::FromRequest<AppState> for FastPkiJson<T
     }
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-}
-
 /// The signed-in user behind `Authorization: Bearer <JWT>`.
 pub(crate) struct FastPkiAuth(pub Session);
 
@@ -157,7 +148,8 @@ impl FromRequestParts<AppState> for FastPkiAuth {
     type Rejection = FastPkiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, FastPkiError> {
-        let token = bearer(parts).ok_or_else(|| FastPkiError::detail(StatusCode::UNAUTHORIZED, "Not authenticated"))?;
+        let token = crate::auth::bearer_token(parts)
+            .ok_or_else(|| FastPkiError::detail(StatusCode::UNAUTHORIZED, "Not authenticated"))?;
         Ok(FastPkiAuth(state.authority.session_of(token).await?))
     }
 }
@@ -170,7 +162,8 @@ impl FromRequestParts<AppState> for FastPkiPrincipal {
     type Rejection = FastPkiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, FastPkiError> {
-        let token = bearer(parts).ok_or_else(|| FastPkiError::detail(StatusCode::UNAUTHORIZED, "Not authenticated"))?;
+        let token = crate::auth::bearer_token(parts)
+            .ok_or_else(|| FastPkiError::detail(StatusCode::UNAUTHORIZED, "Not authenticated"))?;
         if Authority::is_service_token(token) {
             return Ok(FastPkiPrincipal(state.authority.service_principal(token).await?));
         }
@@ -186,7 +179,7 @@ impl FromRequestParts<AppState> for MaybeFastPkiAuth {
     type Rejection = FastPkiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, FastPkiError> {
-        Ok(match bearer(parts) {
+        Ok(match crate::auth::bearer_token(parts) {
             Some(token) => MaybeFastPkiAuth(state.authority.session_of(token).await.ok()),
             None => MaybeFastPkiAuth(None),
         })

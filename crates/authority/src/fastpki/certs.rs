@@ -9,8 +9,8 @@ use std::sync::Arc;
 use certus_kms::KeySpec;
 use certus_store::{DoorRecord, FastPkiCa, FastPkiCert, FastPkiCertRow, KeyRow, UserRow};
 use certus_x509::{
-    CertProfile, KeyKind, KeyUsageBit, PublicKeyData, RevocationReason, Subject, SubjectAttr, SubjectPublicKeyInfo,
-    csr_from_pem, parse_certificate, parse_csr,
+    CertProfile, KeyKind, KeyUsageBit, PublicKeyData, RevocationReason, Subject, SubjectAttr, csr_from_pem,
+    parse_certificate, parse_csr,
 };
 
 use super::access::{Action, caller_in, creator_of, is_superuser, require};
@@ -190,7 +190,7 @@ fn valid_days_or_default(days: Option<i64>) -> Result<i64> {
 /// What a leaf is signed for: a key Certus made (kept or not) or a requester's public key.
 enum LeafKey {
     Generated { key: Arc<certus_kms::SoftwareKey>, keep: bool },
-    Requested(Arc<SubjectPublicKeyInfo>),
+    Requested(Arc<dyn certus_x509::PublicKeyData + Send + Sync>),
 }
 
 /// Everything decided about a /api/v1 certificate before it is signed.
@@ -281,7 +281,7 @@ impl Authority {
             (None, None) => return Err(Error::policy("Either ca_id or ca_name must be provided")),
         };
         let csr = read_csr(&req.csr)?;
-        let key = check_csr_key(&csr.key, &csr.spki_der)?;
+        let key = crate::policy::csr_subject_key(&csr)?;
         let common_name = req
             .common_name
             .or_else(|| csr.common_name.clone())
@@ -444,7 +444,7 @@ impl Authority {
             return Err(Error::conflict("Certificate is already revoked"));
         }
         let caller = caller_in(user, &cert.cert.tenant_id);
-        let code = reason.and_then(reason_from_text).unwrap_or(RevocationReason::Unspecified);
+        let code = reason.and_then(RevocationReason::from_text).unwrap_or(RevocationReason::Unspecified);
         let note = reason.map(|r| format!(" text={r:?}")).unwrap_or_default();
         match self.revoke_row(&caller, &cert.cert, code, note).await {
             Err(e) if e.kind == crate::ErrorKind::Conflict => {
@@ -497,7 +497,7 @@ impl Authority {
                 let csr = read_csr(pem)?;
                 order.key_size = i64::from(csr.key.bits);
                 order.is_rsa = csr.key.kind == KeyKind::Rsa;
-                Some(LeafKey::Requested(check_csr_key(&csr.key, &csr.spki_der)?))
+                Some(LeafKey::Requested(crate::policy::csr_subject_key(&csr)?))
             }
             // A new key, made once the order is admitted.
             (false, None) => None,
@@ -523,35 +523,9 @@ fn read_csr(pem: &str) -> Result<certus_x509::CsrInfo> {
     })
 }
 
-/// The CSR's public key, if Certus signs for that kind of key.
-fn check_csr_key(key: &certus_x509::KeyInfo, spki_der: &[u8]) -> Result<Arc<SubjectPublicKeyInfo>> {
-    let unsupported = || Error::policy("the CSR's key algorithm is not supported (use RSA, ECDSA or Ed25519)");
-    match key.kind {
-        KeyKind::Rsa if key.bits < 2048 => {
-            Err(Error::policy(format!("RSA keys must be at least 2048 bits, the CSR's key has {}", key.bits)))
-        }
-        KeyKind::Other => Err(unsupported()),
-        _ => SubjectPublicKeyInfo::from_der(spki_der).map(Arc::new).map_err(|_| unsupported()),
-    }
-}
-
-/// An RFC 5280 reason named in free text: "Key compromise", "key_compromise", "keyCompromise".
-fn reason_from_text(text: &str) -> Option<RevocationReason> {
-    let squash = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
-    let wanted = squash(text);
-    RevocationReason::ALL.into_iter().find(|r| squash(r.name()) == wanted)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn free_text_reasons() {
-        assert_eq!(reason_from_text("Key compromise"), Some(RevocationReason::KeyCompromise));
-        assert_eq!(reason_from_text("superseded"), Some(RevocationReason::Superseded));
-        assert_eq!(reason_from_text("the laptop fell in a lake"), None);
-    }
 
     #[test]
     fn san_rules_by_type() {

@@ -2,9 +2,7 @@
 //! what the certificate holds. Also the certificate-status changes that front door offers
 //! (revoke by serial, release a certificateHold).
 
-use std::sync::Arc;
-
-use certus_x509::{SubjectPublicKeyInfo, csr_from_pem, parse_csr, parse_serial};
+use certus_x509::{csr_from_pem, parse_csr, parse_serial};
 use serde_json::Value;
 
 use crate::auth::{Caller, Scope};
@@ -63,12 +61,8 @@ impl Authority {
         let requested =
             Requested { key_usage: csr.key_usage.clone(), extended_key_usage: csr.extended_key_usage.clone() };
         apply_profile(&profile, &mut plan, &csr.key, &requested)?;
-        crate::policy::minimum_key_strength(&csr.key)?;
         plan.common_name = plan.subject.common_name.clone();
-        let spki = Arc::new(
-            SubjectPublicKeyInfo::from_der(&csr.spki_der)
-                .map_err(|_| Error::malformed("the CSR's public key algorithm is not supported"))?,
-        );
+        let spki = crate::policy::csr_subject_key(&csr)?;
         self.sign_leaf_with(caller, plan, spki, None).await
     }
 
