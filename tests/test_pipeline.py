@@ -1,15 +1,11 @@
 """The one issuance pipeline: the pre-issuance lint refuses before anything is signed or recorded,
 and every certificate, whichever front door made it, is in the one inventory."""
-import subprocess
-
-from conftest import BIN, BOOTSTRAP_TOKEN, PG_URL, Client, Server, assert_error, database_for, make_hierarchy, make_role
+from conftest import BOOTSTRAP_TOKEN, Client, Server, assert_error, make_hierarchy, make_role
+from test_audit import verify
 
 
 def audit_entries(data_dir):
-    args = [str(BIN), "audit", "verify", "--data-dir", str(data_dir)]
-    if PG_URL:
-        args += ["--database-url", database_for(data_dir)]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    out = verify(data_dir)
     assert out.returncode == 0 and "intact" in out.stdout, out.stdout + out.stderr
     return int(out.stdout.split(":")[1].split()[0])
 

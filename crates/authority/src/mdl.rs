@@ -287,6 +287,21 @@ impl Authority {
         }
     }
 
+    /// A certificate's subject key: a key reference (private or public) or a CSR's key.
+    async fn subject_key(
+        &self,
+        caller: &Caller,
+        source: &PublicKeySource,
+    ) -> Result<Arc<dyn PublicKeyData + Send + Sync>> {
+        Ok(match source {
+            PublicKeySource::Key(k) => match self.signing(caller, k).await? {
+                Signing::Private(k) => k,
+                Signing::Public(p) => Arc::new(p),
+            },
+            PublicKeySource::Csr(pem) => csr_key(pem)?,
+        })
+    }
+
     async fn private(&self, caller: &Caller, key: &KeyRef) -> Result<Arc<Key>> {
         match self.signing(caller, key).await? {
             Signing::Private(k) => Ok(k),
@@ -401,13 +416,7 @@ impl Authority {
         let t = self.resolve_target(caller, service_path).await?;
         self.service_of(&t, "x509-service").await?;
         let iaca = self.iaca_ca(caller, &t, signer).await?;
-        let subject: Arc<dyn PublicKeyData + Send + Sync> = match source {
-            PublicKeySource::Key(k) => match self.signing(caller, k).await? {
-                Signing::Private(k) => k,
-                Signing::Public(p) => Arc::new(p),
-            },
-            PublicKeySource::Csr(pem) => csr_key(pem)?,
-        };
+        let subject = self.subject_key(caller, source).await?;
         let now = self.now();
         if data.not_after.is_some_and(|t| t <= now.unix_timestamp()) {
             return Err(Error::malformed("ISO 18013-5 Annex B: the DS notAfter must be in the future"));
@@ -425,19 +434,8 @@ impl Authority {
         };
         let (door, stored) = self.store_write(&t, write).await?;
         let key = self.load_key(&t.tenant_id, &iaca.key_id).await?;
-        let order = Order {
-            template: Template::Ds(spec),
-            signer: pipeline::Signer::Ca { ca: iaca, key },
-            subject_key: subject,
-            kept_key: None,
-            key_id: None,
-            role_name: None,
-            listed_name: None,
-            source: "mdl",
-            new_ca: None,
-            door,
-            audit: mdl_audit("mdl.document_signer", &t, stored.is_some()),
-        };
+        let audit = mdl_audit("mdl.document_signer", &t, stored.is_some());
+        let order = mdl_order(Template::Ds(spec), pipeline::Signer::Ca { ca: iaca, key }, subject, door, audit);
         let signed = self.issue_certificate(&caller_in(caller, &t), order).await?;
         Ok(mdl_issued(signed.cert, stored))
     }
@@ -593,13 +591,7 @@ impl Authority {
                     }
                     KeyRef::Jwk(_) => (self.private(caller, k).await?, None),
                 };
-                subject = match source {
-                    PublicKeySource::Key(k) => match self.signing(caller, k).await? {
-                        Signing::Private(k) => k,
-                        Signing::Public(p) => Arc::new(p),
-                    },
-                    PublicKeySource::Csr(pem) => csr_key(pem)?,
-                };
+                subject = self.subject_key(caller, source).await?;
             }
         }
         let ips = data
@@ -647,19 +639,9 @@ impl Authority {
         };
         let key_for_jwk = subject.clone();
         let (door, stored) = self.store_write(&t, write).await?;
-        let order = Order {
-            template: Template::Generic(spec),
-            signer: pipeline::Signer::Key { key: issuer_key, ca },
-            subject_key: subject,
-            kept_key: None,
-            key_id: None,
-            role_name: None,
-            listed_name: None,
-            source: "mdl",
-            new_ca: None,
-            door,
-            audit: mdl_audit("x509.generic", &t, stored.is_some()),
-        };
+        let audit = mdl_audit("x509.generic", &t, stored.is_some());
+        let signer = pipeline::Signer::Key { key: issuer_key, ca };
+        let order = mdl_order(Template::Generic(spec), signer, subject, door, audit);
         let signed = self.issue_certificate(&caller_in(caller, &t), order).await?;
         let info = parse_certificate(&signed.cert.cert_der).map_err(Error::internal)?;
         let jwk = certus_kms::public_jwk(crate::issue::key_spec_of(&info.key)?, key_for_jwk.der_bytes());
@@ -868,6 +850,29 @@ fn mdl_issued(cert: CertRow, stored: Option<Vec<String>>) -> MdlIssued {
         stored_certificate_ids: stored,
         not_before: cert.not_before,
         not_after: cert.not_after,
+    }
+}
+
+/// The order for a DS or generic certificate: no key kept, no role, no new CA.
+fn mdl_order(
+    template: Template,
+    signer: pipeline::Signer,
+    subject_key: Arc<dyn PublicKeyData + Send + Sync>,
+    door: DoorRecord,
+    audit: AuditIntent,
+) -> Order {
+    Order {
+        template,
+        signer,
+        subject_key,
+        kept_key: None,
+        key_id: None,
+        role_name: None,
+        listed_name: None,
+        source: "mdl",
+        new_ca: None,
+        door,
+        audit,
     }
 }
 
