@@ -301,3 +301,16 @@ def test_every_door_key_type_and_kind_lints_clean(tmp):
         certs.append(("mdl-generic", generic["certificatePEM"]))
     lint_all(tmp, certs)
     assert len(certs) == 38  # 16 native, 7 FastPKI, 6 Lamassu, 9 mDL
+
+
+def test_revoking_a_roots_own_certificate_stops_the_root(admin):
+    """A self-signed root is in the inventory; revoking its certificate revokes the CA, as
+    revoking an intermediate's does, so nothing keeps signing under a revoked root."""
+    root, inter = make_hierarchy(admin)
+    certs = admin.ok("get", "/v1/pki/certificates?limit=500")["data"]
+    own = [c for c in certs if c["serial_number"] == root["serial_number"]]
+    assert len(own) == 1, (root, certs[:3])
+    admin.ok("post", "/v1/pki/revoke", json={"serial_number": root["serial_number"], "reason": "ca_compromise"})
+    r = admin.post("/v1/pki/ca", json={"name": "after-revoke", "common_name": "After", "ca_type": "intermediate",
+                                       "parent_ca_id": root["id"], "key_type": "ec", "key_size": 256})
+    assert_error(r, 400, "revoked")

@@ -20,7 +20,59 @@ pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
     /// A structured account of the error, for front doors whose documents define one.
-    pub detail: Option<serde_json::Value>,
+    pub detail: Option<ErrorDetail>,
+}
+
+/// A structured account of a refusal: a machine-readable code, and the field and value it
+/// concerns when there is one. Each door renders it in its own shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorDetail {
+    pub code: &'static str,
+    pub field: Option<&'static str>,
+    pub value: Option<DetailValue>,
+    /// The door shows the error's message beside the code.
+    pub with_message: bool,
+}
+
+/// The value a refusal concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DetailValue {
+    Number(i64),
+    Text(String),
+}
+
+impl From<i64> for DetailValue {
+    fn from(n: i64) -> Self {
+        DetailValue::Number(n)
+    }
+}
+
+impl From<&str> for DetailValue {
+    fn from(s: &str) -> Self {
+        DetailValue::Text(s.to_owned())
+    }
+}
+
+impl From<String> for DetailValue {
+    fn from(s: String) -> Self {
+        DetailValue::Text(s)
+    }
+}
+
+impl std::fmt::Display for DetailValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DetailValue::Number(n) => write!(f, "{n}"),
+            DetailValue::Text(t) => write!(f, "{t:?}"),
+        }
+    }
+}
+
+impl ErrorDetail {
+    /// Just a code.
+    pub fn code(code: &'static str) -> Self {
+        ErrorDetail { code, field: None, value: None, with_message: false }
+    }
 }
 
 impl std::fmt::Display for Error {
@@ -37,7 +89,7 @@ impl Error {
     fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error { kind, message: message.into(), detail: None }
     }
-    pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
+    pub fn with_detail(mut self, detail: ErrorDetail) -> Self {
         self.detail = Some(detail);
         self
     }

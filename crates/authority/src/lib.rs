@@ -43,7 +43,7 @@ pub use certus_store::{FastPkiCert, FastPkiOrgRow, ServiceAccountRow, TenantRow,
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crl::{CRL_REFRESH_SECS, CrlView};
 pub use csr::{CsrView, GenerateCsr};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{DetailValue, Error, ErrorDetail, ErrorKind, Result};
 pub use fastpki::{
     AuditEntry, AuditFilter, CertificateType, FastPkiCaView, FastPkiCertView, NewFastPkiCa, NewFastPkiCert,
     ServiceAccountPatch, ServiceToken, SignFastPkiCsr,

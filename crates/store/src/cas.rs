@@ -87,10 +87,14 @@ impl Store {
     }
 }
 
+/// A CA is revoked when its own certificate is: the one its parent issued, or, for a root, its
+/// self-signed certificate in the inventory (no issuer CA, same tenant and serial).
 pub(crate) const CA_COLUMNS: &str = "SELECT c.id, c.tenant_id, c.name, c.common_name, c.ca_type, c.parent_ca_id, c.key_id, \
      c.key_type, c.key_size, c.cert_der, c.serial, c.valid_from, c.valid_until, c.is_active, c.created_at, c.profile_id, \
-     CASE WHEN EXISTS (SELECT 1 FROM certificates x WHERE x.issuer_ca_id = c.parent_ca_id AND x.serial = c.serial \
-             AND x.revoked_at IS NOT NULL) THEN 1 ELSE 0 END AS revoked, \
+     CASE WHEN EXISTS (SELECT 1 FROM certificates x WHERE x.serial = c.serial AND x.revoked_at IS NOT NULL \
+             AND (x.issuer_ca_id = c.parent_ca_id \
+                  OR (c.parent_ca_id IS NULL AND x.issuer_ca_id IS NULL AND x.tenant_id = c.tenant_id))) \
+         THEN 1 ELSE 0 END AS revoked, \
      (SELECT k.backend FROM keys k WHERE k.id = c.key_id) AS key_store FROM cas c";
 
 pub(crate) fn ca_row(r: &AnyRow) -> Result<CaRow> {

@@ -20,7 +20,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Form, Json, Router};
-use certus_authority::{Authority, ErrorKind, NewUser, Session, TokenPair, UserPatch, UserRow};
+use certus_authority::{Authority, DetailValue, ErrorKind, NewUser, Session, TokenPair, UserPatch, UserRow};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -120,7 +120,21 @@ impl From<certus_authority::Error> for FastPkiError {
         };
         match (e.detail, e.kind) {
             // Errors the documents give a structured detail (codes of renewal and policies).
-            (Some(detail), _) => FastPkiError(status, detail),
+            (Some(d), _) => {
+                let mut detail = serde_json::json!({ "code": d.code });
+                if d.with_message {
+                    detail["message"] = e.message.into();
+                }
+                if let Some(field) = d.field {
+                    detail["field"] = field.into();
+                }
+                match d.value {
+                    Some(DetailValue::Number(n)) => detail["value"] = n.into(),
+                    Some(DetailValue::Text(t)) => detail["value"] = t.into(),
+                    None => {}
+                }
+                FastPkiError(status, detail)
+            }
             (None, ErrorKind::Malformed) => FastPkiError::invalid(e.message),
             (None, _) => FastPkiError::detail(status, e.message),
         }

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::access::{actor_of, creator_of, is_superuser};
 use super::policy::{IssuancePolicy, Requested};
 use crate::Authority;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorDetail, Result};
 
 const TOKEN_PREFIX: &str = "fpki_sa_";
 /// Domain separation from the other uses of the KEK's MAC key.
@@ -298,7 +298,7 @@ impl Authority {
         let Some(sa) = principal.service_account_id else { return Ok(()) };
         let Some((body, _, _)) = self.store.get_issuance_policy(sa).await? else {
             return Err(Error::forbidden("this service account has no issuance policy")
-                .with_detail(json!({ "code": "service_account_has_no_policy" })));
+                .with_detail(ErrorDetail::code("service_account_has_no_policy")));
         };
         let policy: IssuancePolicy = serde_json::from_str(&body).map_err(Error::internal)?;
         policy.check(r)

@@ -16,7 +16,7 @@ use certus_x509::{
 use super::access::{Action, caller_in, creator_of, is_superuser, require};
 use super::dn::{format_subject_dn, parse_subject_dn};
 use super::policy::Requested;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorDetail, Result};
 use crate::policy::normalize_dns_name;
 use crate::{Authority, generate_key};
 
@@ -26,8 +26,8 @@ pub(super) const CERT_DAYS: i64 = 365;
 const CSR_REQUIRED: &str = "csr_required_for_csr_origin_cert";
 const CSR_NOT_ALLOWED: &str = "csr_not_allowed_for_server_key_cert";
 
-fn renewal_refused(code: &str, message: &str) -> Error {
-    Error::policy(message).with_detail(serde_json::json!({ "code": code, "message": message }))
+fn renewal_refused(code: &'static str, message: &str) -> Error {
+    Error::policy(message).with_detail(ErrorDetail { with_message: true, ..ErrorDetail::code(code) })
 }
 
 const SERVER_AUTH: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 3, 1];

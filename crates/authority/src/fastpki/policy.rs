@@ -5,9 +5,8 @@
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::error::{Error, Result};
+use crate::error::{DetailValue, Error, ErrorDetail, Result};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -38,10 +37,13 @@ pub(crate) struct Requested<'a> {
     pub valid_days: i64,
 }
 
-fn violation(field: &str, value: impl Into<serde_json::Value>) -> Error {
+fn violation(field: &'static str, value: impl Into<DetailValue>) -> Error {
     let value = value.into();
-    Error::policy(format!("issuance policy does not allow {field} {value}"))
-        .with_detail(json!({ "code": "policy_violation", "field": field, "value": value }))
+    Error::policy(format!("issuance policy does not allow {field} {value}")).with_detail(ErrorDetail {
+        field: Some(field),
+        value: Some(value),
+        ..ErrorDetail::code("policy_violation")
+    })
 }
 
 /// fnmatch-style glob: `*` any run of characters, `?` one character; case-insensitive.
@@ -162,7 +164,7 @@ mod tests {
 
     #[test]
     fn deny_by_default_and_each_field() {
-        let p = IssuancePolicy::from_json(&json!({"max_validity_days": 30})).unwrap();
+        let p = IssuancePolicy::from_json(&serde_json::json!({"max_validity_days": 30})).unwrap();
         let ok = Requested {
             ca_id: 1,
             certificate_type: "server",
@@ -172,7 +174,7 @@ mod tests {
             emails: &[],
             valid_days: 30,
         };
-        assert_eq!(p.check(&ok).unwrap_err().detail.unwrap()["field"], "ca_id");
+        assert_eq!(p.check(&ok).unwrap_err().detail.unwrap().field.unwrap(), "ca_id");
         let p = IssuancePolicy {
             allowed_ca_ids: vec![1],
             allowed_certificate_types: vec!["server".into()],
@@ -182,7 +184,7 @@ mod tests {
             ..p
         };
         p.check(&ok).unwrap();
-        let field = |r: Requested<'_>| p.check(&r).unwrap_err().detail.unwrap()["field"].clone();
+        let field = |r: Requested<'_>| p.check(&r).unwrap_err().detail.unwrap().field.unwrap();
         assert_eq!(field(Requested { certificate_type: "client", ..ok }), "certificate_type");
         assert_eq!(field(Requested { common_name: "x.other", ..ok }), "common_name");
         assert_eq!(field(Requested { dns: &["x.other".into()], ..ok }), "san_dns_names");
