@@ -54,7 +54,8 @@ async fn create_service(
     Path(target): Path<String>,
     ApiJson(b): ApiJson<ServiceBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    Ok((StatusCode::CREATED, Json(s.authority.create_service(&c, &target, &b.service_type).await?)))
+    let service = s.authority.create_service(&c, &target, &b.service_type).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "_id": service.path, "type": service.service_type }))))
 }
 
 /// The body is the dependency path as a JSON string, or `{"dependency": "..."}`.
@@ -85,7 +86,7 @@ async fn kms_generate(
     Path(target): Path<String>,
     ApiJson(b): ApiJson<GenerateBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    Ok((StatusCode::CREATED, Json(s.authority.kms_generate(&c, &target, &b.key_type).await?)))
+    Ok((StatusCode::CREATED, Json(kms_key_json(s.authority.kms_generate(&c, &target, &b.key_type).await?))))
 }
 
 async fn kms_import(
@@ -95,11 +96,15 @@ async fn kms_import(
     ApiJson(jwk): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let jwk = jwk.get("jwk").cloned().unwrap_or(jwk);
-    Ok((StatusCode::CREATED, Json(s.authority.kms_import_jwk(&c, &target, &jwk).await?)))
+    Ok((StatusCode::CREATED, Json(kms_key_json(s.authority.kms_import_jwk(&c, &target, &jwk).await?))))
 }
 
 async fn kms_jwk(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.authority.kms_public_jwk(&c, &target).await?))
+    Ok(Json(s.authority.kms_public_jwk(&c, &target).await?.to_json()))
+}
+
+fn kms_key_json(k: certus_authority::KmsKeyView) -> Value {
+    json!({ "keyIdPath": k.key_path, "publicKeyJwk": k.public_jwk.to_json() })
 }
 
 async fn kms_delete(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<StatusCode> {
@@ -389,13 +394,22 @@ async fn store_list(State(s): State<AppState>, Auth(c): Auth, Path(target): Path
             .into_iter()
             .next()
             .ok_or_else(|| ApiError::from(certus_authority::Error::not_found("store entry not found")))?;
-        return Ok(Json(entry));
+        return Ok(Json(entry_json(&entry)));
     }
-    Ok(Json(Value::Array(entries)))
+    Ok(Json(Value::Array(entries.iter().map(entry_json).collect())))
+}
+
+/// A store entry in the spec's shape: `_id`, `data` (`type`, `pem`, `complementaryMetadata`), `updatedAt`.
+fn entry_json(e: &certus_authority::StoreEntry) -> Value {
+    let mut data = json!({ "type": e.entry_type, "pem": e.pem });
+    if let Some(m) = e.metadata.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok()) {
+        data["complementaryMetadata"] = m;
+    }
+    json!({ "_id": e.path, "data": data, "updatedAt": crate::time_fmt::rfc3339(e.updated_at) })
 }
 
 async fn store_ids(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<Json<Value>> {
-    let ids: Vec<Value> = s.authority.store_list(&c, &target).await?.into_iter().map(|e| e["_id"].clone()).collect();
+    let ids: Vec<Value> = s.authority.store_list(&c, &target).await?.into_iter().map(|e| Value::from(e.path)).collect();
     Ok(Json(Value::Array(ids)))
 }
 
@@ -406,7 +420,7 @@ async fn store_add(
     ApiJson(b): ApiJson<EntryBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let entry = s.authority.store_add(&c, &target, &b.kind, b.pem()?, b.complementary_metadata.clone()).await?;
-    Ok((StatusCode::CREATED, Json(entry)))
+    Ok((StatusCode::CREATED, Json(entry_json(&entry))))
 }
 
 async fn store_update(
@@ -415,7 +429,8 @@ async fn store_update(
     Path(target): Path<String>,
     ApiJson(b): ApiJson<EntryBody>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(s.authority.store_update(&c, &target, &b.kind, b.pem()?, b.complementary_metadata.clone()).await?))
+    let entry = s.authority.store_update(&c, &target, &b.kind, b.pem()?, b.complementary_metadata.clone()).await?;
+    Ok(Json(entry_json(&entry)))
 }
 
 async fn store_delete(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<StatusCode> {
@@ -582,7 +597,7 @@ async fn generic(
     }
     echo_data["isCertificateAuthority"] = json!(d.is_certificate_authority);
     echo_data["keyUsage"] = json!(d.key_usage);
-    echo_data["publicKeyJwk"] = jwk;
+    echo_data["publicKeyJwk"] = jwk.to_json();
     Ok(Json(issued_json(&issued, echo_data)))
 }
 

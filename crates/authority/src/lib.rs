@@ -52,7 +52,8 @@ pub use issue::{IssueRequest, Issued, SignRequest};
 pub use lamassu::ProfileChoice;
 pub use list_query::ListQuery;
 pub use mdl::{
-    DsData, GenericData, GenericIssuer, IacaData, IacaSigner, KeyRef, MdlIssued, PublicKeySource, StoreWrite, Target,
+    DsData, GenericData, GenericIssuer, IacaData, IacaSigner, KeyRef, KmsKeyView, MdlIssued, MdlService,
+    PublicKeySource, StoreEntry, StoreWrite, Target,
 };
 pub use ocsp::{OcspReply, OcspSigner};
 pub use profiles::{Profile, eku_name, key_usage_name, parse_profile_duration};

@@ -4,18 +4,18 @@
 
 use std::sync::Arc;
 
-use certus_kms::{JwkKey, Key, KeySpec, SoftwareKey};
+use certus_kms::{JwkKey, Key, KeySpec, PublicJwk, SoftwareKey};
 use certus_store::{CaRow, CertRow, DoorRecord, KeyRow, ServiceRow, StoreEntryRow};
 use certus_x509::{
     DsSpec, IacaSpec, IssuerAltName, PemLabel, PublicKeyData, csr_from_pem, parse_certificate, parse_csr, to_pem,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::pipeline::{self, AuditIntent, Order, Signed, Template};
-use crate::{Authority, generate_key, new_uuid, rfc3339};
+use crate::{Authority, generate_key, new_uuid};
 
 pub(crate) const SERVICE_TYPES: &[&str] = &["kms", "x509-service", "x509-store"];
 
@@ -123,6 +123,35 @@ pub struct StoreWrite {
     pub vical_metadata: Option<Value>,
 }
 
+/// A service of a tenant, as created.
+#[derive(Debug, Clone)]
+pub struct MdlService {
+    /// `org.tenant.service`.
+    pub path: String,
+    pub service_type: String,
+}
+
+/// A named key of a KMS service and its public half.
+#[derive(Debug, Clone)]
+pub struct KmsKeyView {
+    /// `org.tenant.kms.name`.
+    pub key_path: String,
+    pub public_jwk: PublicJwk,
+}
+
+/// An entry of an X.509 store.
+#[derive(Debug, Clone)]
+pub struct StoreEntry {
+    /// `org.tenant.store.id`.
+    pub path: String,
+    /// `base` or `vical-entry`.
+    pub entry_type: String,
+    pub pem: String,
+    /// VICAL complementary metadata, as the JSON text it was given in.
+    pub metadata: Option<String>,
+    pub updated_at: i64,
+}
+
 /// The issued certificate and the store paths it was written to.
 #[derive(Debug, Clone)]
 pub struct MdlIssued {
@@ -164,7 +193,7 @@ impl Authority {
         Ok(s)
     }
 
-    pub async fn create_service(&self, caller: &Caller, path: &str, service_type: &str) -> Result<Value> {
+    pub async fn create_service(&self, caller: &Caller, path: &str, service_type: &str) -> Result<MdlService> {
         caller.require(Scope::Admin)?;
         let t = self.resolve_target(caller, path).await?;
         if t.child.is_some() {
@@ -181,7 +210,7 @@ impl Authority {
         };
         self.store.insert_service(&row).await?;
         self.audit(caller, "service.create", path, format!("type={service_type}")).await;
-        Ok(json!({ "_id": path, "type": service_type }))
+        Ok(MdlService { path: path.to_owned(), service_type: service_type.to_owned() })
     }
 
     /// Attaches a KMS or an X.509 store (same tenant) to an X.509 service.
@@ -206,7 +235,7 @@ impl Authority {
 
     /// Generates a key named by `key_path` (org.tenant.kms.name): secp256r1, secp384r1,
     /// secp521r1, ed25519, RSA, RSA3072 or RSA4096. Returns its public JWK.
-    pub async fn kms_generate(&self, caller: &Caller, key_path: &str, key_type: &str) -> Result<Value> {
+    pub async fn kms_generate(&self, caller: &Caller, key_path: &str, key_type: &str) -> Result<KmsKeyView> {
         caller.require(Scope::Admin)?;
         let spec = match key_type {
             "secp256r1" => KeySpec::EcP256,
@@ -223,7 +252,7 @@ impl Authority {
     }
 
     /// Imports a private JWK under `key_path`.
-    pub async fn kms_import_jwk(&self, caller: &Caller, key_path: &str, jwk: &Value) -> Result<Value> {
+    pub async fn kms_import_jwk(&self, caller: &Caller, key_path: &str, jwk: &Value) -> Result<KmsKeyView> {
         caller.require(Scope::Admin)?;
         match certus_kms::key_from_jwk(jwk)? {
             JwkKey::Private(key) => self.name_kms_key(caller, key_path, key, "kms.import").await,
@@ -231,14 +260,23 @@ impl Authority {
         }
     }
 
-    async fn name_kms_key(&self, caller: &Caller, key_path: &str, key: SoftwareKey, action: &str) -> Result<Value> {
+    async fn name_kms_key(
+        &self,
+        caller: &Caller,
+        key_path: &str,
+        key: SoftwareKey,
+        action: &str,
+    ) -> Result<KmsKeyView> {
         let t = self.resolve_target(caller, key_path).await?;
         let service = self.service_of(&t, "kms").await?;
         let name = t.child()?;
         let row = self.seal_key(&t.tenant_id, &key);
         let audit = self.audit_row(caller, action, key_path, format!("key={}", row.id));
         self.store.insert_kms_key(&service.id, name, &row, &audit).await?;
-        Ok(json!({ "keyIdPath": key_path, "publicKeyJwk": certus_kms::public_jwk(key.spec(), key.der_bytes()) }))
+        Ok(KmsKeyView {
+            key_path: key_path.to_owned(),
+            public_jwk: certus_kms::public_jwk(key.spec(), key.der_bytes()),
+        })
     }
 
     async fn kms_key(&self, caller: &Caller, key_path: &str) -> Result<Arc<Key>> {
@@ -254,7 +292,7 @@ impl Authority {
         Ok((key_id, key))
     }
 
-    pub async fn kms_public_jwk(&self, caller: &Caller, key_path: &str) -> Result<Value> {
+    pub async fn kms_public_jwk(&self, caller: &Caller, key_path: &str) -> Result<PublicJwk> {
         let key = self.kms_key(caller, key_path).await?;
         Ok(certus_kms::public_jwk(key.spec(), key.der_bytes()))
     }
@@ -567,7 +605,7 @@ impl Authority {
         source: &PublicKeySource,
         issuer: &GenericIssuer,
         write: &StoreWrite,
-    ) -> Result<(MdlIssued, Value)> {
+    ) -> Result<(MdlIssued, PublicJwk)> {
         caller.require(Scope::Admin)?;
         let t = self.resolve_target(caller, service_path).await?;
         self.service_of(&t, "x509-service").await?;
@@ -708,14 +746,14 @@ impl Authority {
 
     // ---- X.509 stores ----
 
-    pub async fn store_list(&self, caller: &Caller, store_path: &str) -> Result<Vec<Value>> {
+    pub async fn store_list(&self, caller: &Caller, store_path: &str) -> Result<Vec<StoreEntry>> {
         let t = self.resolve_target(caller, store_path).await?;
         let store = self.service_of(&t, "x509-store").await?;
         let rows = self.store.store_entries(&t.tenant_id, &store.id).await?;
         Ok(rows
             .iter()
             .filter(|r| t.child.as_deref().is_none_or(|c| c == r.entry_id))
-            .map(|r| entry_json(&t, r))
+            .map(|r| entry_view(&t, r))
             .collect())
     }
 
@@ -734,7 +772,7 @@ impl Authority {
         entry_type: &str,
         pem: &str,
         metadata: Option<Value>,
-    ) -> Result<Value> {
+    ) -> Result<StoreEntry> {
         let (t, store) = self.store_to_change(caller, path).await?;
         let row = entry_row(
             &t,
@@ -747,7 +785,7 @@ impl Authority {
         )?;
         let audit = self.audit_row(caller, "store.add", path, format!("entry={}", row.entry_id));
         self.store.insert_store_entry(&row, &audit).await?;
-        Ok(entry_json(&t, &row))
+        Ok(entry_view(&t, &row))
     }
 
     pub async fn store_update(
@@ -757,12 +795,12 @@ impl Authority {
         entry_type: &str,
         pem: &str,
         metadata: Option<Value>,
-    ) -> Result<Value> {
+    ) -> Result<StoreEntry> {
         let (t, store) = self.store_to_change(caller, path).await?;
         let row = entry_row(&t, &store.id, t.child()?.to_owned(), entry_type, pem, metadata, self.now_secs())?;
         self.store.update_store_entry(&row).await.not_found_as("store entry")?;
         self.audit(caller, "store.update", path, String::new()).await;
-        Ok(entry_json(&t, &row))
+        Ok(entry_view(&t, &row))
     }
 
     pub async fn store_delete(&self, caller: &Caller, path: &str) -> Result<()> {
@@ -820,12 +858,14 @@ fn entry_row(
     })
 }
 
-fn entry_json(t: &Target, r: &StoreEntryRow) -> Value {
-    let mut data = json!({ "type": r.entry_type, "pem": r.pem });
-    if let Some(m) = r.metadata.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok()) {
-        data["complementaryMetadata"] = m;
+fn entry_view(t: &Target, r: &StoreEntryRow) -> StoreEntry {
+    StoreEntry {
+        path: t.path_of(&r.store_id, &r.entry_id),
+        entry_type: r.entry_type.clone(),
+        pem: r.pem.clone(),
+        metadata: r.metadata.clone(),
+        updated_at: r.updated_at,
     }
-    json!({ "_id": t.path_of(&r.store_id, &r.entry_id), "data": data, "updatedAt": rfc3339(r.updated_at) })
 }
 
 /// The caller acting in the target's tenant (a superuser may name another tenant).

@@ -36,14 +36,14 @@ fn curve(spec: KeySpec) -> (&'static str, usize, &'static [u64]) {
 }
 
 /// The public JWK of a key, from its spec and subjectPublicKey bits.
-pub fn public_jwk(spec: KeySpec, public_key: &[u8]) -> Value {
+pub fn public_jwk(spec: KeySpec, public_key: &[u8]) -> PublicJwk {
     match spec.key_type() {
         "ec" => {
             let (crv, len, _) = curve(spec);
             let point = public_key.get(1..).unwrap_or_default();
-            json!({"kty": "EC", "crv": crv, "x": b64(&point[..len.min(point.len())]), "y": b64(point.get(len..).unwrap_or_default())})
+            PublicJwk::Ec { crv, x: b64(&point[..len.min(point.len())]), y: b64(point.get(len..).unwrap_or_default()) }
         }
-        "ed25519" => json!({"kty": "OKP", "crv": "Ed25519", "x": b64(public_key)}),
+        "ed25519" => PublicJwk::Okp { crv: "Ed25519", x: b64(public_key) },
         _ => {
             let (n, e) = yasna::parse_der(public_key, |r| {
                 r.read_sequence(|r| {
@@ -51,7 +51,27 @@ pub fn public_jwk(spec: KeySpec, public_key: &[u8]) -> Value {
                 })
             })
             .unwrap_or_default();
-            json!({"kty": "RSA", "n": b64(&n), "e": b64(&e)})
+            PublicJwk::Rsa { n: b64(&n), e: b64(&e) }
+        }
+    }
+}
+
+/// A public key as a JWK, with the members of its key type (RFC 7518 §6.2 EC, §6.3 RSA; RFC
+/// 8037 §2 OKP), base64url without padding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicJwk {
+    Ec { crv: &'static str, x: String, y: String },
+    Okp { crv: &'static str, x: String },
+    Rsa { n: String, e: String },
+}
+
+impl PublicJwk {
+    /// The JWK as a JSON object.
+    pub fn to_json(&self) -> Value {
+        match self {
+            PublicJwk::Ec { crv, x, y } => json!({"kty": "EC", "crv": crv, "x": x, "y": y}),
+            PublicJwk::Okp { crv, x } => json!({"kty": "OKP", "crv": crv, "x": x}),
+            PublicJwk::Rsa { n, e } => json!({"kty": "RSA", "n": n, "e": e}),
         }
     }
 }

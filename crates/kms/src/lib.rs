@@ -11,7 +11,7 @@ mod pkcs11;
 mod software_key;
 mod verify;
 
-pub use jwk::{JwkKey, PublicKey, key_from_jwk, public_jwk, raw_signature};
+pub use jwk::{JwkKey, PublicJwk, PublicKey, key_from_jwk, public_jwk, raw_signature};
 pub use kek::{Kek, write_private_file};
 pub use key::Key;
 pub use pkcs11::{Hsm, HsmKey, Pkcs11Config};
