@@ -16,7 +16,6 @@ mod error;
 mod fastpki;
 mod issue;
 mod lamassu;
-mod list_query;
 mod mdl;
 mod ocsp;
 mod pipeline;
@@ -50,13 +49,12 @@ pub use fastpki::{
 };
 pub use issue::{IssueRequest, Issued, SignRequest};
 pub use lamassu::ProfileChoice;
-pub use list_query::ListQuery;
 pub use mdl::{
     DsData, GenericData, GenericIssuer, IacaData, IacaSigner, KeyRef, KmsKeyView, MdlIssued, MdlService,
     PublicKeySource, StoreEntry, StoreWrite, Target,
 };
 pub use ocsp::{OcspReply, OcspSigner};
-pub use profiles::{Profile, eku_name, key_usage_name, parse_profile_duration};
+pub use profiles::{Profile, ProfileView, eku_name, key_usage_name, parse_profile_duration};
 pub use roles::{RolePatch, RoleView};
 pub use trust::TrustAnchorView;
 pub use users::{ACCESS_TOKEN_MINUTES, NewUser, Session, TokenPair, UserPatch};
@@ -148,6 +146,17 @@ impl Authority {
     pub fn with_ocsp_signer(mut self, mode: OcspSigner) -> Self {
         self.ocsp = Arc::new(ocsp::OcspState::new(mode));
         self
+    }
+
+    /// A tag over `data` under the key-encryption key, for tokens a door hands out and must
+    /// recognise (list bookmarks).
+    pub fn mac(&self, data: &[u8]) -> Vec<u8> {
+        self.kek.mac(data)
+    }
+
+    /// Constant-time check of a tag made by [`Authority::mac`].
+    pub fn verify_mac(&self, data: &[u8], tag: &[u8]) -> bool {
+        self.kek.verify_mac(data, tag)
     }
 
     /// Liveness plus a database round trip.

@@ -13,28 +13,6 @@ use time::format_description::well_known::Rfc3339;
 use crate::Authority;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
-use crate::list_query::ListQuery;
-
-/// Fields lists may filter and sort on.
-pub(crate) const PROFILE_FIELDS: &[&str] = &[
-    "id",
-    "name",
-    "description",
-    "sign_as_ca",
-    "honor_key_usage",
-    "honor_extended_key_usages",
-    "honor_subject",
-    "honor_extensions",
-    "validity.type",
-    "validity.duration",
-    "validity.time",
-    "extended_key_usages",
-    "crypto_enforcement.enabled",
-    "crypto_enforcement.allow_rsa_keys",
-    "crypto_enforcement.allow_ecdsa_keys",
-    "created_at",
-    "updated_at",
-];
 
 /// keyUsage flags: (object key, PascalCase name, bit).
 const KEY_USAGES: &[(&str, &str, KeyUsageBit)] = &[
@@ -399,7 +377,7 @@ impl Profile {
 }
 
 impl Authority {
-    pub async fn create_profile(&self, caller: &Caller, body: &Value) -> Result<Value> {
+    pub async fn create_profile(&self, caller: &Caller, body: &Value) -> Result<ProfileView> {
         caller.require(Scope::Admin)?;
         let profile = Profile::from_json(body, None)?;
         let now = self.now_secs();
@@ -413,10 +391,10 @@ impl Authority {
         };
         self.store.insert_profile(&row).await?;
         self.audit(caller, "profile.create", &profile.id, String::new()).await;
-        Ok(with_times(&row))
+        profile_view(&row)
     }
 
-    pub async fn update_profile(&self, caller: &Caller, id: &str, body: &Value) -> Result<Value> {
+    pub async fn update_profile(&self, caller: &Caller, id: &str, body: &Value) -> Result<ProfileView> {
         caller.require(Scope::Admin)?;
         let profile = Profile::from_json(body, Some(id))?;
         let mut row = self.store.get_profile(&caller.tenant_id, id).await.not_found_as("profile")?;
@@ -425,11 +403,11 @@ impl Authority {
         row.updated_at = self.now_secs();
         self.store.update_profile(&row).await.not_found_as("profile")?;
         self.audit(caller, "profile.update", id, String::new()).await;
-        Ok(with_times(&row))
+        profile_view(&row)
     }
 
-    pub async fn get_profile(&self, caller: &Caller, id: &str) -> Result<Value> {
-        Ok(with_times(&self.store.get_profile(&caller.tenant_id, id).await.not_found_as("profile")?))
+    pub async fn get_profile(&self, caller: &Caller, id: &str) -> Result<ProfileView> {
+        profile_view(&self.store.get_profile(&caller.tenant_id, id).await.not_found_as("profile")?)
     }
 
     pub async fn delete_profile(&self, caller: &Caller, id: &str) -> Result<()> {
@@ -439,10 +417,9 @@ impl Authority {
         Ok(())
     }
 
-    /// A page of the tenant's profiles and the bookmark of the next page ("" at the end).
-    pub async fn list_profiles(&self, caller: &Caller, q: &ListQuery) -> Result<(Vec<Value>, String)> {
-        let items = self.store.list_profiles(&caller.tenant_id).await?.iter().map(with_times).collect();
-        self.list_json(items, q, PROFILE_FIELDS)
+    /// The tenant's profiles.
+    pub async fn list_profiles(&self, caller: &Caller) -> Result<Vec<ProfileView>> {
+        self.store.list_profiles(&caller.tenant_id).await?.iter().map(profile_view).collect()
     }
 
     /// The profile a role names, parsed.
@@ -453,13 +430,18 @@ impl Authority {
     }
 }
 
-fn with_times(row: &ProfileRow) -> Value {
-    let mut v: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("created_at".into(), Value::String(crate::rfc3339(row.created_at)));
-        obj.insert("updated_at".into(), Value::String(crate::rfc3339(row.updated_at)));
-    }
-    v
+/// An issuance profile with its record's times.
+#[derive(Debug, Clone)]
+pub struct ProfileView {
+    pub profile: Profile,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn profile_view(row: &ProfileRow) -> Result<ProfileView> {
+    let body: Value = serde_json::from_str(&row.body).map_err(Error::internal)?;
+    let profile = Profile::from_json(&body, Some(&row.id))?;
+    Ok(ProfileView { profile, created_at: row.created_at, updated_at: row.updated_at })
 }
 
 #[cfg(test)]

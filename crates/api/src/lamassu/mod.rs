@@ -7,13 +7,16 @@ use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use certus_authority::{Caller, CertStatus, Error, ErrorKind, ListQuery};
+mod list;
+
+use certus_authority::{Caller, CertStatus, Error, ErrorKind, ProfileView};
 use certus_x509::RevocationReason;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use list::{ListQuery, list_json};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete))
@@ -92,8 +95,17 @@ fn list_query(raw: Option<String>) -> ListQuery {
            ("filter" = Option<String>, Query, description = "field[op]value, repeatable; ops eq ne contains gt ge lt le before after")),
     responses((status = 200, body = Object), (status = 400, body = Object)))]
 async fn list(State(state): State<AppState>, CaAuth(caller): CaAuth, RawQuery(raw): RawQuery) -> CaResult<Json<Value>> {
-    let (list, next) = state.authority.list_profiles(&caller, &list_query(raw)).await?;
+    let profiles: Vec<Value> = state.authority.list_profiles(&caller).await?.iter().map(profile_json).collect();
+    let (list, next) = list_json(&state.authority, profiles, &list_query(raw), PROFILE_FIELDS)?;
     Ok(Json(json!({ "list": list, "next": next })))
+}
+
+/// A profile in the product's shape, with its record's times.
+fn profile_json(v: &ProfileView) -> Value {
+    let mut json = v.profile.to_json();
+    json["created_at"] = crate::time_fmt::rfc3339(v.created_at).into();
+    json["updated_at"] = crate::time_fmt::rfc3339(v.updated_at).into();
+    json
 }
 
 #[utoipa::path(post, path = "/api/ca/v1/profiles", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
@@ -103,7 +115,7 @@ async fn create(
     CaAuth(caller): CaAuth,
     CaJson(body): CaJson,
 ) -> CaResult<(StatusCode, Json<Value>)> {
-    Ok((StatusCode::CREATED, Json(state.authority.create_profile(&caller, &body).await?)))
+    Ok((StatusCode::CREATED, Json(profile_json(&state.authority.create_profile(&caller, &body).await?))))
 }
 
 #[utoipa::path(get, path = "/api/ca/v1/profiles/{id}", tag = "ca-v1", security(("bearer" = [])),
@@ -113,7 +125,7 @@ async fn get_one(
     CaAuth(caller): CaAuth,
     Path(id): Path<String>,
 ) -> CaResult<Json<Value>> {
-    Ok(Json(state.authority.get_profile(&caller, &id).await?))
+    Ok(Json(profile_json(&state.authority.get_profile(&caller, &id).await?)))
 }
 
 #[utoipa::path(put, path = "/api/ca/v1/profiles/{id}", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
@@ -124,7 +136,7 @@ async fn update(
     Path(id): Path<String>,
     CaJson(body): CaJson,
 ) -> CaResult<Json<Value>> {
-    Ok(Json(state.authority.update_profile(&caller, &id, &body).await?))
+    Ok(Json(profile_json(&state.authority.update_profile(&caller, &id, &body).await?)))
 }
 
 #[utoipa::path(delete, path = "/api/ca/v1/profiles/{id}", tag = "ca-v1", security(("bearer" = [])),
@@ -315,9 +327,30 @@ async fn list_cas(
     RawQuery(raw): RawQuery,
 ) -> CaResult<Json<Value>> {
     let cas: Vec<Value> = state.authority.list_cas(&caller).await?.iter().map(ca_json).collect();
-    let (list, next) = state.authority.list_json(cas, &list_query(raw), CA_FIELDS)?;
+    let (list, next) = list_json(&state.authority, cas, &list_query(raw), CA_FIELDS)?;
     Ok(Json(json!({ "list": list, "next": next })))
 }
+
+/// Profile fields lists may filter and sort on.
+const PROFILE_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "sign_as_ca",
+    "honor_key_usage",
+    "honor_extended_key_usages",
+    "honor_subject",
+    "honor_extensions",
+    "validity.type",
+    "validity.duration",
+    "validity.time",
+    "extended_key_usages",
+    "crypto_enforcement.enabled",
+    "crypto_enforcement.allow_rsa_keys",
+    "crypto_enforcement.allow_ecdsa_keys",
+    "created_at",
+    "updated_at",
+];
 
 const CA_FIELDS: &[&str] = &[
     "id",

@@ -1,4 +1,4 @@
-//! One list-query language for the product's JSON lists: `filter=field[op]value` (also
+//! Lamassu's list-query language for its JSON lists: `filter=field[op]value` (also
 //! `field[op]=value`), `sort_by` + `sort_mode`, `page_size`, and an opaque `bookmark` that is
 //! MAC'd under the KEK, so a tampered one is refused rather than trusted. Items are filtered in
 //! memory as JSON; fields are dotted paths (`validity.type`, `crypto_enforcement.enabled`).
@@ -8,13 +8,13 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::error::{Error, Result};
+use certus_authority::{Authority, Error, Result};
 
-pub(crate) const DEFAULT_PAGE_SIZE: usize = 25;
-pub(crate) const MAX_PAGE_SIZE: usize = 100;
+const DEFAULT_PAGE_SIZE: usize = 25;
+const MAX_PAGE_SIZE: usize = 100;
 
 #[derive(Debug, Clone, Default)]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     pub page_size: Option<String>,
     pub bookmark: Option<String>,
     pub sort_by: Option<String>,
@@ -145,84 +145,87 @@ fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
     }
 }
 
-impl crate::Authority {
-    /// Filters, sorts and pages `items` (JSON objects in their API shape); returns the page and
-    /// the bookmark of the next one (empty when there is none).
-    pub fn list_json(&self, items: Vec<Value>, q: &ListQuery, fields: &[&str]) -> Result<(Vec<Value>, String)> {
-        let state = match &q.bookmark {
-            Some(b) if !b.is_empty() => self.open_bookmark(b)?,
-            _ => {
-                let page_size = match &q.page_size {
-                    None => DEFAULT_PAGE_SIZE,
-                    Some(s) => s
-                        .parse::<usize>()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| Error::malformed("page_size must be a positive integer"))?
-                        .min(MAX_PAGE_SIZE),
-                };
-                if let Some(field) = &q.sort_by
-                    && !fields.contains(&field.as_str())
-                {
-                    return Err(Error::malformed(format!(
-                        "sort_by: {field:?} is not sortable; use one of {}",
-                        fields.join(", ")
-                    )));
+/// Filters, sorts and pages `items` (JSON objects in their API shape); returns the page and the
+/// bookmark of the next one (empty when there is none). Bookmarks are MAC'd by the engine's key.
+pub(crate) fn list_json(
+    authority: &Authority,
+    items: Vec<Value>,
+    q: &ListQuery,
+    fields: &[&str],
+) -> Result<(Vec<Value>, String)> {
+    let state = match &q.bookmark {
+        Some(b) if !b.is_empty() => open_bookmark(authority, b)?,
+        _ => {
+            let page_size = match &q.page_size {
+                None => DEFAULT_PAGE_SIZE,
+                Some(s) => s
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| Error::malformed("page_size must be a positive integer"))?
+                    .min(MAX_PAGE_SIZE),
+            };
+            if let Some(field) = &q.sort_by
+                && !fields.contains(&field.as_str())
+            {
+                return Err(Error::malformed(format!(
+                    "sort_by: {field:?} is not sortable; use one of {}",
+                    fields.join(", ")
+                )));
+            }
+            let descending = match q.sort_mode.as_deref() {
+                None | Some("asc") => false,
+                Some("desc") => true,
+                Some(other) => {
+                    return Err(Error::malformed(format!("sort_mode must be asc or desc, not {other:?}")));
                 }
-                let descending = match q.sort_mode.as_deref() {
-                    None | Some("asc") => false,
-                    Some("desc") => true,
-                    Some(other) => {
-                        return Err(Error::malformed(format!("sort_mode must be asc or desc, not {other:?}")));
-                    }
-                };
-                State { offset: 0, page_size, sort_by: q.sort_by.clone(), descending, filters: q.filters.clone() }
-            }
-        };
-        let filters = state.filters.iter().map(|f| parse_filter(f, fields)).collect::<Result<Vec<_>>>()?;
-        let mut kept = Vec::new();
-        for item in items {
-            let mut keep = true;
-            for f in &filters {
-                keep &= matches(&item, f)?;
-            }
-            if keep {
-                kept.push(item);
-            }
+            };
+            State { offset: 0, page_size, sort_by: q.sort_by.clone(), descending, filters: q.filters.clone() }
         }
-        if let Some(field) = &state.sort_by {
-            kept.sort_by(|a, b| compare(lookup(a, field), lookup(b, field)));
-            if state.descending {
-                kept.reverse();
-            }
+    };
+    let filters = state.filters.iter().map(|f| parse_filter(f, fields)).collect::<Result<Vec<_>>>()?;
+    let mut kept = Vec::new();
+    for item in items {
+        let mut keep = true;
+        for f in &filters {
+            keep &= matches(&item, f)?;
         }
-        let total = kept.len();
-        let page: Vec<Value> = kept.into_iter().skip(state.offset).take(state.page_size).collect();
-        let next_offset = state.offset + page.len();
-        let next = if next_offset < total {
-            self.seal_bookmark(&State { offset: next_offset, ..state })
-        } else {
-            String::new()
-        };
-        Ok((page, next))
+        if keep {
+            kept.push(item);
+        }
     }
+    if let Some(field) = &state.sort_by {
+        kept.sort_by(|a, b| compare(lookup(a, field), lookup(b, field)));
+        if state.descending {
+            kept.reverse();
+        }
+    }
+    let total = kept.len();
+    let page: Vec<Value> = kept.into_iter().skip(state.offset).take(state.page_size).collect();
+    let next_offset = state.offset + page.len();
+    let next = if next_offset < total {
+        seal_bookmark(authority, &State { offset: next_offset, ..state })
+    } else {
+        String::new()
+    };
+    Ok((page, next))
+}
 
-    fn seal_bookmark(&self, state: &State) -> String {
-        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let payload = serde_json::to_vec(state).unwrap_or_default();
-        let tag = self.kek.mac(&payload);
-        format!("{}.{}", b64.encode(&payload), b64.encode(tag))
-    }
+fn seal_bookmark(authority: &Authority, state: &State) -> String {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = serde_json::to_vec(state).unwrap_or_default();
+    let tag = authority.mac(&payload);
+    format!("{}.{}", b64.encode(&payload), b64.encode(tag))
+}
 
-    fn open_bookmark(&self, text: &str) -> Result<State> {
-        let bad = || Error::malformed("bookmark is not one this server issued (or it was altered)");
-        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let (payload, tag) = text.split_once('.').ok_or_else(bad)?;
-        let payload = b64.decode(payload).map_err(|_| bad())?;
-        let tag = b64.decode(tag).map_err(|_| bad())?;
-        if !self.kek.verify_mac(&payload, &tag) {
-            return Err(bad());
-        }
-        serde_json::from_slice(&payload).map_err(|_| bad())
+fn open_bookmark(authority: &Authority, text: &str) -> Result<State> {
+    let bad = || Error::malformed("bookmark is not one this server issued (or it was altered)");
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (payload, tag) = text.split_once('.').ok_or_else(bad)?;
+    let payload = b64.decode(payload).map_err(|_| bad())?;
+    let tag = b64.decode(tag).map_err(|_| bad())?;
+    if !authority.verify_mac(&payload, &tag) {
+        return Err(bad());
     }
+    serde_json::from_slice(&payload).map_err(|_| bad())
 }
