@@ -314,3 +314,40 @@ def test_revoking_a_roots_own_certificate_stops_the_root(admin):
     r = admin.post("/v1/pki/ca", json={"name": "after-revoke", "common_name": "After", "ca_type": "intermediate",
                                        "parent_ca_id": root["id"], "key_type": "ec", "key_size": 256})
     assert_error(r, 400, "revoked")
+
+
+def b64url(n, size):
+    return base64.urlsafe_b64encode(n.to_bytes(size, "big")).rstrip(b"=").decode()
+
+
+def test_an_iaca_given_as_data_is_one_ca_whatever_its_key_descriptor(tmp):
+    """DS requests that describe their IACA by data (with a KMS key or an inline private JWK) are
+    signed by one IACA CA per key and subject, registered on first use, not one per request."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding
+    for srv in fresh_server():
+        admin = Client(srv.url, BOOTSTRAP_TOKEN)
+        mdl_services(admin)
+        private = ec.generate_private_key(ec.SECP256R1()).private_numbers()
+        jwk = {"kty": "EC", "crv": "P-256", "x": b64url(private.public_numbers.x, 32),
+               "y": b64url(private.public_numbers.y, 32), "d": b64url(private.private_value, 32)}
+        descriptors = {"jwk": {"type": "jwk-encoded-key-descriptor", "jwk": jwk}, "kms": kms_key(admin, "iaca-data")}
+        for name, key in descriptors.items():
+            signers = []
+            for i in range(2):
+                ds = admin.ok("post", f"{MDL}/iso/document-signers", json={
+                    "iacaSigner": {"type": "iaca-cert-data-descriptor", "iacaKeyDesc": key,
+                                   "certificateData": {"country": "US", "commonName": f"Data IACA {name}",
+                                                       "issuerAlternativeNameConf": {"uri": "https://iaca.example"}}},
+                    "certificateData": {"country": "US", "commonName": f"DS {name} {i}",
+                                        "crlDistributionPointUri": "https://crl.example.com/iaca.crl"},
+                    "dsKeyDescriptor": kms_key(admin, f"ds-{name}-{i}")})
+                signers.append(cx509.load_pem_x509_certificate(ds["certificatePEM"].encode()))
+            cas = admin.ok("get", "/v1/pki/ca")
+            cas = cas["data"] if isinstance(cas, dict) else cas
+            iacas = [c for c in cas if c["common_name"] == f"Data IACA {name}"]
+            assert len(iacas) == 1 and iacas[0]["ca_type"] == "iaca", cas
+            iaca_pem = admin.ok("get", f"/v1/pki/ca/{iacas[0]['id']}/certificate")["certificate_pem"]
+            for n, ds in enumerate(signers):
+                ds_pem = write(tmp / f"ds-{name}-{n}.pem", ds.public_bytes(Encoding.PEM).decode())
+                openssl("verify", "-CAfile", write(tmp / f"iaca-{name}.pem", iaca_pem), ds_pem)
