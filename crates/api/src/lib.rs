@@ -1,6 +1,7 @@
 //! HTTP front doors onto the authority. Each front door parses, makes one authority call and
 //! renders; no policy and no SQL here. `router()` assembles them with the OpenAPI document.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod auth;
 mod error;
@@ -18,8 +19,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+/// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
+    /// The engine.
     pub authority: Authority,
     /// Password logins allowed per client address and minute on /api/v1 (cluster-wide).
     pub logins_per_minute: usize,

@@ -60,9 +60,29 @@ pub fn public_jwk(spec: KeySpec, public_key: &[u8]) -> PublicJwk {
 /// 8037 §2 OKP), base64url without padding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublicJwk {
-    Ec { crv: &'static str, x: String, y: String },
-    Okp { crv: &'static str, x: String },
-    Rsa { n: String, e: String },
+    /// An elliptic-curve point (`P-256`, `P-384`, `P-521`).
+    Ec {
+        /// The curve's JOSE name.
+        crv: &'static str,
+        /// The x coordinate.
+        x: String,
+        /// The y coordinate.
+        y: String,
+    },
+    /// An octet key pair (`Ed25519`).
+    Okp {
+        /// The curve's JOSE name.
+        crv: &'static str,
+        /// The public key.
+        x: String,
+    },
+    /// An RSA public key.
+    Rsa {
+        /// The modulus.
+        n: String,
+        /// The public exponent.
+        e: String,
+    },
 }
 
 impl PublicJwk {
@@ -79,7 +99,9 @@ impl PublicJwk {
 /// A public key that came as a JWK (no private part).
 #[derive(Debug, Clone)]
 pub struct PublicKey {
+    /// Its type and size.
     pub spec: KeySpec,
+    /// The subjectPublicKey bits (what rcgen's `der_bytes` means).
     pub raw: Vec<u8>,
 }
 
@@ -96,7 +118,9 @@ impl PublicKeyData for PublicKey {
 /// A key read from a JWK: private (imported into the KMS) or public only.
 #[derive(Debug)]
 pub enum JwkKey {
+    /// The JWK had its private part (`d`).
     Private(SoftwareKey),
+    /// Only the public part.
     Public(PublicKey),
 }
 

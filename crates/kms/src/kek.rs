@@ -9,6 +9,8 @@ use crate::{Error, random_bytes};
 
 const SEALED_VERSION: u8 = 1;
 
+/// The key-encryption key: AES-256-GCM seals software keys at rest; an HMAC key derived from it
+/// tags tokens Certus must recognise.
 pub struct Kek {
     aead: LessSafeKey,
     /// HMAC-SHA256 key derived from the KEK, for tamper-evident tokens (list bookmarks).
@@ -22,6 +24,7 @@ impl std::fmt::Debug for Kek {
 }
 
 impl Kek {
+    /// A KEK from its 32 bytes.
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
         let key = UnboundKey::new(&AES_256_GCM, bytes).expect("AES-256 accepts a 32-byte key");
         // A separate key for MACs: never the encryption key itself.
@@ -68,6 +71,7 @@ impl Kek {
         out
     }
 
+    /// Opens what [`Kek::seal`] sealed under the same `aad`; any change is [`Error::Unseal`].
     pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Error> {
         if sealed.len() < 1 + NONCE_LEN || sealed[0] != SEALED_VERSION {
             return Err(Error::Unseal);

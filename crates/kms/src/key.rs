@@ -4,13 +4,17 @@ use rcgen::{PublicKeyData, SignatureAlgorithm, SigningKey};
 
 use crate::{HsmKey, KeySpec, SoftwareKey};
 
+/// A private key Certus signs with: software (sealed at rest) or on a PKCS#11 token.
 #[derive(Debug)]
 pub enum Key {
+    /// In memory, unsealed from its record.
     Software(SoftwareKey),
+    /// On the token; never leaves it.
     Hsm(HsmKey),
 }
 
 impl Key {
+    /// Its type and size.
     pub fn spec(&self) -> KeySpec {
         match self {
             Key::Software(k) => k.spec(),

@@ -3,6 +3,7 @@
 //! stored; PKCS#11 keys never leave their token. Callers get a [`rcgen::SigningKey`] and never
 //! the raw bytes unless they export a software key on purpose.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod jwk;
 mod kek;
@@ -18,19 +19,26 @@ pub use pkcs11::{Hsm, HsmKey, Pkcs11Config};
 pub use software_key::{KeySpec, SoftwareKey};
 pub use verify::verify_signature;
 
+/// Why a key operation failed. Messages name no key material.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A key type or size Certus does not make or use.
     #[error("unsupported key: {0}")]
     Unsupported(String),
+    /// A private key (PEM, JWK) that does not parse.
     #[error("malformed private key: {0}")]
     MalformedKey(String),
+    /// A sealed key whose tag does not verify: another KEK, or a changed record.
     #[error("sealed key could not be opened (wrong KEK or corrupted record)")]
     Unseal,
+    /// The KEK file could not be read, created or parsed.
     #[error("key-encryption key file: {0}")]
     KekFile(String),
+    /// aws-lc-rs refused an operation.
     #[error("crypto failure: {0}")]
     Crypto(String),
+    /// The PKCS#11 module or token refused an operation.
     #[error("PKCS#11: {0}")]
     Hsm(String),
 }
@@ -43,6 +51,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
+/// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
     let mut out = [0u8; 32];

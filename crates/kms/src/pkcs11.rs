@@ -14,10 +14,14 @@ use rcgen::{PublicKeyData, SignatureAlgorithm, SigningKey};
 
 use crate::{Error, KeySpec};
 
+/// Where the PKCS#11 token is and how to log in.
 #[derive(Debug, Clone)]
 pub struct Pkcs11Config {
+    /// The module's shared library (e.g. SoftHSM2's `libsofthsm2.so`).
     pub module: PathBuf,
+    /// The label of the token to use.
     pub token_label: String,
+    /// The user PIN.
     pub pin: String,
 }
 
@@ -39,6 +43,7 @@ fn hsm_err(what: &str) -> impl Fn(cryptoki::error::Error) -> Error + '_ {
 }
 
 impl Hsm {
+    /// Loads the module, finds the token and logs in.
     pub fn open(config: &Pkcs11Config) -> Result<Arc<Self>, Error> {
         let context = Pkcs11::new(&config.module).map_err(hsm_err("loading the PKCS#11 module"))?;
         context
@@ -172,6 +177,7 @@ impl std::fmt::Debug for HsmKey {
 }
 
 impl HsmKey {
+    /// Its type and size.
     pub fn spec(&self) -> KeySpec {
         self.spec
     }

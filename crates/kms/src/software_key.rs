@@ -7,12 +7,19 @@ use crate::Error;
 /// The key algorithms Certus generates and accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeySpec {
+    /// RSA, 2048-bit modulus.
     Rsa2048,
+    /// RSA, 3072-bit modulus.
     Rsa3072,
+    /// RSA, 4096-bit modulus.
     Rsa4096,
+    /// ECDSA on P-256.
     EcP256,
+    /// ECDSA on P-384.
     EcP384,
+    /// ECDSA on P-521.
     EcP521,
+    /// EdDSA on Ed25519.
     Ed25519,
 }
 
@@ -35,6 +42,7 @@ impl KeySpec {
         })
     }
 
+    /// The API's key type name: `rsa`, `ec` or `ed25519`.
     pub fn key_type(self) -> &'static str {
         match self {
             Self::Rsa2048 | Self::Rsa3072 | Self::Rsa4096 => "rsa",
@@ -43,6 +51,7 @@ impl KeySpec {
         }
     }
 
+    /// The key size in bits (256 for Ed25519).
     pub fn bits(self) -> u32 {
         match self {
             Self::Rsa2048 => 2048,
@@ -124,6 +133,7 @@ impl SoftwareKey {
         Ok(SoftwareKey { pair, spec, pem: pem_text.trim().to_owned() + "\n" })
     }
 
+    /// Its type and size.
     pub fn spec(&self) -> KeySpec {
         self.spec
     }
@@ -133,10 +143,12 @@ impl SoftwareKey {
         &self.pem
     }
 
+    /// The DER SubjectPublicKeyInfo.
     pub fn spki_der(&self) -> Vec<u8> {
         self.pair.subject_public_key_info()
     }
 
+    /// The public key as PEM.
     pub fn public_key_pem(&self) -> String {
         self.pair.public_key_pem()
     }
