@@ -19,13 +19,20 @@ const OID_AD_OCSP: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1];
 /// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1): clients need not check the responder's status.
 const OID_OCSP_NOCHECK: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1, 5];
 
+/// A distinguished name Certus writes: the attributes it issues under, in a chosen order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Subject {
+    /// commonName (CN).
     pub common_name: Option<String>,
+    /// organizationName (O).
     pub organization: Option<String>,
+    /// organizationalUnitName (OU).
     pub organization_unit: Option<String>,
+    /// countryName (C), two letters.
     pub country: Option<String>,
+    /// stateOrProvinceName (ST).
     pub state: Option<String>,
+    /// localityName (L).
     pub locality: Option<String>,
     /// The order of the attributes in the encoded name; those not listed follow in the default
     /// order C, ST, L, O, OU, CN.
@@ -35,11 +42,17 @@ pub struct Subject {
 /// The name attributes a [`Subject`] holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubjectAttr {
+    /// countryName (C).
     Country,
+    /// stateOrProvinceName (ST).
     State,
+    /// localityName (L).
     Locality,
+    /// organizationName (O).
     Organization,
+    /// organizationalUnitName (OU).
     OrganizationUnit,
+    /// commonName (CN).
     CommonName,
 }
 
@@ -80,6 +93,7 @@ impl SubjectAttr {
 }
 
 impl Subject {
+    /// The attribute's value, if set.
     pub fn get(&self, attr: SubjectAttr) -> Option<&String> {
         match attr {
             SubjectAttr::Country => self.country.as_ref(),
@@ -91,6 +105,7 @@ impl Subject {
         }
     }
 
+    /// Sets the attribute's value.
     pub fn set(&mut self, attr: SubjectAttr, value: String) {
         let slot = match attr {
             SubjectAttr::Country => &mut self.country,
@@ -114,14 +129,23 @@ impl Subject {
 /// The nine keyUsage bits (RFC 5280 §4.2.1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum KeyUsageBit {
+    /// digitalSignature (0).
     DigitalSignature,
+    /// contentCommitment, formerly nonRepudiation (1).
     ContentCommitment,
+    /// keyEncipherment (2).
     KeyEncipherment,
+    /// dataEncipherment (3).
     DataEncipherment,
+    /// keyAgreement (4).
     KeyAgreement,
+    /// keyCertSign (5).
     KeyCertSign,
+    /// cRLSign (6).
     CrlSign,
+    /// encipherOnly (7).
     EncipherOnly,
+    /// decipherOnly (8).
     DecipherOnly,
 }
 
@@ -144,10 +168,12 @@ impl KeyUsageBit {
 /// What kind of certificate is being made; decides basicConstraints, keyUsage and EKU.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertProfile {
+    /// A self-signed root with no pathLenConstraint.
     RootCa,
     /// A CA whose pathLenConstraint `path_len` limits the CAs below it (an intermediate, or a
     /// self-signed root when signed with [`SignWith::SelfSigned`]).
     SubCa {
+        /// The pathLenConstraint; `None` leaves the CA unconstrained.
         path_len: Option<u8>,
     },
     /// An end-entity certificate for TLS servers and clients (serverAuth + clientAuth).
@@ -157,22 +183,33 @@ pub enum CertProfile {
     /// Exactly what an issuance profile says: CA or not, these keyUsage bits (none: no
     /// extension) and these EKU OIDs (none: no extension).
     Custom {
+        /// basicConstraints cA.
         is_ca: bool,
+        /// The keyUsage bits.
         key_usage: Vec<KeyUsageBit>,
+        /// The EKU OIDs, as arcs.
         extended_key_usage: Vec<Vec<u64>>,
     },
 }
 
+/// What an RFC 5280 certificate holds, as the plan decided it.
 #[derive(Debug, Clone)]
 pub struct CertSpec {
+    /// The serial number (20 octets, positive).
     pub serial: [u8; 20],
+    /// The subject name.
     pub subject: Subject,
+    /// dNSName SANs.
     pub dns_names: Vec<String>,
+    /// iPAddress SANs.
     pub ip_addresses: Vec<IpAddr>,
     /// rfc822Name SANs.
     pub email_addresses: Vec<String>,
+    /// Start of validity.
     pub not_before: OffsetDateTime,
+    /// End of validity.
     pub not_after: OffsetDateTime,
+    /// The kind of certificate: basicConstraints, keyUsage and EKU follow from it.
     pub profile: CertProfile,
     /// Where relying parties fetch the issuer's CRL (CRL distribution point).
     pub crl_url: Option<String>,
@@ -187,7 +224,14 @@ pub enum SignWith<'a> {
     /// A self-signed root: the key certifies itself.
     SelfSigned(&'a dyn SigningKey),
     /// The CA with certificate `issuer_der` and key `issuer_key` certifies `subject_key`.
-    Issuer { issuer_der: &'a [u8], issuer_key: &'a dyn SigningKey, subject_key: &'a dyn PublicKeyData },
+    Issuer {
+        /// The issuing CA's certificate.
+        issuer_der: &'a [u8],
+        /// The issuing CA's key.
+        issuer_key: &'a dyn SigningKey,
+        /// The key being certified.
+        subject_key: &'a dyn PublicKeyData,
+    },
 }
 
 /// Builds and signs a certificate.

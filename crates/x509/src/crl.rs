@@ -27,18 +27,28 @@ use crate::Error;
 /// The nine reasons RFC 5280 §5.3.1 names (removeFromCRL only has meaning in delta CRLs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevocationReason {
+    /// unspecified (0); not encoded in CRL entries.
     Unspecified,
+    /// keyCompromise (1).
     KeyCompromise,
+    /// cACompromise (2).
     CaCompromise,
+    /// affiliationChanged (3).
     AffiliationChanged,
+    /// superseded (4).
     Superseded,
+    /// cessationOfOperation (5).
     CessationOfOperation,
+    /// certificateHold (6): the one reason that can be undone.
     CertificateHold,
+    /// privilegeWithdrawn (9).
     PrivilegeWithdrawn,
+    /// aACompromise (10).
     AaCompromise,
 }
 
 impl RevocationReason {
+    /// Every reason, in code order.
     pub const ALL: [RevocationReason; 9] = [
         Self::Unspecified,
         Self::KeyCompromise,
@@ -51,6 +61,7 @@ impl RevocationReason {
         Self::AaCompromise,
     ];
 
+    /// The reason's snake_case name, as stored and as the native API takes it.
     pub fn name(self) -> &'static str {
         match self {
             Self::Unspecified => "unspecified",
@@ -65,6 +76,7 @@ impl RevocationReason {
         }
     }
 
+    /// The reason with this snake_case name.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.name() == name)
     }
@@ -106,10 +118,14 @@ impl RevocationReason {
     }
 }
 
+/// One revoked certificate of a CRL.
 #[derive(Debug, Clone)]
 pub struct CrlEntry {
+    /// Its serial number.
     pub serial: Vec<u8>,
+    /// When it was revoked.
     pub revoked_at: OffsetDateTime,
+    /// Why.
     pub reason: RevocationReason,
 }
 
@@ -117,17 +133,29 @@ pub struct CrlEntry {
 #[derive(Debug, Clone)]
 pub enum CrlKind {
     /// A complete CRL; `delta_url` is written as its Freshest CRL extension.
-    Complete { delta_url: Option<String> },
+    Complete {
+        /// Where the matching delta CRL is published.
+        delta_url: Option<String>,
+    },
     /// A delta CRL against the complete CRL numbered `base_number`.
-    Delta { base_number: u64 },
+    Delta {
+        /// The CRL Number of the complete CRL this delta updates.
+        base_number: u64,
+    },
 }
 
+/// What a CRL holds (RFC 5280 §5).
 #[derive(Debug, Clone)]
 pub struct CrlSpec {
+    /// The CRL Number, from the CA's one sequence.
     pub crl_number: u64,
+    /// thisUpdate.
     pub this_update: OffsetDateTime,
+    /// nextUpdate.
     pub next_update: OffsetDateTime,
+    /// The revoked certificates.
     pub entries: Vec<CrlEntry>,
+    /// Complete or delta.
     pub kind: CrlKind,
 }
 

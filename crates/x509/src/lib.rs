@@ -1,6 +1,7 @@
 //! Pure X.509: builds and parses certificates, CSRs and CRLs. No I/O, no clock (time is an argument);
 //! signing goes through [`SigningKey`], so the caller decides whether a key is software or hardware.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod build;
 mod chain;
@@ -39,16 +40,22 @@ pub use serial::{format_serial, new_serial_from, parse_serial};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// PEM that does not parse or holds the wrong label.
     #[error("malformed PEM: {0}")]
     Pem(String),
+    /// A certificate that does not parse.
     #[error("malformed certificate: {0}")]
     Certificate(String),
+    /// A CSR that does not parse.
     #[error("malformed CSR: {0}")]
     Csr(String),
+    /// A CSR whose self-signature does not verify (no proof of possession).
     #[error("CSR signature does not verify")]
     CsrSignature,
+    /// A value a certificate cannot carry (a name, a URI, an Annex B rule).
     #[error("invalid name or value: {0}")]
     InvalidValue(String),
+    /// Encoding or signing failed: a server fault.
     #[error("certificate encoding failed: {0}")]
     Encoding(String),
     /// The pre-issuance lint refused the certificate; nothing was signed.

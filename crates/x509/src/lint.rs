@@ -42,6 +42,7 @@ pub struct Finding {
     pub rule: &'static str,
     /// Where the rule comes from, e.g. `RFC 5280 §4.2.1.3`.
     pub citation: &'static str,
+    /// What is wrong, for the caller.
     pub message: String,
 }
 

@@ -34,33 +34,55 @@ const DS_MAX_DAYS: i64 = 457;
 /// Contact details for the issuerAltName extension (at least one).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IssuerAltName {
+    /// A URI to reach the issuer.
     pub uri: Option<String>,
+    /// An email address to reach the issuer.
     pub email: Option<String>,
 }
 
+/// What an IACA certificate holds (Annex B.1.2).
 #[derive(Debug, Clone)]
 pub struct IacaSpec {
+    /// The serial number (set by the pipeline).
     pub serial: [u8; 20],
+    /// countryName: an upper-case ISO 3166-1 alpha-2 code.
     pub country: String,
+    /// commonName.
     pub common_name: String,
+    /// stateOrProvinceName.
     pub state: Option<String>,
+    /// organizationName.
     pub organization: Option<String>,
+    /// The issuerAltName contact (a URI or an email address).
     pub issuer_alt_name: IssuerAltName,
+    /// CRL distribution point, if any.
     pub crl_url: Option<String>,
+    /// Start of validity.
     pub not_before: OffsetDateTime,
+    /// End of validity.
     pub not_after: OffsetDateTime,
 }
 
+/// What a Document Signer certificate holds (Annex B.1.4).
 #[derive(Debug, Clone)]
 pub struct DsSpec {
+    /// The serial number (set by the pipeline).
     pub serial: [u8; 20],
+    /// countryName: an upper-case ISO 3166-1 alpha-2 code.
     pub country: String,
+    /// commonName.
     pub common_name: String,
+    /// stateOrProvinceName.
     pub state: Option<String>,
+    /// organizationName.
     pub organization: Option<String>,
+    /// localityName.
     pub locality: Option<String>,
+    /// CRL distribution point (mandatory for a DS).
     pub crl_url: String,
+    /// Start of validity.
     pub not_before: OffsetDateTime,
+    /// End of validity.
     pub not_after: OffsetDateTime,
 }
 
@@ -258,9 +280,11 @@ pub(crate) fn ds_params(
 
 /// Which Annex B profile a certificate is checked against.
 pub enum MdlRole<'a> {
+    /// An IACA root (Annex B.1.2).
     Iaca,
     /// A DS, with the IACA that issued it.
     Ds {
+        /// The issuing IACA's certificate.
         iaca_der: &'a [u8],
     },
 }
@@ -422,20 +446,33 @@ pub(crate) fn annex_b_findings(cert: &TbsCertificate<'_>, iaca: Option<&TbsCerti
 /// A generic certificate: the caller sets every field (walt.id's generic X.509 profile).
 #[derive(Debug, Clone)]
 pub struct GenericSpec {
+    /// The serial number (set by the pipeline).
     pub serial: [u8; 20],
+    /// The subject name.
     pub subject: crate::Subject,
+    /// The issuer name written into the certificate.
     pub issuer_name: crate::Subject,
+    /// Start of validity.
     pub not_before: OffsetDateTime,
+    /// End of validity.
     pub not_after: OffsetDateTime,
+    /// basicConstraints cA.
     pub is_ca: bool,
+    /// pathLenConstraint, for a CA.
     pub path_len: Option<u8>,
+    /// keyUsage bits (none: no extension).
     pub key_usage: Vec<KeyUsageBit>,
     /// EKU OIDs as arcs.
     pub extended_key_usage: Vec<Vec<u64>>,
+    /// dNSName SANs.
     pub dns_names: Vec<String>,
+    /// URI SANs.
     pub uris: Vec<String>,
+    /// rfc822Name SANs.
     pub emails: Vec<String>,
+    /// iPAddress SANs.
     pub ip_addresses: Vec<std::net::IpAddr>,
+    /// CRL distribution point, if any.
     pub crl_url: Option<String>,
 }
 

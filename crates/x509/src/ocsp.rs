@@ -23,7 +23,9 @@ const OID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.10
 /// The hash a CertID was computed with (RFC 6960 §4.1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CertIdHash {
+    /// SHA-1 CertIDs (what most clients send).
     Sha1,
+    /// SHA-256 CertIDs.
     Sha256,
 }
 
@@ -32,45 +34,69 @@ pub enum CertIdHash {
 pub struct OcspItem {
     /// `None` for a hash algorithm we do not support.
     pub hash: Option<CertIdHash>,
+    /// Hash of the issuer's DER name.
     pub issuer_name_hash: Vec<u8>,
+    /// Hash of the issuer's public key bits.
     pub issuer_key_hash: Vec<u8>,
     /// Serial without leading zero octets.
     pub serial: Vec<u8>,
     cert_id_der: Vec<u8>,
 }
 
+/// A parsed OCSP request (RFC 6960 §4.1).
 #[derive(Debug, Clone)]
 pub struct OcspQuery {
+    /// The certificates asked about.
     pub items: Vec<OcspItem>,
     /// The request's nonce extension value, echoed back as is (RFC 8954).
     pub nonce: Option<Vec<u8>>,
 }
 
+/// A certificate's status in a response (RFC 6960 §4.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OcspStatus {
+    /// Issued by this CA and not revoked.
     Good,
-    Revoked { at: OffsetDateTime, reason: RevocationReason },
+    /// Revoked at `at` for `reason`.
+    Revoked {
+        /// When the revocation was recorded.
+        at: OffsetDateTime,
+        /// Why (RFC 5280 §5.3.1).
+        reason: RevocationReason,
+    },
+    /// Not a serial this CA issued.
     Unknown,
 }
 
 /// The non-successful response statuses, which carry no signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OcspFailure {
+    /// malformedRequest (1).
     MalformedRequest,
+    /// internalError (2).
     InternalError,
+    /// tryLater (3).
     TryLater,
+    /// unauthorized (6): not one of our issuers.
     Unauthorized,
 }
 
+/// What a signed OCSP response holds.
 pub struct OcspResponseSpec<'a> {
+    /// producedAt.
     pub produced_at: OffsetDateTime,
+    /// thisUpdate of every answer.
     pub this_update: OffsetDateTime,
+    /// nextUpdate of every answer.
     pub next_update: OffsetDateTime,
+    /// One answer per CertID asked about.
     pub answers: Vec<(&'a OcspItem, OcspStatus)>,
+    /// The request's nonce, echoed.
     pub nonce: Option<Vec<u8>>,
     /// The signer's certificate: its subject is the ResponderID. A delegated responder's
     /// certificate is also included in the response so clients can verify it.
     pub signer_cert_der: &'a [u8],
+    /// Whether the signer's certificate goes into the response (a delegated responder's does).
     pub include_signer_cert: bool,
 }
 

@@ -15,13 +15,20 @@ use x509_parser::x509::SubjectPublicKeyInfo;
 
 use crate::Error;
 
+/// The key algorithms Certus reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {
+    /// RSA (rsaEncryption).
     Rsa,
+    /// ECDSA on P-256.
     EcP256,
+    /// ECDSA on P-384.
     EcP384,
+    /// ECDSA on P-521.
     EcP521,
+    /// Ed25519.
     Ed25519,
+    /// Anything else (refused for issuance).
     Other,
 }
 
@@ -40,20 +47,28 @@ impl KeyKind {
 /// Key type and size, as roles and crypto policies see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyInfo {
+    /// The algorithm.
     pub kind: KeyKind,
+    /// The size in bits.
     pub bits: u32,
 }
 
+/// A parsed CSR whose signature verified.
 #[derive(Debug, Clone)]
 pub struct CsrInfo {
+    /// The first commonName.
     pub common_name: Option<String>,
+    /// The subject as text.
     pub subject: String,
     /// The subject's attributes Certus can issue under (CN, O, OU, C, ST, L).
     pub subject_fields: crate::Subject,
+    /// dNSName SANs.
     pub dns_names: Vec<String>,
+    /// iPAddress SANs.
     pub ip_addresses: Vec<IpAddr>,
     /// rfc822Name SANs.
     pub emails: Vec<String>,
+    /// The subject key's type and size.
     pub key: KeyInfo,
     /// DER SubjectPublicKeyInfo, to certify this key.
     pub spki_der: Vec<u8>,
@@ -63,30 +78,48 @@ pub struct CsrInfo {
     pub extended_key_usage: Vec<String>,
 }
 
+/// A parsed certificate.
 #[derive(Debug, Clone)]
 pub struct CertInfo {
     /// Serial without leading zero octets.
     pub serial: Vec<u8>,
+    /// The first commonName.
     pub common_name: Option<String>,
+    /// The subject as text.
     pub subject: String,
+    /// The issuer as text.
     pub issuer: String,
+    /// The subject name, DER.
     pub subject_der: Vec<u8>,
+    /// The issuer name, DER.
     pub issuer_der: Vec<u8>,
+    /// dNSName SANs.
     pub dns_names: Vec<String>,
+    /// iPAddress SANs.
     pub ip_addresses: Vec<IpAddr>,
+    /// rfc822Name SANs.
     pub emails: Vec<String>,
+    /// Start of validity.
     pub not_before: OffsetDateTime,
+    /// End of validity.
     pub not_after: OffsetDateTime,
+    /// basicConstraints cA.
     pub is_ca: bool,
     /// basicConstraints pathLenConstraint, when present.
     pub path_len: Option<u32>,
+    /// Subject and issuer names are equal.
     pub self_issued: bool,
+    /// The subject key's type and size.
     pub key: KeyInfo,
+    /// The DER SubjectPublicKeyInfo.
     pub spki_der: Vec<u8>,
     /// The subjectPublicKey BIT STRING contents: what OCSP issuerKeyHash hashes.
     pub public_key_bits: Vec<u8>,
+    /// The subject's attributes.
     pub subject_fields: crate::Subject,
+    /// The issuer's attributes.
     pub issuer_fields: crate::Subject,
+    /// keyUsage bits.
     pub key_usage: Vec<crate::KeyUsageBit>,
     /// EKU OIDs, dotted.
     pub extended_key_usage: Vec<String>,

@@ -2,11 +2,16 @@
 
 use crate::Error;
 
+/// The PEM labels Certus reads and writes (RFC 7468).
 #[derive(Debug, Clone, Copy)]
 pub enum PemLabel {
+    /// `CERTIFICATE`.
     Certificate,
+    /// `CERTIFICATE REQUEST`.
     CertificateRequest,
+    /// `X509 CRL`.
     X509Crl,
+    /// `PRIVATE KEY` (PKCS#8).
     PrivateKey,
 }
 
@@ -21,6 +26,7 @@ impl PemLabel {
     }
 }
 
+/// DER as PEM with this label (LF line endings).
 pub fn to_pem(label: PemLabel, der: &[u8]) -> String {
     let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
     pem::encode_config(&pem::Pem::new(label.tag(), der.to_vec()), config)
