@@ -73,13 +73,18 @@ pub(crate) async fn append(tx: &mut Tx<'_>, entries: &[&AuditRow]) -> Result<()>
 /// The outcome of re-checking the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuditCheck {
+    /// Every entry and the head fit.
     Intact {
+        /// How many entries the log holds.
         entries: i64,
     },
     /// The first entry that does not fit: its row id, position and why.
     Broken {
+        /// Its id.
         id: i64,
+        /// The entry's position in the chain.
         seq: i64,
+        /// Why, in a few words.
         reason: String,
     },
 }
@@ -151,6 +156,7 @@ impl crate::store::Store {
         crate::audit::verify(self.pool()).await
     }
 
+    /// Appends one entry to the audit chain.
     pub async fn append_audit(&self, entry: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         insert_audit(&mut tx, entry).await?;

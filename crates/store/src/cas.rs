@@ -26,6 +26,7 @@ impl Store {
             .await?)
     }
 
+    /// How many CAs exist.
     pub async fn count_cas(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cas").fetch_one(self.pool()).await?)
     }
@@ -44,6 +45,7 @@ impl Store {
         Ok(())
     }
 
+    /// A CA of the tenant.
     pub async fn get_ca(&self, tenant_id: &str, id: &str) -> Result<CaRow> {
         sqlx::query(sql!("{CA_COLUMNS} WHERE c.tenant_id = $1 AND c.id = $2"))
             .bind(tenant_id)
@@ -67,6 +69,7 @@ impl Store {
             .ok_or(Error::NotFound)
     }
 
+    /// The tenant's CAs.
     pub async fn list_cas(&self, tenant_id: &str) -> Result<Vec<CaRow>> {
         let rows = sqlx::query(sql!("{CA_COLUMNS} WHERE c.tenant_id = $1 ORDER BY c.created_at, c.id"))
             .bind(tenant_id)

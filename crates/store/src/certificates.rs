@@ -22,6 +22,7 @@ impl Store {
         Ok(())
     }
 
+    /// A certificate of the tenant.
     pub async fn get_certificate(&self, tenant_id: &str, id: &str) -> Result<CertRow> {
         sqlx::query(sql!("{CERT_COLUMNS} WHERE tenant_id = $1 AND id = $2"))
             .bind(tenant_id)
@@ -43,6 +44,7 @@ impl Store {
         rows.iter().map(cert_row).collect()
     }
 
+    /// A page of the tenant's certificates, by keyset pagination.
     pub async fn list_certificates(&self, tenant_id: &str, q: &CertQuery) -> Result<Vec<CertRow>> {
         let mut sql = Sql::new(CERT_COLUMNS);
         sql.push(" WHERE tenant_id = ").bind(tenant_id.to_owned());
@@ -104,6 +106,7 @@ impl Store {
         revocation_epoch(self.pool(), ca_id).await
     }
 
+    /// Good, revoked or unknown, for the OCSP responder.
     pub async fn serial_status(&self, issuer_ca_id: &str, serial: &str) -> Result<SerialStatus> {
         let row = sqlx::query(
             "SELECT revoked_at, revocation_reason FROM certificates WHERE issuer_ca_id = $1 AND serial = $2",
@@ -124,6 +127,7 @@ impl Store {
         })
     }
 
+    /// The CA's OCSP responder, if it has one.
     pub async fn get_responder(&self, ca_id: &str) -> Result<Option<ResponderRow>> {
         sqlx::query("SELECT ca_id, key_id, cert_der, not_after, created_at FROM ocsp_responders WHERE ca_id = $1")
             .bind(ca_id)

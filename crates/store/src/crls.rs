@@ -55,6 +55,7 @@ impl CrlBuild {
         self.number
     }
 
+    /// The CA's revocation epoch, read inside the build.
     pub async fn revocation_epoch(&mut self) -> Result<i64> {
         match &mut self.inner {
             Inner::Shared(tx) => revocation_epoch(&mut **tx, &self.ca_id).await,

@@ -10,6 +10,7 @@ use crate::records::*;
 use crate::store::Store;
 
 impl Store {
+    /// Stores a CSR and, if Certus made its key, the key.
     pub async fn insert_csr(&self, csr: &CsrRow, key: Option<&KeyRow>) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         if let Some(key) = key {
@@ -38,6 +39,7 @@ impl Store {
         Ok(())
     }
 
+    /// A CSR of the tenant.
     pub async fn get_csr(&self, tenant_id: &str, id: &str) -> Result<CsrRow> {
         sqlx::query(
             "SELECT id, tenant_id, csr_der, common_name, sans, key_type, key_bits, status, reject_reason, key_id, \

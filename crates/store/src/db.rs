@@ -15,7 +15,9 @@ pub(crate) type LocalLocks = Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()
 /// Which database is behind the `Any` pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// SQLite, the embedded default.
     Sqlite,
+    /// PostgreSQL, shared by several nodes.
     Postgres,
 }
 

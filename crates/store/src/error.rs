@@ -1,12 +1,16 @@
 //! The store's one error type, and the two helpers that turn database outcomes into it.
 
+/// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A unique key is taken; the text names what.
     #[error("already exists: {0}")]
     Conflict(String),
+    /// No such record.
     #[error("not found")]
     NotFound,
+    /// The database failed.
     #[error("database error: {0}")]
     Db(sqlx::Error),
     /// A value the database cannot hold (PostgreSQL refuses NUL characters in text).
@@ -16,12 +20,15 @@ pub enum Error {
     /// approved); nothing was written.
     #[error("{0}")]
     Changed(String),
+    /// A group-commit batch could not be committed.
     #[error("batch commit failed: {0}")]
     Commit(String),
+    /// The database URL or settings are unusable.
     #[error("configuration: {0}")]
     Config(String),
 }
 
+/// A store result.
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl From<sqlx::Error> for Error {

@@ -8,6 +8,7 @@ use crate::records::*;
 use crate::store::Store;
 
 impl Store {
+    /// A key record of the tenant.
     pub async fn get_key(&self, tenant_id: &str, id: &str) -> Result<KeyRow> {
         sqlx::query(
             "SELECT id, tenant_id, spec, backend, sealed, created_at FROM keys WHERE tenant_id = $1 AND id = $2",

@@ -9,6 +9,7 @@
 //! them build on `db` (SQL builder, transaction type) and `store` (the handle), which know no
 //! record kind.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 #[macro_use]
 mod db;

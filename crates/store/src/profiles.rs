@@ -8,6 +8,7 @@ use crate::records::*;
 use crate::store::Store;
 
 impl Store {
+    /// Stores a profile.
     pub async fn insert_profile(&self, p: &ProfileRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO profiles (tenant_id, id, name, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -24,6 +25,7 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces a profile.
     pub async fn update_profile(&self, p: &ProfileRow) -> Result<()> {
         let done =
             sqlx::query("UPDATE profiles SET name = $3, body = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
@@ -37,6 +39,7 @@ impl Store {
         found(&done)
     }
 
+    /// A profile of the tenant.
     pub async fn get_profile(&self, tenant_id: &str, id: &str) -> Result<ProfileRow> {
         sqlx::query(sql!("{PROFILE_COLUMNS} WHERE tenant_id = $1 AND id = $2"))
             .bind(tenant_id)
@@ -48,6 +51,7 @@ impl Store {
             .ok_or(Error::NotFound)
     }
 
+    /// The tenant's profiles.
     pub async fn list_profiles(&self, tenant_id: &str) -> Result<Vec<ProfileRow>> {
         let rows = sqlx::query(sql!("{PROFILE_COLUMNS} WHERE tenant_id = $1 ORDER BY id"))
             .bind(tenant_id)

@@ -9,6 +9,7 @@ use crate::records::*;
 use crate::store::Store;
 
 impl Store {
+    /// Stores a role.
     pub async fn insert_role(&self, role: &RoleRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO roles (tenant_id, name, ca_id, allowed_domains, allow_subdomains, allow_ip_sans, max_ttl_secs, \
@@ -35,6 +36,7 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces a role.
     pub async fn update_role(&self, role: &RoleRow) -> Result<()> {
         let done = sqlx::query(
             "UPDATE roles SET ca_id = $3, allowed_domains = $4, allow_subdomains = $5, allow_ip_sans = $6, \
@@ -59,6 +61,7 @@ impl Store {
         found(&done)
     }
 
+    /// A role of the tenant.
     pub async fn get_role(&self, tenant_id: &str, name: &str) -> Result<RoleRow> {
         sqlx::query(sql!("{ROLE_COLUMNS} WHERE tenant_id = $1 AND name = $2"))
             .bind(tenant_id)
@@ -70,6 +73,7 @@ impl Store {
             .ok_or(Error::NotFound)
     }
 
+    /// The tenant's roles.
     pub async fn list_roles(&self, tenant_id: &str) -> Result<Vec<RoleRow>> {
         let rows = sqlx::query(sql!("{ROLE_COLUMNS} WHERE tenant_id = $1 ORDER BY name"))
             .bind(tenant_id)
@@ -78,6 +82,7 @@ impl Store {
         rows.iter().map(role_row).collect()
     }
 
+    /// Deletes a role.
     pub async fn delete_role(&self, tenant_id: &str, name: &str) -> Result<()> {
         let done = sqlx::query("DELETE FROM roles WHERE tenant_id = $1 AND name = $2")
             .bind(tenant_id)

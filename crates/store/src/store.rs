@@ -13,6 +13,7 @@ use crate::db::{Backend, LocalLocks};
 use crate::error::{Error, Result};
 use crate::group_commit::Job;
 
+/// The handle on the database: a pool plus the group-commit writer; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -70,10 +71,12 @@ impl Store {
         &self.pool
     }
 
+    /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
+    /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
     }

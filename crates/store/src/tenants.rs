@@ -34,6 +34,7 @@ impl Store {
         Ok(true)
     }
 
+    /// Stores a tenant.
     pub async fn insert_tenant(&self, tenant: &TenantRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         insert_tenant(&mut tx, tenant).await?;
@@ -41,6 +42,7 @@ impl Store {
         Ok(())
     }
 
+    /// A tenant.
     pub async fn get_tenant(&self, id: &str) -> Result<TenantRow> {
         sqlx::query("SELECT id, org_id, name, created_at FROM tenants WHERE id = $1")
             .bind(id)
@@ -51,6 +53,7 @@ impl Store {
             .ok_or(Error::NotFound)
     }
 
+    /// Every tenant.
     pub async fn list_tenants(&self) -> Result<Vec<TenantRow>> {
         let rows = sqlx::query("SELECT id, org_id, name, created_at FROM tenants ORDER BY created_at, id")
             .fetch_all(self.pool())
@@ -58,6 +61,7 @@ impl Store {
         rows.iter().map(tenant_row).collect()
     }
 
+    /// Stores a native API token.
     pub async fn insert_token(&self, token: &TokenRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         insert_token(&mut tx, token).await?;
@@ -65,6 +69,7 @@ impl Store {
         Ok(())
     }
 
+    /// A native API token.
     pub async fn get_token(&self, id: &str) -> Result<TokenRow> {
         sqlx::query(sql!("{TOKEN_COLUMNS} WHERE id = $1"))
             .bind(id)
@@ -75,11 +80,13 @@ impl Store {
             .ok_or(Error::NotFound)
     }
 
+    /// Every native API token.
     pub async fn list_tokens(&self) -> Result<Vec<TokenRow>> {
         let rows = sqlx::query(sql!("{TOKEN_COLUMNS} ORDER BY created_at, id")).fetch_all(self.pool()).await?;
         rows.iter().map(token_row).collect()
     }
 
+    /// Revokes a native API token; false if it already was.
     pub async fn revoke_token(&self, id: &str, at: i64) -> Result<bool> {
         let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(at)

@@ -7,6 +7,7 @@ use crate::records::*;
 use crate::store::Store;
 
 impl Store {
+    /// Stores a trust anchor.
     pub async fn insert_trust_anchor(&self, ta: &TrustAnchorRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO trust_anchors (id, tenant_id, name, cert_der, subject, not_after, created_at) \
@@ -25,6 +26,7 @@ impl Store {
         Ok(())
     }
 
+    /// The tenant's trust anchors.
     pub async fn list_trust_anchors(&self, tenant_id: &str) -> Result<Vec<TrustAnchorRow>> {
         let rows = sqlx::query(
             "SELECT id, tenant_id, name, cert_der, subject, not_after, created_at FROM trust_anchors \
@@ -48,6 +50,7 @@ impl Store {
             .collect()
     }
 
+    /// Deletes a trust anchor.
     pub async fn delete_trust_anchor(&self, tenant_id: &str, id: &str) -> Result<()> {
         let done = sqlx::query("DELETE FROM trust_anchors WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)

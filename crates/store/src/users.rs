@@ -9,28 +9,42 @@ use crate::error::{Error, Result, conflict_on_unique};
 use crate::records::AuditRow;
 use crate::store::Store;
 
+/// A /api/v1 user: argon2 password hash, organisation and capability flags.
 #[derive(Debug, Clone, Default)]
 pub struct UserRow {
+    /// Its id.
     pub id: i64,
+    /// The acting user's name, when a user acted.
     pub username: String,
+    /// The email address.
     pub email: String,
     /// Argon2 PHC string.
     pub password_hash: String,
     /// `superuser`, `admin` or `user`.
     pub role: String,
+    /// Whether it may be used.
     pub is_active: bool,
+    /// The organisation it belongs to.
     pub org_id: Option<String>,
     /// The organisation's /api/v1 id (read only; `org_id` is what is stored).
     pub org_num: Option<i64>,
     /// Set (and `id` 0) when a service account acts through this row; never stored.
     pub service_account_id: Option<i64>,
+    /// May create CAs.
     pub can_create_ca: bool,
+    /// May issue certificates.
     pub can_create_cert: bool,
+    /// May revoke certificates.
     pub can_revoke_cert: bool,
+    /// May export private keys.
     pub can_export_private_key: bool,
+    /// May delete CAs.
     pub can_delete_ca: bool,
+    /// Sessions from before this are refused.
     pub tokens_invalidated_at: Option<i64>,
+    /// When it was made (Unix seconds).
     pub created_at: i64,
+    /// When it last changed (Unix seconds).
     pub updated_at: i64,
 }
 
@@ -83,6 +97,7 @@ fn user_of(r: &AnyRow) -> Result<UserRow> {
 }
 
 impl Store {
+    /// How many /api/v1 users exist.
     pub async fn count_users(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(self.pool()).await?.try_get("n")?)
     }
@@ -118,6 +133,7 @@ impl Store {
         Ok(id)
     }
 
+    /// A user by id.
     pub async fn get_user(&self, id: i64) -> Result<UserRow> {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
             .bind(id)
@@ -153,6 +169,7 @@ impl Store {
         Ok(())
     }
 
+    /// Stores a refresh token (its hash).
     pub async fn insert_refresh_token(&self, token_hash: &str, user_id: i64, expires_at: i64) -> Result<()> {
         sqlx::query("INSERT INTO refresh_tokens (token_hash, user_id, expires_at, revoked) VALUES ($1, $2, $3, 0)")
             .bind(token_hash)
@@ -204,6 +221,7 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a signed-out access token is blocked.
     pub async fn is_access_token_blocked(&self, jti: &str) -> Result<bool> {
         Ok(sqlx::query("SELECT 1 AS one FROM blocked_access_tokens WHERE jti = $1")
             .bind(jti)
@@ -225,6 +243,7 @@ impl Store {
         rows.iter().map(user_of).collect()
     }
 
+    /// Users in id order, a page at a time.
     pub async fn list_users(&self, skip: i64, limit: i64) -> Result<Vec<UserRow>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users ORDER BY id LIMIT $1 OFFSET $2"

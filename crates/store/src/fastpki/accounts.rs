@@ -7,36 +7,59 @@ use crate::error::{Error, Result, conflict_on_unique, found};
 use crate::records::AuditRow;
 use crate::store::Store;
 
+/// A /api/v1 service account: a non-human principal of one organisation.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceAccountRow {
+    /// Its id.
     pub id: i64,
+    /// The organisation it belongs to.
     pub org_id: String,
     /// The organisation's /api/v1 id (read only).
     pub org_num: Option<i64>,
+    /// Its name.
     pub name: String,
+    /// Free text.
     pub description: Option<String>,
+    /// May create CAs.
     pub can_create_ca: bool,
+    /// May issue certificates.
     pub can_create_cert: bool,
+    /// May revoke certificates.
     pub can_revoke_cert: bool,
+    /// May export private keys.
     pub can_export_private_key: bool,
+    /// May delete CAs.
     pub can_delete_ca: bool,
+    /// The /api/v1 user who made it.
     pub created_by_user_id: Option<i64>,
+    /// When it was disabled, if it is.
     pub disabled_at: Option<i64>,
+    /// When it was made (Unix seconds).
     pub created_at: i64,
+    /// When it last changed (Unix seconds).
     pub updated_at: i64,
 }
 
+/// A service-account token: only an HMAC of its secret is stored.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceTokenRow {
+    /// Its id.
     pub id: i64,
+    /// The service account it belongs to.
     pub service_account_id: i64,
+    /// The public half of the token, to find it by.
     pub public_id: String,
     /// Hex HMAC of the secret; the secret itself is never stored.
     pub digest: String,
+    /// Its name.
     pub name: Option<String>,
+    /// When it was made (Unix seconds).
     pub created_at: i64,
+    /// When it was last used.
     pub last_used_at: Option<i64>,
+    /// When it stops working.
     pub expires_at: Option<i64>,
+    /// Whether it was revoked.
     pub revoked: bool,
 }
 
@@ -98,6 +121,7 @@ fn token_of(r: &AnyRow) -> Result<ServiceTokenRow> {
 }
 
 impl Store {
+    /// Stores a service account, with its audit entry.
     pub async fn insert_service_account(&self, a: &ServiceAccountRow, audit: &AuditRow) -> Result<i64> {
         let mut tx = self.pool().begin().await?;
         let row = bind_account(
@@ -121,6 +145,7 @@ impl Store {
         Ok(id)
     }
 
+    /// A service account.
     pub async fn get_service_account(&self, id: i64) -> Result<ServiceAccountRow> {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!("{ACCOUNT_COLUMNS} WHERE a.id = $1")))
             .bind(id)
@@ -141,6 +166,7 @@ impl Store {
         rows.iter().map(account_of).collect()
     }
 
+    /// Changes a service account, with its audit entry.
     pub async fn update_service_account(&self, a: &ServiceAccountRow, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         let done = bind_account(
@@ -177,6 +203,7 @@ impl Store {
         Ok(())
     }
 
+    /// Stores a service-account token (its HMAC).
     pub async fn insert_service_token(&self, t: &ServiceTokenRow, audit: &AuditRow) -> Result<i64> {
         let mut tx = self.pool().begin().await?;
         let id: i64 = sqlx::query_scalar(
@@ -196,6 +223,7 @@ impl Store {
         Ok(id)
     }
 
+    /// A service account's tokens.
     pub async fn list_service_tokens(&self, account: i64) -> Result<Vec<ServiceTokenRow>> {
         let rows =
             sqlx::query(sqlx::AssertSqlSafe(format!("{TOKEN_COLUMNS} WHERE service_account_id = $1 ORDER BY id")))
@@ -205,6 +233,7 @@ impl Store {
         rows.iter().map(token_of).collect()
     }
 
+    /// A service-account token by its public id.
     pub async fn find_service_token(&self, public_id: &str) -> Result<ServiceTokenRow> {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!("{TOKEN_COLUMNS} WHERE public_id = $1")))
             .bind(public_id)
@@ -214,6 +243,7 @@ impl Store {
         token_of(&r)
     }
 
+    /// Records that a token was used.
     pub async fn touch_service_token(&self, id: i64, at: i64) -> Result<()> {
         sqlx::query("UPDATE v1_service_account_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(at)
@@ -223,6 +253,7 @@ impl Store {
         Ok(())
     }
 
+    /// Revokes a service-account token.
     pub async fn revoke_service_token(&self, account: i64, id: i64, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         let done =
@@ -247,6 +278,7 @@ impl Store {
         r.map(|r| Ok((r.try_get("body")?, r.try_get("created_at")?, r.try_get("updated_at")?))).transpose()
     }
 
+    /// Sets a service account's issuance policy.
     pub async fn put_issuance_policy(&self, account: i64, body: &str, at: i64) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         let done =
@@ -271,6 +303,7 @@ impl Store {
         Ok(())
     }
 
+    /// Removes a service account's issuance policy.
     pub async fn delete_issuance_policy(&self, account: i64) -> Result<()> {
         found(
             &sqlx::query("DELETE FROM v1_issuance_policies WHERE service_account_id = $1")

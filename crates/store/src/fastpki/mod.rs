@@ -20,44 +20,68 @@ use crate::tenants::insert_tenant;
 /// An organisation as /api/v1 numbers it: a Certus organisation and its one tenant.
 #[derive(Debug, Clone, Default)]
 pub struct FastPkiOrgRow {
+    /// Its id.
     pub id: i64,
+    /// The organisation it belongs to.
     pub org_id: String,
+    /// The tenant that owns it.
     pub tenant_id: String,
+    /// Its name.
     pub name: String,
+    /// Free text.
     pub description: Option<String>,
+    /// When it was made (Unix seconds).
     pub created_at: i64,
+    /// When it last changed (Unix seconds).
     pub updated_at: i64,
 }
 
 /// A CA with its /api/v1 attributes and organisation number (None: the bootstrap tenant).
 #[derive(Debug, Clone)]
 pub struct FastPkiCa {
+    /// /api/v1's attributes.
     pub fastpki: FastPkiCaRow,
+    /// The shared CA record.
     pub ca: CaRow,
+    /// The /api/v1 id of its organisation (None: the bootstrap tenant).
     pub org_num: Option<i64>,
     /// The v1 id of the parent CA.
     pub parent_num: Option<i64>,
 }
 
+/// A certificate with its /api/v1 attributes and organisation number.
 #[derive(Debug, Clone)]
 pub struct FastPkiCert {
+    /// /api/v1's attributes.
     pub fastpki: FastPkiCertRow,
+    /// The certificate record.
     pub cert: CertRow,
+    /// The /api/v1 id of its organisation (None: the bootstrap tenant).
     pub org_num: Option<i64>,
 }
 
 /// One audit entry as /api/v1 shows it.
 #[derive(Debug, Clone)]
 pub struct FastPkiAuditRow {
+    /// Its id.
     pub id: i64,
+    /// When (Unix seconds).
     pub at: i64,
+    /// The engine's action name (`certificate.issue`, …).
     pub action: String,
+    /// Who acted: a token id, a user or `system`.
     pub actor: String,
+    /// The acting user's name, when a user acted.
     pub username: Option<String>,
+    /// The /api/v1 id of its organisation (None: the bootstrap tenant).
     pub org_num: Option<i64>,
+    /// What it acted on.
     pub resource: String,
+    /// The resource's /api/v1 type, when it has one.
     pub resource_type: Option<String>,
+    /// The resource's /api/v1 id, when it has one.
     pub resource_num: Option<i64>,
+    /// Details, as text.
     pub detail: String,
 }
 
@@ -66,13 +90,21 @@ pub struct FastPkiAuditRow {
 pub struct FastPkiAuditQuery {
     /// None: every organisation; Some(org_id): only entries of that Certus organisation.
     pub org_id: Option<String>,
+    /// Stored action names to match (any of them).
     pub actions: Vec<String>,
+    /// Who acted: a token id, a user or `system`.
     pub actor: Option<String>,
+    /// The resource's /api/v1 type, when it has one.
     pub resource_type: Option<String>,
+    /// The resource's /api/v1 id, when it has one.
     pub resource_num: Option<i64>,
+    /// Only entries at or after.
     pub since: Option<i64>,
+    /// Only entries before.
     pub until: Option<i64>,
+    /// How many to skip.
     pub skip: i64,
+    /// How many at most.
     pub limit: i64,
 }
 
@@ -189,6 +221,7 @@ impl Store {
         self.get_fastpki_org(id).await
     }
 
+    /// An organisation by its /api/v1 id.
     pub async fn get_fastpki_org(&self, id: i64) -> Result<FastPkiOrgRow> {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!("{ORG_COLUMNS} WHERE v.id = $1")))
             .bind(id)
@@ -208,12 +241,14 @@ impl Store {
         org_of(&r)
     }
 
+    /// Every /api/v1 organisation.
     pub async fn list_fastpki_orgs(&self) -> Result<Vec<FastPkiOrgRow>> {
         let rows =
             sqlx::query(sqlx::AssertSqlSafe(format!("{ORG_COLUMNS} ORDER BY o.name"))).fetch_all(self.pool()).await?;
         rows.iter().map(org_of).collect()
     }
 
+    /// Renames or redescribes an organisation.
     pub async fn update_fastpki_org(&self, org: &FastPkiOrgRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
@@ -322,6 +357,7 @@ impl Store {
         Ok(())
     }
 
+    /// A certificate by its /api/v1 id.
     pub async fn get_fastpki_certificate(&self, id: i64) -> Result<FastPkiCert> {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!("{CERT_SELECT} WHERE v.id = $1")))
             .bind(id)

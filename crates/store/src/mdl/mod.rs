@@ -12,6 +12,7 @@ use crate::store::Store;
 pub use rows::{ServiceRow, StoreEntryRow};
 
 impl Store {
+    /// Stores a service.
     pub async fn insert_service(&self, s: &ServiceRow) -> Result<()> {
         sqlx::query("INSERT INTO services (tenant_id, id, type, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&s.tenant_id)
@@ -24,6 +25,7 @@ impl Store {
         Ok(())
     }
 
+    /// A service of the tenant.
     pub async fn get_service(&self, tenant_id: &str, id: &str) -> Result<ServiceRow> {
         let r = sqlx::query("SELECT tenant_id, id, type, created_at FROM services WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
@@ -39,6 +41,7 @@ impl Store {
         })
     }
 
+    /// Attaches a kms or x509-store service to an X.509 service.
     pub async fn add_dependency(&self, tenant_id: &str, service_id: &str, dependency: &str) -> Result<()> {
         sqlx::query("INSERT INTO service_dependencies (tenant_id, service_id, dependency) VALUES ($1, $2, $3)")
             .bind(tenant_id)
@@ -50,6 +53,7 @@ impl Store {
         Ok(())
     }
 
+    /// The services an X.509 service depends on.
     pub async fn dependencies(&self, tenant_id: &str, service_id: &str) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
             "SELECT dependency FROM service_dependencies WHERE tenant_id = $1 AND service_id = $2 ORDER BY dependency",
@@ -80,6 +84,7 @@ impl Store {
         Ok(())
     }
 
+    /// The key record behind a named KMS key.
     pub async fn kms_key_id(&self, tenant_id: &str, service_id: &str, name: &str) -> Result<String> {
         sqlx::query_scalar("SELECT key_id FROM kms_keys WHERE tenant_id = $1 AND service_id = $2 AND name = $3")
             .bind(tenant_id)
@@ -108,6 +113,7 @@ impl Store {
         Ok(())
     }
 
+    /// A store's entries.
     pub async fn store_entries(&self, tenant_id: &str, store_id: &str) -> Result<Vec<StoreEntryRow>> {
         let rows = sqlx::query(
             "SELECT tenant_id, store_id, entry_id, type, pem, metadata, created_at, updated_at FROM store_entries \
@@ -133,6 +139,7 @@ impl Store {
             .collect()
     }
 
+    /// Replaces a store entry.
     pub async fn update_store_entry(&self, e: &StoreEntryRow) -> Result<()> {
         let done = sqlx::query(
             "UPDATE store_entries SET type = $4, pem = $5, metadata = $6, updated_at = $7 \
@@ -150,6 +157,7 @@ impl Store {
         found(&done)
     }
 
+    /// Deletes a store entry.
     pub async fn delete_store_entry(&self, tenant_id: &str, store_id: &str, entry_id: &str) -> Result<()> {
         self.delete_one(
             "DELETE FROM store_entries WHERE tenant_id = $1 AND store_id = $2 AND entry_id = $3",
