@@ -6,21 +6,33 @@ use crate::auth::{Caller, DEFAULT_ORG, Scope, fresh_token, token_row};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::{Authority, new_id};
 
+/// A native API token to create.
 #[derive(Debug, Clone)]
 pub struct NewToken {
+    /// The tenant.
     pub tenant_id: String,
+    /// Its name.
     pub name: String,
+    /// Its scopes.
     pub scopes: Vec<String>,
 }
 
+/// A native API token as listed (never its secret).
 #[derive(Debug, Clone)]
 pub struct TokenView {
+    /// Its id.
     pub id: String,
+    /// The tenant.
     pub tenant_id: String,
+    /// Its name.
     pub name: String,
+    /// Its scopes.
     pub scopes: Vec<String>,
+    /// Acts in every tenant.
     pub superuser: bool,
+    /// When it was made.
     pub created_at: i64,
+    /// When it was revoked.
     pub revoked_at: Option<i64>,
     /// Only on creation: the token itself, shown once.
     pub token: Option<String>,
@@ -42,6 +54,7 @@ impl TokenView {
 }
 
 impl Authority {
+    /// Creates a tenant.
     pub async fn create_tenant(&self, caller: &Caller, name: &str) -> Result<TenantRow> {
         caller.require_superuser()?;
         let name = name.trim();
@@ -59,11 +72,13 @@ impl Authority {
         Ok(tenant)
     }
 
+    /// Every tenant.
     pub async fn list_tenants(&self, caller: &Caller) -> Result<Vec<TenantRow>> {
         caller.require_superuser()?;
         Ok(self.store.list_tenants().await?)
     }
 
+    /// Makes a native API token; its secret is shown once.
     pub async fn create_token(&self, caller: &Caller, req: NewToken) -> Result<TokenView> {
         caller.require_superuser()?;
         if req.name.trim().is_empty() {
@@ -88,11 +103,13 @@ impl Authority {
         Ok(TokenView::from_row(row, Some(token)))
     }
 
+    /// Every native API token.
     pub async fn list_tokens(&self, caller: &Caller) -> Result<Vec<TokenView>> {
         caller.require_superuser()?;
         Ok(self.store.list_tokens().await?.into_iter().map(|r| TokenView::from_row(r, None)).collect())
     }
 
+    /// Revokes a native API token.
     pub async fn revoke_token(&self, caller: &Caller, id: &str) -> Result<TokenView> {
         caller.require_superuser()?;
         let row = self.store.get_token(id).await.not_found_as("token")?;

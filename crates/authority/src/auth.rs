@@ -16,6 +16,7 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// Its name.
     pub fn name(self) -> &'static str {
         match self {
             Scope::Issue => "pki:issue",
@@ -23,6 +24,7 @@ impl Scope {
         }
     }
 
+    /// The value with this name.
     pub fn from_name(name: &str) -> Option<Self> {
         [Scope::Issue, Scope::Admin].into_iter().find(|s| s.name() == name)
     }
@@ -31,9 +33,13 @@ impl Scope {
 /// The authenticated identity behind a request.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// Who acts: the token or session id.
     pub token_id: String,
+    /// The tenant.
     pub tenant_id: String,
+    /// Its scopes.
     pub scopes: Vec<Scope>,
+    /// Acts in every tenant.
     pub superuser: bool,
 }
 
@@ -43,6 +49,7 @@ impl Caller {
         Caller { token_id: "system".into(), tenant_id: tenant_id.to_owned(), scopes: vec![], superuser: false }
     }
 
+    /// Refuses unless the caller has this scope.
     pub fn require(&self, scope: Scope) -> Result<()> {
         if self.superuser || self.scopes.contains(&scope) {
             Ok(())
@@ -51,6 +58,7 @@ impl Caller {
         }
     }
 
+    /// Refuses unless the caller is a superuser.
     pub fn require_superuser(&self) -> Result<()> {
         if self.superuser { Ok(()) } else { Err(Error::forbidden("only the superuser may manage tenants and tokens")) }
     }

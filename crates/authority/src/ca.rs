@@ -12,14 +12,22 @@ use crate::error::{Error, NotFoundAs, Result};
 use crate::pipeline::{AuditIntent, Order, Signer, Template};
 use crate::{Authority, generate_key, new_id};
 
+/// A CA to create.
 #[derive(Debug, Clone, Default)]
 pub struct NewCa {
+    /// Its name.
     pub name: String,
+    /// commonName.
     pub common_name: String,
+    /// `root` or `intermediate`.
     pub ca_type: String,
+    /// The issuing CA, for an intermediate.
     pub parent_ca_id: Option<String>,
+    /// Key type: `rsa`, `ec` or `ed25519`.
     pub key_type: Option<String>,
+    /// Key size in bits.
     pub key_size: Option<u32>,
+    /// Validity in days.
     pub validity_days: Option<i64>,
     /// Optional pathLenConstraint for an intermediate (default 0: it signs only leaves).
     pub path_length: Option<u8>,
@@ -27,8 +35,11 @@ pub struct NewCa {
     pub key_store: Option<String>,
     /// A chosen id (letters, digits, `.`, `_`, `-`); default `ca_<random>`.
     pub id: Option<String>,
+    /// organizationalUnitName.
     pub organization_unit: Option<String>,
+    /// stateOrProvinceName.
     pub state: Option<String>,
+    /// localityName.
     pub locality: Option<String>,
     /// Lifetime in seconds, instead of `validity_days`.
     pub validity_secs: Option<i64>,
@@ -36,7 +47,9 @@ pub struct NewCa {
     pub not_after: Option<i64>,
     /// Default issuance profile for certificates this CA signs (must exist).
     pub profile_id: Option<String>,
+    /// organizationName.
     pub organization: Option<String>,
+    /// countryName.
     pub country: Option<String>,
     /// The order of the subject's attributes (default: C, ST, L, O, OU, CN).
     pub subject_order: Vec<SubjectAttr>,
@@ -57,8 +70,11 @@ pub struct IssuerUrls {
 /// A CA as the API shows it.
 #[derive(Debug, Clone)]
 pub struct CaView {
+    /// The stored record.
     pub row: CaRow,
+    /// pathLenConstraint.
     pub path_length: Option<u32>,
+    /// How many certificates the CA has signed.
     pub certificates_issued: i64,
 }
 
@@ -71,6 +87,7 @@ pub(crate) fn ca_create_detail(row: &CaRow) -> String {
 }
 
 impl Authority {
+    /// Creates a root or intermediate CA.
     pub async fn create_ca(&self, caller: &Caller, req: NewCa) -> Result<CaView> {
         let order = self.prepare_ca(caller, req).await?;
         let id = order.new_ca.as_ref().map(|ca| ca.id.clone()).unwrap_or_default();
@@ -261,10 +278,12 @@ impl Authority {
         self.ca_view(&caller.tenant_id, id).await
     }
 
+    /// A CA of the tenant.
     pub async fn get_ca(&self, caller: &Caller, id: &str) -> Result<CaView> {
         self.ca_view(&caller.tenant_id, id).await
     }
 
+    /// The tenant's CAs.
     pub async fn list_cas(&self, caller: &Caller) -> Result<Vec<CaView>> {
         let mut out = Vec::new();
         for row in self.store.list_cas(&caller.tenant_id).await? {

@@ -10,39 +10,59 @@ use crate::error::{Error, NotFoundAs, Result};
 use crate::policy::parse_duration;
 use crate::{Authority, new_id, serial_key};
 
+/// A certificate of the inventory.
 pub type CertView = CertRow;
 
 pub(crate) const DEFAULT_PAGE: i64 = 50;
 pub(crate) const MAX_PAGE: i64 = 1000;
 
+/// Filters and paging of the certificate list.
 #[derive(Debug, Clone, Default)]
 pub struct ListRequest {
+    /// The CA.
     pub ca_id: Option<String>,
+    /// Only certificates expiring within this duration.
     pub expiring_within: Option<String>,
+    /// List revoked certificates too.
     pub include_revoked: bool,
+    /// How many at most.
     pub limit: Option<i64>,
+    /// Where the next page starts.
     pub cursor: Option<String>,
 }
 
+/// A page of certificates and the cursor of the next.
 #[derive(Debug, Clone)]
 pub struct CertPage {
+    /// The certificates of this page.
     pub data: Vec<CertRow>,
+    /// Where the next page starts.
     pub cursor: Option<String>,
+    /// Whether a next page exists.
     pub has_more: bool,
 }
 
+/// A certificate (and optional key) to import into the inventory.
 #[derive(Debug, Clone, Default)]
 pub struct ImportRequest {
+    /// The certificate, PEM.
     pub certificate_pem: String,
+    /// The private key, PEM: returned once, when Certus made it.
     pub private_key_pem: Option<String>,
+    /// Intermediate certificates, PEM.
     pub chain_pem: Option<String>,
 }
 
+/// What a revocation recorded.
 #[derive(Debug, Clone)]
 pub struct RevokeResult {
+    /// The certificate.
     pub certificate_id: String,
+    /// The serial, hex.
     pub serial: String,
+    /// When it was revoked.
     pub revoked_at: i64,
+    /// The revocation reason.
     pub reason: RevocationReason,
 }
 
@@ -77,6 +97,7 @@ fn decode_cursor(order: CertOrder, text: &str) -> Result<(i64, String)> {
 }
 
 impl Authority {
+    /// A page of the tenant's certificates.
     pub async fn list_certificates(&self, caller: &Caller, req: ListRequest) -> Result<CertPage> {
         let limit = req.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
@@ -101,6 +122,7 @@ impl Authority {
         Ok(CertPage { data, cursor, has_more })
     }
 
+    /// A certificate of the tenant.
     pub async fn get_certificate(&self, caller: &Caller, id: &str) -> Result<CertView> {
         self.store.get_certificate(&caller.tenant_id, id).await.not_found_as("certificate")
     }
@@ -239,8 +261,11 @@ impl Authority {
 /// Where a certificate stands, by the one rule every door shows in its own words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CertStatus {
+    /// Within its validity and not revoked.
     Active,
+    /// Revoked (whether or not it has also expired).
     Revoked,
+    /// Past its notAfter.
     Expired,
 }
 

@@ -20,12 +20,18 @@ const DELTA_REFRESH_SECS: i64 = 300;
 const DELTA_LIFETIME: Duration = Duration::hours(1);
 const DELTA_OVERLAP_SECS: i64 = 300;
 
+/// A CRL as served.
 #[derive(Debug, Clone)]
 pub struct CrlView {
+    /// DER.
     pub der: Vec<u8>,
+    /// The CRL Number.
     pub crl_number: i64,
+    /// thisUpdate.
     pub this_update: i64,
+    /// nextUpdate.
     pub next_update: i64,
+    /// For a delta: its base CRL Number.
     pub base_number: Option<i64>,
 }
 

@@ -16,24 +16,36 @@ use crate::{Authority, generate_key, new_id};
 /// Default lifetime of a certificate signed from an approved CSR.
 const DEFAULT_CSR_VALIDITY_DAYS: i64 = 365;
 
+/// A CSR of the workflow, with its PEM.
 #[derive(Debug, Clone)]
 pub struct CsrView {
+    /// The stored record.
     pub row: CsrRow,
+    /// The CSR, PEM.
     pub csr_pem: String,
 }
 
+/// What to put in a CSR Certus makes (its key stays in the KMS).
 #[derive(Debug, Clone, Default)]
 pub struct GenerateCsr {
+    /// commonName.
     pub common_name: Option<String>,
+    /// organizationName.
     pub organization: Option<String>,
+    /// countryName.
     pub country: Option<String>,
+    /// DNS SANs.
     pub san_dns: Vec<String>,
+    /// IP SANs.
     pub san_ip: Vec<String>,
+    /// Key type: `rsa`, `ec` or `ed25519`.
     pub key_type: Option<String>,
+    /// Key size in bits.
     pub key_size: Option<u32>,
 }
 
 impl Authority {
+    /// Queues a CSR for approval.
     pub async fn import_csr(&self, caller: &Caller, pem: &str) -> Result<CsrView> {
         caller.require(Scope::Issue)?;
         let der = csr_from_pem(pem)?;
@@ -61,6 +73,7 @@ impl Authority {
         Ok(view(row))
     }
 
+    /// Makes a CSR with a new key kept in the KMS.
     pub async fn generate_csr(&self, caller: &Caller, req: GenerateCsr) -> Result<CsrView> {
         caller.require(Scope::Issue)?;
         let cn = req.common_name.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
@@ -108,14 +121,17 @@ impl Authority {
         Ok(view(row))
     }
 
+    /// A CSR of the tenant.
     pub async fn get_csr(&self, caller: &Caller, id: &str) -> Result<CsrView> {
         Ok(view(self.store.get_csr(&caller.tenant_id, id).await.not_found_as("CSR")?))
     }
 
+    /// Approves a pending CSR.
     pub async fn approve_csr(&self, caller: &Caller, id: &str) -> Result<CsrView> {
         self.decide_csr(caller, id, "approved", None).await
     }
 
+    /// Rejects a pending CSR, with a reason.
     pub async fn reject_csr(&self, caller: &Caller, id: &str, reason: Option<String>) -> Result<CsrView> {
         self.decide_csr(caller, id, "rejected", reason).await
     }

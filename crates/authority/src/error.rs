@@ -1,6 +1,7 @@
 //! The authority's one error type: a kind each front door maps to its own status codes, and a
 //! message that is safe to show. Internal details are logged, never returned.
 
+/// What kind of failure: each door maps it to its own status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -8,16 +9,24 @@ pub enum ErrorKind {
     Malformed,
     /// The input was understood but a rule forbids it (role policy, limits).
     Policy,
+    /// No valid credentials.
     Unauthorized,
+    /// The caller may not do this.
     Forbidden,
+    /// No such thing (or not visible to the caller).
     NotFound,
+    /// It exists already, or changed meanwhile.
     Conflict,
+    /// A server fault (logged, never detailed).
     Internal,
 }
 
+/// The authority's one error type.
 #[derive(Debug, Clone)]
 pub struct Error {
+    /// What kind of failure.
     pub kind: ErrorKind,
+    /// What went wrong, safe to show.
     pub message: String,
     /// A structured account of the error, for front doors whose documents define one.
     pub detail: Option<ErrorDetail>,
@@ -27,8 +36,11 @@ pub struct Error {
 /// concerns when there is one. Each door renders it in its own shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorDetail {
+    /// A machine-readable code.
     pub code: &'static str,
+    /// The field it concerns.
     pub field: Option<&'static str>,
+    /// The value it concerns.
     pub value: Option<DetailValue>,
     /// The door shows the error's message beside the code.
     pub with_message: bool,
@@ -37,7 +49,9 @@ pub struct ErrorDetail {
 /// The value a refusal concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DetailValue {
+    /// A number.
     Number(i64),
+    /// Text.
     Text(String),
 }
 
@@ -83,31 +97,39 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// An authority result.
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error { kind, message: message.into(), detail: None }
     }
+    /// Adds a structured detail.
     pub fn with_detail(mut self, detail: ErrorDetail) -> Self {
         self.detail = Some(detail);
         self
     }
+    /// A Malformed error.
     pub fn malformed(m: impl Into<String>) -> Self {
         Self::new(ErrorKind::Malformed, m)
     }
+    /// A Policy error.
     pub fn policy(m: impl Into<String>) -> Self {
         Self::new(ErrorKind::Policy, m)
     }
+    /// An Unauthorized error.
     pub fn unauthorized(m: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unauthorized, m)
     }
+    /// A Forbidden error.
     pub fn forbidden(m: impl Into<String>) -> Self {
         Self::new(ErrorKind::Forbidden, m)
     }
+    /// A NotFound error.
     pub fn not_found(m: impl Into<String>) -> Self {
         Self::new(ErrorKind::NotFound, m)
     }
+    /// A Conflict error.
     pub fn conflict(m: impl Into<String>) -> Self {
         Self::new(ErrorKind::Conflict, m)
     }

@@ -23,21 +23,31 @@ use crate::{Authority, generate_key, serial_display};
 /// Lifetime of a leaf when the request names no TTL (capped by the role's max_ttl).
 const DEFAULT_LEAF_TTL_SECS: i64 = 30 * 86_400;
 
+/// A leaf with a server-made key, under a role.
 #[derive(Debug, Clone, Default)]
 pub struct IssueRequest {
+    /// commonName.
     pub common_name: Option<String>,
+    /// DNS SANs.
     pub alt_names: Vec<String>,
+    /// IP SANs.
     pub ip_sans: Vec<String>,
+    /// Lifetime, in the duration grammar.
     pub ttl: Option<String>,
 }
 
+/// A leaf for the caller's CSR, under a role.
 #[derive(Debug, Clone, Default)]
 pub struct SignRequest {
+    /// The CSR, PEM.
     pub csr_pem: String,
+    /// Lifetime, in the duration grammar.
     pub ttl: Option<String>,
     /// Optional overrides of the CSR's names.
     pub common_name: Option<String>,
+    /// DNS SANs.
     pub alt_names: Option<Vec<String>>,
+    /// IP SANs.
     pub ip_sans: Option<Vec<String>>,
 }
 
@@ -45,11 +55,17 @@ pub struct SignRequest {
 /// and is returned this once.
 #[derive(Debug, Clone)]
 pub struct Issued {
+    /// The certificate.
     pub certificate_id: String,
+    /// The certificate, PEM.
     pub certificate_pem: String,
+    /// The private key, PEM: returned once, when Certus made it.
     pub private_key_pem: Option<String>,
+    /// The issuing CA's chain, issuing CA first.
     pub ca_chain: Vec<String>,
+    /// The serial, `1A:2B:…`.
     pub serial_number: String,
+    /// notAfter.
     pub not_after: i64,
 }
 
@@ -83,6 +99,7 @@ fn parse_ips(list: &[String]) -> Result<Vec<IpAddr>> {
 }
 
 impl Authority {
+    /// Issues a leaf with a server-made key under a role.
     pub async fn issue(&self, caller: &Caller, role_name: &str, req: IssueRequest) -> Result<Issued> {
         caller.require(Scope::Issue)?;
         let role = self.role_for_issuance(&caller.tenant_id, role_name).await?;
@@ -99,6 +116,7 @@ impl Authority {
         Ok(issued)
     }
 
+    /// Signs the caller's CSR under a role.
     pub async fn sign_csr(&self, caller: &Caller, role_name: &str, req: SignRequest) -> Result<Issued> {
         caller.require(Scope::Issue)?;
         let role = self.role_for_issuance(&caller.tenant_id, role_name).await?;

@@ -2,6 +2,7 @@
 //! Every front door calls these methods; they validate, sign through the KMS, record through
 //! the store and write the audit log. No HTTP here, and no SQL.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod admin;
 mod auth;
@@ -96,6 +97,7 @@ impl std::fmt::Debug for Authority {
 }
 
 impl Authority {
+    /// An authority over this store and KEK, publishing URLs under `public_url`.
     pub fn new(store: Store, kek: Kek, public_url: &str) -> Self {
         Authority {
             store,

@@ -45,7 +45,9 @@ const RESPONDER_RENEW_BEFORE: i64 = 7 * 86_400;
 /// An encoded OCSPResponse, and for how many seconds HTTP caches may keep it.
 #[derive(Debug, Clone)]
 pub struct OcspReply {
+    /// DER.
     pub der: Vec<u8>,
+    /// How long caches may keep it (seconds).
     pub max_age: Option<i64>,
 }
 

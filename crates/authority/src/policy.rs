@@ -128,6 +128,7 @@ pub(crate) fn csr_subject_key(
     Ok(std::sync::Arc::new(spki))
 }
 
+/// Refuses keys below the one key-strength floor.
 pub fn minimum_key_strength(key: &certus_x509::KeyInfo) -> Result<()> {
     // The floor is the lint's (one rule for every door), applied early so nothing weak is queued.
     match certus_x509::key_strength_finding(key) {

@@ -71,21 +71,34 @@ pub struct CryptoEnforcement {
     pub allow_ed25519_keys: bool,
 }
 
+/// An issuance profile, parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
+    /// Its id.
     pub id: String,
+    /// Its name.
     pub name: String,
+    /// Free text.
     pub description: Option<String>,
+    /// How long certificates are valid.
     pub validity: Validity,
+    /// Issue CA certificates.
     pub sign_as_ca: bool,
+    /// Take keyUsage from the CSR.
     pub honor_key_usage: bool,
+    /// keyUsage bits.
     pub key_usage: BTreeSet<KeyUsageBit>,
+    /// Take EKUs from the CSR.
     pub honor_extended_key_usages: bool,
     /// Dotted OIDs.
     pub extended_key_usages: Vec<String>,
+    /// Take the subject from the CSR.
     pub honor_subject: bool,
+    /// The subject.
     pub subject: Subject,
+    /// Take SANs from the CSR.
     pub honor_extensions: bool,
+    /// Which keys the profile accepts.
     pub crypto: CryptoEnforcement,
 }
 
@@ -377,6 +390,7 @@ impl Profile {
 }
 
 impl Authority {
+    /// Creates an issuance profile.
     pub async fn create_profile(&self, caller: &Caller, body: &Value) -> Result<ProfileView> {
         caller.require(Scope::Admin)?;
         let profile = Profile::from_json(body, None)?;
@@ -394,6 +408,7 @@ impl Authority {
         profile_view(&row)
     }
 
+    /// Replaces a profile.
     pub async fn update_profile(&self, caller: &Caller, id: &str, body: &Value) -> Result<ProfileView> {
         caller.require(Scope::Admin)?;
         let profile = Profile::from_json(body, Some(id))?;
@@ -406,10 +421,12 @@ impl Authority {
         profile_view(&row)
     }
 
+    /// A profile of the tenant.
     pub async fn get_profile(&self, caller: &Caller, id: &str) -> Result<ProfileView> {
         profile_view(&self.store.get_profile(&caller.tenant_id, id).await.not_found_as("profile")?)
     }
 
+    /// Deletes a profile no CA or role uses.
     pub async fn delete_profile(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.require(Scope::Admin)?;
         self.store.delete_profile(&caller.tenant_id, id).await.not_found_as("profile")?;
@@ -433,8 +450,11 @@ impl Authority {
 /// An issuance profile with its record's times.
 #[derive(Debug, Clone)]
 pub struct ProfileView {
+    /// The profile.
     pub profile: Profile,
+    /// When it was made.
     pub created_at: i64,
+    /// When it last changed.
     pub updated_at: i64,
 }
 

@@ -8,26 +8,36 @@ use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::policy::{normalize_dns_name, parse_duration};
 
+/// A role as the API shows it.
 pub type RoleView = RoleRow;
 
 /// Fields of a role create (all set) or patch (only the `Some` ones change).
 #[derive(Debug, Clone, Default)]
 pub struct RolePatch {
+    /// The CA.
     pub ca_id: Option<String>,
+    /// Domains names must fall under.
     pub allowed_domains: Option<Vec<String>>,
+    /// Whether subdomains of the allowed domains are allowed.
     pub allow_subdomains: Option<bool>,
+    /// Whether IP SANs are allowed.
     pub allow_ip_sans: Option<bool>,
     /// `Some(None)` clears the cap.
     pub max_ttl: Option<Option<String>>,
+    /// Key type: `rsa`, `ec` or `ed25519`.
     pub key_type: Option<Option<String>>,
+    /// Required key size.
     pub key_bits: Option<Option<u32>>,
+    /// Whether a commonName is required.
     pub require_cn: Option<bool>,
+    /// Keep server-made keys (sealed).
     pub store_private_keys: Option<bool>,
     /// `Some(None)` detaches the profile.
     pub profile_id: Option<Option<String>>,
 }
 
 impl Authority {
+    /// Creates a role.
     pub async fn create_role(&self, caller: &Caller, name: &str, fields: RolePatch) -> Result<RoleView> {
         caller.require(Scope::Admin)?;
         let name = name.trim();
@@ -59,6 +69,7 @@ impl Authority {
         Ok(role)
     }
 
+    /// Changes a role.
     pub async fn update_role(&self, caller: &Caller, name: &str, fields: RolePatch) -> Result<RoleView> {
         caller.require(Scope::Admin)?;
         let mut role = self.store.get_role(&caller.tenant_id, name).await.not_found_as("role")?;
@@ -91,14 +102,17 @@ impl Authority {
         Ok(role)
     }
 
+    /// A role of the tenant.
     pub async fn get_role(&self, caller: &Caller, name: &str) -> Result<RoleView> {
         self.store.get_role(&caller.tenant_id, name).await.not_found_as("role")
     }
 
+    /// The tenant's roles.
     pub async fn list_roles(&self, caller: &Caller) -> Result<Vec<RoleView>> {
         Ok(self.store.list_roles(&caller.tenant_id).await?)
     }
 
+    /// Deletes a role.
     pub async fn delete_role(&self, caller: &Caller, name: &str) -> Result<()> {
         caller.require(Scope::Admin)?;
         self.store.delete_role(&caller.tenant_id, name).await.not_found_as("role")?;

@@ -7,9 +7,11 @@ use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::{Authority, new_id};
 
+/// A trust anchor.
 pub type TrustAnchorView = TrustAnchorRow;
 
 impl Authority {
+    /// Adds a trust anchor.
     pub async fn create_trust_anchor(&self, caller: &Caller, name: &str, pem: &str) -> Result<TrustAnchorView> {
         caller.require(Scope::Admin)?;
         let name = name.trim();
@@ -38,10 +40,12 @@ impl Authority {
         Ok(row)
     }
 
+    /// The tenant's trust anchors.
     pub async fn list_trust_anchors(&self, caller: &Caller) -> Result<Vec<TrustAnchorView>> {
         Ok(self.store.list_trust_anchors(&caller.tenant_id).await?)
     }
 
+    /// Removes a trust anchor.
     pub async fn delete_trust_anchor(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.require(Scope::Admin)?;
         self.store.delete_trust_anchor(&caller.tenant_id, id).await.not_found_as("trust anchor")?;

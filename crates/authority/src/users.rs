@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::fastpki::actor_of;
 use crate::{Authority, new_uuid};
 
+/// How long an /api/v1 access token lives.
 pub const ACCESS_TOKEN_MINUTES: i64 = 15;
 pub(crate) const REFRESH_TOKEN_MINUTES: i64 = 1440;
 /// The id a superuser API token acts under; user ids start at 1.
@@ -30,15 +31,25 @@ pub(crate) struct Registration {
 /// implementation drops them).
 #[derive(Debug, Clone, Default)]
 pub struct NewUser {
+    /// The user name.
     pub username: String,
+    /// Email address.
     pub email: String,
+    /// The password (stored as argon2).
     pub password: String,
+    /// `superuser`, `admin` or `user`.
     pub role: Option<String>,
+    /// Whether the user may sign in.
     pub is_active: Option<bool>,
+    /// May create CAs.
     pub can_create_ca: bool,
+    /// May issue certificates.
     pub can_create_cert: bool,
+    /// May revoke certificates.
     pub can_revoke_cert: bool,
+    /// May export private keys.
     pub can_export_private_key: bool,
+    /// May delete CAs.
     pub can_delete_ca: bool,
     /// The /api/v1 id of the organisation to join.
     pub organization_id: Option<i64>,
@@ -54,9 +65,12 @@ impl NewUser {
     }
 }
 
+/// An access and a refresh token.
 #[derive(Debug, Clone)]
 pub struct TokenPair {
+    /// The JWT for `Authorization: Bearer`.
     pub access_token: String,
+    /// The refresh token (single use).
     pub refresh_token: String,
 }
 
@@ -73,8 +87,11 @@ pub(crate) struct Claims {
 /// A valid access token and its user.
 #[derive(Debug, Clone)]
 pub struct Session {
+    /// The user.
     pub user: UserRow,
+    /// The token id.
     pub jti: String,
+    /// Expiry (Unix seconds).
     pub exp: i64,
 }
 
@@ -400,14 +417,23 @@ impl Authority {
 /// Changes to a user; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct UserPatch {
+    /// Email address.
     pub email: Option<String>,
+    /// The password (stored as argon2).
     pub password: Option<String>,
+    /// `superuser`, `admin` or `user`.
     pub role: Option<String>,
+    /// Whether the user may sign in.
     pub is_active: Option<bool>,
+    /// May create CAs.
     pub can_create_ca: Option<bool>,
+    /// May issue certificates.
     pub can_create_cert: Option<bool>,
+    /// May revoke certificates.
     pub can_revoke_cert: Option<bool>,
+    /// May export private keys.
     pub can_export_private_key: Option<bool>,
+    /// May delete CAs.
     pub can_delete_ca: Option<bool>,
     /// The /api/v1 id of a new organisation (superusers only); leaving one is done through
     /// the organisation's membership route.
@@ -441,6 +467,7 @@ impl Authority {
         }
     }
 
+    /// Users the caller may see.
     pub async fn list_users(&self, caller: &UserRow, skip: i64, limit: i64) -> Result<Vec<UserRow>> {
         if caller.role != "superuser" {
             return Err(Error::forbidden("The user doesn't have sufficient privileges"));

@@ -9,18 +9,27 @@ use crate::{Authority, serial_key};
 
 const MAX_PATH: usize = 10;
 
+/// A chain to validate.
 #[derive(Debug, Clone, Default)]
 pub struct ValidateRequest {
+    /// The certificate, PEM.
     pub certificate_pem: String,
+    /// Intermediate certificates, PEM.
     pub chain_pem: Option<String>,
+    /// Also check revocation against Certus's own records.
     pub check_revocation: bool,
 }
 
+/// What a chain validation found.
 #[derive(Debug, Clone, Default)]
 pub struct Validation {
+    /// Whether the chain is valid.
     pub valid: bool,
+    /// Every signature of the chain verifies up to a trust anchor.
     pub chain_valid: bool,
+    /// Every certificate of the chain is within its validity.
     pub not_expired: bool,
+    /// No certificate of the chain is revoked.
     pub not_revoked: bool,
     /// Id of the trust anchor or tenant CA the path ends at.
     pub trusted_anchor: Option<String>,
@@ -36,6 +45,7 @@ struct Anchor {
 }
 
 impl Authority {
+    /// Validates a chain against the tenant's trust anchors.
     pub async fn validate(&self, caller: &Caller, req: ValidateRequest) -> Result<Validation> {
         let mut given = certs_from_pem(&req.certificate_pem)?;
         let leaf = given.remove(0);

@@ -18,21 +18,32 @@ const TOKEN_CONTEXT: &[u8] = b"certus-api-v1-service-token\0";
 /// Fields of a new or changed service account; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceAccountPatch {
+    /// Its name.
     pub name: Option<String>,
+    /// Free text.
     pub description: Option<String>,
+    /// The organisation's /api/v1 id.
     pub organization_id: Option<i64>,
+    /// Whether it is disabled.
     pub disabled: Option<bool>,
+    /// May create CAs.
     pub can_create_ca: Option<bool>,
+    /// May issue certificates.
     pub can_create_cert: Option<bool>,
+    /// May revoke certificates.
     pub can_revoke_cert: Option<bool>,
+    /// May export private keys.
     pub can_export_private_key: Option<bool>,
+    /// May delete CAs.
     pub can_delete_ca: Option<bool>,
 }
 
 /// A token as listed; `token` is the secret, present once, at creation.
 #[derive(Debug, Clone)]
 pub struct ServiceToken {
+    /// The stored record.
     pub row: ServiceTokenRow,
+    /// The token, shown once.
     pub token: Option<String>,
 }
 
@@ -74,6 +85,7 @@ impl Authority {
         Ok(sa)
     }
 
+    /// Creates a service account.
     pub async fn create_service_account(
         &self,
         caller: &UserRow,
@@ -117,6 +129,7 @@ impl Authority {
         Ok(sa)
     }
 
+    /// An organisation's service accounts.
     pub async fn list_service_accounts(&self, caller: &UserRow) -> Result<Vec<ServiceAccountRow>> {
         if !is_admin(caller) {
             return Err(Error::forbidden("The user doesn't have sufficient privileges"));
@@ -130,10 +143,12 @@ impl Authority {
         }
     }
 
+    /// A service account.
     pub async fn read_service_account(&self, caller: &UserRow, id: i64) -> Result<ServiceAccountRow> {
         self.managed_account(caller, id).await
     }
 
+    /// Changes a service account.
     pub async fn update_service_account(
         &self,
         caller: &UserRow,
@@ -166,12 +181,14 @@ impl Authority {
         }
     }
 
+    /// Deletes a service account.
     pub async fn delete_service_account(&self, caller: &UserRow, id: i64) -> Result<()> {
         let sa = self.managed_account(caller, id).await?;
         let audit = self.account_audit(caller, "service_account_delete", &sa, format!("Deleted '{}'", sa.name)).await;
         Ok(self.store.delete_service_account(id, &audit).await?)
     }
 
+    /// Makes a service-account token; its secret is shown once.
     pub async fn create_service_token(
         &self,
         caller: &UserRow,
@@ -199,12 +216,14 @@ impl Authority {
         Ok(ServiceToken { row, token: Some(format!("{TOKEN_PREFIX}{public_id}.{secret}")) })
     }
 
+    /// A service account's tokens.
     pub async fn list_service_tokens(&self, caller: &UserRow, id: i64) -> Result<Vec<ServiceToken>> {
         let sa = self.managed_account(caller, id).await?;
         let rows = self.store.list_service_tokens(sa.id).await?;
         Ok(rows.into_iter().map(|row| ServiceToken { row, token: None }).collect())
     }
 
+    /// Revokes a service-account token.
     pub async fn revoke_service_token(&self, caller: &UserRow, id: i64, token_id: i64) -> Result<()> {
         let sa = self.managed_account(caller, id).await?;
         let audit = self.account_audit(caller, "service_account_token_revoke", &sa, format!("token #{token_id}")).await;
@@ -214,6 +233,7 @@ impl Authority {
         }
     }
 
+    /// Sets a service account's issuance policy.
     pub async fn put_issuance_policy(
         &self,
         caller: &UserRow,
@@ -227,6 +247,7 @@ impl Authority {
         self.issuance_policy(caller, id).await
     }
 
+    /// A service account's issuance policy.
     pub async fn issuance_policy(&self, caller: &UserRow, id: i64) -> Result<serde_json::Value> {
         let sa = self.managed_account(caller, id).await?;
         let (body, created, updated) =
@@ -238,6 +259,7 @@ impl Authority {
         Ok(v)
     }
 
+    /// Removes a service account's issuance policy.
     pub async fn delete_issuance_policy(&self, caller: &UserRow, id: i64) -> Result<()> {
         let sa = self.managed_account(caller, id).await?;
         match self.store.delete_issuance_policy(sa.id).await {

@@ -29,28 +29,47 @@ fn stored_actions(fastpki: &str) -> Vec<String> {
     }
 }
 
+/// Filters of /api/v1's audit-log view.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
+    /// The action, by name.
     pub action: Option<String>,
+    /// The acting user.
     pub user_id: Option<i64>,
+    /// The resource type.
     pub resource_type: Option<String>,
+    /// The resource, by /api/v1 id.
     pub resource_id: Option<i64>,
+    /// Only entries at or after.
     pub since: Option<i64>,
+    /// Only entries before.
     pub until: Option<i64>,
+    /// How many to skip.
     pub skip: i64,
+    /// How many at most.
     pub limit: i64,
 }
 
+/// One audit-log entry as /api/v1 shows it.
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
+    /// Its id.
     pub id: i64,
+    /// When.
     pub at: i64,
+    /// The action, by name.
     pub action: String,
+    /// The acting user.
     pub user_id: Option<i64>,
+    /// The user name.
     pub username: Option<String>,
+    /// The organisation's /api/v1 id.
     pub organization_id: Option<i64>,
+    /// The resource type.
     pub resource_type: Option<String>,
+    /// The resource, by /api/v1 id.
     pub resource_id: Option<i64>,
+    /// Details.
     pub detail: String,
 }
 

@@ -17,16 +17,26 @@ pub(super) const CA_CERT_DAYS: i64 = 3650;
 /// A CA as /api/v1 shows it.
 pub type FastPkiCaView = FastPkiCa;
 
+/// A CA to create through /api/v1.
 #[derive(Debug, Clone, Default)]
 pub struct NewFastPkiCa {
+    /// Its name.
     pub name: String,
+    /// The subject DN.
     pub subject_dn: String,
+    /// Free text.
     pub description: Option<String>,
+    /// Key size in bits.
     pub key_size: Option<i64>,
+    /// Validity in days.
     pub valid_days: Option<i64>,
+    /// The issuing CA, for an intermediate.
     pub parent_ca_id: Option<i64>,
+    /// pathLenConstraint.
     pub path_length: Option<i64>,
+    /// Whether the CA may sign end-entity certificates.
     pub allow_leaf_certs: Option<bool>,
+    /// Where the CA's CRL is published instead.
     pub crl_base_url: Option<String>,
 }
 
@@ -205,6 +215,7 @@ impl Authority {
         Ok(self.store.list_fastpki_cas(Some(&tenant), None).await?)
     }
 
+    /// A CA by its /api/v1 id.
     pub async fn read_fastpki_ca(&self, user: &UserRow, id: i64) -> Result<FastPkiCa> {
         self.fastpki_ca_for(user, id, Action::Read).await
     }
@@ -221,6 +232,7 @@ impl Authority {
         Ok(chain)
     }
 
+    /// A CA's direct children.
     pub async fn fastpki_ca_children(&self, user: &UserRow, id: i64) -> Result<Vec<FastPkiCa>> {
         let ca = self.fastpki_ca_for(user, id, Action::Read).await?;
         Ok(self.store.list_fastpki_cas(None, Some(&ca.ca.id)).await?)

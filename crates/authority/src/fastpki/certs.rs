@@ -33,15 +33,21 @@ fn renewal_refused(code: &'static str, message: &str) -> Error {
 const SERVER_AUTH: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 3, 1];
 const CLIENT_AUTH: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 3, 2];
 
+/// The reference's certificate types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CertificateType {
+    /// serverAuth.
     Server,
+    /// clientAuth.
     Client,
+    /// A CA certificate.
     Ca,
+    /// serverAuth and clientAuth.
     DualPurpose,
 }
 
 impl CertificateType {
+    /// Its name.
     pub fn name(self) -> &'static str {
         match self {
             Self::Server => "server",
@@ -51,6 +57,7 @@ impl CertificateType {
         }
     }
 
+    /// The value with this name.
     pub fn from_name(name: &str) -> Option<Self> {
         [Self::Server, Self::Client, Self::Ca, Self::DualPurpose].into_iter().find(|t| t.name() == name)
     }
@@ -79,38 +86,62 @@ impl CertificateType {
     }
 }
 
+/// A certificate to create through /api/v1.
 #[derive(Debug, Clone)]
 pub struct NewFastPkiCert {
+    /// commonName.
     pub common_name: String,
+    /// The subject DN.
     pub subject_dn: String,
+    /// The certificate type.
     pub certificate_type: CertificateType,
+    /// Key size in bits.
     pub key_size: Option<i64>,
+    /// Validity in days.
     pub valid_days: Option<i64>,
+    /// Return the private key (server-made keys only).
     pub include_private_key: Option<bool>,
+    /// DNS SANs.
     pub san_dns_names: Option<Vec<String>>,
+    /// IP SANs.
     pub san_ip_addresses: Option<Vec<String>>,
+    /// Email SANs.
     pub san_email_addresses: Option<Vec<String>>,
 }
 
+/// A CSR to sign through /api/v1.
 #[derive(Debug, Clone)]
 pub struct SignFastPkiCsr {
+    /// The CSR, PEM.
     pub csr: String,
+    /// The certificate type.
     pub certificate_type: CertificateType,
+    /// The CA.
     pub ca_id: Option<i64>,
+    /// The CA, by name.
     pub ca_name: Option<String>,
+    /// Validity in days.
     pub valid_days: Option<i64>,
+    /// commonName.
     pub common_name: Option<String>,
+    /// The subject DN.
     pub subject_dn: Option<String>,
+    /// DNS SANs.
     pub san_dns_names: Option<Vec<String>>,
+    /// IP SANs.
     pub san_ip_addresses: Option<Vec<String>>,
+    /// Email SANs.
     pub san_email_addresses: Option<Vec<String>>,
 }
 
 /// A certificate as /api/v1 shows it; `private_key` only where the route returns one.
 #[derive(Debug, Clone)]
 pub struct FastPkiCertView {
+    /// The certificate with its /api/v1 attributes.
     pub cert: FastPkiCert,
+    /// The private key, PEM, when returned.
     pub private_key: Option<String>,
+    /// The certificates renewed from this one.
     pub renewed_to_ids: Vec<i64>,
 }
 
@@ -411,6 +442,7 @@ impl Authority {
         Ok(self.store.list_fastpki_certificates(Some(&tenant), ca_id).await?)
     }
 
+    /// A certificate by its /api/v1 id.
     pub async fn read_fastpki_certificate(&self, user: &UserRow, id: i64) -> Result<FastPkiCertView> {
         let cert = self.fastpki_cert_for(user, id, Action::Read).await?;
         let renewed_to_ids = self.store.fastpki_renewals_of(id).await?;

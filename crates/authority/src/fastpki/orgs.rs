@@ -47,6 +47,7 @@ impl Authority {
         Ok(self.store.find_tenant(crate::auth::DEFAULT_ORG, crate::auth::DEFAULT_TENANT).await?.id)
     }
 
+    /// Creates an organisation (and its tenant).
     pub async fn create_org(&self, caller: &UserRow, name: &str, description: Option<String>) -> Result<FastPkiOrgRow> {
         if !is_superuser(caller) && caller.role != "admin" {
             return Err(Error::forbidden("The user doesn't have sufficient privileges"));
@@ -90,6 +91,7 @@ impl Authority {
         self.fastpki_org_or_404(id).await
     }
 
+    /// Renames or redescribes an organisation.
     pub async fn update_org(
         &self,
         caller: &UserRow,
@@ -113,6 +115,7 @@ impl Authority {
         self.fastpki_org_or_404(id).await
     }
 
+    /// Deletes an organisation (its CAs stay on record for relying parties).
     pub async fn delete_org(&self, caller: &UserRow, id: i64) -> Result<()> {
         if !is_superuser(caller) {
             return Err(Error::forbidden("The user doesn't have sufficient privileges"));
@@ -161,6 +164,7 @@ impl Authority {
         self.user_or_404(user_id).await
     }
 
+    /// An organisation's members.
     pub async fn list_org_users(&self, caller: &UserRow, id: i64) -> Result<Vec<UserRow>> {
         let org = self.fastpki_org_or_404(id).await?;
         if !is_superuser(caller) && caller.org_num != Some(id) {

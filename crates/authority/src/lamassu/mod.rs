@@ -15,12 +15,16 @@ use crate::{Authority, CertView, serial_key};
 /// Which profile signs: inline beats an id, and an id beats the CA's default.
 #[derive(Debug, Clone)]
 pub enum ProfileChoice {
+    /// A profile given in the request.
     Inline(Value),
+    /// A stored profile, by id.
     Id(String),
+    /// The CA's default profile.
     CaDefault,
 }
 
 impl Authority {
+    /// Signs a CSR with a CA under an issuance profile.
     pub async fn sign_with_profile(
         &self,
         caller: &Caller,

@@ -22,10 +22,13 @@ pub(crate) const SERVICE_TYPES: &[&str] = &["kms", "x509-service", "x509-store"]
 /// A resolved `org.tenant.service[.child]` path.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The tenant.
     pub tenant_id: String,
     /// `org.tenant` as the caller wrote it, to build child paths.
     pub prefix: String,
+    /// The service, when the path names one.
     pub service: Option<String>,
+    /// The entry, when the path names one.
     pub child: Option<String>,
 }
 
@@ -46,64 +49,110 @@ impl Target {
 /// Where a key comes from: a named key of a KMS service, or an inline JWK.
 #[derive(Debug, Clone)]
 pub enum KeyRef {
+    /// A named key of a KMS service (`org.tenant.kms.name`).
     Kms(String),
+    /// A JWK given inline.
     Jwk(Value),
 }
 
+/// An IACA's fields.
 #[derive(Debug, Clone, Default)]
 pub struct IacaData {
+    /// countryName.
     pub country: String,
+    /// commonName.
     pub common_name: String,
+    /// stateOrProvinceName.
     pub state: Option<String>,
+    /// organizationName.
     pub organization: Option<String>,
+    /// notBefore.
     pub not_before: Option<i64>,
+    /// notAfter.
     pub not_after: Option<i64>,
+    /// The issuerAltName contact.
     pub issuer_alt_name: IssuerAltName,
+    /// CRL distribution point.
     pub crl_url: Option<String>,
 }
 
+/// A Document Signer's fields.
 #[derive(Debug, Clone, Default)]
 pub struct DsData {
+    /// countryName.
     pub country: String,
+    /// commonName.
     pub common_name: String,
+    /// stateOrProvinceName.
     pub state: Option<String>,
+    /// organizationName.
     pub organization: Option<String>,
+    /// localityName.
     pub locality: Option<String>,
+    /// notBefore.
     pub not_before: Option<i64>,
+    /// notAfter.
     pub not_after: Option<i64>,
+    /// CRL distribution point.
     pub crl_url: String,
 }
 
 /// The IACA that signs a DS: its certificate, or the data it was made from.
 #[derive(Debug, Clone)]
 pub enum IacaSigner {
-    Pem { pem: String, key: KeyRef },
-    Data { data: IacaData, key: KeyRef },
+    /// Its certificate as PEM, with its key.
+    Pem {
+        /// The IACA certificate.
+        pem: String,
+        /// Its key.
+        key: KeyRef,
+    },
+    /// The data it was made from, with its key.
+    Data {
+        /// The IACA's fields.
+        data: IacaData,
+        /// Its key.
+        key: KeyRef,
+    },
 }
 
 /// A subject public key: a key reference or a CSR (whose signature is checked).
 #[derive(Debug, Clone)]
 pub enum PublicKeySource {
+    /// A key reference.
     Key(KeyRef),
+    /// A CSR (its signature is checked).
     Csr(String),
 }
 
 /// A generic certificate's fields (walt.id's generic X.509 profile).
 #[derive(Debug, Clone, Default)]
 pub struct GenericData {
+    /// The subject.
     pub subject: certus_x509::Subject,
     /// Default: the subject name.
     pub issuer_name: Option<certus_x509::Subject>,
+    /// notBefore.
     pub not_before: Option<i64>,
+    /// notAfter.
     pub not_after: Option<i64>,
+    /// basicConstraints cA.
     pub is_ca: bool,
+    /// pathLenConstraint.
     pub path_len: Option<u8>,
+    /// keyUsage bits.
     pub key_usage: Vec<certus_x509::KeyUsageBit>,
+    /// EKU OIDs, dotted.
     pub extended_key_usage_oids: Vec<String>,
+    /// dNSName SANs.
     pub dns_names: Vec<String>,
+    /// URI SANs.
     pub uris: Vec<String>,
+    /// rfc822Name SANs.
     pub emails: Vec<String>,
+    /// iPAddress SANs.
     pub ip_addresses: Vec<String>,
+    /// CRL distribution point.
     pub crl_url: Option<String>,
 }
 
@@ -112,12 +161,14 @@ pub struct GenericData {
 pub enum GenericIssuer {
     /// The subject key signs (it must be a private key).
     SelfSigned,
+    /// This key signs, under the issuer name given.
     CaSigned(KeyRef),
 }
 
 /// What an issuance writes to the attached stores.
 #[derive(Debug, Clone, Default)]
 pub struct StoreWrite {
+    /// The id to store the certificate under.
     pub stored_certificate_id: Option<String>,
     /// VICAL complementary metadata; makes the entry a `vical-entry`.
     pub vical_metadata: Option<Value>,
@@ -128,6 +179,7 @@ pub struct StoreWrite {
 pub struct MdlService {
     /// `org.tenant.service`.
     pub path: String,
+    /// `kms`, `x509-service` or `x509-store`.
     pub service_type: String,
 }
 
@@ -136,6 +188,7 @@ pub struct MdlService {
 pub struct KmsKeyView {
     /// `org.tenant.kms.name`.
     pub key_path: String,
+    /// The public key as a JWK.
     pub public_jwk: PublicJwk,
 }
 
@@ -146,18 +199,24 @@ pub struct StoreEntry {
     pub path: String,
     /// `base` or `vical-entry`.
     pub entry_type: String,
+    /// PEM.
     pub pem: String,
     /// VICAL complementary metadata, as the JSON text it was given in.
     pub metadata: Option<String>,
+    /// When it last changed.
     pub updated_at: i64,
 }
 
 /// The issued certificate and the store paths it was written to.
 #[derive(Debug, Clone)]
 pub struct MdlIssued {
+    /// The certificate, PEM.
     pub certificate_pem: String,
+    /// Where the certificate was stored.
     pub stored_certificate_ids: Option<Vec<String>>,
+    /// notBefore.
     pub not_before: i64,
+    /// notAfter.
     pub not_after: i64,
 }
 
@@ -193,6 +252,7 @@ impl Authority {
         Ok(s)
     }
 
+    /// Creates a service of the mDL door.
     pub async fn create_service(&self, caller: &Caller, path: &str, service_type: &str) -> Result<MdlService> {
         caller.require(Scope::Admin)?;
         let t = self.resolve_target(caller, path).await?;
@@ -292,11 +352,13 @@ impl Authority {
         Ok((key_id, key))
     }
 
+    /// A KMS key's public JWK.
     pub async fn kms_public_jwk(&self, caller: &Caller, key_path: &str) -> Result<PublicJwk> {
         let key = self.kms_key(caller, key_path).await?;
         Ok(certus_kms::public_jwk(key.spec(), key.der_bytes()))
     }
 
+    /// Deletes a named KMS key.
     pub async fn kms_delete(&self, caller: &Caller, key_path: &str) -> Result<()> {
         caller.require(Scope::Admin)?;
         let t = self.resolve_target(caller, key_path).await?;
@@ -746,6 +808,7 @@ impl Authority {
 
     // ---- X.509 stores ----
 
+    /// A store's entries, or one entry.
     pub async fn store_list(&self, caller: &Caller, store_path: &str) -> Result<Vec<StoreEntry>> {
         let t = self.resolve_target(caller, store_path).await?;
         let store = self.service_of(&t, "x509-store").await?;
@@ -765,6 +828,7 @@ impl Authority {
         Ok((t, store))
     }
 
+    /// Adds an entry to an X.509 store.
     pub async fn store_add(
         &self,
         caller: &Caller,
@@ -788,6 +852,7 @@ impl Authority {
         Ok(entry_view(&t, &row))
     }
 
+    /// Replaces an X.509 store entry.
     pub async fn store_update(
         &self,
         caller: &Caller,
@@ -803,6 +868,7 @@ impl Authority {
         Ok(entry_view(&t, &row))
     }
 
+    /// Deletes an X.509 store entry.
     pub async fn store_delete(&self, caller: &Caller, path: &str) -> Result<()> {
         let (t, store) = self.store_to_change(caller, path).await?;
         self.store.delete_store_entry(&t.tenant_id, &store.id, t.child()?).await.not_found_as("store entry")?;
