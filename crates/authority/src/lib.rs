@@ -45,8 +45,8 @@ pub use crl::{CRL_REFRESH_SECS, CrlView};
 pub use csr::{CsrView, GenerateCsr};
 pub use error::{DetailValue, Error, ErrorDetail, ErrorKind, Result};
 pub use fastpki::{
-    AuditEntry, AuditFilter, CertificateType, FastPkiCaView, FastPkiCertView, NewFastPkiCa, NewFastPkiCert,
-    ServiceAccountPatch, ServiceToken, SignFastPkiCsr,
+    AuditEntry, AuditFilter, CertificateType, FastPkiCaView, FastPkiCertView, IssuancePolicy, IssuancePolicyView,
+    NewFastPkiCa, NewFastPkiCert, ServiceAccountPatch, ServiceToken, SignFastPkiCsr,
 };
 pub use issue::{IssueRequest, Issued, SignRequest};
 pub use lamassu::ProfileChoice;

@@ -171,7 +171,16 @@ async fn read_policy(
     FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
 ) -> FastPkiResult<Json<Value>> {
-    Ok(Json(s.authority.issuance_policy(&session.user, id).await?))
+    Ok(Json(policy_json(&s.authority.issuance_policy(&session.user, id).await?)))
+}
+
+/// The policy as the reference shows it: its fields, the account and the record's times.
+fn policy_json(v: &certus_authority::IssuancePolicyView) -> Value {
+    let mut json = serde_json::to_value(&v.policy).unwrap_or_default();
+    json["service_account_id"] = v.service_account_id.into();
+    json["created_at"] = crate::time_fmt::rfc3339(v.created_at).into();
+    json["updated_at"] = crate::time_fmt::rfc3339(v.updated_at).into();
+    json
 }
 
 async fn put_policy(
@@ -180,7 +189,7 @@ async fn put_policy(
     Ids(id): Ids<i64>,
     FastPkiJson(b): FastPkiJson<Value>,
 ) -> FastPkiResult<Json<Value>> {
-    Ok(Json(s.authority.put_issuance_policy(&session.user, id, &b).await?))
+    Ok(Json(policy_json(&s.authority.put_issuance_policy(&session.user, id, &b).await?)))
 }
 
 async fn remove_policy(

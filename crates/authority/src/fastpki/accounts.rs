@@ -4,10 +4,9 @@
 //! time), and issue only what their issuance policy allows.
 
 use certus_store::{AuditRow, ServiceAccountRow, ServiceTokenRow, UserRow};
-use serde_json::json;
 
 use super::access::{actor_of, creator_of, is_superuser};
-use super::policy::{IssuancePolicy, Requested};
+use super::policy::{IssuancePolicy, IssuancePolicyView, Requested};
 use crate::Authority;
 use crate::error::{Error, ErrorDetail, Result};
 
@@ -239,7 +238,7 @@ impl Authority {
         caller: &UserRow,
         id: i64,
         body: &serde_json::Value,
-    ) -> Result<serde_json::Value> {
+    ) -> Result<IssuancePolicyView> {
         let sa = self.managed_account(caller, id).await?;
         let policy = IssuancePolicy::from_json(body)?;
         let text = serde_json::to_string(&policy).map_err(Error::internal)?;
@@ -248,15 +247,12 @@ impl Authority {
     }
 
     /// A service account's issuance policy.
-    pub async fn issuance_policy(&self, caller: &UserRow, id: i64) -> Result<serde_json::Value> {
+    pub async fn issuance_policy(&self, caller: &UserRow, id: i64) -> Result<IssuancePolicyView> {
         let sa = self.managed_account(caller, id).await?;
-        let (body, created, updated) =
+        let (body, created_at, updated_at) =
             self.store.get_issuance_policy(sa.id).await?.ok_or_else(|| Error::not_found("Policy not found"))?;
-        let mut v: serde_json::Value = serde_json::from_str(&body).map_err(Error::internal)?;
-        v["service_account_id"] = json!(sa.id);
-        v["created_at"] = json!(crate::rfc3339(created));
-        v["updated_at"] = json!(crate::rfc3339(updated));
-        Ok(v)
+        let policy: IssuancePolicy = serde_json::from_str(&body).map_err(Error::internal)?;
+        Ok(IssuancePolicyView { policy, service_account_id: sa.id, created_at, updated_at })
     }
 
     /// Removes a service account's issuance policy.

@@ -18,6 +18,7 @@ pub use accounts::{ServiceAccountPatch, ServiceToken};
 pub use audit::{AuditEntry, AuditFilter};
 pub use cas::{FastPkiCaView, NewFastPkiCa};
 pub use certs::{CertificateType, FastPkiCertView, NewFastPkiCert, SignFastPkiCsr};
+pub use policy::{IssuancePolicy, IssuancePolicyView};
 
 /// Names and DN values are text people read: control characters (NUL included) are refused.
 pub(crate) fn check_text(field: &str, value: &str) -> crate::Result<()> {

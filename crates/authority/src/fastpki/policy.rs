@@ -8,22 +8,43 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{DetailValue, Error, ErrorDetail, Result};
 
+/// A service account's issuance policy: what it may have issued (deny by default).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub(super) struct IssuancePolicy {
+pub struct IssuancePolicy {
+    /// Globs the common name must match.
     #[serde(default)]
     pub cn_patterns: Vec<String>,
+    /// Globs every DNS SAN must match.
     #[serde(default)]
     pub san_dns_patterns: Vec<String>,
+    /// CIDRs every IP SAN must fall in.
     #[serde(default)]
     pub san_ip_cidrs: Vec<String>,
+    /// Domains every email SAN must be under.
     #[serde(default)]
     pub san_email_domains: Vec<String>,
+    /// The CAs (by /api/v1 id) it may issue from.
     #[serde(default)]
     pub allowed_ca_ids: Vec<i64>,
+    /// The certificate types it may issue.
     #[serde(default)]
     pub allowed_certificate_types: Vec<String>,
+    /// The longest validity, in days.
     pub max_validity_days: i64,
+}
+
+/// A service account's issuance policy with its record's times.
+#[derive(Debug, Clone)]
+pub struct IssuancePolicyView {
+    /// The policy.
+    pub policy: IssuancePolicy,
+    /// The service account it binds.
+    pub service_account_id: i64,
+    /// When it was first set.
+    pub created_at: i64,
+    /// When it last changed.
+    pub updated_at: i64,
 }
 
 /// What a service account asks to have issued, as the policy sees it.
