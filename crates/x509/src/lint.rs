@@ -420,7 +420,7 @@ fn annex_b_iaca(i: &Input<'_>) -> Option<String> {
     if i.annex_b != Some(AnnexB::Iaca) {
         return None;
     }
-    let broken = crate::mdl::annex_b_findings(i.tbs, None);
+    let broken = crate::annex_b::annex_b_findings(i.tbs, None);
     (!broken.is_empty()).then(|| broken.join("; "))
 }
 
@@ -429,6 +429,6 @@ fn annex_b_ds(i: &Input<'_>) -> Option<String> {
         return None;
     }
     let Some(iaca) = i.issuer else { return Some("a DS is linted against its IACA, and none was given".into()) };
-    let broken = crate::mdl::annex_b_findings(i.tbs, Some(iaca));
+    let broken = crate::annex_b::annex_b_findings(i.tbs, Some(iaca));
     (!broken.is_empty()).then(|| broken.join("; "))
 }

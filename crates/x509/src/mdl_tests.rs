@@ -242,7 +242,7 @@ fn each_ds_rule_is_checked() {
     for (rule, breaks) in &table {
         check(rule, breaks);
     }
-    for (oid, what) in crate::mdl::FORBIDDEN {
+    for (oid, what) in crate::annex_b::FORBIDDEN {
         check(&format!("{what} must not be used"), &|p| p.custom_extensions.push(forbidden_ext(oid)));
     }
     // The issuer Name re-encoded (CN as PrintableString instead of UTF8String) reads the same
