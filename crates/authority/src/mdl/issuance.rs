@@ -8,7 +8,10 @@ use certus_store::{CaRow, CertRow, DoorRecord, KeyRow, StoreEntryRow};
 use certus_x509::{DsSpec, IacaSpec, PemLabel, PublicKeyData, parse_certificate, to_pem};
 use time::{Duration, OffsetDateTime};
 
-use super::*;
+use super::{
+    DsData, GenericData, GenericIssuer, IacaData, IacaSigner, KeyRef, MdlIssued, PublicKeySource, StoreWrite, Target,
+    caller_in,
+};
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, Result};
 use crate::pipeline::{self, AuditIntent, Order, Signed, Template};

@@ -7,7 +7,7 @@ use certus_kms::{JwkKey, Key, KeySpec, PublicJwk, SoftwareKey};
 use certus_x509::{PublicKeyData, csr_from_pem, parse_csr};
 use serde_json::Value;
 
-use super::*;
+use super::{KeyRef, KmsKeyView, PublicKeySource, Signing};
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::{Authority, generate_key};

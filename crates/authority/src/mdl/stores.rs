@@ -1,10 +1,11 @@
 //! X.509 stores: entries written by issuance or by hand, listed, replaced and deleted.
 
+use certus_store::ServiceRow;
 use certus_store::StoreEntryRow;
 use certus_x509::parse_certificate;
 use serde_json::Value;
 
-use super::*;
+use super::{StoreEntry, Target};
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::{Authority, new_uuid};
