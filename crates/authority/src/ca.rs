@@ -318,16 +318,7 @@ impl Authority {
                 ca
             }
         };
-        let now = self.now().unix_timestamp();
-        if !ca.is_active {
-            return Err(Error::policy(format!("CA {id} is not active")));
-        }
-        if now >= ca.valid_until {
-            return Err(Error::policy(format!("CA {id} has expired")));
-        }
-        if ca.revoked {
-            return Err(Error::policy(format!("CA {id} has been revoked")));
-        }
+        can_sign(&ca, self.now().unix_timestamp())?;
         if ca.ca_type == "iaca" {
             return Err(Error::policy(format!("CA {id} is an IACA: it signs only Document Signers (ISO/IEC 18013-5)")));
         }
@@ -354,4 +345,19 @@ impl Authority {
         self.chains.write().unwrap_or_else(|p| p.into_inner()).insert(ca.id.clone(), chain.clone());
         Ok(chain)
     }
+}
+
+/// Whether a CA can sign now: active, within its validity, not revoked. The one rule for the
+/// planners (`usable_ca`) and the pipeline.
+pub(crate) fn can_sign(ca: &CaRow, now: i64) -> Result<()> {
+    if !ca.is_active {
+        return Err(Error::policy(format!("CA {} is not active", ca.id)));
+    }
+    if now >= ca.valid_until {
+        return Err(Error::policy(format!("CA {} has expired", ca.id)));
+    }
+    if ca.revoked {
+        return Err(Error::policy(format!("CA {} has been revoked", ca.id)));
+    }
+    Ok(())
 }

@@ -90,6 +90,8 @@ pub(crate) struct Order {
 /// A signed, recorded certificate.
 pub(crate) struct Signed {
     pub cert: CertRow,
+    /// The CA the certificate made, as recorded.
+    pub ca: Option<CaRow>,
     /// The front door's integer id for it (FastPKI), when the door numbers its records.
     pub door_id: Option<i64>,
 }
@@ -138,8 +140,8 @@ impl Template {
 impl Authority {
     /// Issues one certificate: the only place a CA key signs a certificate.
     pub(crate) async fn issue_certificate(&self, caller: &Caller, mut order: Order) -> Result<Signed> {
-        // 1. Validate the order: a CA signer belongs to the caller's tenant and can sign now, and
-        //    the validity is well ordered and inside the CA's.
+        // 1. Validate the order: the validity is well ordered, and a CA signer belongs to the
+        //    caller's tenant and can sign now (the lint checks the validity against the CA's).
         let (not_before, not_after) = order.template.validity();
         if not_after <= not_before {
             return Err(Error::malformed("notAfter must be after notBefore"));
@@ -148,9 +150,7 @@ impl Authority {
             if ca.tenant_id != caller.tenant_id {
                 return Err(Error::internal("an order's CA belongs to another tenant"));
             }
-            if !ca.is_active || ca.revoked || self.now().unix_timestamp() >= ca.valid_until {
-                return Err(Error::policy(format!("CA {} cannot sign: inactive, revoked or expired", ca.id)));
-            }
+            crate::ca::can_sign(ca, self.now().unix_timestamp())?;
         }
 
         // 2. The door's policy made this order (see the module comment).
@@ -220,7 +220,7 @@ impl Authority {
         let audit = self.audit_row(caller, order.audit.action, &resource, (order.audit.detail)(&cert));
         let record = IssuanceRecord { cert, key: order.kept_key, ca: new_ca, door, audit };
         let (record, door_id) = self.store.record_issuance(record).await?;
-        Ok(Signed { cert: record.cert, door_id })
+        Ok(Signed { cert: record.cert, ca: record.ca, door_id })
     }
 }
 

@@ -217,7 +217,7 @@ pub(crate) async fn insert_certificates(tx: &mut Tx<'_>, certs: &[&CertRow]) -> 
     Ok(())
 }
 
-const CERT_COLUMNS: &str = "SELECT id, tenant_id, issuer_ca_id, serial, common_name, sans, not_before, not_after, \
+pub(crate) const CERT_COLUMNS: &str = "SELECT id, tenant_id, issuer_ca_id, serial, common_name, sans, not_before, not_after, \
      cert_der, chain_pem, key_id, role_name, source, revoked_at, revocation_reason, created_at FROM certificates";
 
 pub(crate) fn cert_row(r: &AnyRow) -> Result<CertRow> {

@@ -159,7 +159,7 @@ pub(crate) fn gated<T>(
 
 // ---- helpers ----
 
-fn key_kind(tbs: &TbsCertificate<'_>) -> crate::KeyInfo {
+fn key_info(tbs: &TbsCertificate<'_>) -> crate::KeyInfo {
     crate::parse::key_info(tbs.public_key())
 }
 
@@ -190,8 +190,9 @@ fn absolute_with_host(uri: &str) -> bool {
     scheme_ok && !host.is_empty() && uri.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// A DNS name in preferred name syntax; a leading `*.` label is allowed.
-fn dns_name_ok(name: &str) -> bool {
+/// The one DNS-name syntax check (RFC 1034 §3.5 preferred name syntax, labels of letters, digits
+/// and hyphens, at most 253 characters); a leading `*.` label is allowed for wildcards.
+pub fn dns_name_valid(name: &str) -> bool {
     let body = name.strip_prefix("*.").unwrap_or(name);
     !body.is_empty()
         && name.len() <= 253
@@ -268,7 +269,7 @@ fn upper_bounds(i: &Input<'_>) -> Option<String> {
 fn dns_names(i: &Input<'_>) -> Option<String> {
     let san = i.tbs.subject_alternative_name().ok().flatten()?;
     san.value.general_names.iter().find_map(|g| match g {
-        GeneralName::DNSName(d) if !dns_name_ok(d) => Some(format!("dNSName {d:?} is not a valid host name")),
+        GeneralName::DNSName(d) if !dns_name_valid(d) => Some(format!("dNSName {d:?} is not a valid host name")),
         _ => None,
     })
 }
@@ -318,7 +319,7 @@ fn san_for_empty_subject(i: &Input<'_>) -> Option<String> {
 
 fn key_usage_fits_key(i: &Input<'_>) -> Option<String> {
     let ku = key_usage(i.tbs)?;
-    let kind = key_kind(i.tbs).kind;
+    let kind = key_info(i.tbs).kind;
     let bits = crate::parse::key_usage_bits(&ku);
     if let Some(bit) = bits.iter().find(|b| !key_usage_applies(kind, **b)) {
         return Some(format!("keyUsage {bit:?} does not apply to a {} key", kind.type_name()));
@@ -401,7 +402,7 @@ fn eku_with_ku(i: &Input<'_>) -> Option<String> {
 }
 
 fn key_strength(i: &Input<'_>) -> Option<String> {
-    key_strength_finding(&key_kind(i.tbs))
+    key_strength_finding(&key_info(i.tbs))
 }
 
 /// The one key-strength floor: RSA of at least 2048 bits, ECDSA on P-256, P-384 or P-521, or

@@ -331,22 +331,3 @@ fn a_ca_may_carry_an_eku_as_a_constraint() {
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     assert_eq!(leaf_findings(p, &ec()), Vec::<&str>::new());
 }
-
-/// The lint's cost per certificate (run by hand: `cargo test --release -p certus-x509 lint_cost -- --ignored --nocapture`).
-#[test]
-#[ignore]
-fn lint_cost() {
-    let (root_der, root_key) = root();
-    let issuer = Issuer::from_ca_cert_der(&root_der.clone().into(), &root_key).unwrap();
-    let der = leaf().signed_by(&ec(), &issuer).unwrap().der().to_vec();
-    let tbs = tbs_of(&der);
-    let ctx = LintContext { issuer_der: Some(&root_der), annex_b: None };
-    let no_issuer = LintContext::default();
-    for (name, ctx) in [("with issuer", ctx), ("without issuer", no_issuer)] {
-        let start = std::time::Instant::now();
-        for _ in 0..20_000 {
-            assert!(lint_tbs(&tbs, &ctx).is_empty());
-        }
-        println!("{name}: {:?} per TBS", start.elapsed() / 20_000);
-    }
-}

@@ -17,6 +17,13 @@ use crate::error::{Error, Result};
 use crate::pipeline::{self, AuditIntent, Order, Signed, Template};
 use crate::{Authority, new_uuid};
 
+/// The key an IACA signs with, and its key record (new, when a private JWK is sealed now).
+pub(super) struct IacaKey {
+    key: Arc<Key>,
+    key_id: String,
+    kept_key: Option<KeyRow>,
+}
+
 impl Authority {
     /// Issues an IACA root: it becomes a Certus CA of the target's tenant (type `iaca`) signing
     /// with this key, listed with every CA, with its own CRL.
@@ -32,6 +39,7 @@ impl Authority {
         let t = self.resolve_target(caller, service_path).await?;
         self.service_of(&t, "x509-service").await?;
         let (door, stored) = self.store_write(&t, write).await?;
+        let key = self.iaca_key(caller, &t, key).await?;
         let signed = self.new_iaca(caller, &t, data, key, door, stored.is_some()).await?;
         Ok(mdl_issued(signed.cert, stored))
     }
@@ -42,11 +50,11 @@ impl Authority {
         caller: &Caller,
         t: &Target,
         data: &IacaData,
-        key: &KeyRef,
+        key: IacaKey,
         door: DoorRecord,
         stored: bool,
     ) -> Result<Signed> {
-        let (key, key_id, kept_key) = self.iaca_key(caller, t, key).await?;
+        let IacaKey { key, key_id, kept_key } = key;
         let spec = iaca_spec(data, self.now())?;
         let id = crate::new_id("ca");
         let row = CaRow {
@@ -87,21 +95,16 @@ impl Authority {
 
     /// The key an IACA signs with: a KMS key (already stored) or a private JWK, sealed and kept
     /// now since the IACA becomes a CA that signs with it.
-    pub(super) async fn iaca_key(
-        &self,
-        caller: &Caller,
-        t: &Target,
-        key: &KeyRef,
-    ) -> Result<(Arc<Key>, String, Option<KeyRow>)> {
+    pub(super) async fn iaca_key(&self, caller: &Caller, t: &Target, key: &KeyRef) -> Result<IacaKey> {
         match key {
             KeyRef::Kms(path) => {
                 let (key_id, key) = self.kms_key_with_id(caller, path).await?;
-                Ok((key, key_id, None))
+                Ok(IacaKey { key, key_id, kept_key: None })
             }
             KeyRef::Jwk(jwk) => match certus_kms::key_from_jwk(jwk)? {
                 JwkKey::Private(k) => {
                     let row = self.seal_key(&t.tenant_id, &k);
-                    Ok((Arc::new(Key::Software(k)), row.id.clone(), Some(row)))
+                    Ok(IacaKey { key: Arc::new(Key::Software(k)), key_id: row.id.clone(), kept_key: Some(row) })
                 }
                 JwkKey::Public(_) => {
                     Err(Error::malformed("this key must be able to sign: give a KMS key or a private JWK"))
@@ -167,21 +170,20 @@ impl Authority {
                         broken.join("; ")
                     )));
                 }
-                let (signing_key, key_id, kept_key) = self.iaca_key(caller, t, key).await?;
+                let key = self.iaca_key(caller, t, key).await?;
                 let info = parse_certificate(&der)?;
-                if info.spki_der != signing_key.subject_public_key_info() {
+                if info.spki_der != key.key.subject_public_key_info() {
                     return Err(Error::malformed("iacaKeyDesc is not the key of the IACA certificate"));
                 }
-                let serial = crate::serial_key(&info.serial);
                 let known = self.store.list_cas(&t.tenant_id).await?.into_iter().find(|c| c.cert_der == der);
                 match known {
                     Some(ca) => Ok(ca),
-                    None => self.register_iaca(caller, t, der, &info, serial, key_id, kept_key).await,
+                    None => self.register_iaca(caller, t, der, &info, key).await,
                 }
             }
             IacaSigner::Data { data, key } => {
-                let (signing_key, _, _) = self.iaca_key(caller, t, key).await?;
-                let spki = signing_key.subject_public_key_info();
+                let key = self.iaca_key(caller, t, key).await?;
+                let spki = key.key.subject_public_key_info();
                 for ca in self.store.list_cas(&t.tenant_id).await? {
                     if ca.ca_type != "iaca" {
                         continue;
@@ -198,29 +200,23 @@ impl Authority {
                     }
                 }
                 let signed = self.new_iaca(caller, t, data, key, DoorRecord::None, false).await?;
-                self.store
-                    .list_cas(&t.tenant_id)
-                    .await?
-                    .into_iter()
-                    .find(|c| c.cert_der == signed.cert.cert_der)
-                    .ok_or_else(|| Error::internal("the new IACA is not recorded"))
+                signed.ca.ok_or_else(|| Error::internal("the new IACA is not recorded"))
             }
         }
     }
 
     /// Records an IACA Certus did not make (given as PEM with its key) as a CA of the tenant,
     /// with its certificate in the inventory.
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn register_iaca(
         &self,
         caller: &Caller,
         t: &Target,
         der: Vec<u8>,
         info: &certus_x509::CertInfo,
-        serial: String,
-        key_id: String,
-        kept_key: Option<KeyRow>,
+        key: IacaKey,
     ) -> Result<CaRow> {
+        let IacaKey { key_id, kept_key, .. } = key;
+        let serial = crate::serial_key(&info.serial);
         let id = crate::new_id("ca");
         let key_type = info.key.kind.type_name().to_owned();
         let common_name = info.common_name.clone().unwrap_or_default();

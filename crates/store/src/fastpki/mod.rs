@@ -10,7 +10,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::cas::{CA_COLUMNS, ca_row};
-use crate::certificates::cert_row;
+use crate::certificates::{CERT_COLUMNS, cert_row};
 use crate::db::Tx;
 use crate::error::{Error, Result, conflict_on_unique, found};
 use crate::records::{AuditRow, CaRow, CertRow, TenantRow};
@@ -535,13 +535,16 @@ impl Store {
     /// Certificates signed by a live /api/v1 CA that have no /api/v1 id yet, with that CA's id:
     /// leaves made through other doors (CA and OCSP responder certificates are not listed there).
     pub async fn certificates_without_fastpki_ids(&self, tenant_id: Option<&str>) -> Result<Vec<(CertRow, i64)>> {
-        let rows = sqlx::query(
-            "SELECT v.id AS ca_num, c.id, c.tenant_id, c.issuer_ca_id, c.serial, c.common_name, c.sans, c.not_before, \
-             c.not_after, c.cert_der, c.chain_pem, c.key_id, c.role_name, c.source, c.revoked_at, c.revocation_reason, \
-             c.created_at FROM certificates c JOIN v1_cas v ON v.ca_id = c.issuer_ca_id \
-             WHERE v.deleted_at IS NULL AND c.source NOT IN ('ca', 'ocsp') AND ($1 IS NULL OR c.tenant_id = $1) \
-             AND NOT EXISTS (SELECT 1 FROM v1_certificates x WHERE x.cert_id = c.id) ORDER BY c.created_at, c.id",
-        )
+        let select = CERT_COLUMNS.replacen(
+            " FROM certificates",
+            ", (SELECT v.id FROM v1_cas v WHERE v.ca_id = certificates.issuer_ca_id) AS ca_num FROM certificates",
+            1,
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{select} WHERE source NOT IN ('ca', 'ocsp') AND ($1 IS NULL OR tenant_id = $1) \
+             AND issuer_ca_id IN (SELECT ca_id FROM v1_cas WHERE deleted_at IS NULL) \
+             AND NOT EXISTS (SELECT 1 FROM v1_certificates x WHERE x.cert_id = certificates.id) ORDER BY created_at, id"
+        )))
         .bind(tenant_id)
         .fetch_all(self.pool())
         .await?;
