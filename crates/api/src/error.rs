@@ -91,8 +91,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes =
-            axum::body::Bytes::from_request(req, state).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "invalid_request", e.body_text()))?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }
@@ -110,6 +111,10 @@ fn json_rejection(rejection: axum::extract::rejection::JsonRejection) -> ApiErro
             "invalid_request",
             "expected a JSON body with Content-Type: application/json",
         ),
+        // Too large stays 413; a wrong type or bad syntax is a 400 naming the field.
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", other.body_text())
+        }
         other => ApiError::bad_request(other.body_text()),
     }
 }

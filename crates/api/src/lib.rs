@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod door_errors;
 mod error;
 mod fastpki;
 mod lamassu;
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
+        .layer(axum::middleware::from_fn(door_errors::json_errors))
         .layer(axum::middleware::from_fn(contain_panics))
         .with_state(state)
 }

@@ -109,7 +109,12 @@ impl Authority {
         let query = CertQuery {
             order,
             issuer_ca_id: req.ca_id,
-            not_after_before: req.expiring_within.as_deref().map(parse_duration).transpose()?.map(|d| now + d),
+            not_after_before: req
+                .expiring_within
+                .as_deref()
+                .map(|t| parse_duration("expiring_within", t))
+                .transpose()?
+                .map(|d| now + d),
             now,
             include_revoked: req.include_revoked,
             after: req.cursor.as_deref().map(|c| decode_cursor(order, c)).transpose()?,

@@ -171,7 +171,8 @@ impl Authority {
                 plan
             }
             None => {
-                let lifetime = ttl.map(parse_duration).transpose()?.unwrap_or(old.not_after - old.not_before);
+                let lifetime =
+                    ttl.map(|t| parse_duration("ttl", t)).transpose()?.unwrap_or(old.not_after - old.not_before);
                 let ca = self.usable_ca(&caller.tenant_id, &ca_id).await?;
                 self.plan_without_role(
                     ca,
@@ -217,7 +218,7 @@ impl Authority {
         if dns.is_empty() && ips.is_empty() {
             return Err(Error::policy("a certificate needs a common_name or at least one alt_name or ip_san"));
         }
-        let requested = ttl.map(parse_duration).transpose()?;
+        let requested = ttl.map(|t| parse_duration("ttl", t)).transpose()?;
         let lifetime = match (requested, role.max_ttl_secs) {
             (Some(t), Some(max)) if t > max => {
                 return Err(Error::policy(format!(

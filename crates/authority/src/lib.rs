@@ -55,7 +55,7 @@ pub use mdl::{
     PublicKeySource, StoreEntry, StoreWrite, Target,
 };
 pub use ocsp::{OcspReply, OcspSigner};
-pub use profiles::{Profile, ProfileView, eku_name, key_usage_name, parse_profile_duration};
+pub use profiles::{Profile, ProfileView, eku_name, key_usage_name};
 pub use roles::{RolePatch, RoleView};
 pub use trust::TrustAnchorView;
 pub use users::{ACCESS_TOKEN_MINUTES, NewUser, Session, TokenPair, UserPatch};

@@ -4,14 +4,27 @@ use std::net::IpAddr;
 
 use crate::error::{Error, Result};
 
+/// The longest duration any request or stored policy may carry: 100 years. Longer ones are
+/// refused where they are given (a role's `max_ttl`, a profile's validity, a `ttl`,
+/// `expiring_within`), so no time arithmetic downstream can overflow.
+pub const MAX_DURATION_SECS: i64 = 100 * 365 * 86_400;
+
 /// The one duration grammar (roles, TTLs, issuance profiles, `expiring_within`): a number and a
 /// unit, repeated (`720h`, `30d`, `1y`, `2w3d`; s, m, h, d, w, y, a year being 365 days), or bare
-/// seconds (`3600`).
-pub fn parse_duration(text: &str) -> Result<i64> {
-    let bad = |why: &str| Error::malformed(format!("duration {text:?}: {why} (e.g. 720h, 30d, 1y, 2w3d, 3600s)"));
+/// seconds (`3600`). Positive and at most [`MAX_DURATION_SECS`]; `field` names the input in errors.
+pub fn parse_duration(field: &str, text: &str) -> Result<i64> {
+    let bad = |why: &str| {
+        Error::malformed(format!("{field}: invalid duration {text:?}: {why} (e.g. 720h, 30d, 1y, 2w3d, 3600s)"))
+    };
+    let too_long = || bad("at most 100 years");
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return text.parse::<i64>().ok().filter(|s| *s > 0).ok_or_else(|| bad("must be positive and reasonable"));
+        let secs = text.parse::<i64>().map_err(|_| too_long())?;
+        return match secs {
+            0 => Err(bad("must be positive")),
+            s if s > MAX_DURATION_SECS => Err(too_long()),
+            s => Ok(s),
+        };
     }
     let mut total: i64 = 0;
     let mut digits = String::new();
@@ -29,17 +42,21 @@ pub fn parse_duration(text: &str) -> Result<i64> {
             'y' => 365 * 86_400,
             other => return Err(bad(&format!("unknown unit {other:?}; use s, m, h, d, w or y"))),
         };
-        let n: i64 = digits.parse().map_err(|_| bad("a number must come before each unit"))?;
-        total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or_else(|| bad("too long"))?;
+        if digits.is_empty() {
+            return Err(bad("a number must come before each unit"));
+        }
+        let n: i64 = digits.parse().map_err(|_| too_long())?;
+        total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or_else(too_long)?;
         digits.clear();
     }
     if !digits.is_empty() {
         return Err(bad("the last number has no unit"));
     }
-    if total <= 0 {
-        return Err(bad("must be positive"));
+    match total {
+        t if t <= 0 => Err(bad("must be positive")),
+        t if t > MAX_DURATION_SECS => Err(too_long()),
+        t => Ok(t),
     }
-    Ok(total)
 }
 
 /// Renders seconds the way roles are usually written (`720h`, `90m`, `45s`).
@@ -159,17 +176,26 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("720h").unwrap(), 720 * 3600);
-        assert_eq!(parse_duration("30d").unwrap(), 30 * 86400);
-        assert_eq!(parse_duration("90m").unwrap(), 5400);
-        assert_eq!(parse_duration("3600").unwrap(), 3600);
-        assert_eq!(parse_duration("10y").unwrap(), 10 * 365 * 86400);
-        assert_eq!(parse_duration("2w3d").unwrap(), 17 * 86400);
-        assert!(parse_duration("5q").is_err());
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("h").is_err());
-        assert!(parse_duration("0h").is_err());
-        assert!(parse_duration("99999999999999999999h").is_err());
+        assert_eq!(parse_duration("ttl", "720h").unwrap(), 720 * 3600);
+        assert_eq!(parse_duration("ttl", "30d").unwrap(), 30 * 86400);
+        assert_eq!(parse_duration("ttl", "90m").unwrap(), 5400);
+        assert_eq!(parse_duration("ttl", "3600").unwrap(), 3600);
+        assert_eq!(parse_duration("ttl", "10y").unwrap(), 10 * 365 * 86400);
+        assert_eq!(parse_duration("ttl", "2w3d").unwrap(), 17 * 86400);
+        assert!(parse_duration("ttl", "5q").is_err());
+        assert!(parse_duration("ttl", "").is_err());
+        assert!(parse_duration("ttl", "h").is_err());
+        assert!(parse_duration("ttl", "0h").is_err());
+        assert!(parse_duration("ttl", "99999999999999999999h").is_err());
+        assert_eq!(parse_duration("ttl", "100y").unwrap(), MAX_DURATION_SECS);
+        for too_long in ["101y", "3000000d", "9223372036854775807s", "9223372036854775807", "8000y"] {
+            let e = parse_duration("ttl", too_long).unwrap_err();
+            assert!(
+                e.message.starts_with("ttl: invalid duration") && e.message.contains("100 years"),
+                "{too_long}: {}",
+                e.message
+            );
+        }
         assert_eq!(format_duration(720 * 3600), "720h");
     }
 

@@ -102,11 +102,6 @@ pub struct Profile {
     pub crypto: CryptoEnforcement,
 }
 
-/// A profile's `validity.duration`, in the one duration grammar (`policy::parse_duration`).
-pub fn parse_profile_duration(text: &str) -> Result<i64> {
-    crate::policy::parse_duration(text).map_err(|e| Error::malformed(format!("validity.{}", e.message)))
-}
-
 fn field<'v>(body: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
     body.get(name).filter(|v| !v.is_null())
 }
@@ -243,7 +238,7 @@ impl Profile {
             Some("Duration") => {
                 let d = text(validity, "duration")?
                     .ok_or_else(|| Error::malformed("validity.duration is required when validity.type is Duration"))?;
-                Validity::Duration { secs: parse_profile_duration(&d)?, text: d }
+                Validity::Duration { secs: crate::policy::parse_duration("validity.duration", &d)?, text: d }
             }
             Some("Time") => {
                 let t = text(validity, "time")?
@@ -474,12 +469,16 @@ mod tests {
 
     #[test]
     fn durations_have_units_and_a_365_day_year() {
-        assert_eq!(parse_profile_duration("1y").unwrap(), 365 * 86_400);
-        assert_eq!(parse_profile_duration("2w3d").unwrap(), 17 * 86_400);
-        assert_eq!(parse_profile_duration("90d").unwrap(), 90 * 86_400);
-        assert_eq!(parse_profile_duration("10").unwrap(), 10, "bare seconds, as everywhere");
+        assert_eq!(crate::policy::parse_duration("validity.duration", "1y").unwrap(), 365 * 86_400);
+        assert_eq!(crate::policy::parse_duration("validity.duration", "2w3d").unwrap(), 17 * 86_400);
+        assert_eq!(crate::policy::parse_duration("validity.duration", "90d").unwrap(), 90 * 86_400);
+        assert_eq!(
+            crate::policy::parse_duration("validity.duration", "10").unwrap(),
+            10,
+            "bare seconds, as everywhere"
+        );
         for bad in ["", "5q", "d", "0d"] {
-            assert!(parse_profile_duration(bad).is_err(), "{bad}");
+            assert!(crate::policy::parse_duration("validity.duration", bad).is_err(), "{bad}");
         }
     }
 

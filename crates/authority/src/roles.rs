@@ -145,7 +145,7 @@ fn apply(role: &mut RoleRow, f: RolePatch) -> Result<()> {
         role.allow_ip_sans = v;
     }
     if let Some(ttl) = f.max_ttl {
-        role.max_ttl_secs = ttl.as_deref().map(parse_duration).transpose()?;
+        role.max_ttl_secs = ttl.as_deref().map(|t| parse_duration("max_ttl", t)).transpose()?;
     }
     if let Some(kt) = f.key_type {
         role.key_type = kt.filter(|t| t != "any");

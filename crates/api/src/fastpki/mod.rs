@@ -148,10 +148,20 @@ impl<T: DeserializeOwned> axum::extract::FromRequest<AppState> for FastPkiJson<T
     type Rejection = FastPkiError;
 
     async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, FastPkiError> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| FastPkiError::invalid(format!("unreadable body: {e}")))?;
-        serde_json::from_slice(&bytes).map(FastPkiJson).map_err(|e| FastPkiError::invalid(e.to_string()))
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => FastPkiError::detail(e.status(), e.body_text()),
+            _ => FastPkiError::invalid(format!("unreadable body: {e}")),
+        })?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(de).map(FastPkiJson).map_err(|e| {
+            let field = e.path().to_string();
+            let loc: Vec<Value> =
+                std::iter::once("body").chain(field.split('.').filter(|f| *f != "?")).map(Value::from).collect();
+            FastPkiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!([{ "type": "value_error", "loc": loc, "msg": format!("{field}: {}", e.into_inner()) }]),
+            )
+        })
     }
 }
 

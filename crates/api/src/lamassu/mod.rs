@@ -58,18 +58,24 @@ impl FromRequestParts<AppState> for CaAuth {
     }
 }
 
-/// A JSON body whose rejection is `{"err": ...}` with 400.
-pub(crate) struct CaJson(Value);
+/// A JSON body whose rejection is `{"err": ...}`: 400 naming the field of a wrong type (unknown
+/// fields are ignored, as Lamassu does), 415 without a JSON content type, 413 when too large.
+pub(crate) struct CaJson<T = Value>(T);
 
-impl<S: Send + Sync> axum::extract::FromRequest<S> for CaJson {
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for CaJson<T> {
     type Rejection = CaError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<Value>::from_request(req, state)
-            .await
-            .map(|Json(v)| CaJson(v))
-            .map_err(|e| CaError(StatusCode::BAD_REQUEST, e.body_text()))
+        axum::Json::<T>::from_request(req, state).await.map(|Json(v)| CaJson(v)).map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE => CaError(e.status(), e.body_text()),
+            _ => CaError(StatusCode::BAD_REQUEST, e.body_text()),
+        })
     }
+}
+
+/// An empty string stands for an absent field, as in Lamassu's models.
+fn given(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
 }
 
 fn list_query(raw: Option<String>) -> ListQuery {
@@ -250,8 +256,43 @@ fn ca_json(v: &certus_authority::CaView) -> Value {
     })
 }
 
-fn get_str<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
-    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+/// Lamassu's `CreateCAPayload`; every field typed, so a number where a string belongs is a 400.
+#[derive(serde::Deserialize)]
+struct CreateCa {
+    id: Option<String>,
+    parent_id: Option<String>,
+    profile_id: Option<String>,
+    #[serde(default)]
+    subject: CaSubject,
+    #[serde(default)]
+    key_metadata: KeyMetadata,
+    #[serde(default)]
+    ca_expiration: Expiration,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct CaSubject {
+    common_name: Option<String>,
+    organization: Option<String>,
+    organization_unit: Option<String>,
+    country: Option<String>,
+    state: Option<String>,
+    locality: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct KeyMetadata {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    bits: Option<u32>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Expiration {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    duration: Option<String>,
+    time: Option<String>,
 }
 
 /// Creates a root (no `parent_id`) or subordinate CA with a required default `profile_id`.
@@ -260,43 +301,34 @@ fn get_str<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
 async fn create_ca(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
-    CaJson(b): CaJson,
+    CaJson(b): CaJson<CreateCa>,
 ) -> CaResult<(StatusCode, Json<Value>)> {
     let bad = |m: &str| CaError(StatusCode::BAD_REQUEST, m.to_owned());
-    let profile_id = get_str(&b, "profile_id").ok_or_else(|| bad("profile_id is required"))?.to_owned();
-    let subject = b.get("subject").cloned().unwrap_or(Value::Null);
-    let sub = |k: &str| get_str(&subject, k).map(str::to_owned);
-    let common_name = sub("common_name").ok_or_else(|| bad("subject.common_name is required"))?;
-    let key = b.get("key_metadata").cloned().unwrap_or(Value::Null);
-    let key_type = match get_str(&key, "type").unwrap_or("ECDSA") {
+    let profile_id = given(b.profile_id).ok_or_else(|| bad("profile_id is required"))?;
+    let subject = b.subject;
+    let common_name = given(subject.common_name).ok_or_else(|| bad("subject.common_name is required"))?;
+    let key_type = match given(b.key_metadata.kind).as_deref().unwrap_or("ECDSA") {
         "RSA" => "rsa",
         "ECDSA" => "ec",
         other => return Err(bad(&format!("key_metadata.type must be RSA or ECDSA, not {other:?}"))),
     };
-    let bits = key
-        .get("bits")
-        .map(|v| {
-            v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad("key_metadata.bits must be a number"))
-        })
-        .transpose()?;
-    let exp = b.get("ca_expiration").cloned().unwrap_or(Value::Null);
-    let (validity_secs, not_after) = match get_str(&exp, "type") {
+    let exp = b.ca_expiration;
+    let (validity_secs, not_after) = match given(exp.kind).as_deref() {
         None => (None, None),
         Some("Duration") => {
-            let d =
-                get_str(&exp, "duration").ok_or_else(|| bad("ca_expiration.duration is required for type Duration"))?;
-            (Some(certus_authority::parse_profile_duration(d)?), None)
+            let d = given(exp.duration).ok_or_else(|| bad("ca_expiration.duration is required for type Duration"))?;
+            (Some(certus_authority::policy::parse_duration("ca_expiration.duration", &d)?), None)
         }
         Some("Time") => {
-            let t = get_str(&exp, "time").ok_or_else(|| bad("ca_expiration.time is required for type Time"))?;
-            let at = time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            let t = given(exp.time).ok_or_else(|| bad("ca_expiration.time is required for type Time"))?;
+            let at = time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
                 .map_err(|_| bad("ca_expiration.time must be an RFC 3339 time"))?;
             (None, Some(at.unix_timestamp()))
         }
         Some(other) => return Err(bad(&format!("ca_expiration.type must be Duration or Time, not {other:?}"))),
     };
-    let id = get_str(&b, "id").map(str::to_owned).unwrap_or_else(|| certus_authority::new_id("ca"));
-    let parent = get_str(&b, "parent_id").map(str::to_owned);
+    let id = given(b.id).unwrap_or_else(|| certus_authority::new_id("ca"));
+    let parent = given(b.parent_id);
     let req = certus_authority::NewCa {
         name: id.clone(),
         id: Some(id),
@@ -304,14 +336,14 @@ async fn create_ca(
         ca_type: if parent.is_some() { "intermediate" } else { "root" }.to_owned(),
         parent_ca_id: parent,
         key_type: Some(key_type.to_owned()),
-        key_size: bits,
+        key_size: b.key_metadata.bits,
         validity_secs,
         not_after,
-        organization: sub("organization"),
-        organization_unit: sub("organization_unit"),
-        country: sub("country"),
-        state: sub("state"),
-        locality: sub("locality"),
+        organization: given(subject.organization),
+        organization_unit: given(subject.organization_unit),
+        country: given(subject.country),
+        state: given(subject.state),
+        locality: given(subject.locality),
         profile_id: Some(profile_id),
         ..Default::default()
     };
@@ -375,6 +407,11 @@ async fn get_ca(
     Ok(Json(ca_json(&state.authority.get_ca(&caller, &id).await?)))
 }
 
+#[derive(serde::Deserialize)]
+struct ProfileRef {
+    profile_id: Option<String>,
+}
+
 /// Changes the CA's default issuance profile.
 #[utoipa::path(post, path = "/api/ca/v1/cas/{id}/profile", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
     responses((status = 200, body = Object), (status = 404, body = Object)))]
@@ -382,11 +419,19 @@ async fn set_profile(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
     Path(id): Path<String>,
-    CaJson(b): CaJson,
+    CaJson(b): CaJson<ProfileRef>,
 ) -> CaResult<Json<Value>> {
     let profile =
-        get_str(&b, "profile_id").ok_or_else(|| CaError(StatusCode::BAD_REQUEST, "profile_id is required".into()))?;
-    Ok(Json(ca_json(&state.authority.set_ca_profile(&caller, &id, profile).await?)))
+        given(b.profile_id).ok_or_else(|| CaError(StatusCode::BAD_REQUEST, "profile_id is required".into()))?;
+    Ok(Json(ca_json(&state.authority.set_ca_profile(&caller, &id, &profile).await?)))
+}
+
+#[derive(serde::Deserialize)]
+struct SignRequest {
+    csr: Option<String>,
+    /// An inline issuance profile, checked by the engine like a stored one.
+    profile: Option<Value>,
+    profile_id: Option<String>,
 }
 
 /// Signs `csr` (base64 of the PEM) under an inline `profile`, else `profile_id`, else the CA's
@@ -397,19 +442,19 @@ async fn sign(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
     Path(id): Path<String>,
-    CaJson(b): CaJson,
+    CaJson(b): CaJson<SignRequest>,
 ) -> CaResult<(StatusCode, Json<Value>)> {
     use base64::Engine;
     let bad = |m: &str| CaError(StatusCode::BAD_REQUEST, m.to_owned());
-    let csr_b64 = get_str(&b, "csr").ok_or_else(|| bad("csr is required (base64 of the PEM)"))?;
+    let csr_b64 = given(b.csr).ok_or_else(|| bad("csr is required (base64 of the PEM)"))?;
     let csr_pem = base64::engine::general_purpose::STANDARD
         .decode(csr_b64.trim())
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .ok_or_else(|| bad("csr must be base64 of a PEM CSR"))?;
-    let choice = match (b.get("profile").filter(|v| !v.is_null()), get_str(&b, "profile_id")) {
-        (Some(inline), _) => certus_authority::ProfileChoice::Inline(inline.clone()),
-        (None, Some(pid)) => certus_authority::ProfileChoice::Id(pid.to_owned()),
+    let choice = match (b.profile, given(b.profile_id)) {
+        (Some(inline), _) => certus_authority::ProfileChoice::Inline(inline),
+        (None, Some(pid)) => certus_authority::ProfileChoice::Id(pid),
         (None, None) => certus_authority::ProfileChoice::CaDefault,
     };
     let issued = state.authority.sign_with_profile(&caller, &id, &csr_pem, choice).await?;
@@ -442,6 +487,12 @@ async fn certificate(
     Ok(Json(cert_view_json(&state.authority.certificate_by_serial(&caller, &sn).await?)))
 }
 
+#[derive(serde::Deserialize)]
+struct StatusChange {
+    status: Option<String>,
+    revocation_reason: Option<String>,
+}
+
 /// `{"status": "REVOKED", "revocation_reason": "KeyCompromise"}` revokes;
 /// `{"status": "ACTIVE"}` releases a CertificateHold.
 #[utoipa::path(put, path = "/api/ca/v1/certificates/{sn}/status", tag = "ca-v1", security(("bearer" = [])),
@@ -450,12 +501,13 @@ async fn certificate_status(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
     Path(sn): Path<String>,
-    CaJson(b): CaJson,
+    CaJson(b): CaJson<StatusChange>,
 ) -> CaResult<Json<Value>> {
     let bad = |m: String| CaError(StatusCode::BAD_REQUEST, m);
-    match get_str(&b, "status") {
+    match given(b.status).as_deref() {
         Some("REVOKED") => {
-            let name = get_str(&b, "revocation_reason").unwrap_or("Unspecified");
+            let name = given(b.revocation_reason);
+            let name = name.as_deref().unwrap_or("Unspecified");
             let ours = RevocationReason::from_text(name)
                 .map(RevocationReason::name)
                 .ok_or_else(|| bad(format!("unsupported revocation reason {name:?}")))?;

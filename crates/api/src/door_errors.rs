@@ -1,0 +1,104 @@
+//! Errors raised before a handler runs (axum's rejections of a path, query or body, the body
+//! limit) come as text. This layer rewrites every non-JSON error into the JSON shape of the door
+//! the path belongs to, keeping the status, so no caller ever gets a bare-text error.
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// The longest rejection text kept as the message.
+const MESSAGE_LIMIT: usize = 4096;
+
+/// Which door's error shape a path answers in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Door {
+    /// `{"error": {"code", "message"}}`: the native API, walt.id, OCSP, CRLs and everything else.
+    Native,
+    /// `{"detail": "..."}`.
+    FastPki,
+    /// `{"err": "..."}`.
+    Lamassu,
+}
+
+fn door_of(path: &[u8]) -> Door {
+    if path.starts_with(b"/api/ca/v1") {
+        Door::Lamassu
+    } else if path.starts_with(b"/api/v1") {
+        Door::FastPki
+    } else {
+        Door::Native
+    }
+}
+
+/// The middleware: leaves successes and JSON errors alone.
+pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
+    let door = door_of(req.uri().path().as_bytes());
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json(&res) {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = match axum::body::to_bytes(body, MESSAGE_LIMIT).await {
+        Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes).into_owned(),
+        _ => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let mut rewritten = door_error(door, status, &text);
+    // Keep what the status needs (Allow, Retry-After, WWW-Authenticate), not the old body's type.
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rewritten.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rewritten
+}
+
+fn is_json(res: &Response) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json") || t.starts_with("application/problem+json"))
+}
+
+fn door_error(door: Door, status: StatusCode, message: &str) -> Response {
+    let body = match door {
+        Door::Native => json!({ "error": { "code": native_code(status), "message": message } }),
+        Door::FastPki => json!({ "detail": message }),
+        Door::Lamassu => json!({ "err": message }),
+    };
+    let mut res = (status, axum::Json(body)).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
+}
+
+fn native_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        s if s.is_server_error() => "internal_error",
+        _ => "invalid_request",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_map_to_their_doors() {
+        assert_eq!(door_of(b"/api/ca/v1/cas"), Door::Lamassu);
+        assert_eq!(door_of(b"/api/v1/cas/"), Door::FastPki);
+        assert_eq!(door_of(b"/v1/pki/ca"), Door::Native);
+        assert_eq!(door_of(b"/ocsp/abc"), Door::Native);
+        assert_eq!(door_of(b"/v1/org.tenant.kms/kms-service-api/keys"), Door::Native);
+    }
+}

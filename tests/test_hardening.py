@@ -1,0 +1,117 @@
+"""Hardening (issue 16): every number checked before arithmetic, wrong JSON types refused naming
+the field, every rejection in its door's JSON shape, bounded input. Each test is a request that
+used to answer 500 or bare text."""
+import pytest
+import requests
+
+from conftest import assert_error, make_csr, make_hierarchy, make_role, unique
+
+HUGE = ["3000000d", "9223372036854775807s", "9223372036854775807", "8000y", "99999999999999999999h"]
+
+
+@pytest.fixture(scope="module")
+def cas(admin):
+    return make_hierarchy(admin)
+
+
+@pytest.fixture(scope="module")
+def open_role(admin, cas):
+    """A role without max_ttl: nothing but the grammar bounds a TTL."""
+    return make_role(admin, cas[1]["id"], max_ttl=None)
+
+
+@pytest.mark.parametrize("ttl", HUGE)
+def test_huge_ttl_on_issue_sign_and_renew_is_a_400(admin, open_role, tmp, ttl):
+    name = open_role["name"]
+    assert_error(admin.post(f"/v1/pki/issue/{name}", json={"common_name": "a.example.test", "ttl": ttl}), 400, "ttl")
+    csr, _ = make_csr(tmp, "b.example.test")
+    assert_error(admin.post(f"/v1/pki/sign/{name}", json={"csr_pem": csr, "ttl": ttl}), 400, "ttl")
+    cert = admin.ok("post", f"/v1/pki/issue/{name}", 201, json={"common_name": "c.example.test", "ttl": "1h",
+                                                               "key_type": "ec", "key_bits": 256})
+    cid = cert["certificate_id"]
+    assert_error(admin.post(f"/v1/pki/certificates/{cid}/renew", json={"ttl": ttl}), 400, "ttl")
+
+
+@pytest.mark.parametrize("ttl", HUGE)
+def test_huge_max_ttl_is_refused_when_the_role_is_made(admin, cas, ttl):
+    r = admin.post("/v1/pki/roles", json={"name": unique("r"), "ca_id": cas[1]["id"], "max_ttl": ttl})
+    assert_error(r, 400, "max_ttl", "100 years")
+
+
+@pytest.mark.parametrize("within", HUGE)
+def test_huge_expiring_within_is_a_400(admin, within):
+    assert_error(admin.get("/v1/pki/certificates", params={"expiring_within": within}), 400, "expiring_within")
+
+
+def test_a_profile_of_8000_years_is_refused_at_creation_in_the_lamassu_shape(admin):
+    r = admin.post("/api/ca/v1/profiles", json={"id": unique("p"), "name": "p",
+                                                 "validity": {"type": "Duration", "duration": "8000y"}})
+    assert r.status_code == 400 and "validity.duration" in r.json()["err"], r.text
+    r = admin.post("/api/ca/v1/cas", json={"profile_id": "x", "subject": {"common_name": "x"},
+                                            "ca_expiration": {"type": "Duration", "duration": "8000y"}})
+    assert r.status_code == 400 and "ca_expiration.duration" in r.json()["err"], r.text
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"parent_id": 12345}, "parent_id"),
+    ({"key_metadata": {"type": 7}}, "key_metadata.type"),
+    ({"ca_expiration": 5}, "ca_expiration"),
+    ({"subject": {"common_name": 5}}, "subject.common_name"),
+    ({"key_metadata": {"bits": "big"}}, "key_metadata.bits"),
+])
+def test_wrong_json_types_on_lamassu_cas_are_400_naming_the_field(admin, body, field):
+    full = {"profile_id": "x", "subject": {"common_name": "typed"}, **body}
+    before = len(admin.ok("get", "/api/ca/v1/cas")["list"])
+    r = admin.post("/api/ca/v1/cas", json=full)
+    assert r.status_code == 400 and field in r.json()["err"], r.text
+    assert len(admin.ok("get", "/api/ca/v1/cas")["list"]) == before, "nothing was created"
+
+
+@pytest.mark.parametrize("path,body,field", [
+    ("/v1/pki/roles", {"name": 5}, "name"),
+    ("/v1/pki/ca", {"name": "x", "common_name": "x", "ca_type": "root", "key_size": "big"}, "key_size"),
+    ("/v1/pki/issue/whatever", {"common_name": ["a"]}, "common_name"),
+    ("/v1/a.b.c/kms-service-api/keys/generate", {"keyType": 5}, "keyType"),
+])
+def test_wrong_json_types_on_native_and_waltid_doors_are_400_naming_the_field(admin, path, body, field):
+    assert_error(admin.post(path, json=body), 400, field)
+
+
+def test_wrong_json_types_on_fastpki_are_its_422_naming_the_field(admin):
+    r = admin.post("/api/v1/cas/", json={"name": 5})
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail[0]["loc"] == ["body", "name"], detail
+
+
+@pytest.mark.parametrize("path,shape", [
+    ("/v1/pki/ca/%ff", "error"), ("/ocsp/%ff", "error"), ("/crl/%ff", "error"), ("/ca/%ff", "error"),
+    ("/api/v1/cas/%ff", "detail"), ("/api/ca/v1/cas/%ff", "err"), ("/v1/%ff/kms-service-api/keys/jwk", "error"),
+])
+def test_non_utf8_path_segments_answer_json_in_the_door_shape(admin, path, shape):
+    r = admin.get(path)
+    assert 400 <= r.status_code < 500, r.text
+    assert r.headers["content-type"].startswith("application/json"), r.headers
+    assert shape in r.json(), r.text
+
+
+def test_duplicate_query_parameters_answer_json(admin):
+    r = admin.get("/api/v1/users/?skip=1&skip=2")
+    assert 400 <= r.status_code < 500 and "detail" in r.json(), r.text
+
+
+@pytest.mark.parametrize("path,shape", [
+    ("/v1/pki/roles", "error"), ("/api/ca/v1/cas", "err"), ("/api/v1/cas/", "detail"),
+    ("/v1/a.b.c/kms-service-api/keys/generate", "error"),
+])
+def test_oversized_bodies_are_413_in_the_door_shape(admin, path, shape):
+    r = admin.post(path, data=b"{" + b" " * (3 * 1024 * 1024) + b"}",
+                   headers={"Content-Type": "application/json"})
+    assert r.status_code == 413, r.text[:300]
+    assert shape in r.json()
+
+
+def test_unknown_routes_and_methods_stay_json(server):
+    for method, path in [("get", "/nope"), ("delete", "/ocsp"), ("get", "/api/ca/v1/nope")]:
+        r = requests.request(method, server.url + path, timeout=10)
+        assert r.status_code in (404, 405) and r.headers["content-type"].startswith("application/json"), r.text
