@@ -1,6 +1,9 @@
 """Hardening (issue 16): every number checked before arithmetic, wrong JSON types refused naming
 the field, every rejection in its door's JSON shape, bounded input. Each test is a request that
 used to answer 500 or bare text."""
+import base64
+import subprocess
+
 import pytest
 import requests
 
@@ -115,3 +118,63 @@ def test_unknown_routes_and_methods_stay_json(server):
     for method, path in [("get", "/nope"), ("delete", "/ocsp"), ("get", "/api/ca/v1/nope")]:
         r = requests.request(method, server.url + path, timeout=10)
         assert r.status_code in (404, 405) and r.headers["content-type"].startswith("application/json"), r.text
+
+
+# --- Bounds: subjects, SANs, keys and CSR signatures are checked where they enter. ---
+
+@pytest.mark.parametrize("field,value,words", [
+    ("country", "USA", ["alpha-2"]), ("country", "1", ["alpha-2"]), ("country", "us", ["alpha-2"]),
+    ("organization", "O" * 200_000, ["organizationName", "1 to 64"]),
+    ("common_name", "C" * 65, ["common_name", "64"]),
+])
+def test_ca_subject_fields_are_bounded(admin, field, value, words):
+    body = {"name": unique("ca"), "common_name": "Bounded", "ca_type": "root", "key_type": "ec", "key_size": 256,
+            field: value}
+    assert_error(admin.post("/v1/pki/ca", json=body), 400, *words)
+
+
+def test_a_huge_cn_never_enters_the_csr_queue(admin):
+    r = admin.post("/v1/pki/csr", json={"subject": {"common_name": "X" * 100_000}, "key_type": "ec", "key_size": 256})
+    assert_error(r, 400, "commonName")
+
+
+def openssl_csr(tmp, *key_args, digest="-sha256", name="k"):
+    key, csr = tmp / f"{name}.key", tmp / f"{name}.csr"
+    subprocess.run(["openssl", *key_args, "-out", str(key)], check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-new", "-key", str(key), digest, "-subj", "/CN=a.example.test",
+                    "-out", str(csr)], check=True, capture_output=True)
+    return csr.read_text()
+
+
+def test_a_weak_rsa_csr_is_refused_at_import_not_queued(admin, tmp):
+    csr = openssl_csr(tmp, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024")
+    assert_error(admin.post("/v1/pki/csr/import", json={"csr_pem": csr}), 400, "2048")
+
+
+def test_sha1_signed_csrs_are_refused_on_every_sign_route(admin, cas, open_role, tmp):
+    csr = openssl_csr(tmp, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", digest="-sha1")
+    assert_error(admin.post(f"/v1/pki/sign/{open_role['name']}", json={"csr_pem": csr}), 400, "SHA-1")
+    assert_error(admin.post("/v1/pki/csr/import", json={"csr_pem": csr}), 400, "SHA-1")
+    r = admin.post(f"/api/ca/v1/cas/{cas[1]['id']}/certificates/sign",
+                   json={"csr": base64.b64encode(csr.encode()).decode(),
+                         "profile": {"name": "inline", "validity": {"type": "Duration", "duration": "1d"}}})
+    assert r.status_code == 400 and "SHA-1" in r.json()["err"], r.text
+
+
+@pytest.mark.parametrize("key_args", [
+    ["genpkey", "-algorithm", "ED448"],
+    ["ecparam", "-name", "prime256v1", "-param_enc", "explicit", "-genkey", "-noout"],
+    ["ecparam", "-name", "prime192v1", "-genkey", "-noout"],
+])
+def test_unsupported_keys_are_named_as_such(admin, open_role, tmp, key_args):
+    csr = openssl_csr(tmp, *key_args)
+    assert_error(admin.post(f"/v1/pki/sign/{open_role['name']}", json={"csr_pem": csr}), 400, "unsupported key")
+
+
+def test_at_most_100_sans_by_default(admin, open_role):
+    names = [f"h{i}.example.test" for i in range(101)]
+    r = admin.post(f"/v1/pki/issue/{open_role['name']}",
+                   json={"common_name": "a.example.test", "alt_names": names, "key_type": "ec", "key_bits": 256})
+    assert_error(r, 400, "at most 100")
+    admin.ok("post", f"/v1/pki/issue/{open_role['name']}", 201,
+             json={"common_name": "a.example.test", "alt_names": names[:99], "key_type": "ec", "key_bits": 256})

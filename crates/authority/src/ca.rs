@@ -174,6 +174,7 @@ impl Authority {
             locality: req.locality.clone(),
             order: req.subject_order.clone(),
         };
+        crate::policy::check_subject(&subject)?;
         let not_before = self.now();
         let not_after = not_before + lifetime;
 

@@ -50,6 +50,10 @@ impl Authority {
         caller.require(Scope::Issue)?;
         let der = csr_from_pem(pem)?;
         let info = parse_csr(&der)?;
+        // Nothing enters the queue that signing would refuse for its own sake.
+        crate::policy::minimum_key_strength(&info.key)?;
+        crate::policy::check_subject(&info.subject_fields)?;
+        self.check_san_count(info.dns_names.len() + info.ip_addresses.len() + info.emails.len())?;
         let mut sans = info.dns_names.clone();
         sans.extend(info.ip_addresses.iter().map(|ip| ip.to_string()));
         let now = self.now_secs();
@@ -86,6 +90,7 @@ impl Authority {
             .iter()
             .map(|s| s.parse::<IpAddr>().map_err(|_| Error::malformed(format!("{s:?} is not an IP address"))))
             .collect::<Result<Vec<_>>>()?;
+        self.check_san_count(dns.len() + ips.len())?;
         let spec = KeySpec::from_type_and_size(req.key_type.as_deref().unwrap_or("rsa"), req.key_size)?;
         let subject = Subject {
             common_name: cn.clone(),
@@ -93,6 +98,7 @@ impl Authority {
             country: req.country,
             ..Default::default()
         };
+        crate::policy::check_subject(&subject)?;
         let key = Arc::new(generate_key(spec).await?);
         let k = key.clone();
         let (d, i) = (dns.clone(), ips.clone());

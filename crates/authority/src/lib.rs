@@ -81,7 +81,12 @@ pub struct Authority {
     roles: Arc<ttl_cache::TtlCache<(String, String), certus_store::RoleRow>>,
     cas: Arc<ttl_cache::TtlCache<(String, String), certus_store::CaRow>>,
     clock: Arc<dyn Clock>,
+    /// The most SANs one certificate or queued CSR may carry.
+    max_sans: usize,
 }
+
+/// The default cap on SANs per certificate.
+pub const DEFAULT_MAX_SANS: usize = 100;
 
 /// (tenant id, key id).
 type TenantKeyId = (String, String);
@@ -112,7 +117,22 @@ impl Authority {
             roles: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
             cas: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
             clock: Arc::new(SystemClock),
+            max_sans: DEFAULT_MAX_SANS,
         }
+    }
+
+    /// Caps the SANs of one certificate or queued CSR (default [`DEFAULT_MAX_SANS`]).
+    pub fn with_max_sans(mut self, max_sans: usize) -> Self {
+        self.max_sans = max_sans;
+        self
+    }
+
+    /// Refuses more SANs than the cap.
+    pub(crate) fn check_san_count(&self, count: usize) -> Result<()> {
+        if count > self.max_sans {
+            return Err(Error::policy(format!("{count} SANs requested; at most {} are allowed", self.max_sans)));
+        }
+        Ok(())
     }
 
     /// Reads the time from `clock` instead of the system's (tests set the time this way).

@@ -146,6 +146,7 @@ impl Authority {
         if not_after <= not_before {
             return Err(Error::malformed("notAfter must be after notBefore"));
         }
+        self.check_san_count(order.template.names().1.len())?;
         if let Some(ca) = order.signer.ca() {
             if ca.tenant_id != caller.tenant_id {
                 return Err(Error::internal("an order's CA belongs to another tenant"));

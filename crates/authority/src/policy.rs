@@ -130,6 +130,15 @@ pub(crate) fn csr_subject_key(
     Ok(std::sync::Arc::new(spki))
 }
 
+/// Refuses a subject the lint would refuse (RFC 5280 upper bounds, ISO 3166 alpha-2 country),
+/// where it enters, so no request or queued CSR carries one.
+pub fn check_subject(subject: &certus_x509::Subject) -> Result<()> {
+    match certus_x509::subject_finding(subject) {
+        Some(why) => Err(Error::malformed(format!("subject: {why}"))),
+        None => Ok(()),
+    }
+}
+
 /// Refuses keys below the one key-strength floor.
 pub fn minimum_key_strength(key: &certus_x509::KeyInfo) -> Result<()> {
     // The floor is the lint's (one rule for every door), applied early so nothing weak is queued.

@@ -101,6 +101,9 @@ struct ServeArgs {
     /// User PIN of that token.
     #[arg(long, env = "CERTUS_PKCS11_PIN", hide_env_values = true)]
     pkcs11_pin: Option<String>,
+    /// The most SANs one certificate (or queued CSR) may carry.
+    #[arg(long, env = "CERTUS_MAX_SANS", default_value_t = certus_authority::DEFAULT_MAX_SANS)]
+    max_sans: usize,
     /// Use this superuser token when bootstrapping an empty database, instead of a random one.
     #[arg(long, env = "CERTUS_BOOTSTRAP_TOKEN", hide_env_values = true)]
     bootstrap_token: Option<String>,
@@ -166,6 +169,7 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
     let ocsp_signer = if args.ocsp_signer == "ca" { OcspSigner::Ca } else { OcspSigner::Delegated };
     let mut authority = Authority::new(store.clone(), kek, &public_url)
         .with_ocsp_signer(ocsp_signer)
+        .with_max_sans(args.max_sans)
         .with_registration(args.first_user_bootstrap, args.allow_unauthenticated_registration);
     if let (Some(module), Some(token_label), Some(pin)) =
         (&args.pkcs11_module, &args.pkcs11_token_label, &args.pkcs11_pin)

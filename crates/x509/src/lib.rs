@@ -25,7 +25,9 @@ pub use annex_b::{MdlRole, check_annex_b};
 pub use build::{CertProfile, CertSpec, KeyUsageBit, SignWith, Subject, SubjectAttr, build_certificate, build_csr};
 pub use chain::verify_issued_by;
 pub use crl::{CrlEntry, CrlKind, CrlSpec, RevocationReason, build_crl};
-pub use lint::{AnnexB, Finding, LintContext, dns_name_valid, key_strength_finding, key_usage_applies, lint_tbs};
+pub use lint::{
+    AnnexB, Finding, LintContext, dns_name_valid, key_strength_finding, key_usage_applies, lint_tbs, subject_finding,
+};
 pub use mdl::{DsSpec, GenericSpec, IacaSpec, IssuerAltName, build_ds, build_generic, build_iaca};
 pub use ocsp::{
     CertIdHash, OcspFailure, OcspItem, OcspQuery, OcspResponseSpec, OcspStatus, build_ocsp_response, ocsp_failure,

@@ -234,36 +234,64 @@ fn validity_within_issuer(i: &Input<'_>) -> Option<String> {
 }
 
 fn country(i: &Input<'_>) -> Option<String> {
-    for c in i.tbs.subject().iter_country() {
+    i.tbs.subject().iter_country().find_map(|c| {
         let printable = c.attr_value().tag() == x509_parser::der_parser::asn1_rs::Tag::PrintableString;
         let code = c.as_str().unwrap_or_default();
-        if !printable || code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Some(format!("countryName {code:?} must be a two-letter upper-case PrintableString"));
+        match country_finding(code) {
+            None if !printable => Some(format!("countryName {code:?} must be a PrintableString")),
+            finding => finding,
         }
-    }
-    None
+    })
+}
+
+/// RFC 5280 upper bounds of the name attributes Certus reads: (OID, name, most characters).
+const NAME_BOUNDS: &[(&str, &str, usize)] = &[
+    ("2.5.4.3", "commonName", 64),
+    ("2.5.4.10", "organizationName", 64),
+    ("2.5.4.11", "organizationalUnitName", 64),
+    ("2.5.4.7", "localityName", 128),
+    ("2.5.4.8", "stateOrProvinceName", 128),
+    ("2.5.4.5", "serialNumber", 64),
+    ("2.5.4.12", "title", 64),
+    ("1.2.840.113549.1.9.1", "emailAddress", 255),
+];
+
+fn country_finding(code: &str) -> Option<String> {
+    (code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()))
+        .then(|| format!("countryName {code:?} must be an ISO 3166-1 alpha-2 code (two upper-case letters)"))
+}
+
+fn bound_finding(name: &str, max: usize, value: &str) -> Option<String> {
+    let len = value.chars().count();
+    (len == 0 || len > max).then(|| format!("{name} has {len} characters (1 to {max})"))
 }
 
 fn upper_bounds(i: &Input<'_>) -> Option<String> {
-    const BOUNDS: &[(&str, &str, usize)] = &[
-        ("2.5.4.3", "commonName", 64),
-        ("2.5.4.10", "organizationName", 64),
-        ("2.5.4.11", "organizationalUnitName", 64),
-        ("2.5.4.7", "localityName", 128),
-        ("2.5.4.8", "stateOrProvinceName", 128),
-        ("2.5.4.5", "serialNumber", 64),
-        ("2.5.4.12", "title", 64),
-        ("1.2.840.113549.1.9.1", "emailAddress", 255),
-    ];
-    for attr in i.tbs.subject().iter_attributes() {
+    i.tbs.subject().iter_attributes().find_map(|attr| {
         let oid = attr.attr_type().to_id_string();
-        let Some((_, name, max)) = BOUNDS.iter().find(|(o, _, _)| *o == oid) else { continue };
-        let len = attr.as_str().map(|s| s.chars().count()).unwrap_or(0);
-        if len == 0 || len > *max {
-            return Some(format!("{name} has {len} characters (1 to {max})"));
-        }
-    }
-    None
+        let (_, name, max) = NAME_BOUNDS.iter().find(|(o, _, _)| *o == oid)?;
+        bound_finding(name, *max, attr.as_str().unwrap_or_default())
+    })
+}
+
+/// What the lint would refuse in a subject, checked where a subject enters (CA requests, the CSR
+/// workflow) so nothing is stored that could never be signed: RFC 5280 upper bounds, and a
+/// country that is two upper-case letters.
+pub fn subject_finding(subject: &crate::Subject) -> Option<String> {
+    let bounded = [
+        (&subject.common_name, "2.5.4.3"),
+        (&subject.organization, "2.5.4.10"),
+        (&subject.organization_unit, "2.5.4.11"),
+        (&subject.locality, "2.5.4.7"),
+        (&subject.state, "2.5.4.8"),
+    ];
+    bounded
+        .iter()
+        .find_map(|(value, oid)| {
+            let (_, name, max) = NAME_BOUNDS.iter().find(|(o, _, _)| o == oid)?;
+            bound_finding(name, *max, value.as_deref()?)
+        })
+        .or_else(|| country_finding(subject.country.as_deref()?))
 }
 
 fn dns_names(i: &Input<'_>) -> Option<String> {

@@ -125,6 +125,16 @@ pub struct CertInfo {
     pub extended_key_usage: Vec<String>,
 }
 
+/// Signature algorithms too weak to prove possession of a key (SHA-1 and older digests).
+const WEAK_SIGNATURES: &[(&str, &str)] = &[
+    ("1.2.840.113549.1.1.2", "MD2 with RSA"),
+    ("1.2.840.113549.1.1.4", "MD5 with RSA"),
+    ("1.2.840.113549.1.1.5", "SHA-1 with RSA"),
+    ("1.2.840.10045.4.1", "ECDSA with SHA-1"),
+    ("1.2.840.10040.4.3", "DSA with SHA-1"),
+    ("1.3.14.3.2.29", "SHA-1 with RSA (OIW)"),
+];
+
 /// Parses a DER CSR and verifies its self-signature (RFC 2986 §3: proof of possession).
 pub fn parse_csr(der: &[u8]) -> Result<CsrInfo, Error> {
     let (rest, csr) = X509CertificationRequest::from_der(der).map_err(|e| Error::Csr(e.to_string()))?;
@@ -132,6 +142,19 @@ pub fn parse_csr(der: &[u8]) -> Result<CsrInfo, Error> {
         return Err(Error::Csr("trailing bytes after the CSR".into()));
     }
     let key = key_info(&csr.certification_request_info.subject_pki);
+    if key.kind == KeyKind::Other {
+        let alg = csr.certification_request_info.subject_pki.algorithm.algorithm.to_id_string();
+        return Err(Error::Csr(format!(
+            "unsupported key (algorithm {alg}, or EC parameters other than a named curve); \
+             use RSA, ECDSA P-256/384/521 or Ed25519"
+        )));
+    }
+    let sig_alg = csr.signature_algorithm.algorithm.to_id_string();
+    if let Some(name) = WEAK_SIGNATURES.iter().find(|(oid, _)| *oid == sig_alg).map(|(_, name)| name) {
+        return Err(Error::Csr(format!(
+            "the CSR is signed with {name}, which is refused; sign it with SHA-256 or stronger"
+        )));
+    }
     let with_kms = || {
         let spki = &csr.certification_request_info.subject_pki;
         certus_kms::verify_signature(
