@@ -178,3 +178,53 @@ def test_at_most_100_sans_by_default(admin, open_role):
     assert_error(r, 400, "at most 100")
     admin.ok("post", f"/v1/pki/issue/{open_role['name']}", 201,
              json={"common_name": "a.example.test", "alt_names": names[:99], "key_type": "ec", "key_bits": 256})
+
+
+# --- Files and the first-user bootstrap. ---
+
+def test_data_files_are_0600_under_umask_022_in_a_0755_directory(tmp):
+    import os
+    import stat
+    from conftest import BOOTSTRAP_TOKEN, PG_URL, Server
+    data = tmp / "data"
+    data.mkdir(mode=0o755)
+    os.chmod(data, 0o755)
+    old = os.umask(0o022)
+    try:
+        server = Server(data, env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN}).start()
+    finally:
+        os.umask(old)
+    try:
+        requests.post(server.url + "/v1/pki/ca", headers={"Authorization": f"Bearer {BOOTSTRAP_TOKEN}"}, timeout=30,
+                      json={"name": "m", "common_name": "Mode Root", "ca_type": "root", "key_type": "ec",
+                            "key_size": 256}).raise_for_status()
+        names = sorted(p.name for p in data.iterdir())
+        expected = {"kek", "admin-token"} | (set() if PG_URL else {"certus.db", "certus.db-wal", "certus.db-shm"})
+        assert expected <= set(names), names
+        for p in data.iterdir():
+            assert stat.S_IMODE(p.stat().st_mode) == 0o600, (p.name, oct(p.stat().st_mode))
+    finally:
+        server.stop()
+
+
+def test_the_first_user_bootstrap_happens_once_per_database():
+    """First users made with the bootstrap token, then all deleted: the anonymous path stays shut."""
+    from conftest import BOOTSTRAP_TOKEN, fresh_server
+    boot = {"Authorization": f"Bearer {BOOTSTRAP_TOKEN}"}
+    for server in fresh_server():
+        v1 = server.url + "/api/v1"
+        made = requests.post(f"{v1}/users/", headers=boot, timeout=30,
+                             json={"username": "a1", "email": "a1@example.com", "password": "password1",
+                                   "role": "superuser"})
+        assert made.status_code == 201, made.text
+        for u in requests.get(f"{v1}/users/", headers=boot, timeout=30).json():
+            assert requests.delete(f"{v1}/users/{u['id']}", headers=boot, timeout=30).status_code in (200, 204)
+        assert requests.get(f"{v1}/users/", headers=boot, timeout=30).json() == []
+        r = requests.post(f"{v1}/users/", timeout=30, json={"username": "evil", "email": "evil@example.com",
+                                                            "password": "password1", "role": "superuser"})
+        assert r.status_code == 403 and "detail" in r.json(), r.text
+        server.stop()
+        server.start()
+        r = requests.post(f"{v1}/users/", timeout=30, json={"username": "evil", "email": "evil@example.com",
+                                                            "password": "password1", "role": "superuser"})
+        assert r.status_code == 403, "not after a restart either: " + r.text

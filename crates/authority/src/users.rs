@@ -188,7 +188,7 @@ impl Authority {
         }
         check_password(&new.password)?;
         check_email(&new.email)?;
-        let bootstrapping = self.registration.first_user && self.store.count_users().await? == 0;
+        let bootstrapping = self.registration.first_user && self.store.first_user_bootstrap_open().await?;
         if !bootstrapping {
             match caller {
                 None if role != "user" => {

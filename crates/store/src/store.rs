@@ -31,8 +31,13 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens (creating if needed) the SQLite database file and applies pending migrations.
+    /// The database and its `-wal` and `-shm` files are the owner's alone (0600), whatever
+    /// the umask: they hold password and token hashes, sealed keys and the audit log.
     pub async fn open(path: &Path) -> Result<Self> {
-        Self::connect(&format!("sqlite://{}?mode=rwc", path.display())).await
+        private_files(path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let store = Self::connect(&format!("sqlite://{}?mode=rwc", path.display())).await?;
+        private_files(path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        Ok(store)
     }
 
     /// Connects to `sqlite://…` or `postgres://…` and applies pending migrations.
@@ -80,4 +85,20 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Creates the SQLite file 0600 if absent (SQLite gives its `-wal` and `-shm` the database
+/// file's mode), and narrows any of the three that exist to 0600.
+fn private_files(db: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(db)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        let file = Path::new(&name);
+        if file.exists() {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
 }

@@ -97,13 +97,19 @@ fn user_of(r: &AnyRow) -> Result<UserRow> {
 }
 
 impl Store {
-    /// How many /api/v1 users exist.
-    pub async fn count_users(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(self.pool()).await?.try_get("n")?)
+    /// True until the first /api/v1 user exists; stays false once one has, even after every
+    /// user is deleted.
+    pub async fn first_user_bootstrap_open(&self) -> Result<bool> {
+        let n: i64 = sqlx::query("SELECT (SELECT COUNT(*) FROM v1_first_user) + (SELECT COUNT(*) FROM users) AS n")
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?;
+        Ok(n == 0)
     }
 
-    /// Stores a new user with its audit entry; returns the assigned id. `first`: this is the
-    /// anonymous first-user bootstrap, which succeeds once only (Conflict afterwards).
+    /// Stores a new user with its audit entry; returns the assigned id. Any first user, however
+    /// made, closes the first-user bootstrap for good. `first`: this is the anonymous bootstrap,
+    /// which succeeds once only (Conflict afterwards).
     pub async fn insert_user(&self, u: &UserRow, audit: &AuditRow, first: bool) -> Result<i64> {
         let mut tx = self.pool().begin().await?;
         if first {
@@ -111,6 +117,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(conflict_on_unique("the first user"))?;
+        } else {
+            sqlx::query("INSERT INTO v1_first_user (id) VALUES (1) ON CONFLICT DO NOTHING").execute(&mut *tx).await?;
         }
         let row = bind_account(
             sqlx::query(
