@@ -51,8 +51,9 @@ def free_port():
 class Server:
     """One certus process over a data directory; can be stopped and started again."""
 
-    def __init__(self, data_dir, env=None):
+    def __init__(self, data_dir, env=None, prefix=()):
         self.data_dir = Path(data_dir)
+        self.prefix = list(prefix)  # e.g. a shell that lowers `ulimit -n` before exec
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, RUST_LOG="warn", **(env or {}))
@@ -63,7 +64,7 @@ class Server:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [str(BIN), "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir)],
+            [*self.prefix, str(BIN), "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir)],
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

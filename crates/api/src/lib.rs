@@ -27,12 +27,23 @@ pub struct AppState {
     pub authority: Authority,
     /// Password logins allowed per client address and minute on /api/v1 (cluster-wide).
     pub logins_per_minute: usize,
+    /// How long one request may take, body included, before it is answered 408.
+    pub request_timeout: std::time::Duration,
 }
+
+/// The default for [`AppState::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl AppState {
     /// `logins_per_minute`: password logins allowed per client address and minute on /api/v1.
     pub fn new(authority: Authority, logins_per_minute: usize) -> Self {
-        AppState { authority, logins_per_minute }
+        AppState { authority, logins_per_minute, request_timeout: DEFAULT_REQUEST_TIMEOUT }
+    }
+
+    /// Bounds each request (a slow body, a stuck handler) to `timeout`.
+    pub fn with_request_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.request_timeout = timeout;
+        self
     }
 }
 
@@ -80,9 +91,24 @@ pub fn router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), request_timeout))
         .layer(axum::middleware::from_fn(door_errors::json_errors))
         .layer(axum::middleware::from_fn(contain_panics))
         .with_state(state)
+}
+
+/// A request that takes longer than the configured timeout (a client trickling its body, a
+/// stuck handler) is answered 408; the door layer gives it the door's JSON shape.
+async fn request_timeout(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(state.request_timeout, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => (axum::http::StatusCode::REQUEST_TIMEOUT, "the request did not complete in time").into_response(),
+    }
 }
 
 /// A handler that panics (a bug) answers 500 and is logged, instead of dropping the connection;

@@ -13,6 +13,7 @@ use certus_store::{AuditCheck, Store};
 use clap::{Parser, Subcommand};
 
 mod anyhow_lite;
+mod listener;
 
 #[derive(Parser)]
 #[command(name = "certus", version, about = "Certus: a self-hosted certificate authority and PKI server")]
@@ -104,6 +105,16 @@ struct ServeArgs {
     /// The most SANs one certificate (or queued CSR) may carry.
     #[arg(long, env = "CERTUS_MAX_SANS", default_value_t = certus_authority::DEFAULT_MAX_SANS)]
     max_sans: usize,
+    /// Seconds a client has to send a request head (and to finish a TLS handshake); also how
+    /// long an idle keep-alive connection is kept.
+    #[arg(long, env = "CERTUS_HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout: u64,
+    /// Seconds one request may take, body included, before it is answered 408.
+    #[arg(long, env = "CERTUS_REQUEST_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    request_timeout: u64,
+    /// Connections served at once; further clients wait in the listen backlog.
+    #[arg(long, env = "CERTUS_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
     /// Use this superuser token when bootstrapping an empty database, instead of a random one.
     #[arg(long, env = "CERTUS_BOOTSTRAP_TOKEN", hide_env_values = true)]
     bootstrap_token: Option<String>,
@@ -201,37 +212,23 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
         })
     };
 
-    let app = certus_api::router(certus_api::AppState::new(authority, args.auth_rate_limit));
-    let listener = tokio::net::TcpListener::bind(args.listen).await.context("binding the listen address")?;
-    let local = listener.local_addr().context("reading the bound address")?;
-    println!("Certus listening on {scheme}://{local} (public URL {public_url})");
-
-    match (&args.tls_cert, &args.tls_key) {
+    let state = certus_api::AppState::new(authority, args.auth_rate_limit)
+        .with_request_timeout(Duration::from_secs(args.request_timeout));
+    let app = certus_api::router(state);
+    let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
-            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                .await
-                .context("loading the TLS certificate and key")?;
-            let handle = axum_server::Handle::new();
-            let shutdown = handle.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                shutdown.graceful_shutdown(Some(Duration::from_secs(30)));
-            });
-            axum_server::from_tcp_rustls(listener.into_std().context("listener")?, config)
-                .context("TLS listener")?
-                .handle(handle)
-                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-                .await
-                .context("serving HTTPS")?;
+            Some(listener::tls_acceptor(cert, key).context("loading the TLS certificate and key")?)
         }
-        _ => {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-                .context("serving HTTP")?;
-        }
-    }
+        _ => None,
+    };
+    let limits = listener::Limits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+    };
+    let tcp = tokio::net::TcpListener::bind(args.listen).await.context("binding the listen address")?;
+    let local = tcp.local_addr().context("reading the bound address")?;
+    println!("Certus listening on {scheme}://{local} (public URL {public_url})");
+    listener::serve(tcp, app, tls, limits, shutdown_signal()).await;
     // In-flight requests have finished; every acknowledged write is committed. Close cleanly.
     sweeper.abort();
     store.close().await;
