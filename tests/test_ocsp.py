@@ -125,3 +125,27 @@ def test_ca_signed_responses(tmp):
         assert "BEGIN CERTIFICATE" not in out
     finally:
         srv.stop()
+
+
+def test_requests_are_capped_at_20_certids_and_64_kib(pki, server, tmp):
+    """One anonymous request may not buy thousands of lookups: over 20 CertIDs (or 64 KiB) is
+    malformedRequest, answered without signing; 20 are answered."""
+    admin, issue, files, first = pki
+    serials = []
+    for n in range(21):
+        serials += ["-serial", hex(0x1000 + n)]
+    openssl("ocsp", "-issuer", files["int"], *serials, "-no_nonce", "-reqout", str(tmp / "21.der"))
+    anon = Client(server.url)
+    r = anon.post("/ocsp", data=(tmp / "21.der").read_bytes(), headers={"Content-Type": "application/ocsp-request"})
+    assert r.status_code == 200 and r.content == bytes.fromhex("30030a0101")
+    path = "/ocsp/" + base64.b64encode((tmp / "21.der").read_bytes()).decode()
+    assert anon.get(path).content == bytes.fromhex("30030a0101"), "the GET form is capped the same way"
+    openssl("ocsp", "-issuer", files["int"], *serials[:40], "-no_nonce", "-reqout", str(tmp / "20.der"))
+    r = anon.post("/ocsp", data=(tmp / "20.der").read_bytes(), headers={"Content-Type": "application/ocsp-request"})
+    (tmp / "20.resp").write_bytes(r.content)
+    out = openssl("ocsp", "-respin", str(tmp / "20.resp"), "-issuer", files["int"], "-CAfile", files["chain"],
+                  "-resp_text", "-noverify").stdout
+    assert out.count("Cert Status: unknown") == 20, out
+    big = b"\x30\x83\x01\x00\x00" + b"\x00" * 0x10000
+    r = anon.post("/ocsp", data=big, headers={"Content-Type": "application/ocsp-request"})
+    assert r.status_code == 200 and r.content == bytes.fromhex("30030a0101")

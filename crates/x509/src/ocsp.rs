@@ -104,11 +104,22 @@ fn malformed(e: impl std::fmt::Display) -> Error {
     Error::InvalidValue(format!("OCSP request: {e}"))
 }
 
-/// Parses a DER OCSPRequest. Signed requests are accepted; their signature is not required.
+/// The largest OCSPRequest read; larger ones are malformedRequest without being parsed.
+pub(crate) const MAX_OCSP_REQUEST_BYTES: usize = 64 * 1024;
+/// The most CertIDs one request may ask about (one response signs them all).
+pub(crate) const MAX_OCSP_CERT_IDS: usize = 20;
+
+/// Parses a DER OCSPRequest of at most [`MAX_OCSP_REQUEST_BYTES`] and [`MAX_OCSP_CERT_IDS`]
+/// CertIDs. Signed requests are accepted; their signature is not required.
 pub fn parse_ocsp_request(der: &[u8]) -> Result<OcspQuery, Error> {
+    if der.len() > MAX_OCSP_REQUEST_BYTES {
+        return Err(malformed(format!("larger than {MAX_OCSP_REQUEST_BYTES} bytes")));
+    }
     let req = OcspRequest::from_der(der).map_err(malformed)?;
-    if req.tbs_request.request_list.is_empty() {
-        return Err(malformed("no CertID"));
+    match req.tbs_request.request_list.len() {
+        0 => return Err(malformed("no CertID")),
+        n if n > MAX_OCSP_CERT_IDS => return Err(malformed(format!("{n} CertIDs; at most {MAX_OCSP_CERT_IDS}"))),
+        _ => {}
     }
     let items = req
         .tbs_request
