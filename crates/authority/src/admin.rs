@@ -67,8 +67,8 @@ impl Authority {
             name: name.to_owned(),
             created_at: self.now_secs(),
         };
-        self.store.insert_tenant(&tenant).await?;
-        self.audit(caller, "tenant.create", &tenant.id, format!("name={name}")).await;
+        let audit = self.audit_row(caller, "tenant.create", &tenant.id, format!("name={name}"));
+        self.store.insert_tenant(&tenant, &audit).await?;
         Ok(tenant)
     }
 
@@ -98,8 +98,9 @@ impl Authority {
         self.store.get_tenant(&req.tenant_id).await.not_found_as("tenant")?;
         let token = fresh_token();
         let row = token_row(&token, &req.tenant_id, req.name.trim(), &scopes, false, self.now_secs());
-        self.store.insert_token(&row).await?;
-        self.audit(caller, "token.create", &row.id, format!("tenant={} scopes={}", row.tenant_id, row.scopes)).await;
+        let audit =
+            self.audit_row(caller, "token.create", &row.id, format!("tenant={} scopes={}", row.tenant_id, row.scopes));
+        self.store.insert_token(&row, &audit).await?;
         Ok(TokenView::from_row(row, Some(token)))
     }
 
@@ -120,12 +121,12 @@ impl Authority {
                 return Err(Error::conflict("this is the last superuser token; it cannot be revoked"));
             }
         }
-        let revoked = self.store.revoke_token(id, self.now_secs()).await?;
+        let audit = self.audit_row(caller, "token.revoke", id, String::new());
+        let revoked = self.store.revoke_token(id, self.now_secs(), &audit).await?;
         self.tokens.forget(&id.to_owned());
         if !revoked {
             return Err(Error::conflict("token is already revoked"));
         }
-        self.audit(caller, "token.revoke", id, String::new()).await;
         let row = self.store.get_token(&row.id).await?;
         Ok(TokenView::from_row(row, None))
     }

@@ -273,9 +273,9 @@ impl Authority {
         caller.require(Scope::Admin)?;
         self.store.get_ca(&caller.tenant_id, id).await.not_found_as("CA")?;
         self.store.get_profile(&caller.tenant_id, profile_id).await.not_found_as("profile")?;
-        self.store.set_ca_profile(&caller.tenant_id, id, Some(profile_id)).await.not_found_as("CA")?;
+        let audit = self.audit_row(caller, "ca.profile", id, format!("profile={profile_id}"));
+        self.store.set_ca_profile(&caller.tenant_id, id, Some(profile_id), &audit).await.not_found_as("CA")?;
         self.cas.forget(&(caller.tenant_id.clone(), id.to_owned()));
-        self.audit(caller, "ca.profile", id, format!("profile={profile_id}")).await;
         self.ca_view(&caller.tenant_id, id).await
     }
 

@@ -243,15 +243,16 @@ impl Authority {
             return Err(already());
         }
         let at = self.now_secs();
-        if !self.store.revoke_certificate(&caller.tenant_id, &cert.id, at, reason.name()).await? {
+        // The status change, its audit entry and the CRL/OCSP invalidation commit together.
+        let detail = format!("serial={} reason={}{note}", cert.serial, reason.name());
+        let audit = self.audit_row(caller, "certificate.revoke", &cert.id, detail);
+        if !self.store.revoke_certificate(&caller.tenant_id, &cert.id, at, reason.name(), &audit).await? {
             return Err(already());
         }
         if cert.source == "ca" {
             // An intermediate was revoked: stop signing with it here at once.
             self.cas.clear();
         }
-        let detail = format!("serial={} reason={}{note}", cert.serial, reason.name());
-        self.audit(caller, "certificate.revoke", &cert.id, detail).await;
         if let Some(ca_id) = &cert.issuer_ca_id {
             // Only the delta is rebuilt now; the complete CRL is rebuilt when next fetched. The
             // revocation is recorded either way, and a failed build is retried on fetch.

@@ -72,8 +72,7 @@ impl Authority {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_csr(&row, None).await?;
-        self.audit(caller, "csr.import", &row.id, String::new()).await;
+        self.store.insert_csr(&row, None, &self.audit_row(caller, "csr.import", &row.id, String::new())).await?;
         Ok(view(row))
     }
 
@@ -122,8 +121,8 @@ impl Authority {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_csr(&row, Some(&key_row)).await?;
-        self.audit(caller, "csr.generate", &row.id, format!("key={}", key_row.id)).await;
+        let audit = self.audit_row(caller, "csr.generate", &row.id, format!("key={}", key_row.id));
+        self.store.insert_csr(&row, Some(&key_row), &audit).await?;
         Ok(view(row))
     }
 
@@ -145,10 +144,11 @@ impl Authority {
     async fn decide_csr(&self, caller: &Caller, id: &str, to: &str, reason: Option<String>) -> Result<CsrView> {
         caller.require(Scope::Admin)?;
         let csr = self.store.get_csr(&caller.tenant_id, id).await.not_found_as("CSR")?;
-        if !self.store.transition_csr(&caller.tenant_id, id, "pending", to, reason.as_deref(), self.now_secs()).await? {
+        let audit =
+            self.audit_row(caller, &format!("csr.{}", &to[..to.len() - 1]), id, reason.clone().unwrap_or_default());
+        if !self.store.transition_csr(&caller.tenant_id, id, "pending", to, reason.as_deref(), &audit).await? {
             return Err(Error::conflict(format!("CSR is {}, not pending", csr.status)));
         }
-        self.audit(caller, &format!("csr.{}", &to[..to.len() - 1]), id, reason.unwrap_or_default()).await;
         self.get_csr(caller, id).await
     }
 

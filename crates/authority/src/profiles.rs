@@ -398,8 +398,7 @@ impl Authority {
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_profile(&row).await?;
-        self.audit(caller, "profile.create", &profile.id, String::new()).await;
+        self.store.insert_profile(&row, &self.audit_row(caller, "profile.create", &profile.id, String::new())).await?;
         profile_view(&row)
     }
 
@@ -411,8 +410,8 @@ impl Authority {
         row.name = profile.name.clone();
         row.body = profile.to_json().to_string();
         row.updated_at = self.now_secs();
-        self.store.update_profile(&row).await.not_found_as("profile")?;
-        self.audit(caller, "profile.update", id, String::new()).await;
+        let audit = self.audit_row(caller, "profile.update", id, String::new());
+        self.store.update_profile(&row, &audit).await.not_found_as("profile")?;
         profile_view(&row)
     }
 
@@ -424,8 +423,8 @@ impl Authority {
     /// Deletes a profile no CA or role uses.
     pub async fn delete_profile(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.require(Scope::Admin)?;
-        self.store.delete_profile(&caller.tenant_id, id).await.not_found_as("profile")?;
-        self.audit(caller, "profile.delete", id, String::new()).await;
+        let audit = self.audit_row(caller, "profile.delete", id, String::new());
+        self.store.delete_profile(&caller.tenant_id, id, &audit).await.not_found_as("profile")?;
         Ok(())
     }
 

@@ -64,8 +64,9 @@ impl Authority {
         };
         apply(&mut role, fields)?;
         self.check_role_refs(&caller.tenant_id, &role).await?;
-        self.store.insert_role(&role).await?;
-        self.audit(caller, "role.create", name, format!("ca={}", role.ca_id)).await;
+        self.store
+            .insert_role(&role, &self.audit_row(caller, "role.create", name, format!("ca={}", role.ca_id)))
+            .await?;
         Ok(role)
     }
 
@@ -76,9 +77,9 @@ impl Authority {
         apply(&mut role, fields)?;
         role.updated_at = self.now_secs();
         self.check_role_refs(&caller.tenant_id, &role).await?;
-        self.store.update_role(&role).await.not_found_as("role")?;
+        let audit = self.audit_row(caller, "role.update", name, String::new());
+        self.store.update_role(&role, &audit).await.not_found_as("role")?;
         self.roles.forget(&(caller.tenant_id.clone(), name.to_owned()));
-        self.audit(caller, "role.update", name, String::new()).await;
         Ok(role)
     }
 
@@ -115,9 +116,9 @@ impl Authority {
     /// Deletes a role.
     pub async fn delete_role(&self, caller: &Caller, name: &str) -> Result<()> {
         caller.require(Scope::Admin)?;
-        self.store.delete_role(&caller.tenant_id, name).await.not_found_as("role")?;
+        let audit = self.audit_row(caller, "role.delete", name, String::new());
+        self.store.delete_role(&caller.tenant_id, name, &audit).await.not_found_as("role")?;
         self.roles.forget(&(caller.tenant_id.clone(), name.to_owned()));
-        self.audit(caller, "role.delete", name, String::new()).await;
         Ok(())
     }
 }

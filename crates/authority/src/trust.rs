@@ -35,8 +35,8 @@ impl Authority {
             not_after: info.not_after.unix_timestamp(),
             created_at: self.now_secs(),
         };
-        self.store.insert_trust_anchor(&row).await?;
-        self.audit(caller, "trust_anchor.create", &row.id, format!("name={name}")).await;
+        let audit = self.audit_row(caller, "trust_anchor.create", &row.id, format!("name={name}"));
+        self.store.insert_trust_anchor(&row, &audit).await?;
         Ok(row)
     }
 
@@ -48,8 +48,8 @@ impl Authority {
     /// Removes a trust anchor.
     pub async fn delete_trust_anchor(&self, caller: &Caller, id: &str) -> Result<()> {
         caller.require(Scope::Admin)?;
-        self.store.delete_trust_anchor(&caller.tenant_id, id).await.not_found_as("trust anchor")?;
-        self.audit(caller, "trust_anchor.delete", id, String::new()).await;
+        let audit = self.audit_row(caller, "trust_anchor.delete", id, String::new());
+        self.store.delete_trust_anchor(&caller.tenant_id, id, &audit).await.not_found_as("trust anchor")?;
         Ok(())
     }
 }

@@ -79,14 +79,24 @@ impl Store {
     }
 
     /// Sets (or clears) a CA's default issuance profile.
-    pub async fn set_ca_profile(&self, tenant_id: &str, ca_id: &str, profile_id: Option<&str>) -> Result<()> {
+    pub async fn set_ca_profile(
+        &self,
+        tenant_id: &str,
+        ca_id: &str,
+        profile_id: Option<&str>,
+        audit: &AuditRow,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query("UPDATE cas SET profile_id = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(profile_id)
             .bind(tenant_id)
             .bind(ca_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
-        found(&done)
+        found(&done)?;
+        crate::audit::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

@@ -75,7 +75,14 @@ impl Store {
 
     /// Marks a certificate revoked and bumps its CA's revocation epoch, in one transaction.
     /// Returns false if it already was revoked (nothing is changed).
-    pub async fn revoke_certificate(&self, tenant_id: &str, id: &str, at: i64, reason: &str) -> Result<bool> {
+    pub async fn revoke_certificate(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        at: i64,
+        reason: &str,
+        audit: &AuditRow,
+    ) -> Result<bool> {
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
             "UPDATE certificates SET revoked_at = $1, revocation_reason = $2 \
@@ -97,6 +104,7 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -147,7 +155,7 @@ impl Store {
 
     /// Clears a certificateHold revocation (and bumps the CA's revocation epoch), atomically.
     /// False if the certificate is not on hold.
-    pub async fn release_hold(&self, tenant_id: &str, id: &str) -> Result<bool> {
+    pub async fn release_hold(&self, tenant_id: &str, id: &str, audit: &AuditRow) -> Result<bool> {
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
             "UPDATE certificates SET revoked_at = NULL, revocation_reason = NULL \
@@ -167,6 +175,7 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -11,7 +11,7 @@ use crate::store::Store;
 
 impl Store {
     /// Stores a CSR and, if Certus made its key, the key.
-    pub async fn insert_csr(&self, csr: &CsrRow, key: Option<&KeyRow>) -> Result<()> {
+    pub async fn insert_csr(&self, csr: &CsrRow, key: Option<&KeyRow>, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         if let Some(key) = key {
             insert_key(&mut tx, key).await?;
@@ -35,6 +35,7 @@ impl Store {
         .bind(csr.updated_at)
         .execute(&mut *tx)
         .await?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -63,21 +64,27 @@ impl Store {
         from: &str,
         to: &str,
         reason: Option<&str>,
-        at: i64,
+        audit: &AuditRow,
     ) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
             "UPDATE csrs SET status = $1, reject_reason = $2, updated_at = $3 \
              WHERE tenant_id = $4 AND id = $5 AND status = $6",
         )
         .bind(to)
         .bind(reason)
-        .bind(at)
+        .bind(audit.at)
         .bind(tenant_id)
         .bind(id)
         .bind(from)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        crate::audit::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
 

@@ -9,7 +9,8 @@ use crate::store::Store;
 
 impl Store {
     /// Stores a profile.
-    pub async fn insert_profile(&self, p: &ProfileRow) -> Result<()> {
+    pub async fn insert_profile(&self, p: &ProfileRow, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO profiles (tenant_id, id, name, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -19,14 +20,17 @@ impl Store {
         .bind(&p.body)
         .bind(p.created_at)
         .bind(p.updated_at)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(conflict_on_unique("a profile with this id"))?;
+        crate::audit::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// Replaces a profile.
-    pub async fn update_profile(&self, p: &ProfileRow) -> Result<()> {
+    pub async fn update_profile(&self, p: &ProfileRow, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
         let done =
             sqlx::query("UPDATE profiles SET name = $3, body = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
                 .bind(&p.tenant_id)
@@ -34,9 +38,12 @@ impl Store {
                 .bind(&p.name)
                 .bind(&p.body)
                 .bind(p.updated_at)
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?;
-        found(&done)
+        found(&done)?;
+        crate::audit::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A profile of the tenant.
@@ -61,7 +68,7 @@ impl Store {
     }
 
     /// Deletes a profile unless a role still names it (then `Conflict`), atomically.
-    pub async fn delete_profile(&self, tenant_id: &str, id: &str) -> Result<()> {
+    pub async fn delete_profile(&self, tenant_id: &str, id: &str, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         let users: i64 = sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM roles WHERE tenant_id = $1 AND profile_id = $2) + \
@@ -80,6 +87,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         found(&done)?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
     }

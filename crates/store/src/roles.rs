@@ -10,7 +10,8 @@ use crate::store::Store;
 
 impl Store {
     /// Stores a role.
-    pub async fn insert_role(&self, role: &RoleRow) -> Result<()> {
+    pub async fn insert_role(&self, role: &RoleRow, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO roles (tenant_id, name, ca_id, allowed_domains, allow_subdomains, allow_ip_sans, max_ttl_secs, \
              key_type, key_bits, require_cn, store_private_keys, created_at, updated_at, profile_id) \
@@ -30,14 +31,17 @@ impl Store {
         .bind(role.created_at)
         .bind(role.updated_at)
         .bind(&role.profile_id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(conflict_on_unique("a role with this name"))?;
+        crate::audit::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// Replaces a role.
-    pub async fn update_role(&self, role: &RoleRow) -> Result<()> {
+    pub async fn update_role(&self, role: &RoleRow, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
             "UPDATE roles SET ca_id = $3, allowed_domains = $4, allow_subdomains = $5, allow_ip_sans = $6, \
              max_ttl_secs = $7, key_type = $8, key_bits = $9, require_cn = $10, store_private_keys = $11, updated_at = $12, \
@@ -56,9 +60,12 @@ impl Store {
         .bind(role.store_private_keys as i64)
         .bind(role.updated_at)
         .bind(&role.profile_id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
-        found(&done)
+        found(&done)?;
+        crate::audit::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A role of the tenant.
@@ -83,13 +90,17 @@ impl Store {
     }
 
     /// Deletes a role.
-    pub async fn delete_role(&self, tenant_id: &str, name: &str) -> Result<()> {
+    pub async fn delete_role(&self, tenant_id: &str, name: &str, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query("DELETE FROM roles WHERE tenant_id = $1 AND name = $2")
             .bind(tenant_id)
             .bind(name)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
-        found(&done)
+        found(&done)?;
+        crate::audit::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 

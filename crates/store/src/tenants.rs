@@ -35,9 +35,10 @@ impl Store {
     }
 
     /// Stores a tenant.
-    pub async fn insert_tenant(&self, tenant: &TenantRow) -> Result<()> {
+    pub async fn insert_tenant(&self, tenant: &TenantRow, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         insert_tenant(&mut tx, tenant).await?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -62,9 +63,10 @@ impl Store {
     }
 
     /// Stores a native API token.
-    pub async fn insert_token(&self, token: &TokenRow) -> Result<()> {
+    pub async fn insert_token(&self, token: &TokenRow, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         insert_token(&mut tx, token).await?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -87,13 +89,19 @@ impl Store {
     }
 
     /// Revokes a native API token; false if it already was.
-    pub async fn revoke_token(&self, id: &str, at: i64) -> Result<bool> {
+    pub async fn revoke_token(&self, id: &str, at: i64, audit: &AuditRow) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(at)
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        crate::audit::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
 

@@ -132,6 +132,13 @@ fn cert(id: &str, serial: &str, created_at: i64) -> CertRow {
     }
 }
 
+async fn audit_entries(s: &Store) -> i64 {
+    match s.verify_audit_chain().await.unwrap() {
+        AuditCheck::Intact { entries } => entries,
+        broken => panic!("{broken:?}"),
+    }
+}
+
 fn audit(id: &str) -> AuditRow {
     AuditRow {
         at: 1,
@@ -182,8 +189,10 @@ async fn duplicate_ca_name_is_a_conflict_and_writes_nothing(backend: Backend) {
 async fn revocation_is_recorded_once(backend: Backend) {
     let Some(s) = with_ca(backend).await else { return };
     s.insert_certificate(&cert("c1", "0a", 5), None).await.unwrap();
-    assert!(s.revoke_certificate("t1", "c1", 10, "key_compromise").await.unwrap());
-    assert!(!s.revoke_certificate("t1", "c1", 11, "superseded").await.unwrap());
+    let before = audit_entries(&s).await;
+    assert!(s.revoke_certificate("t1", "c1", 10, "key_compromise", &audit("rev1")).await.unwrap());
+    assert!(!s.revoke_certificate("t1", "c1", 11, "superseded", &audit("rev2")).await.unwrap());
+    assert_eq!(audit_entries(&s).await, before + 1, "the revocation and its audit entry commit together, once");
     let revoked = s.revoked_for_ca("ca1", 0, 100).await.unwrap();
     assert_eq!(
         (revoked[0].serial.as_str(), revoked[0].revoked_at, revoked[0].reason.as_str()),
@@ -194,7 +203,7 @@ async fn revocation_is_recorded_once(backend: Backend) {
     assert_eq!(s.revocation_epoch("ca1").await.unwrap(), 1);
     assert_eq!(s.revocation_of("ca1", "0a").await.unwrap(), Some(Some(10)));
     assert_eq!(s.revocation_of("ca1", "0b").await.unwrap(), None);
-    assert!(!s.revoke_certificate("other-tenant", "c1", 12, "x").await.unwrap());
+    assert!(!s.revoke_certificate("other-tenant", "c1", 12, "x", &audit("rev3")).await.unwrap());
 }
 
 async fn crl_never_goes_backwards(backend: Backend) {
@@ -268,15 +277,15 @@ async fn signing_an_unapproved_csr_writes_no_certificate(backend: Backend) {
         created_at: 1,
         updated_at: 1,
     };
-    s.insert_csr(&csr, None).await.unwrap();
+    s.insert_csr(&csr, None, &audit("csr1")).await.unwrap();
     let signed = || IssuanceRecord {
         door: DoorRecord::CsrSigned { tenant_id: "t1".into(), csr_id: "csr1".into() },
         ..issuance(cert("c9", "09", 1))
     };
     assert!(matches!(s.record_issuance(signed()).await, Err(Error::Changed(_))));
     assert!(matches!(s.get_certificate("t1", "c9").await, Err(Error::NotFound)));
-    assert!(s.transition_csr("t1", "csr1", "pending", "approved", None, 3).await.unwrap());
-    assert!(!s.transition_csr("t1", "csr1", "pending", "rejected", Some("late"), 4).await.unwrap());
+    assert!(s.transition_csr("t1", "csr1", "pending", "approved", None, &audit("a")).await.unwrap());
+    assert!(!s.transition_csr("t1", "csr1", "pending", "rejected", Some("late"), &audit("r")).await.unwrap());
     s.record_issuance(signed()).await.unwrap();
     let done = s.get_csr("t1", "csr1").await.unwrap();
     assert_eq!((done.status.as_str(), done.certificate_id.as_deref()), ("signed", Some("c9")));

@@ -8,7 +8,8 @@ use crate::store::Store;
 
 impl Store {
     /// Stores a trust anchor.
-    pub async fn insert_trust_anchor(&self, ta: &TrustAnchorRow) -> Result<()> {
+    pub async fn insert_trust_anchor(&self, ta: &TrustAnchorRow, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO trust_anchors (id, tenant_id, name, cert_der, subject, not_after, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -20,9 +21,11 @@ impl Store {
         .bind(&ta.subject)
         .bind(ta.not_after)
         .bind(ta.created_at)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(conflict_on_unique("a trust anchor with this name"))?;
+        crate::audit::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -51,12 +54,16 @@ impl Store {
     }
 
     /// Deletes a trust anchor.
-    pub async fn delete_trust_anchor(&self, tenant_id: &str, id: &str) -> Result<()> {
+    pub async fn delete_trust_anchor(&self, tenant_id: &str, id: &str, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query("DELETE FROM trust_anchors WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
-        found(&done)
+        found(&done)?;
+        crate::audit::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -93,10 +93,10 @@ impl Authority {
                 return Err(Error::policy(format!("a certificate revoked for {other} cannot become active again")));
             }
         }
-        if !self.store.release_hold(&caller.tenant_id, &cert.id).await.not_found_as("certificate")? {
+        let audit = self.audit_row(caller, "certificate.release_hold", &cert.id, format!("serial={}", cert.serial));
+        if !self.store.release_hold(&caller.tenant_id, &cert.id, &audit).await.not_found_as("certificate")? {
             return Err(Error::conflict("the certificate changed concurrently"));
         }
-        self.audit(caller, "certificate.release_hold", &cert.id, format!("serial={}", cert.serial)).await;
         self.store.get_certificate(&caller.tenant_id, &cert.id).await.not_found_as("certificate")
     }
 }
