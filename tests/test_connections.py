@@ -124,3 +124,24 @@ def test_running_out_of_file_descriptors_is_recovered_from():
         srv.proc.terminate()
         _, err = srv.proc.communicate(timeout=30)
         assert "accept failed" in err, "the test did exhaust the descriptors: " + err[-2000:]
+
+
+def test_issuing_routes_are_rate_limited_per_token_with_retry_after():
+    from conftest import Client, make_hierarchy, make_role
+    env = {"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN, "CERTUS_ISSUE_RATE_LIMIT": "5"}
+    for srv in server_with(env):
+        admin = Client(srv.url, BOOTSTRAP_TOKEN)
+        _, inter = make_hierarchy(admin)
+        role = make_role(admin, inter["id"], key_type="ec")
+        codes = [admin.post(f"/v1/pki/issue/{role['name']}", json={"common_name": "r.example.test"}).status_code
+                 for _ in range(6)]
+        if codes[-1] != 429:  # the minute rolled over mid-way: the next five fill the new window
+            codes = [admin.post(f"/v1/pki/issue/{role['name']}", json={"common_name": "r.example.test"}).status_code
+                     for _ in range(6)]
+        assert codes[:5] == [201] * 5 and codes[5] == 429, codes
+        r = admin.post(f"/v1/pki/issue/{role['name']}", json={"common_name": "r.example.test"})
+        assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 60
+        assert r.json()["error"]["code"] == "rate_limited"
+        r = admin.post(f"/api/ca/v1/cas/{inter['id']}/certificates/sign", json={"csr": "x"})
+        assert r.status_code == 429 and "err" in r.json(), "every door's issuing route, in its shape"
+        assert admin.get("/v1/pki/roles").status_code == 200, "other routes are not limited"

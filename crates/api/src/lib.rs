@@ -7,6 +7,7 @@ mod auth;
 mod door_errors;
 mod error;
 mod fastpki;
+mod issue_limit;
 mod lamassu;
 mod mdl;
 mod native;
@@ -29,6 +30,9 @@ pub struct AppState {
     pub logins_per_minute: usize,
     /// How long one request may take, body included, before it is answered 408.
     pub request_timeout: std::time::Duration,
+    /// Issuing requests allowed per bearer token and per client address and minute, across
+    /// nodes (0: no limit).
+    pub issue_rate_limit: u64,
 }
 
 /// The default for [`AppState::request_timeout`].
@@ -37,7 +41,13 @@ pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::fr
 impl AppState {
     /// `logins_per_minute`: password logins allowed per client address and minute on /api/v1.
     pub fn new(authority: Authority, logins_per_minute: usize) -> Self {
-        AppState { authority, logins_per_minute, request_timeout: DEFAULT_REQUEST_TIMEOUT }
+        AppState { authority, logins_per_minute, request_timeout: DEFAULT_REQUEST_TIMEOUT, issue_rate_limit: 0 }
+    }
+
+    /// Limits issuing requests per bearer token and per client address and minute (0: none).
+    pub fn with_issue_rate_limit(mut self, per_minute: u64) -> Self {
+        self.issue_rate_limit = per_minute;
+        self
     }
 
     /// Bounds each request (a slow body, a stuck handler) to `timeout`.
@@ -91,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), issue_limit::issue_rate_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), request_timeout))
         .layer(axum::middleware::from_fn(door_errors::json_errors))
         .layer(axum::middleware::from_fn(contain_panics))

@@ -22,6 +22,7 @@ mod ocsp;
 mod pipeline;
 pub mod policy;
 mod profiles;
+mod rate_limit;
 mod roles;
 mod trust;
 mod ttl_cache;

@@ -105,6 +105,10 @@ struct ServeArgs {
     /// The most SANs one certificate (or queued CSR) may carry.
     #[arg(long, env = "CERTUS_MAX_SANS", default_value_t = certus_authority::DEFAULT_MAX_SANS)]
     max_sans: usize,
+    /// Issuing requests allowed per bearer token and per client address and minute, counted in
+    /// the database so every node shares the limit (0: no limit).
+    #[arg(long, env = "CERTUS_ISSUE_RATE_LIMIT", default_value_t = 0)]
+    issue_rate_limit: u64,
     /// Seconds a client has to send a request head (and to finish a TLS handshake); also how
     /// long an idle keep-alive connection is kept.
     #[arg(long, env = "CERTUS_HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -207,13 +211,17 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
                 if let Err(e) = authority.sweep_expired_sessions().await {
                     tracing::warn!(error = %e, "session sweep failed");
                 }
+                if let Err(e) = authority.sweep_rate_windows().await {
+                    tracing::warn!(error = %e, "rate window sweep failed");
+                }
                 tokio::time::sleep(SWEEP_EVERY).await;
             }
         })
     };
 
     let state = certus_api::AppState::new(authority, args.auth_rate_limit)
-        .with_request_timeout(Duration::from_secs(args.request_timeout));
+        .with_request_timeout(Duration::from_secs(args.request_timeout))
+        .with_issue_rate_limit(args.issue_rate_limit);
     let app = certus_api::router(state);
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {

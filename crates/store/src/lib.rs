@@ -26,6 +26,7 @@ mod keys;
 mod mdl;
 mod migrate;
 mod profiles;
+mod rate_windows;
 mod records;
 mod roles;
 mod store;

@@ -16,6 +16,7 @@ const SQLITE: &[(i64, &str)] = &[
     (7, include_str!("../migrations/sqlite/0007_services_and_stores.sql")),
     (8, include_str!("../migrations/sqlite/0008_users.sql")),
     (9, include_str!("../migrations/sqlite/0009_api_v1_records.sql")),
+    (10, include_str!("../migrations/sqlite/0010_rate_windows.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -28,6 +29,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (7, include_str!("../migrations/postgres/0007_services_and_stores.sql")),
     (8, include_str!("../migrations/postgres/0008_users.sql")),
     (9, include_str!("../migrations/postgres/0009_api_v1_records.sql")),
+    (10, include_str!("../migrations/postgres/0010_rate_windows.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.
