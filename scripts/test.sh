@@ -3,7 +3,8 @@
 # PostgreSQL and SoftHSM2 from Debian, pkilint and pytest in ./.venv), checks formatting and
 # clippy, builds, runs the Rust unit tests with cargo-nextest (the store suite on SQLite and on a
 # throwaway PostgreSQL cluster) and the integration tests against the real binary twice: on the
-# embedded SQLite default, then on PostgreSQL (which adds the three-node tests).
+# embedded SQLite default, then on PostgreSQL (which adds the three-node tests); finally a short
+# run of every fuzz target (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,3 +55,6 @@ echo "==> integration tests on SQLite"
 
 echo "==> integration tests on PostgreSQL"
 CERTUS_TEST_PG_URL="$PG_URL" .venv/bin/pytest -q tests "$@"
+
+echo "==> fuzz smoke (each cargo-fuzz target briefly, over its kept corpus)"
+./scripts/fuzz.sh 15

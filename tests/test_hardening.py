@@ -75,6 +75,10 @@ def test_wrong_json_types_on_lamassu_cas_are_400_naming_the_field(admin, body, f
     ("/v1/pki/ca", {"name": "x", "common_name": "x", "ca_type": "root", "key_size": "big"}, "key_size"),
     ("/v1/pki/issue/whatever", {"common_name": ["a"]}, "common_name"),
     ("/v1/a.b.c/kms-service-api/keys/generate", {"keyType": 5}, "keyType"),
+    ("/v1/a.b.x509/x509-service-api/iso/iacas",
+     {"iacaKeyDesc": {"type": "kms", "keyIdPath": "x"}, "certificateData": {"country": 5, "commonName": "x"}},
+     "certificateData.country"),
+    ("/v1/a.b.x509/x509-service-api/iso/document-signers", {"iacaSigner": 5}, "iacaSigner"),
 ])
 def test_wrong_json_types_on_native_and_waltid_doors_are_400_naming_the_field(admin, path, body, field):
     assert_error(admin.post(path, json=body), 400, field)

@@ -7,6 +7,8 @@ mod auth;
 mod door_errors;
 mod error;
 mod fastpki;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod issue_limit;
 mod lamassu;
 mod mdl;

@@ -15,6 +15,8 @@ mod crl;
 mod csr;
 mod error;
 mod fastpki;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod issue;
 mod lamassu;
 mod mdl;

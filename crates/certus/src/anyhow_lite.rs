@@ -19,3 +19,9 @@ impl<T, E: std::fmt::Display> Context<T> for std::result::Result<T, E> {
         self.map_err(|e| Error(format!("{what}: {e}")))
     }
 }
+
+impl From<String> for Error {
+    fn from(message: String) -> Self {
+        Error(message)
+    }
+}

@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 
 mod anyhow_lite;
 mod listener;
+mod maintenance;
 
 #[derive(Parser)]
 #[command(name = "certus", version, about = "Certus: a self-hosted certificate authority and PKI server")]
@@ -30,6 +31,40 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Write an online, consistent snapshot of the SQLite database (not the KEK) to a file.
+    Backup {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The snapshot file to create (0600; must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Make a backup the database of an empty data directory, then verify its audit chain.
+    Restore {
+        /// The data directory to restore into (must hold no certus.db).
+        #[arg(long, env = "CERTUS_DATA_DIR", default_value = "./certus-data")]
+        data_dir: PathBuf,
+        /// The snapshot written by `certus backup`.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Key-encryption key tools.
+    Kek {
+        #[command(subcommand)]
+        command: KekCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KekCommand {
+    /// Re-seal every software key under a new KEK; resumable, audited. Stop the servers first.
+    Rotate {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The KEK file. Default: <data-dir>/kek.
+        #[arg(long, env = "CERTUS_KEK_FILE")]
+        kek_file: Option<PathBuf>,
     },
 }
 
@@ -146,6 +181,11 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(serve(*args)),
         Command::Audit { command: AuditCommand::Verify(db) } => runtime.block_on(audit_verify(db)),
+        Command::Backup { db, to } => runtime.block_on(maintenance::backup(&db, &to)),
+        Command::Restore { data_dir, from } => runtime.block_on(maintenance::restore(&data_dir, &from)),
+        Command::Kek { command: KekCommand::Rotate { db, kek_file } } => {
+            runtime.block_on(maintenance::rotate_kek(&db, kek_file))
+        }
     };
     match result {
         Ok(true) => std::process::ExitCode::SUCCESS,
@@ -177,7 +217,8 @@ async fn audit_verify(db: DatabaseArgs) -> anyhow_lite::Result<bool> {
 async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
     create_private_dir(&args.db.data_dir).context("creating the data directory")?;
     let kek_path = args.kek_file.clone().unwrap_or_else(|| args.db.data_dir.join("kek"));
-    let kek = Kek::load_or_create(&kek_path).context("loading the key-encryption key")?;
+    // An unfinished `kek rotate` left `<kek>.next`: keys open under either until it is rerun.
+    let kek = Kek::load_with_next(&kek_path).context("loading the key-encryption key")?;
     let store = args.db.open().await?;
     let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", args.listen));

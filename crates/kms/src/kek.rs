@@ -15,6 +15,9 @@ pub struct Kek {
     aead: LessSafeKey,
     /// HMAC-SHA256 key derived from the KEK, for tamper-evident tokens (list bookmarks).
     mac: aws_lc_rs::hmac::Key,
+    /// During a rotation, the KEK keys are being re-sealed under: opening tries it too, so a
+    /// server started halfway through reads every key.
+    next: Option<Box<Kek>>,
 }
 
 impl std::fmt::Debug for Kek {
@@ -31,19 +34,48 @@ impl Kek {
         let mut derived = b"certus mac key v1".to_vec();
         derived.extend_from_slice(bytes);
         let mac = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &crate::sha256(&derived));
-        Kek { aead: LessSafeKey::new(key), mac }
+        Kek { aead: LessSafeKey::new(key), mac, next: None }
+    }
+
+    /// The file a rotation writes its new KEK to, beside `path`, until it is done.
+    pub fn next_path(path: &Path) -> std::path::PathBuf {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".next");
+        name.into()
+    }
+
+    /// [`Kek::load_or_create`], plus the next KEK of an unfinished rotation (see
+    /// [`Kek::next_path`]), which then opens keys too.
+    pub fn load_with_next(path: &Path) -> Result<Self, Error> {
+        let mut kek = Self::load_or_create(path)?;
+        if let Some(next) = Self::load_existing(&Self::next_path(path))? {
+            kek.next = Some(Box::new(next));
+        }
+        Ok(kek)
+    }
+
+    /// The KEK in `path`, if the file exists.
+    pub fn load_existing(path: &Path) -> Result<Option<Self>, Error> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(text.trim()).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::KekFile(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    /// A fresh random KEK written to `path` (0600; fails if the file exists).
+    pub fn create(path: &Path) -> Result<Self, Error> {
+        let bytes: [u8; 32] = random_bytes();
+        write_private_file(path, hex::encode(bytes).as_bytes())
+            .map_err(|e| Error::KekFile(format!("{}: {e}", path.display())))?;
+        Ok(Self::from_bytes(&bytes))
     }
 
     /// Reads the hex KEK from `path`, creating it (mode 0600) with fresh random bytes if absent.
     pub fn load_or_create(path: &Path) -> Result<Self, Error> {
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse(text.trim()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let bytes: [u8; 32] = random_bytes();
-                write_private_file(path, hex::encode(bytes).as_bytes())
-                    .map_err(|e| Error::KekFile(format!("{}: {e}", path.display())))?;
-                Ok(Self::from_bytes(&bytes))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path),
             Err(e) => Err(Error::KekFile(format!("{}: {e}", path.display()))),
         }
     }
@@ -73,6 +105,14 @@ impl Kek {
 
     /// Opens what [`Kek::seal`] sealed under the same `aad`; any change is [`Error::Unseal`].
     pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Error> {
+        match (self.open_own(aad, sealed), &self.next) {
+            (Err(_), Some(next)) => next.open_own(aad, sealed),
+            (own, _) => own,
+        }
+    }
+
+    /// Opens with this KEK alone (not the next one of a rotation).
+    pub fn open_own(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Error> {
         if sealed.len() < 1 + NONCE_LEN || sealed[0] != SEALED_VERSION {
             return Err(Error::Unseal);
         }

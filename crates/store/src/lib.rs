@@ -23,6 +23,7 @@ mod fastpki;
 mod group_commit;
 mod issuance;
 mod keys;
+mod maintenance;
 mod mdl;
 mod migrate;
 mod profiles;

@@ -229,3 +229,16 @@ fn open_bookmark(authority: &Authority, text: &str) -> Result<State> {
     }
     serde_json::from_slice(&payload).map_err(|_| bad())
 }
+
+/// Parses one filter and applies it to a few items of each JSON type; never panics.
+#[cfg(fuzzing)]
+pub(crate) fn fuzz_filter(text: &str) -> bool {
+    let items = [
+        serde_json::json!({"id": "a", "n": 1, "t": "2026-01-01T00:00:00Z", "tags": ["x", "y"], "m": {"k": null}}),
+        serde_json::json!({"id": "", "n": -1.5, "t": "not a time", "tags": [], "m": true}),
+    ];
+    match parse_filter(text, &["id", "n", "t", "tags", "m.k", "m"]) {
+        Ok(f) => items.iter().all(|item| matches(item, &f).is_ok()),
+        Err(_) => false,
+    }
+}

@@ -7,7 +7,7 @@ use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-mod list;
+pub(crate) mod list;
 
 use certus_authority::{Caller, CertStatus, Error, ErrorKind, ProfileView};
 use certus_x509::RevocationReason;

@@ -73,6 +73,11 @@ async fn add_dependency(
     Ok(StatusCode::CREATED)
 }
 
+/// The body as its typed request; a wrong type or a missing field is a 400 naming the field.
+fn typed<T: serde::de::DeserializeOwned>(raw: &Value) -> ApiResult<T> {
+    serde_path_to_error::deserialize(raw).map_err(|e| ApiError::bad_request(format!("{}: {}", e.path(), e.inner())))
+}
+
 /// `backend` (the spec's "jwk") is accepted and ignored: every key is a Certus KMS key.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -241,7 +246,7 @@ async fn iaca(
     Path(target): Path<String>,
     ApiJson(raw): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
-    let b: IacaBody = serde_json::from_value(raw.clone()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let b: IacaBody = typed(&raw)?;
     let write = StoreWrite {
         stored_certificate_id: b.stored_certificate_id.clone(),
         vical_metadata: b.vical_entry_complementary_metadata.clone(),
@@ -300,7 +305,7 @@ async fn document_signer(
     Path(target): Path<String>,
     ApiJson(raw): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
-    let b: DsBody = serde_json::from_value(raw.clone()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let b: DsBody = typed(&raw)?;
     let key = b.iaca_signer.iaca_key_desc.to_ref()?;
     let signer = match b.iaca_signer.kind.as_str() {
         "iaca-pem-cert-descriptor" => IacaSigner::Pem {
@@ -533,7 +538,7 @@ async fn generic(
     Path(target): Path<String>,
     ApiJson(raw): ApiJson<Value>,
 ) -> ApiResult<Json<Value>> {
-    let b: GenericBody = serde_json::from_value(raw.clone()).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let b: GenericBody = typed(&raw)?;
     let d = &b.certificate_data;
     let key_usage = d
         .key_usage

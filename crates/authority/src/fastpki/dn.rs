@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 /// trimmed; CN, O, OU, C, ST and L are understood and keep their order in the encoded name.
 /// Unlike the reference (which drops unknown attributes silently and re-orders the rest), an
 /// unknown or repeated attribute is an error, so a certificate never says less than was asked.
-pub(super) fn parse_subject_dn(text: &str) -> Result<Subject> {
+pub(crate) fn parse_subject_dn(text: &str) -> Result<Subject> {
     let mut subject = Subject::default();
     let mut parts = Vec::new();
     let mut current = String::new();

@@ -10,6 +10,8 @@ mod audit;
 mod cas;
 mod certs;
 mod dn;
+#[cfg(fuzzing)]
+pub(crate) use dn::parse_subject_dn;
 mod orgs;
 mod policy;
 
