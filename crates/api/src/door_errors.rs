@@ -34,6 +34,10 @@ fn door_of(path: &[u8]) -> Door {
 
 /// The middleware: leaves successes and JSON errors alone.
 pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
+    // EST clients expect plain-text errors (RFC 7030 §4.2.3); that door keeps its own.
+    if req.uri().path().starts_with("/.well-known/est/") {
+        return next.run(req).await;
+    }
     let door = door_of(req.uri().path().as_bytes());
     let res = next.run(req).await;
     let status = res.status();

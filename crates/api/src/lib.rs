@@ -6,6 +6,7 @@
 mod auth;
 mod door_errors;
 mod error;
+mod est;
 mod fastpki;
 #[cfg(fuzzing)]
 pub mod fuzzing;
@@ -18,6 +19,7 @@ mod time_fmt;
 
 use axum::Router;
 use certus_authority::Authority;
+pub use est::TlsClientChain;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
@@ -68,6 +70,7 @@ impl AppState {
         (name = "roles", description = "Issuance roles"),
         (name = "issue", description = "Issuing and signing"),
         (name = "csr", description = "CSR approval workflow"),
+        (name = "est", description = "EST labels and credentials (devices enroll at /.well-known/est)"),
         (name = "certificates", description = "Certificate inventory, validation, revocation"),
         (name = "trust-anchors", description = "External trust anchors"),
         (name = "admin", description = "Superuser: tenants and API tokens"),
@@ -99,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(lamassu::ca_router())
         .split_for_parts();
     api.merge(mdl::router())
+        .merge(est::router())
         .merge(fastpki::router())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found_fallback)

@@ -121,19 +121,32 @@ impl Authority {
         caller.require(Scope::Issue)?;
         let role = self.role_for_issuance(&caller.tenant_id, role_name).await?;
         let csr = parse_csr(&csr_from_pem(&req.csr_pem)?)?;
-        check_key_against_role(&csr.key, &role)?;
+        let (plan, spki) = self.plan_csr_for_role(caller, &role, &csr, &req).await?;
+        self.sign_leaf_with(caller, plan, spki, None).await
+    }
+
+    /// What a role makes of a parsed CSR (with the request's overrides of its names): the plan
+    /// and the key to certify.
+    pub(crate) async fn plan_csr_for_role(
+        &self,
+        caller: &Caller,
+        role: &RoleRow,
+        csr: &certus_x509::CsrInfo,
+        req: &SignRequest,
+    ) -> Result<(LeafPlan, Arc<dyn PublicKeyData + Send + Sync>)> {
+        check_key_against_role(&csr.key, role)?;
         let ips = match &req.ip_sans {
             Some(list) => parse_ips(list)?,
             None => csr.ip_addresses.clone(),
         };
         let cn = req.common_name.clone().or(csr.common_name.clone());
         let alt = req.alt_names.clone().unwrap_or(csr.dns_names.clone());
-        let mut plan = self.plan_for_role(caller, &role, cn, alt, ips, req.ttl.as_deref()).await?;
+        let mut plan = self.plan_for_role(caller, role, cn, alt, ips, req.ttl.as_deref()).await?;
         let requested =
             Requested { key_usage: csr.key_usage.clone(), extended_key_usage: csr.extended_key_usage.clone() };
-        self.apply_role_profile(&caller.tenant_id, &role, &mut plan, &csr.key, &requested).await?;
-        let spki = crate::policy::csr_subject_key(&csr)?;
-        self.sign_leaf_with(caller, plan, spki, None).await
+        self.apply_role_profile(&caller.tenant_id, role, &mut plan, &csr.key, &requested).await?;
+        let spki = crate::policy::csr_subject_key(csr)?;
+        Ok((plan, spki))
     }
 
     /// Re-issues a certificate with the same subject and SANs and a new key; the old one stays
@@ -437,7 +450,7 @@ fn check_key_against_role(key: &KeyInfo, role: &RoleRow) -> Result<()> {
 }
 
 /// Type and size of a key Certus is about to generate, as profiles check them.
-fn key_info_of(spec: KeySpec) -> KeyInfo {
+pub(crate) fn key_info_of(spec: KeySpec) -> KeyInfo {
     let kind = match spec {
         KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096 => KeyKind::Rsa,
         KeySpec::EcP256 => KeyKind::EcP256,

@@ -14,6 +14,7 @@ mod clock_tests;
 mod crl;
 mod csr;
 mod error;
+mod est;
 mod fastpki;
 #[cfg(fuzzing)]
 pub mod fuzzing;
@@ -42,11 +43,13 @@ pub use admin::{NewToken, TokenView};
 pub use auth::{Caller, Scope};
 pub use ca::{CaView, NewCa};
 pub use certs::{CertPage, CertStatus, CertView, ImportRequest, ListRequest, RevokeResult};
+pub use certus_store::EstLabelRow;
 pub use certus_store::{FastPkiCert, FastPkiOrgRow, ServiceAccountRow, TenantRow, UserRow};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crl::{CRL_REFRESH_SECS, CrlView};
 pub use csr::{CsrView, GenerateCsr};
 pub use error::{DetailValue, Error, ErrorDetail, ErrorKind, Result};
+pub use est::{EST_RETRY_AFTER_SECS, EstAuth, EstOutcome, EstServerKey, NewEstLabel};
 pub use fastpki::{
     AuditEntry, AuditFilter, CertificateType, FastPkiCaView, FastPkiCertView, IssuancePolicy, IssuancePolicyView,
     NewFastPkiCa, NewFastPkiCert, ServiceAccountPatch, ServiceToken, SignFastPkiCsr,
@@ -187,6 +190,11 @@ impl Authority {
     /// Liveness plus a database round trip.
     pub async fn health(&self) -> Result<()> {
         self.store.list_tenants().await.map(|_| ()).map_err(Error::internal)
+    }
+
+    /// The base URL Certus publishes under.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
     }
 
     fn crl_url(&self, ca_id: &str) -> String {

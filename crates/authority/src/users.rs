@@ -96,12 +96,12 @@ pub struct Session {
 }
 
 /// Argon2 takes tens of milliseconds by design: both directions run off the async runtime.
-async fn hash_password(password: &str) -> Result<String> {
+pub(crate) async fn hash_password(password: &str) -> Result<String> {
     let password = password.to_owned();
     crate::blocking(move || hash_password_now(&password)).await
 }
 
-async fn password_matches(password: &str, phc: &str) -> bool {
+pub(crate) async fn password_matches(password: &str, phc: &str) -> bool {
     let (password, phc) = (password.to_owned(), phc.to_owned());
     crate::blocking(move || Ok(password_matches_now(&password, &phc))).await.unwrap_or(false)
 }
@@ -146,7 +146,7 @@ fn no_session_to_end(session: &Session) -> Result<()> {
 }
 
 /// A hash no password is checked against for real: stands in for a missing user.
-fn unknown_user_hash() -> &'static String {
+pub(crate) fn unknown_user_hash() -> &'static String {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HASH.get_or_init(|| hash_password_now(&hex::encode(certus_kms::random_bytes::<16>())).unwrap_or_default())
 }

@@ -7,6 +7,9 @@
 //! - an accept error (EMFILE when file descriptors run out) is logged and retried after a pause
 //!   instead of ending the server or spinning.
 //!
+//! Over TLS it asks each client for a certificate without requiring one, and hands the chain to
+//! the routes as a request extension (`TlsClientChain`); EST re-enrollment is the one reader.
+//!
 //! On shutdown it stops accepting, asks every connection to finish its in-flight request, and
 //! waits for them up to `SHUTDOWN_GRACE`.
 
@@ -69,10 +72,15 @@ pub(crate) async fn serve(
             let _permit = permit;
             let _alive = alive;
             match tls {
-                None => serve_connection(stream, peer, app, limits, stop).await,
+                None => serve_connection(stream, peer, None, app, limits, stop).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => serve_connection(tls_stream, peer, app, limits, stop).await,
+                        Ok(Ok(tls_stream)) => {
+                            let chain = tls_stream.get_ref().1.peer_certificates().map(|certs| {
+                                certus_api::TlsClientChain(certs.iter().map(|c| c.as_ref().to_vec()).collect())
+                            });
+                            serve_connection(tls_stream, peer, chain, app, limits, stop).await
+                        }
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
@@ -88,12 +96,21 @@ pub(crate) async fn serve(
     }
 }
 
-async fn serve_connection<IO>(io: IO, peer: SocketAddr, app: Router, limits: Limits, mut stop: watch::Receiver<bool>)
-where
+async fn serve_connection<IO>(
+    io: IO,
+    peer: SocketAddr,
+    client_chain: Option<certus_api::TlsClientChain>,
+    app: Router,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
+        if let Some(chain) = &client_chain {
+            req.extensions_mut().insert(chain.clone());
+        }
         app.clone().oneshot(req)
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -127,12 +144,65 @@ pub(crate) fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Res
         .map_err(|e| format!("{}: {e}", cert.display()))?;
     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let mut config = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_no_client_auth()
+        .with_client_cert_verifier(Arc::new(OptionalClientCert { provider: provider.clone() }))
         .with_single_cert(chain, key)
         .map_err(|e| format!("the TLS certificate and key: {e}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Asks every TLS client for a certificate without requiring one, and checks only that the
+/// client holds its key (the handshake signature). Which CA must have issued it is the route's
+/// business: only EST re-enrollment reads it, against the label's CA, with revocation and expiry.
+#[derive(Debug)]
+struct OptionalClientCert {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::server::danger::ClientCertVerifier for OptionalClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
 }

@@ -13,28 +13,7 @@ impl Store {
     /// Stores a CSR and, if Certus made its key, the key.
     pub async fn insert_csr(&self, csr: &CsrRow, key: Option<&KeyRow>, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        if let Some(key) = key {
-            insert_key(&mut tx, key).await?;
-        }
-        sqlx::query(
-            "INSERT INTO csrs (id, tenant_id, csr_der, common_name, sans, key_type, key_bits, status, reject_reason, \
-             key_id, certificate_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&csr.id)
-        .bind(&csr.tenant_id)
-        .bind(&csr.csr_der)
-        .bind(&csr.common_name)
-        .bind(join(&csr.sans))
-        .bind(&csr.key_type)
-        .bind(csr.key_bits)
-        .bind(&csr.status)
-        .bind(&csr.reject_reason)
-        .bind(&csr.key_id)
-        .bind(&csr.certificate_id)
-        .bind(csr.created_at)
-        .bind(csr.updated_at)
-        .execute(&mut *tx)
-        .await?;
+        insert_csr_row(&mut tx, csr, key).await?;
         crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
@@ -104,4 +83,31 @@ fn csr_row(r: &AnyRow) -> Result<CsrRow> {
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
+}
+
+/// Inserts a CSR (and the key Certus made for it) inside the caller's transaction.
+pub(crate) async fn insert_csr_row(tx: &mut crate::db::Tx<'_>, csr: &CsrRow, key: Option<&KeyRow>) -> Result<()> {
+    if let Some(key) = key {
+        insert_key(tx, key).await?;
+    }
+    sqlx::query(
+        "INSERT INTO csrs (id, tenant_id, csr_der, common_name, sans, key_type, key_bits, status, reject_reason, \
+         key_id, certificate_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(&csr.id)
+    .bind(&csr.tenant_id)
+    .bind(&csr.csr_der)
+    .bind(&csr.common_name)
+    .bind(join(&csr.sans))
+    .bind(&csr.key_type)
+    .bind(csr.key_bits)
+    .bind(&csr.status)
+    .bind(&csr.reject_reason)
+    .bind(&csr.key_id)
+    .bind(&csr.certificate_id)
+    .bind(csr.created_at)
+    .bind(csr.updated_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

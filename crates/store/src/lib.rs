@@ -19,6 +19,7 @@ mod certificates;
 mod crls;
 mod csrs;
 mod error;
+mod est;
 mod fastpki;
 mod group_commit;
 mod issuance;
@@ -41,6 +42,7 @@ pub use audit::AuditCheck;
 pub use crls::CrlBuild;
 pub use db::Backend;
 pub use error::{Error, Result};
+pub use est::EstLabelRow;
 pub use fastpki::accounts::{ServiceAccountRow, ServiceTokenRow};
 pub use fastpki::{
     FastPkiAuditQuery, FastPkiAuditRow, FastPkiCa, FastPkiCaRow, FastPkiCert, FastPkiCertRow, FastPkiOrgRow,

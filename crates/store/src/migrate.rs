@@ -17,6 +17,7 @@ const SQLITE: &[(i64, &str)] = &[
     (8, include_str!("../migrations/sqlite/0008_users.sql")),
     (9, include_str!("../migrations/sqlite/0009_api_v1_records.sql")),
     (10, include_str!("../migrations/sqlite/0010_rate_windows.sql")),
+    (11, include_str!("../migrations/sqlite/0011_est.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -30,6 +31,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (8, include_str!("../migrations/postgres/0008_users.sql")),
     (9, include_str!("../migrations/postgres/0009_api_v1_records.sql")),
     (10, include_str!("../migrations/postgres/0010_rate_windows.sql")),
+    (11, include_str!("../migrations/postgres/0011_est.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

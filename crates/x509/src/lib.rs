@@ -7,6 +7,7 @@ mod annex_b;
 mod build;
 mod chain;
 mod crl;
+mod est;
 mod lint;
 #[cfg(test)]
 mod lint_tests;
@@ -25,6 +26,7 @@ pub use annex_b::{MdlRole, check_annex_b};
 pub use build::{CertProfile, CertSpec, KeyUsageBit, SignWith, Subject, SubjectAttr, build_certificate, build_csr};
 pub use chain::verify_issued_by;
 pub use crl::{CrlEntry, CrlKind, CrlSpec, RevocationReason, build_crl};
+pub use est::{WantedKey, certs_only, csr_attrs};
 pub use lint::{
     AnnexB, Finding, LintContext, dns_name_valid, key_strength_finding, key_usage_applies, lint_tbs, subject_finding,
 };
@@ -34,7 +36,7 @@ pub use ocsp::{
     parse_ocsp_request,
 };
 pub use parse::{CertInfo, CsrInfo, KeyInfo, KeyKind, parse_certificate, parse_csr};
-pub use pem_io::{PemLabel, certs_from_pem, csr_from_pem, to_pem};
+pub use pem_io::{PemLabel, certs_from_pem, csr_from_pem, private_key_der_from_pem, to_pem};
 pub use rcgen::{PublicKeyData, SigningKey, SubjectPublicKeyInfo};
 pub use serial::{format_serial, new_serial_from, parse_serial};
 

@@ -58,3 +58,12 @@ pub fn csr_from_pem(text: &str) -> Result<Vec<u8>, Error> {
         other => Err(Error::Pem(format!("expected CERTIFICATE REQUEST, found {other}"))),
     }
 }
+
+/// The PKCS#8 DER of a `PRIVATE KEY` PEM block.
+pub fn private_key_der_from_pem(text: &str) -> Result<Vec<u8>, Error> {
+    let block = pem::parse(text).map_err(|e| Error::Pem(e.to_string()))?;
+    match block.tag() {
+        "PRIVATE KEY" => Ok(block.into_contents()),
+        other => Err(Error::Pem(format!("expected PRIVATE KEY, found {other}"))),
+    }
+}

@@ -5,6 +5,7 @@ mod admin;
 mod ca;
 mod certs;
 mod csr;
+mod est_labels;
 mod issue;
 mod roles;
 mod trust;
@@ -20,6 +21,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(roles::router())
         .merge(issue::router())
         .merge(csr::router())
+        .merge(est_labels::router())
         .merge(certs::router())
         .merge(trust::router())
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
-use crate::issue::{Issued, Requested, apply_profile};
+use crate::issue::{Issued, LeafPlan, Requested, apply_profile};
 use crate::policy::normalize_dns_name;
 use crate::profiles::{Profile, Validity};
 use crate::{Authority, CertView, serial_key};
@@ -33,6 +33,20 @@ impl Authority {
         choice: ProfileChoice,
     ) -> Result<Issued> {
         caller.require(Scope::Issue)?;
+        let csr = parse_csr(&csr_from_pem(csr_pem)?)?;
+        let (plan, spki) = self.plan_csr_for_profile(caller, ca_id, &csr, choice).await?;
+        self.sign_leaf_with(caller, plan, spki, None).await
+    }
+
+    /// What an issuance profile makes of a parsed CSR under a CA: the plan and the key to
+    /// certify.
+    pub(crate) async fn plan_csr_for_profile(
+        &self,
+        caller: &Caller,
+        ca_id: &str,
+        csr: &certus_x509::CsrInfo,
+        choice: ProfileChoice,
+    ) -> Result<(LeafPlan, std::sync::Arc<dyn certus_x509::PublicKeyData + Send + Sync>)> {
         let ca = self.usable_ca(&caller.tenant_id, ca_id).await?;
         let profile = match choice {
             ProfileChoice::Inline(v) => {
@@ -48,7 +62,6 @@ impl Authority {
                 self.profile(&caller.tenant_id, &id).await?
             }
         };
-        let csr = parse_csr(&csr_from_pem(csr_pem)?)?;
         // Only SANs are ever copied from a CSR's extensions, and only when the profile says so.
         let (dns, ips) = if profile.honor_extensions {
             let dns = csr.dns_names.iter().map(|d| normalize_dns_name(d)).collect::<Result<Vec<_>>>()?;
@@ -66,8 +79,8 @@ impl Authority {
             Requested { key_usage: csr.key_usage.clone(), extended_key_usage: csr.extended_key_usage.clone() };
         apply_profile(&profile, &mut plan, &csr.key, &requested)?;
         plan.common_name = plan.subject.common_name.clone();
-        let spki = crate::policy::csr_subject_key(&csr)?;
-        self.sign_leaf_with(caller, plan, spki, None).await
+        let spki = crate::policy::csr_subject_key(csr)?;
+        Ok((plan, spki))
     }
 
     /// The tenant's certificate with this serial (hex, any case, colons optional).
