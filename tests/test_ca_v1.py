@@ -81,7 +81,8 @@ def test_ca_lifecycle_and_signing_under_profiles(admin, tmp):
     assert held["status"] == "REVOKED" and held["revocation_reason"] == "CertificateHold"
     err(admin.put(f"/api/ca/v1/certificates/{sn}/status", {"status": "REVOKED"}), 400, "already revoked")
     active = admin.ok("put", f"/api/ca/v1/certificates/{sn}/status", json={"status": "ACTIVE"})
-    assert active["status"] == "ACTIVE" and active["revocation_reason"] is None
+    assert active["status"] == "ACTIVE" and active["revocation_reason"] == "Unspecified"
+    assert active["revocation_timestamp"] == "0001-01-01T00:00:00Z", "reactivation resets it (Go's zero time)"
     admin.ok("put", f"/api/ca/v1/certificates/{sn}/status", json={"status": "REVOKED", "revocation_reason": "keycompromise"})
     err(admin.put(f"/api/ca/v1/certificates/{sn}/status", {"status": "ACTIVE"}), 400, "cannot become active")
     err(admin.put(f"/api/ca/v1/certificates/{sn}/status", {"status": "REVOKED", "revocation_reason": "Bored"}), 400)

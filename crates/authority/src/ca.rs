@@ -268,6 +268,40 @@ impl Authority {
             .unwrap_or_else(|| IssuerUrls { crl: self.crl_url(ca_id), ca_issuers: self.ca_issuers_url(ca_id) })
     }
 
+    /// Revokes a CA: its certificate goes into its parent's CRL and OCSP (a root's into its own),
+    /// every certificate it issued is revoked with it (its own CRL, which stays served, lists
+    /// them), and it signs nothing more. One transaction, one audit entry.
+    pub async fn revoke_ca(&self, caller: &Caller, id: &str, reason: Option<&str>) -> Result<CaView> {
+        caller.require(Scope::Admin)?;
+        let reason = crate::certs::native_reason(reason)?;
+        let ca = self.store.get_ca(&caller.tenant_id, id).await.not_found_as("CA")?;
+        if ca.revoked {
+            return Err(Error::conflict("the CA is already revoked"));
+        }
+        let own = self
+            .store
+            .certificates_by_serial(&caller.tenant_id, &ca.serial)
+            .await?
+            .into_iter()
+            .find(|c| c.cert_der == ca.cert_der)
+            .ok_or_else(|| Error::internal("the CA's certificate is not in the inventory"))?;
+        let at = self.now_secs();
+        let audit = self.audit_row(caller, "ca.revoke", id, format!("serial={} reason={}", ca.serial, reason.name()));
+        let (revoked, with_it) =
+            self.store.revoke_ca(&caller.tenant_id, id, &own.id, at, reason.name(), &audit).await?;
+        if !revoked {
+            return Err(Error::conflict("the CA is already revoked"));
+        }
+        tracing::info!(ca = id, certificates = with_it, "CA revoked");
+        self.cas.clear();
+        for crl_of in [own.issuer_ca_id.as_deref(), Some(id)].into_iter().flatten() {
+            if let Err(e) = self.rebuild_delta(&caller.tenant_id, crl_of).await {
+                tracing::error!(error = %e, ca_id = crl_of, "delta CRL rebuild after a CA revocation failed");
+            }
+        }
+        self.ca_view(&caller.tenant_id, id).await
+    }
+
     /// Sets the CA's default issuance profile (which must exist).
     pub async fn set_ca_profile(&self, caller: &Caller, id: &str, profile_id: &str) -> Result<CaView> {
         caller.require(Scope::Admin)?;

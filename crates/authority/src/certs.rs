@@ -143,12 +143,12 @@ impl Authority {
             ));
         };
         let info = parse_certificate(der)?;
-        if let Some(chain) = &req.chain_pem {
+        if let Some(chain) = req.chain_pem.as_deref().filter(|c| !c.trim().is_empty()) {
             for c in certs_from_pem(chain)? {
                 parse_certificate(&c)?;
             }
         }
-        let key = match &req.private_key_pem {
+        let key = match req.private_key_pem.as_ref().filter(|k| !k.trim().is_empty()) {
             Some(pem) => {
                 let key = SoftwareKey::from_pem(pem)?;
                 if key.spki_der() != info.spki_der {
@@ -174,7 +174,7 @@ impl Authority {
             not_before: info.not_before.unix_timestamp(),
             not_after: info.not_after.unix_timestamp(),
             cert_der: der.clone(),
-            chain_pem: req.chain_pem.clone(),
+            chain_pem: req.chain_pem.clone().filter(|c| !c.trim().is_empty()),
             key_id: key_row.as_ref().map(|k| k.id.clone()),
             role_name: None,
             source: "imported".into(),
@@ -210,13 +210,7 @@ impl Authority {
     /// Revokes by serial (any of `1A:2B`, `1a2b`) and rebuilds the issuer's CRL at once.
     pub async fn revoke(&self, caller: &Caller, serial_text: &str, reason: Option<&str>) -> Result<RevokeResult> {
         caller.require(Scope::Admin)?;
-        let reason = match reason {
-            None => RevocationReason::Unspecified,
-            Some(r) => RevocationReason::from_name(r).ok_or_else(|| {
-                let names: Vec<_> = RevocationReason::ALL.iter().map(|r| r.name()).collect();
-                Error::malformed(format!("unknown reason {r:?}; use one of {}", names.join(", ")))
-            })?,
-        };
+        let reason = native_reason(reason)?;
         let serial = parse_serial(serial_text)
             .ok_or_else(|| Error::malformed(format!("serial_number {serial_text:?} is not hex")))?;
         let matches = self.store.certificates_by_serial(&caller.tenant_id, &serial_key(&serial)).await?;
@@ -261,6 +255,17 @@ impl Authority {
             }
         }
         Ok(RevokeResult { certificate_id: cert.id.clone(), serial: cert.serial.clone(), revoked_at: at, reason })
+    }
+}
+
+/// The native API's revocation reason (snake_case names; default unspecified).
+pub(crate) fn native_reason(reason: Option<&str>) -> Result<RevocationReason> {
+    match reason {
+        None => Ok(RevocationReason::Unspecified),
+        Some(r) => RevocationReason::from_name(r).ok_or_else(|| {
+            let names: Vec<_> = RevocationReason::ALL.iter().map(|r| r.name()).collect();
+            Error::malformed(format!("unknown reason {r:?}; use one of {}", names.join(", ")))
+        }),
     }
 }
 

@@ -215,6 +215,8 @@ impl Authority {
             None => None,
             Some(num) => Some(self.fastpki_org_or_400(num).await?),
         };
+        // The number the caller gave is echoed back, as the record holds it.
+        let org_num = org.as_ref().map(|o| o.id);
         let org_id = org.map(|o| o.org_id);
         if let Some(c) = caller
             && c.role != "superuser"
@@ -245,7 +247,7 @@ impl Authority {
             role,
             is_active: new.is_active.unwrap_or(true),
             org_id,
-            org_num: None,
+            org_num,
             service_account_id: None,
             can_create_ca: new.can_create_ca,
             can_create_cert: new.can_create_cert,

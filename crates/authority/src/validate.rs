@@ -50,7 +50,8 @@ impl Authority {
         let mut given = certs_from_pem(&req.certificate_pem)?;
         let leaf = given.remove(0);
         let mut pool = given;
-        if let Some(chain) = &req.chain_pem {
+        // An empty or blank chain_pem is no chain, as clients that always send the field mean it.
+        if let Some(chain) = req.chain_pem.as_deref().filter(|c| !c.trim().is_empty()) {
             pool.extend(certs_from_pem(chain)?);
         }
         let leaf_info = parse_certificate(&leaf)?;

@@ -16,7 +16,7 @@ pub use jwk::{JwkKey, PublicJwk, PublicKey, key_from_jwk, public_jwk, raw_signat
 pub use kek::{Kek, write_private_file};
 pub use key::Key;
 pub use pkcs11::{Hsm, HsmKey, Pkcs11Config};
-pub use software_key::{KeySpec, SoftwareKey};
+pub use software_key::{KeySpec, SoftwareKey, ec_private_key_sec1_pem};
 pub use verify::verify_signature;
 
 /// Why a key operation failed. Messages name no key material.

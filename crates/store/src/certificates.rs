@@ -249,3 +249,55 @@ pub(crate) fn cert_row(r: &AnyRow) -> Result<CertRow> {
         created_at: r.try_get("created_at")?,
     })
 }
+
+impl Store {
+    /// Revokes a CA: its own certificate (`ca_cert_id`, listed in its parent's CRL) and every
+    /// certificate it issued that is not revoked yet (listed in its own CRL), with both CAs'
+    /// revocation epochs bumped and the audit entry, in one transaction. Returns how many of its
+    /// certificates were revoked with it; false in `.0` if the CA certificate was already revoked.
+    pub async fn revoke_ca(
+        &self,
+        tenant_id: &str,
+        ca_id: &str,
+        ca_cert_id: &str,
+        at: i64,
+        reason: &str,
+        audit: &AuditRow,
+    ) -> Result<(bool, u64)> {
+        let mut tx = self.pool().begin().await?;
+        let own = sqlx::query(
+            "UPDATE certificates SET revoked_at = $1, revocation_reason = $2 \
+             WHERE tenant_id = $3 AND id = $4 AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(reason)
+        .bind(tenant_id)
+        .bind(ca_cert_id)
+        .execute(&mut *tx)
+        .await?;
+        if own.rows_affected() != 1 {
+            return Ok((false, 0));
+        }
+        let issued = sqlx::query(
+            "UPDATE certificates SET revoked_at = $1, revocation_reason = $2 \
+             WHERE tenant_id = $3 AND issuer_ca_id = $4 AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(reason)
+        .bind(tenant_id)
+        .bind(ca_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE cas SET revocation_epoch = revocation_epoch + 1 \
+             WHERE id = $1 OR id = (SELECT issuer_ca_id FROM certificates WHERE id = $2)",
+        )
+        .bind(ca_id)
+        .bind(ca_cert_id)
+        .execute(&mut *tx)
+        .await?;
+        crate::audit::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
+        Ok((true, issued.rows_affected()))
+    }
+}

@@ -16,6 +16,30 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/audit-logs/", get(list)).route("/api/v1/audit-logs", any(to_collection))
 }
 
+/// FastPKI's `AuditAction` enum: the only values its `action` filter takes.
+const ACTIONS: &[&str] = &[
+    "ca_create",
+    "ca_delete",
+    "ca_export_private_key",
+    "ca_update",
+    "cert_create",
+    "cert_revoke",
+    "cert_export_private_key",
+    "login_success",
+    "login_failure",
+    "user_create",
+    "user_update",
+    "org_create",
+    "org_delete",
+    "org_add_user",
+    "org_remove_user",
+    "service_account_create",
+    "service_account_update",
+    "service_account_delete",
+    "service_account_token_create",
+    "service_account_token_revoke",
+];
+
 #[derive(Deserialize)]
 struct AuditQuery {
     action: Option<String>,
@@ -54,6 +78,13 @@ async fn list(
     }
     if !(1..=1000).contains(&limit) {
         return Err(FastPkiError::invalid("limit: Input should be between 1 and 1000"));
+    }
+    if let Some(action) = q.action.as_deref().filter(|a| !ACTIONS.contains(a)) {
+        let expected: Vec<String> = ACTIONS.iter().map(|a| format!("'{a}'")).collect();
+        return Err(FastPkiError::invalid(format!(
+            "action: Input should be {} ({action:?} is not one)",
+            expected.join(", ")
+        )));
     }
     let filter = AuditFilter {
         action: q.action,

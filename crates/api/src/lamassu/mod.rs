@@ -185,6 +185,9 @@ fn subject_json(s: &certus_x509::Subject) -> Value {
 
 /// A certificate in that product's shape: base64(PEM), lower-case hex serial, parsed subject,
 /// issuer, key and extensions.
+/// Go's zero `time.Time`, which Lamassu sends for "never".
+const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
 fn certificate_json(
     der: &[u8],
     status: &str,
@@ -201,7 +204,12 @@ fn certificate_json(
         certus_x509::KeyKind::Other => "UNKNOWN",
         _ => "ECDSA",
     };
-    let reason = reason.map(|r| RevocationReason::from_name(r).unwrap_or(RevocationReason::Unspecified).pascal_name());
+    // Lamassu's Go models have string-typed fields here; its SDK fails on null, so an unrevoked
+    // certificate carries Go's zero values, as Lamassu sends them.
+    let reason = reason
+        .map(|r| RevocationReason::from_name(r).unwrap_or(RevocationReason::Unspecified).pascal_name())
+        .unwrap_or_else(|| "Unspecified".to_owned());
+    let revoked_at = revoked_at.map_or_else(|| GO_ZERO_TIME.to_owned(), crate::time_fmt::rfc3339);
     json!({
         "serial_number": hex::encode(&info.serial),
         "certificate": b64(&pem),
@@ -217,8 +225,10 @@ fn certificate_json(
             "subject_alternative_names": { "dns_names": info.dns_names, "ip_addresses": info.ip_addresses.iter().map(|i| i.to_string()).collect::<Vec<_>>() },
         },
         "issuer_metadata": { "id": issuer_ca.unwrap_or("-") },
-        "revocation_timestamp": crate::time_fmt::rfc3339_opt(revoked_at),
+        "revocation_timestamp": revoked_at,
         "revocation_reason": reason,
+        "type": "MANAGED",
+        "engine_id": "",
         "is_ca": info.is_ca,
     })
 }
@@ -249,7 +259,9 @@ fn ca_json(v: &certus_authority::CaView) -> Value {
         "id": r.id,
         "serial_number": r.serial,
         "certificate": certificate_json(&r.cert_der, status, None, None, r.parent_ca_id.as_deref().or(Some(&r.id))),
-        "profile_id": r.profile_id,
+        "profile_id": r.profile_id.clone().unwrap_or_default(),
+        "type": "MANAGED",
+        "engine_id": "",
         "creation_ts": crate::time_fmt::rfc3339(r.created_at),
         "level": if r.parent_ca_id.is_some() { 1 } else { 0 },
         "metadata": {},

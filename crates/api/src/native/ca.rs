@@ -13,13 +13,14 @@ use utoipa_axum::routes;
 use super::{cert_pem, serial};
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiJson, ApiResult, ErrorBody};
+use crate::error::{ApiJson, ApiResult, ErrorBody, OptionalJson};
 use crate::time_fmt::rfc3339;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_ca, list_cas))
         .routes(routes!(get_ca))
+        .routes(routes!(revoke_ca))
         .routes(routes!(ca_certificate))
         .routes(routes!(ca_certificate_der))
         .routes(routes!(get_crl, regenerate_crl))
@@ -68,6 +69,8 @@ pub(super) struct Ca {
     valid_from: String,
     valid_until: String,
     is_active: bool,
+    /// Its certificate is revoked: it signs nothing more.
+    is_revoked: bool,
     certificates_issued: i64,
     created_at: String,
 }
@@ -88,11 +91,32 @@ impl From<CaView> for Ca {
             path_length: v.path_length,
             valid_from: rfc3339(r.valid_from),
             valid_until: rfc3339(r.valid_until),
-            is_active: r.is_active,
+            is_active: r.is_active && !r.revoked,
+            is_revoked: r.revoked,
             certificates_issued: v.certificates_issued,
             created_at: rfc3339(r.created_at),
         }
     }
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RevokeCaBody {
+    /// A reason name, as for certificates (default `unspecified`).
+    reason: Option<String>,
+}
+
+/// Revokes a CA: its certificate is listed in its parent's CRL and OCSP, every certificate it
+/// issued is revoked with it (its own CRL stays served), and it signs nothing more.
+#[utoipa::path(post, path = "/v1/pki/ca/{id}/revoke", tag = "ca", security(("bearer" = [])), request_body = RevokeCaBody,
+    responses((status = 200, body = Ca), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn revoke_ca(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    OptionalJson(b): OptionalJson<RevokeCaBody>,
+) -> ApiResult<Json<Ca>> {
+    Ok(Json(state.authority.revoke_ca(&caller, &id, b.reason.as_deref()).await?.into()))
 }
 
 #[utoipa::path(post, path = "/v1/pki/ca", tag = "ca", security(("bearer" = [])), request_body = CreateCa,

@@ -187,7 +187,7 @@ async fn private_key(
     Path(id): Path<String>,
 ) -> ApiResult<Json<PrivateKey>> {
     let pem = state.authority.export_private_key(&caller, &id).await?;
-    Ok(Json(PrivateKey { certificate_id: id, private_key: pem }))
+    Ok(Json(PrivateKey { certificate_id: id, private_key: super::document_key_form(pem) }))
 }
 
 #[derive(Deserialize, ToSchema)]

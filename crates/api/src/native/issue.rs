@@ -46,7 +46,7 @@ impl From<Issued> for IssuedCertificate {
         IssuedCertificate {
             certificate_id: i.certificate_id,
             certificate: i.certificate_pem,
-            private_key: i.private_key_pem,
+            private_key: i.private_key_pem.map(super::document_key_form),
             ca_chain: i.ca_chain,
             serial_number: i.serial_number,
             not_after: rfc3339(i.not_after),

@@ -26,6 +26,12 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(trust::router())
 }
 
+/// A private key as this API's document shows it: EC keys as SEC1 `EC PRIVATE KEY` (what Go's
+/// `x509.ParseECPrivateKey` reads), RSA and Ed25519 as PKCS#8.
+pub(crate) fn document_key_form(pkcs8_pem: String) -> String {
+    certus_kms::ec_private_key_sec1_pem(&pkcs8_pem).unwrap_or(pkcs8_pem)
+}
+
 /// Serial as shown in this API: `1A:2B:...`.
 pub(crate) fn serial(stored_hex: &str) -> String {
     certus_x509::format_serial(&hex::decode(stored_hex).unwrap_or_default())
