@@ -195,6 +195,25 @@ fn spec_of(pair: &KeyPair, der: &[u8]) -> Result<KeySpec, Error> {
     }
 }
 
+/// An EC private key as SEC1 `EC PRIVATE KEY` PEM (RFC 5915, with its named curve and public
+/// key), from its PKCS#8 PEM: the form Go's `x509.ParseECPrivateKey` and OpenSSL's traditional
+/// readers take. `None` for other key types (RSA and Ed25519 stay PKCS#8).
+pub fn ec_private_key_sec1_pem(pkcs8_pem: &str) -> Option<String> {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_P521_SHA512_ASN1_SIGNING, EcdsaKeyPair,
+    };
+    let block = pem::parse(pkcs8_pem).ok().filter(|b| b.tag() == "PRIVATE KEY")?;
+    [&ECDSA_P256_SHA256_ASN1_SIGNING, &ECDSA_P384_SHA384_ASN1_SIGNING, &ECDSA_P521_SHA512_ASN1_SIGNING]
+        .into_iter()
+        .find_map(|alg| EcdsaKeyPair::from_pkcs8(alg, block.contents()).ok())
+        .and_then(|pair| pair.private_key().as_der().ok())
+        .map(|sec1| {
+            let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+            pem::encode_config(&pem::Pem::new("EC PRIVATE KEY", sec1.as_ref().to_vec()), config)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,23 +243,4 @@ mod tests {
         let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
         assert!(SoftwareKey::from_pem(cert).is_err());
     }
-}
-
-/// An EC private key as SEC1 `EC PRIVATE KEY` PEM (RFC 5915, with its named curve and public
-/// key), from its PKCS#8 PEM: the form Go's `x509.ParseECPrivateKey` and OpenSSL's traditional
-/// readers take. `None` for other key types (RSA and Ed25519 stay PKCS#8).
-pub fn ec_private_key_sec1_pem(pkcs8_pem: &str) -> Option<String> {
-    use aws_lc_rs::encoding::AsDer;
-    use aws_lc_rs::signature::{
-        ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_P521_SHA512_ASN1_SIGNING, EcdsaKeyPair,
-    };
-    let block = pem::parse(pkcs8_pem).ok().filter(|b| b.tag() == "PRIVATE KEY")?;
-    [&ECDSA_P256_SHA256_ASN1_SIGNING, &ECDSA_P384_SHA384_ASN1_SIGNING, &ECDSA_P521_SHA512_ASN1_SIGNING]
-        .into_iter()
-        .find_map(|alg| EcdsaKeyPair::from_pkcs8(alg, block.contents()).ok())
-        .and_then(|pair| pair.private_key().as_der().ok())
-        .map(|sec1| {
-            let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
-            pem::encode_config(&pem::Pem::new("EC PRIVATE KEY", sec1.as_ref().to_vec()), config)
-        })
 }
