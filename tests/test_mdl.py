@@ -304,3 +304,56 @@ def test_ds_from_a_csr_workflow(mdl, tmp):
     openssl("verify", "-CAfile", write(tmp / "iaca.pem", iaca["certificatePEM"]), write(tmp / "ds.pem", ds["certificatePEM"]))
     assert_error(mdl.post("/v1/default.default.x509-service-1/x509-service-api/csrs",
                           {"type": "generic", "subjectKeyDescriptor": kms("ds2-secp256r1")}), 400, "subjectName")
+
+
+@pytest.mark.parametrize("data,words", [
+    ({"issuerAlternativeNameConf": {"uri": "iaca.example.com"}}, "absolute URI"),
+    ({"issuerAlternativeNameConf": {"uri": "/relative/path"}}, "absolute URI"),
+    ({"country": "ZZ"}, "ISO 3166-1"),
+    ({"country": "UK"}, "ISO 3166-1"),
+    ({"crlDistributionPointUri": "ldap://crl.example.com/iaca"}, "HTTP or HTTPS"),
+    ({"crlDistributionPointUri": "https://user@crl.example.com/iaca"}, "without user information"),
+    ({"stateOrProvinceName": "   "}, "must not be blank"),
+    ({"notBefore": "2026-12-01T00:00:00Z", "notAfter": "2046-12-01T00:00:00Z"}, "20 years"),
+])
+def test_iaca_input_is_checked_as_waltid_checks_it(mdl, data, words):
+    path = "/v1/default.default.x509-service-1/x509-service-api/iso/iacas"
+    assert_error(mdl.post(path, iaca_body(**data)), 400, words)
+
+
+def test_iaca_without_a_crl_dp_points_at_certus(mdl, tmp):
+    path = "/v1/default.default.x509-service-1/x509-service-api/iso/iacas"
+    iaca = mdl.ok("post", path, json=iaca_body(notBefore="2026-12-01T00:00:00Z", notAfter="2046-11-26T00:00:00Z"))
+    text = openssl("x509", "-noout", "-text", input=iaca["certificatePEM"]).stdout
+    assert "X509v3 CRL Distribution Points" in text and "/v1/pki/ca/ca_" in text and "/crl" in text
+    crl_uri = [line.strip()[4:] for line in text.splitlines() if line.strip().startswith("URI:") and "/crl" in line][0]
+    crl = mdl.get(crl_uri.replace(mdl.url, ""))
+    assert crl.status_code == 200, "the default CRL DP is served"
+
+
+def test_generic_ca_signed_without_issuer_name_chains_and_path_len_needs_ca(mdl, tmp):
+    for key in ("g-root-secp256r1", "g-int-secp256r1"):
+        mdl.ok("post", f"/v1/default.default.kms1.{key}/kms-service-api/keys/generate", 201, json={"keyType": "secp256r1"})
+    path = "/v1/default.default.x509-service-1/x509-service-api/certificate"
+    root = mdl.ok("post", path, json={
+        "certificateData": {"subjectName": {"commonName": "Generic Root", "country": "US"}, "isCertificateAuthority": True,
+                            "keyUsage": ["KeyCertSign", "CRLSign"]},
+        "subjectPublicKeySource": {"type": "key-descriptor", "keyDescriptor": kms("g-root-secp256r1")},
+        "issuer": {"type": "self-signed"}})
+    inter = mdl.ok("post", path, json={
+        "certificateData": {"subjectName": {"commonName": "Generic Intermediate", "country": "US"},
+                            "isCertificateAuthority": True, "pathLengthConstraint": 0, "keyUsage": ["KeyCertSign"]},
+        "subjectPublicKeySource": {"type": "key-descriptor", "keyDescriptor": kms("g-int-secp256r1")},
+        "issuer": {"type": "ca-signed", "issuerKeyDescriptor": kms("g-root-secp256r1")}})
+    root_pem, inter_pem = write(tmp / "g-root.pem", root["certificatePEM"]), write(tmp / "g-int.pem", inter["certificatePEM"])
+    openssl("verify", "-CAfile", root_pem, inter_pem)
+    assert_error(mdl.post(path, {
+        "certificateData": {"subjectName": {"commonName": "Leaf"}, "isCertificateAuthority": False,
+                            "pathLengthConstraint": 1, "keyUsage": ["DigitalSignature"]},
+        "subjectPublicKeySource": {"type": "key-descriptor", "keyDescriptor": kms("g-int-secp256r1")},
+        "issuer": {"type": "self-signed"}}), 400, "pathLengthConstraint")
+    # The certificate records its KMS key, which no door exports.
+    listed = mdl.ok("get", "/v1/pki/certificates", params={"limit": 1000})["data"]
+    generic = next(c for c in listed if c["common_name"] == "Generic Root")
+    r = mdl.post(f"/v1/pki/certificates/{generic['id']}/private-key")
+    assert r.status_code == 403 and "KMS key" in r.json()["error"]["message"], r.text

@@ -193,6 +193,7 @@ impl Authority {
     pub async fn export_private_key(&self, caller: &Caller, id: &str) -> Result<String> {
         caller.require(Scope::Admin)?;
         let cert = self.store.get_certificate(&caller.tenant_id, id).await.not_found_as("certificate")?;
+        kms_key_stays(&cert)?;
         let key_id = cert.key_id.ok_or_else(|| {
             Error::not_found("no private key is stored for this certificate (the role does not store keys)")
         })?;
@@ -256,6 +257,15 @@ impl Authority {
         }
         Ok(RevokeResult { certificate_id: cert.id.clone(), serial: cert.serial.clone(), revoked_at: at, reason })
     }
+}
+
+/// A walt.id KMS key never leaves Certus, whichever door asks for the key of a certificate made
+/// for it.
+pub(crate) fn kms_key_stays(cert: &CertRow) -> Result<()> {
+    if cert.source == "mdl" {
+        return Err(Error::forbidden("this certificate's key is a KMS key, which is never exported"));
+    }
+    Ok(())
 }
 
 /// The native API's revocation reason (snake_case names; default unspecified).

@@ -34,6 +34,19 @@ impl Store {
             .ok_or(Error::NotFound)
     }
 
+    /// The newest certificate of the tenant for this key, if any.
+    pub async fn latest_certificate_for_key(&self, tenant_id: &str, key_id: &str) -> Result<Option<CertRow>> {
+        sqlx::query(sql!(
+            "{CERT_COLUMNS} WHERE tenant_id = $1 AND key_id = $2 AND key_id IS NOT NULL ORDER BY created_at DESC LIMIT 1"
+        ))
+        .bind(tenant_id)
+        .bind(key_id)
+        .fetch_optional(self.pool())
+        .await?
+        .map(|r| cert_row(&r))
+        .transpose()
+    }
+
     /// Certificates of the tenant with this serial (normally one; imports may collide).
     pub async fn certificates_by_serial(&self, tenant_id: &str, serial: &str) -> Result<Vec<CertRow>> {
         let rows = sqlx::query(sql!("{CERT_COLUMNS} WHERE tenant_id = $1 AND serial = $2 ORDER BY created_at"))

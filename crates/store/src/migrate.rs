@@ -18,6 +18,7 @@ const SQLITE: &[(i64, &str)] = &[
     (9, include_str!("../migrations/sqlite/0009_api_v1_records.sql")),
     (10, include_str!("../migrations/sqlite/0010_rate_windows.sql")),
     (11, include_str!("../migrations/sqlite/0011_est.sql")),
+    (12, include_str!("../migrations/sqlite/0012_certificates_by_key.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -32,6 +33,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (9, include_str!("../migrations/postgres/0009_api_v1_records.sql")),
     (10, include_str!("../migrations/postgres/0010_rate_windows.sql")),
     (11, include_str!("../migrations/postgres/0011_est.sql")),
+    (12, include_str!("../migrations/postgres/0012_certificates_by_key.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

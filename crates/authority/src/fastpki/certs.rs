@@ -452,6 +452,7 @@ impl Authority {
     /// The stored key (None when none was kept), with the export right; audited either way.
     pub async fn export_fastpki_certificate_key(&self, user: &UserRow, id: i64) -> Result<FastPkiCertView> {
         let cert = self.fastpki_cert_for(user, id, Action::ExportPrivateKey).await?;
+        crate::certs::kms_key_stays(&cert.cert)?;
         let pem = match &cert.cert.key_id {
             Some(key_id) => self.load_key(&cert.cert.tenant_id, key_id).await?.private_key_pem().map(str::to_owned),
             None => None,

@@ -8,6 +8,7 @@ use certus_store::{CaRow, CertRow, DoorRecord, KeyRow, StoreEntryRow};
 use certus_x509::{DsSpec, IacaSpec, PemLabel, PublicKeyData, parse_certificate, to_pem};
 use time::{Duration, OffsetDateTime};
 
+use super::input;
 use super::{
     DsData, GenericData, GenericIssuer, IacaData, IacaSigner, KeyRef, MdlIssued, PublicKeySource, StoreWrite, Target,
     caller_in,
@@ -55,8 +56,10 @@ impl Authority {
         stored: bool,
     ) -> Result<Signed> {
         let IacaKey { key, key_id, kept_key } = key;
-        let spec = iaca_spec(data, self.now())?;
         let id = crate::new_id("ca");
+        // Without a CRL distribution point of its own, an IACA points at Certus's CRL for it
+        // (isomdl refuses IACAs without one).
+        let spec = iaca_spec(data, self.now(), self.crl_url(&id))?;
         let row = CaRow {
             id: id.clone(),
             tenant_id: t.tenant_id.clone(),
@@ -131,9 +134,12 @@ impl Authority {
         let iaca = self.iaca_ca(caller, &t, signer).await?;
         let subject = self.subject_key(caller, source).await?;
         let now = self.now();
-        if data.not_after.is_some_and(|t| t <= now.unix_timestamp()) {
-            return Err(Error::malformed("ISO 18013-5 Annex B: the DS notAfter must be in the future"));
-        }
+        input::check_subject("Document signer", &data.country, data.state.as_deref(), data.organization.as_deref())?;
+        input::check_crl_url("Document signer", &data.crl_url)?;
+        let not_before = data.not_before.map(crate::from_secs).unwrap_or(now);
+        let not_after = data.not_after.map(crate::from_secs).unwrap_or(now + Duration::days(365));
+        let (from, until) = (not_before.unix_timestamp(), not_after.unix_timestamp());
+        input::check_validity("Document signer", from, until, now.unix_timestamp(), input::DS_MAX_DAYS)?;
         let spec = DsSpec {
             serial: [0; 20],
             country: data.country.clone(),
@@ -142,8 +148,8 @@ impl Authority {
             organization: data.organization.clone(),
             locality: data.locality.clone(),
             crl_url: data.crl_url.clone(),
-            not_before: data.not_before.map(crate::from_secs).unwrap_or(now),
-            not_after: data.not_after.map(crate::from_secs).unwrap_or(now + Duration::days(365)),
+            not_before,
+            not_after,
         };
         let (door, stored) = self.store_write(&t, write).await?;
         let key = self.load_key(&t.tenant_id, &iaca.key_id).await?;
@@ -280,6 +286,12 @@ impl Authority {
         let subject: Arc<dyn PublicKeyData + Send + Sync>;
         let issuer_key: Arc<Key>;
         let mut issuer_key_id = None;
+        // The KMS key the certificate is for, recorded on it so a later CA-signed certificate
+        // can name this one's subject as its issuer.
+        let subject_key_id = match source {
+            PublicKeySource::Key(KeyRef::Kms(path)) => Some(self.kms_key_with_id(caller, path).await?.0),
+            _ => None,
+        };
         match (source, issuer) {
             (PublicKeySource::Csr(_), GenericIssuer::SelfSigned) => {
                 return Err(Error::malformed("a certificate for a CSR must be ca-signed"));
@@ -316,11 +328,30 @@ impl Authority {
                 Ok(arcs)
             })
             .collect::<Result<Vec<_>>>()?;
+        if data.path_len.is_some() && !data.is_ca {
+            return Err(Error::malformed("pathLengthConstraint is only for CA certificates (isCA: true)"));
+        }
+        // The CA that holds the signing key, if one does. Without an issuerName, the issuer is
+        // named as the certificate Certus holds for that key says (a CA's, else the newest one
+        // issued for it), so the certificate chains to it.
+        let key_ca = match &issuer_key_id {
+            Some(key_id) => self.store.list_cas(&t.tenant_id).await?.into_iter().find(|c| &c.key_id == key_id),
+            None => None,
+        };
+        let issuer_name = match (&data.issuer_name, &key_ca, &issuer_key_id) {
+            (Some(name), _, _) => name.clone(),
+            (None, Some(ca), _) => parse_certificate(&ca.cert_der).map_err(Error::internal)?.subject_fields,
+            (None, None, Some(key_id)) => match self.store.latest_certificate_for_key(&t.tenant_id, key_id).await? {
+                Some(held) => parse_certificate(&held.cert_der).map_err(Error::internal)?.subject_fields,
+                None => data.subject.clone(),
+            },
+            (None, None, None) => data.subject.clone(),
+        };
         let now = self.now();
         let spec = certus_x509::GenericSpec {
             serial: [0; 20],
             subject: data.subject.clone(),
-            issuer_name: data.issuer_name.clone().unwrap_or_else(|| data.subject.clone()),
+            issuer_name,
             not_before: data.not_before.map(crate::from_secs).unwrap_or(now),
             not_after: data.not_after.map(crate::from_secs).unwrap_or(now + Duration::days(365)),
             is_ca: data.is_ca,
@@ -333,21 +364,14 @@ impl Authority {
             ip_addresses: ips,
             crl_url: data.crl_url.clone(),
         };
-        // The CA that holds the signing key, if one does and the issuer name is its subject.
-        let ca = match &issuer_key_id {
-            Some(key_id) => self
-                .store
-                .list_cas(&t.tenant_id)
-                .await?
-                .into_iter()
-                .find(|c| &c.key_id == key_id && issuer_name_is(c, &spec.issuer_name)),
-            None => None,
-        };
+        // That CA records the certificate and bounds its validity, when the issuer name is its subject.
+        let ca = key_ca.filter(|c| issuer_name_is(c, &spec.issuer_name));
         let key_for_jwk = subject.clone();
         let (door, stored) = self.store_write(&t, write).await?;
         let audit = mdl_audit("x509.generic", &t, stored.is_some());
         let signer = pipeline::Signer::Key { key: issuer_key, ca };
-        let order = mdl_order(Template::Generic(spec), signer, subject, door, audit);
+        let mut order = mdl_order(Template::Generic(spec), signer, subject, door, audit);
+        order.key_id = subject_key_id;
         let signed = self.issue_certificate(&caller_in(caller, &t), order).await?;
         let info = parse_certificate(&signed.cert.cert_der).map_err(Error::internal)?;
         let jwk = certus_kms::public_jwk(crate::issue::key_spec_of(&info.key)?, key_for_jwk.der_bytes());
@@ -417,10 +441,16 @@ impl Authority {
     }
 }
 
-fn iaca_spec(d: &IacaData, now: OffsetDateTime) -> Result<IacaSpec> {
-    if d.not_after.is_some_and(|t| t <= now.unix_timestamp()) {
-        return Err(Error::malformed("ISO 18013-5 Annex B: the IACA notAfter must be in the future"));
+fn iaca_spec(d: &IacaData, now: OffsetDateTime, default_crl_url: String) -> Result<IacaSpec> {
+    input::check_subject("IACA", &d.country, d.state.as_deref(), d.organization.as_deref())?;
+    input::check_issuer_alt_name(d.issuer_alt_name.uri.as_deref(), d.issuer_alt_name.email.as_deref())?;
+    if let Some(url) = &d.crl_url {
+        input::check_crl_url("IACA", url)?;
     }
+    let not_before = d.not_before.map(crate::from_secs).unwrap_or(now);
+    let not_after = d.not_after.map(crate::from_secs).unwrap_or(now + Duration::days(input::IACA_MAX_DAYS));
+    let (from, until) = (not_before.unix_timestamp(), not_after.unix_timestamp());
+    input::check_validity("IACA", from, until, now.unix_timestamp(), input::IACA_MAX_DAYS)?;
     Ok(IacaSpec {
         serial: [0; 20],
         country: d.country.clone(),
@@ -428,9 +458,9 @@ fn iaca_spec(d: &IacaData, now: OffsetDateTime) -> Result<IacaSpec> {
         state: d.state.clone(),
         organization: d.organization.clone(),
         issuer_alt_name: d.issuer_alt_name.clone(),
-        crl_url: d.crl_url.clone(),
-        not_before: d.not_before.map(crate::from_secs).unwrap_or(now),
-        not_after: d.not_after.map(crate::from_secs).unwrap_or(now + Duration::days(365 * 10)),
+        crl_url: Some(d.crl_url.clone().unwrap_or(default_crl_url)),
+        not_before,
+        not_after,
     })
 }
 

@@ -13,6 +13,7 @@ use crate::Authority;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 
+mod input;
 mod issuance;
 mod kms;
 mod stores;
