@@ -101,3 +101,57 @@ def test_lamassu_never_sends_null_where_its_sdk_reads_a_string(admin):
     plain = next(c for c in (listed["data"] if isinstance(listed, dict) else listed) if c["id"] == inter["id"])
     got = admin.ok("get", f"/api/ca/v1/cas/{plain['id']}")
     assert isinstance(got["profile_id"], str), got
+
+
+def test_lamassu_filter_operators_over_one_dataset(admin):
+    pid = unique("p")
+    admin.ok("post", "/api/ca/v1/profiles", 201, json={"id": pid, "name": "p",
+                                                        "validity": {"type": "Duration", "duration": "1y"}})
+    ca = admin.ok("post", "/api/ca/v1/cas", 201, json={"profile_id": pid, "subject": {"common_name": unique("Ops Root")},
+                                                        "ca_expiration": {"type": "Duration", "duration": "5y"}})
+    role = make_role(admin, ca["id"], key_type="ec", allowed_domains=["example.test", "other.test"])
+    serial = {}
+    for cn in ("alpha.example.test", "Beta.example.test", "gamma.other.test"):
+        serial[cn] = admin.ok("post", f"/v1/pki/issue/{role['name']}", 201, json={"common_name": cn})["serial_number"]
+    admin.ok("post", "/v1/pki/revoke", json={"serial_number": serial["gamma.other.test"], "reason": "superseded"})
+    every = {"alpha.example.test", "Beta.example.test", "gamma.other.test"}
+    table = [
+        ("subject.common_name[eq]alpha.example.test", {"alpha.example.test"}),
+        ("subject.common_name[equal]beta.example.test", set()),
+        ("subject.common_name[eq_ic]beta.example.test", {"Beta.example.test"}),
+        ("subject.common_name[equal_ignorecase]BETA.EXAMPLE.TEST", {"Beta.example.test"}),
+        ("subject.common_name[ne]alpha.example.test", {"Beta.example.test", "gamma.other.test"}),
+        ("subject.common_name[ne_ic]BETA.example.test", {"alpha.example.test", "gamma.other.test"}),
+        ("subject.common_name[ct]example", {"alpha.example.test", "Beta.example.test"}),
+        ("subject.common_name[contains]EXAMPLE", set()),
+        ("subject.common_name[ct_ic]EXAMPLE", {"alpha.example.test", "Beta.example.test"}),
+        ("subject.common_name[nc]example", {"gamma.other.test"}),
+        ("subject.common_name[notcontains]Example", every),
+        ("subject.common_name[nc_ic]EXAMPLE", {"gamma.other.test"}),
+        ("subject.common_name[in]alpha.example.test,gamma.other.test", {"alpha.example.test", "gamma.other.test"}),
+        ("subject.common_name[in_ic]ALPHA.example.test,,", {"alpha.example.test"}),
+        ("subject.common_name[nin]alpha.example.test", {"Beta.example.test", "gamma.other.test"}),
+        ("subject.common_name[nin_ic]BETA.EXAMPLE.TEST,ALPHA.EXAMPLE.TEST", {"gamma.other.test"}),
+        ("status[eq]REVOKED", {"gamma.other.test"}),
+        ("status[in]ACTIVE,EXPIRED", {"alpha.example.test", "Beta.example.test"}),
+        ("valid_from[bf]2999-01-01T00:00:00Z", every),
+        ("valid_from[af]2999-01-01T00:00:00Z", set()),
+        ("extensions.key_usage[ct]DigitalSignature", every),
+        ("extensions.key_usage[ct]CRLSign", set()),
+        ("extensions.extended_key_usage[ct_ic]serverauth", every),
+        ("revocation_reason[eq]Superseded", {"gamma.other.test"}),
+        ("is_ca[eq]false", every),
+    ]
+    path = f"/api/ca/v1/cas/{ca['id']}/certificates"
+    for flt, expected in table:
+        got = admin.ok("get", path, params={"filter": flt, "page_size": 100})["list"]
+        assert {c["subject"]["common_name"] for c in got} == expected, flt
+    ordered = admin.ok("get", path, params={"sort_by": "subject.common_name", "sort_mode": "desc"})["list"]
+    assert [c["subject"]["common_name"] for c in ordered] == ["gamma.other.test", "alpha.example.test", "Beta.example.test"]
+    page = admin.ok("get", path, params={"filter": "status[ne]REVOKED", "page_size": 1})
+    rest = admin.ok("get", path, params={"bookmark": page["next"]})
+    assert len(page["list"]) == 1 and len(rest["list"]) == 1 and rest["next"] == ""
+    bad = admin.get(path, params={"filter": "subject.common_name[like]x"})
+    assert bad.status_code == 400 and "operator" in bad.json()["err"]
+    found = admin.ok("get", "/api/ca/v1/cas", params={"filter": f"subject.common_name[eq]{ca['certificate']['subject']['common_name']}"})
+    assert [c["id"] for c in found["list"]] == [ca["id"]], "CA lists take the model's field names too"

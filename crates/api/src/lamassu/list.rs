@@ -22,11 +22,15 @@ pub(crate) struct ListQuery {
     pub filters: Vec<String>,
 }
 
+/// Lamassu's filter operators (`core/pkg/resources`), short and long forms, any case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
-    Eq,
-    Ne,
-    Contains,
+    Eq { ic: bool },
+    Ne { ic: bool },
+    Contains { ic: bool },
+    NotContains { ic: bool },
+    In { ic: bool },
+    NotIn { ic: bool },
     Gt,
     Ge,
     Lt,
@@ -37,20 +41,62 @@ enum Op {
 
 impl Op {
     fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "eq" => Op::Eq,
-            "ne" => Op::Ne,
-            "contains" | "ct" => Op::Contains,
-            "gt" => Op::Gt,
-            "ge" | "gte" => Op::Ge,
-            "lt" => Op::Lt,
-            "le" | "lte" => Op::Le,
-            "before" | "bf" => Op::Before,
-            "after" | "af" => Op::After,
+        Some(match text.to_ascii_lowercase().as_str() {
+            "eq" | "equal" => Op::Eq { ic: false },
+            "eq_ic" | "equal_ignorecase" => Op::Eq { ic: true },
+            "ne" | "notequal" => Op::Ne { ic: false },
+            "ne_ic" | "notequal_ignorecase" => Op::Ne { ic: true },
+            "ct" | "contains" => Op::Contains { ic: false },
+            "ct_ic" | "contains_ignorecase" => Op::Contains { ic: true },
+            "nc" | "notcontains" => Op::NotContains { ic: false },
+            "nc_ic" | "notcontains_ignorecase" => Op::NotContains { ic: true },
+            "in" => Op::In { ic: false },
+            "in_ic" => Op::In { ic: true },
+            "nin" => Op::NotIn { ic: false },
+            "nin_ic" => Op::NotIn { ic: true },
+            "gt" | "greaterthan" => Op::Gt,
+            "ge" | "gte" | "greaterequal" | "greaterorequal" => Op::Ge,
+            "lt" | "lessthan" => Op::Lt,
+            "le" | "lte" | "lessequal" | "lessorequal" => Op::Le,
+            "bf" | "before" => Op::Before,
+            "af" | "after" => Op::After,
             _ => return None,
         })
     }
 }
+
+/// A filterable (and sortable) field: the name Lamassu's model gives it, and where it is in the
+/// JSON this door returns.
+pub(crate) type Field = (&'static str, &'static str);
+
+/// What a list may filter and sort on: its own fields, and a certificate's (Lamassu's model)
+/// at this JSON prefix when the items are or hold certificates.
+pub(crate) struct Fields {
+    pub own: &'static [Field],
+    pub certificate_at: Option<&'static str>,
+}
+
+/// The certificate fields of Lamassu's model (`core/pkg/resources/fields.go`), as this door's
+/// certificate JSON holds them.
+const CERTIFICATE_MODEL: &[Field] = &[
+    ("type", "type"),
+    ("serial_number", "serial_number"),
+    ("subject.common_name", "subject.common_name"),
+    ("subject.organization", "subject.organization"),
+    ("subject.country", "subject.country"),
+    ("issuer_meta.id", "issuer_metadata.id"),
+    ("status", "status"),
+    ("engine_id", "engine_id"),
+    ("valid_to", "valid_to"),
+    ("valid_from", "valid_from"),
+    ("revocation_timestamp", "revocation_timestamp"),
+    ("revocation_reason", "revocation_reason"),
+    ("extensions.key_usage", "extensions.key_usage"),
+    ("extensions.extended_key_usage", "extensions.extended_key_usage"),
+    ("is_ca", "is_ca"),
+    ("key_metadata.type", "key_metadata.type"),
+    ("key_metadata.bits", "key_metadata.bits"),
+];
 
 #[derive(Debug, Clone)]
 struct Filter {
@@ -69,21 +115,31 @@ struct State {
     filters: Vec<String>,
 }
 
-/// `field[op]value` or `field[op]=value`.
-fn parse_filter(text: &str, fields: &[&str]) -> Result<Filter> {
+/// The JSON path of a field name, or a 400 naming the names there are.
+fn path_of(name: &str, fields: &Fields, what: &str) -> Result<String> {
+    if let Some((_, path)) = fields.own.iter().find(|(n, _)| *n == name) {
+        return Ok((*path).to_owned());
+    }
+    if let Some(prefix) = fields.certificate_at
+        && let Some((_, path)) = CERTIFICATE_MODEL.iter().find(|(n, _)| *n == name)
+    {
+        return Ok(format!("{prefix}{path}"));
+    }
+    let model = fields.certificate_at.map(|_| CERTIFICATE_MODEL).unwrap_or_default();
+    let names: Vec<&str> = fields.own.iter().chain(model).map(|(n, _)| *n).collect();
+    Err(Error::malformed(format!("{what}: field {name:?} is not {what}able; use one of {}", names.join(", "))))
+}
+
+/// `field[op]value` (the documented `field[op]=value` too).
+fn parse_filter(text: &str, fields: &Fields) -> Result<Filter> {
     let bad = || Error::malformed(format!("filter {text:?}: expected field[op]value"));
     let (field, rest) = text.split_once('[').ok_or_else(bad)?;
     let (op, value) = rest.split_once(']').ok_or_else(bad)?;
-    if !fields.contains(&field) {
-        return Err(Error::malformed(format!(
-            "filter: field {field:?} is not filterable; use one of {}",
-            fields.join(", ")
-        )));
-    }
+    let path = path_of(field, fields, "filter")?;
     let op = Op::parse(op)
         .ok_or_else(|| Error::malformed(format!("filter: unknown operator {op:?} for field {field:?}")))?;
     let value = value.strip_prefix('=').unwrap_or(value).to_owned();
-    Ok(Filter { field: field.to_owned(), op, value })
+    Ok(Filter { field: path, op, value })
 }
 
 fn lookup<'v>(item: &'v Value, path: &str) -> &'v Value {
@@ -103,10 +159,26 @@ fn matches(item: &Value, f: &Filter) -> Result<bool> {
     let text = as_text(v);
     let number = |s: &str| s.parse::<f64>().ok();
     let time = |s: &str| OffsetDateTime::parse(s, &Rfc3339).ok();
+    let same = |have: &str, want: &str, ic: bool| if ic { have.eq_ignore_ascii_case(want) } else { have == want };
+    // A string array matches an element; dates compare as instants.
+    let equal = |want: &str, ic: bool| match (v.as_array(), time(&text), time(want)) {
+        (Some(items), _, _) => items.iter().any(|e| same(&as_text(e), want, ic)),
+        (None, Some(have), Some(want)) => have == want,
+        _ => same(&text, want, ic),
+    };
+    let contains = |want: &str, ic: bool| match v.as_array() {
+        Some(items) => items.iter().any(|e| same(&as_text(e), want, ic)),
+        None if ic => text.to_lowercase().contains(&want.to_lowercase()),
+        None => text.contains(want),
+    };
+    let list = || f.value.split(',').map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>();
     Ok(match f.op {
-        Op::Eq => text.eq_ignore_ascii_case(&f.value) || contains_value(v, &f.value),
-        Op::Ne => !(text.eq_ignore_ascii_case(&f.value) || contains_value(v, &f.value)),
-        Op::Contains => text.to_lowercase().contains(&f.value.to_lowercase()),
+        Op::Eq { ic } => equal(&f.value, ic),
+        Op::Ne { ic } => !equal(&f.value, ic),
+        Op::Contains { ic } => contains(&f.value, ic),
+        Op::NotContains { ic } => !contains(&f.value, ic),
+        Op::In { ic } => list().iter().any(|w| equal(w, ic)),
+        Op::NotIn { ic } => !list().iter().any(|w| equal(w, ic)),
         Op::Gt | Op::Ge | Op::Lt | Op::Le => {
             let want = number(&f.value)
                 .ok_or_else(|| Error::malformed(format!("filter on {:?}: {:?} is not a number", f.field, f.value)))?;
@@ -133,11 +205,6 @@ fn matches(item: &Value, f: &Filter) -> Result<bool> {
     })
 }
 
-/// For array fields, `eq` means "has an element equal to".
-fn contains_value(v: &Value, want: &str) -> bool {
-    v.as_array().is_some_and(|a| a.iter().any(|e| as_text(e).eq_ignore_ascii_case(want)))
-}
-
 fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
     match (a.as_f64(), b.as_f64()) {
         (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
@@ -151,7 +218,7 @@ pub(crate) fn list_json(
     authority: &Authority,
     items: Vec<Value>,
     q: &ListQuery,
-    fields: &[&str],
+    fields: &Fields,
 ) -> Result<(Vec<Value>, String)> {
     let state = match &q.bookmark {
         Some(b) if !b.is_empty() => open_bookmark(authority, b)?,
@@ -165,13 +232,8 @@ pub(crate) fn list_json(
                     .ok_or_else(|| Error::malformed("page_size must be a positive integer"))?
                     .min(MAX_PAGE_SIZE),
             };
-            if let Some(field) = &q.sort_by
-                && !fields.contains(&field.as_str())
-            {
-                return Err(Error::malformed(format!(
-                    "sort_by: {field:?} is not sortable; use one of {}",
-                    fields.join(", ")
-                )));
+            if let Some(field) = &q.sort_by {
+                path_of(field, fields, "sort")?;
             }
             let descending = match q.sort_mode.as_deref() {
                 None | Some("asc") => false,
@@ -195,7 +257,8 @@ pub(crate) fn list_json(
         }
     }
     if let Some(field) = &state.sort_by {
-        kept.sort_by(|a, b| compare(lookup(a, field), lookup(b, field)));
+        let path = path_of(field, fields, "sort")?;
+        kept.sort_by(|a, b| compare(lookup(a, &path), lookup(b, &path)));
         if state.descending {
             kept.reverse();
         }
@@ -237,7 +300,8 @@ pub(crate) fn fuzz_filter(text: &str) -> bool {
         serde_json::json!({"id": "a", "n": 1, "t": "2026-01-01T00:00:00Z", "tags": ["x", "y"], "m": {"k": null}}),
         serde_json::json!({"id": "", "n": -1.5, "t": "not a time", "tags": [], "m": true}),
     ];
-    match parse_filter(text, &["id", "n", "t", "tags", "m.k", "m"]) {
+    let own = &[("id", "id"), ("n", "n"), ("t", "t"), ("tags", "tags"), ("m.k", "m.k"), ("m", "m")];
+    match parse_filter(text, &Fields { own, certificate_at: Some("") }) {
         Ok(f) => items.iter().all(|item| matches(item, &f).is_ok()),
         Err(_) => false,
     }

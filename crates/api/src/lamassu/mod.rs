@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use list::{ListQuery, list_json};
+use list::{Fields, ListQuery, list_json};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get_one, update, delete))
@@ -102,7 +102,7 @@ fn list_query(raw: Option<String>) -> ListQuery {
     responses((status = 200, body = Object), (status = 400, body = Object)))]
 async fn list(State(state): State<AppState>, CaAuth(caller): CaAuth, RawQuery(raw): RawQuery) -> CaResult<Json<Value>> {
     let profiles: Vec<Value> = state.authority.list_profiles(&caller).await?.iter().map(profile_json).collect();
-    let (list, next) = list_json(&state.authority, profiles, &list_query(raw), PROFILE_FIELDS)?;
+    let (list, next) = list_json(&state.authority, profiles, &list_query(raw), &PROFILE_FIELDS)?;
     Ok(Json(json!({ "list": list, "next": next })))
 }
 
@@ -371,43 +371,51 @@ async fn list_cas(
     RawQuery(raw): RawQuery,
 ) -> CaResult<Json<Value>> {
     let cas: Vec<Value> = state.authority.list_cas(&caller).await?.iter().map(ca_json).collect();
-    let (list, next) = list_json(&state.authority, cas, &list_query(raw), CA_FIELDS)?;
+    let (list, next) = list_json(&state.authority, cas, &list_query(raw), &CA_FIELDS)?;
     Ok(Json(json!({ "list": list, "next": next })))
 }
 
-/// Profile fields lists may filter and sort on.
-const PROFILE_FIELDS: &[&str] = &[
-    "id",
-    "name",
-    "description",
-    "sign_as_ca",
-    "honor_key_usage",
-    "honor_extended_key_usages",
-    "honor_subject",
-    "honor_extensions",
-    "validity.type",
-    "validity.duration",
-    "validity.time",
-    "extended_key_usages",
-    "crypto_enforcement.enabled",
-    "crypto_enforcement.allow_rsa_keys",
-    "crypto_enforcement.allow_ecdsa_keys",
-    "created_at",
-    "updated_at",
-];
+/// Profile fields lists may filter and sort on (Lamassu's model has only `id` and `name`; the
+/// rest are this door's own).
+const PROFILE_FIELDS: Fields = Fields { certificate_at: None, own: &[
+    ("id", "id"),
+    ("name", "name"),
+    ("description", "description"),
+    ("sign_as_ca", "sign_as_ca"),
+    ("honor_key_usage", "honor_key_usage"),
+    ("honor_extended_key_usages", "honor_extended_key_usages"),
+    ("honor_subject", "honor_subject"),
+    ("honor_extensions", "honor_extensions"),
+    ("validity.type", "validity.type"),
+    ("validity.duration", "validity.duration"),
+    ("validity.time", "validity.time"),
+    ("extended_key_usages", "extended_key_usages"),
+    ("crypto_enforcement.enabled", "crypto_enforcement.enabled"),
+    ("crypto_enforcement.allow_rsa_keys", "crypto_enforcement.allow_rsa_keys"),
+    ("crypto_enforcement.allow_ecdsa_keys", "crypto_enforcement.allow_ecdsa_keys"),
+    ("created_at", "created_at"),
+    ("updated_at", "updated_at"),
+] };
 
-const CA_FIELDS: &[&str] = &[
-    "id",
-    "profile_id",
-    "serial_number",
-    "level",
-    "creation_ts",
-    "certificate.status",
-    "certificate.subject.common_name",
-    "certificate.valid_from",
-    "certificate.valid_to",
-    "certificate.key_metadata.type",
-];
+/// CA list fields: its own, then its certificate's (Lamassu's model names, nested under
+/// `certificate` in this door's JSON), then the JSON paths this door first offered.
+const CA_FIELDS: Fields = Fields {
+    own: &[
+        ("id", "id"),
+        ("profile_id", "profile_id"),
+        ("level", "level"),
+        ("creation_ts", "creation_ts"),
+        ("certificate.status", "certificate.status"),
+        ("certificate.subject.common_name", "certificate.subject.common_name"),
+        ("certificate.valid_from", "certificate.valid_from"),
+        ("certificate.valid_to", "certificate.valid_to"),
+        ("certificate.key_metadata.type", "certificate.key_metadata.type"),
+    ],
+    certificate_at: Some("certificate."),
+};
+
+/// Certificate list fields: the model's.
+const CERTIFICATE_FIELDS: Fields = Fields { own: &[], certificate_at: Some("") };
 
 #[utoipa::path(get, path = "/api/ca/v1/cas/{id}", tag = "ca-v1", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 404, body = Object)))]
@@ -538,7 +546,8 @@ async fn certificate_status(
 }
 
 /// Certificates newest first, `page_size` at a time (default 25, at most 100); `next` is the
-/// bookmark of the following page. Certificate lists take no `filter` yet.
+/// bookmark of the following page. With `filter` or `sort_by`, the newest
+/// [`FILTERED_CERTIFICATE_WINDOW`] are filtered and sorted in memory.
 async fn certificate_page(
     state: &AppState,
     caller: &Caller,
@@ -546,8 +555,29 @@ async fn certificate_page(
     raw: Option<String>,
 ) -> CaResult<Json<Value>> {
     let q = list_query(raw);
-    if !q.filters.is_empty() || q.sort_by.is_some() {
-        return Err(CaError(StatusCode::BAD_REQUEST, "certificate lists take no filter or sort_by yet".into()));
+    let in_memory = !q.filters.is_empty()
+        || q.sort_by.is_some()
+        || q.bookmark.as_deref().is_some_and(|b| b.contains('.'));
+    if in_memory {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        while all.len() < FILTERED_CERTIFICATE_WINDOW {
+            let req = certus_authority::ListRequest {
+                ca_id: ca_id.clone(),
+                include_revoked: true,
+                limit: Some(1000),
+                cursor: cursor.take(),
+                ..Default::default()
+            };
+            let page = state.authority.list_certificates(caller, req).await?;
+            all.extend(page.data.iter().map(cert_view_json));
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let (list, next) = list_json(&state.authority, all, &q, &CERTIFICATE_FIELDS)?;
+        return Ok(Json(json!({ "list": list, "next": next })));
     }
     let limit = match q.page_size.as_deref() {
         None => 25,
@@ -569,6 +599,9 @@ async fn certificate_page(
     let list: Vec<Value> = page.data.iter().map(cert_view_json).collect();
     Ok(Json(json!({ "list": list, "next": page.cursor.unwrap_or_default() })))
 }
+
+/// How many of the newest certificates a filtered or sorted certificate list looks at.
+const FILTERED_CERTIFICATE_WINDOW: usize = 10_000;
 
 #[utoipa::path(get, path = "/api/ca/v1/cas/{id}/certificates", tag = "ca-v1", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 404, body = Object)))]
