@@ -121,7 +121,8 @@ def cert_text(tmp, pem, name="c.pem"):
 
 def test_ca_defaults_subject_dn_and_hierarchy_rules(su, tmp):
     root = su.ok("post", "/cas/", 201, json={"name": "Defaults Root", "subject_dn": "O=Acme\\, Inc.,CN=Defaults Root,C=NL"})
-    assert root["key_size"] == 4096 and root["valid_days"] == 3650 and root["private_key"] is None
+    assert root["key_size"] == 4096 and root["valid_days"] == 3650
+    assert root["private_key"].startswith("-----BEGIN PRIVATE KEY-----"), "returned on creation, as the reference does"
     assert root["subject_dn"] == "O=Acme\\, Inc.,CN=Defaults Root,C=NL" and root["path_length"] is None
     subject = openssl("x509", "-in", str(write(tmp / "r.pem", root["certificate"])), "-noout", "-subject",
                       "-nameopt", "RFC2253").stdout
@@ -387,3 +388,21 @@ def test_deleting_an_organisation_keeps_what_relying_parties_need(srv, su):
     assert requests.get(f"{srv.url}/crl/temp-ca-{ca['id']}").status_code == 200
     assert su.post("/organizations/", json={"name": "Short-lived Org"}).status_code == 201
     assert "org_delete" in [e["action"] for e in su.ok("get", "/audit-logs/?resource_type=organization")]
+
+
+def test_ca_key_on_creation_follows_the_export_right_and_valid_days_tells_the_truth(su, srv):
+    """A superuser gets the new CA's key, audited as an export; valid_days shows the days given when
+    the parent's life cut them."""
+    short = su.ok("post", "/cas/", 201, json={"name": "Short Root", "subject_dn": "CN=Short Root", "key_size": 2048,
+                                             "valid_days": 30})
+    assert short["private_key"] and short["valid_days"] == 30
+    child = su.ok("post", "/cas/", 201, json={"name": "Long Child", "subject_dn": "CN=Long Child", "key_size": 2048,
+                                             "valid_days": 3650, "parent_ca_id": short["id"]})
+    assert child["valid_days"] <= 30, child["valid_days"]
+    assert su.ok("get", f"/cas/{child['id']}")["valid_days"] == child["valid_days"]
+    leaf = su.ok("post", f"/certificates/?ca_id={child['id']}", 201,
+                 json={"common_name": "short.example.test", "subject_dn": "CN=short.example.test",
+                       "certificate_type": "server", "valid_days": 365})
+    assert leaf["valid_days"] <= 30, leaf["valid_days"]
+    logs = su.ok("get", "/audit-logs/", params={"action": "ca_export_private_key", "limit": 1000})
+    assert any(str(short["id"]) == str(e["resource_id"]) for e in logs), "the key handed out at creation is audited"

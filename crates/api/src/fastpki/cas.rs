@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
-use certus_authority::{FastPkiCaView, NewFastPkiCa};
+use certus_authority::{ErrorKind, FastPkiCaView, NewFastPkiCa};
 use certus_x509::{PemLabel, to_pem};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -30,7 +30,7 @@ pub(super) fn ca_json(ca: &FastPkiCaView) -> Value {
         "description": ca.fastpki.description,
         "subject_dn": ca.fastpki.subject_dn,
         "key_size": ca.ca.key_size,
-        "valid_days": ca.fastpki.valid_days,
+        "valid_days": super::given_days(ca.fastpki.valid_days, ca.ca.valid_from, ca.ca.valid_until),
         "created_at": rfc3339(ca.ca.created_at),
         "updated_at": rfc3339(ca.fastpki.updated_at),
         "certificate": to_pem(PemLabel::Certificate, &ca.ca.cert_der),
@@ -63,8 +63,9 @@ struct CaBody {
     crl_base_url: Option<String>,
 }
 
-/// 201 with the reference's detail shape; its `private_key` is null: a CA key leaves Certus
-/// only through the audited export routes.
+/// 201 with the reference's detail shape: `private_key` is the new CA's key when the caller may
+/// export it (the same right, and the same audit entry, as `GET /cas/{id}/private-key`), else
+/// null, and null for a key held on a PKCS#11 token.
 async fn create(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -82,7 +83,12 @@ async fn create(
         crl_base_url: b.crl_base_url,
     };
     let ca = s.authority.create_fastpki_ca(&user, req).await?;
-    Ok((StatusCode::CREATED, Json(with_key(ca_json(&ca), None))))
+    let key = match s.authority.export_fastpki_ca_key(&user, ca.fastpki.id).await {
+        Ok((_, pem)) => Some(pem),
+        Err(e) if matches!(e.kind, ErrorKind::Forbidden | ErrorKind::Conflict) => None,
+        Err(e) => return Err(e.into()),
+    };
+    Ok((StatusCode::CREATED, Json(with_key(ca_json(&ca), key))))
 }
 
 async fn list(State(s): State<AppState>, FastPkiPrincipal(user): FastPkiPrincipal) -> FastPkiResult<Json<Vec<Value>>> {

@@ -48,7 +48,7 @@ pub(super) fn cert_json(c: &FastPkiCert) -> Value {
         "subject_dn": c.fastpki.subject_dn,
         "certificate_type": c.fastpki.certificate_type,
         "key_size": c.fastpki.key_size,
-        "valid_days": c.fastpki.valid_days,
+        "valid_days": super::given_days(c.fastpki.valid_days, c.cert.not_before, c.cert.not_after),
         "status": status(c),
         "certificate": to_pem(PemLabel::Certificate, &c.cert.cert_der),
         "serial_number": serial_hex(&c.cert.serial),

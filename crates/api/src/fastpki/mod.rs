@@ -155,12 +155,12 @@ impl<T: DeserializeOwned> axum::extract::FromRequest<AppState> for FastPkiJson<T
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(de).map(FastPkiJson).map_err(|e| {
             let field = e.path().to_string();
-            let loc: Vec<Value> =
-                std::iter::once("body").chain(field.split('.').filter(|f| *f != "?")).map(Value::from).collect();
-            FastPkiError(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!([{ "type": "value_error", "loc": loc, "msg": format!("{field}: {}", e.into_inner()) }]),
-            )
+            let loc: Vec<Value> = std::iter::once("body")
+                .chain(field.split('.').filter(|f| !f.is_empty() && *f != "?"))
+                .map(Value::from)
+                .collect();
+            let msg = if field == "." { e.into_inner().to_string() } else { format!("{field}: {}", e.into_inner()) };
+            FastPkiError(StatusCode::UNPROCESSABLE_ENTITY, json!([{ "type": "value_error", "loc": loc, "msg": msg }]))
         })
     }
 }
@@ -353,6 +353,12 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Ids<T> {
             Err(e) => Err(FastPkiError::invalid(format!("path: {}", e.body_text()))),
         }
     }
+}
+
+/// The `valid_days` a response shows: what was asked, or the days the certificate actually got
+/// when its issuer's life cut it short.
+pub(crate) fn given_days(asked: i64, not_before: i64, not_after: i64) -> i64 {
+    asked.min((not_after - not_before) / 86_400)
 }
 
 /// An integer from the query; FastAPI reports a bad one as a 422.

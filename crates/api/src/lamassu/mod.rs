@@ -377,25 +377,28 @@ async fn list_cas(
 
 /// Profile fields lists may filter and sort on (Lamassu's model has only `id` and `name`; the
 /// rest are this door's own).
-const PROFILE_FIELDS: Fields = Fields { certificate_at: None, own: &[
-    ("id", "id"),
-    ("name", "name"),
-    ("description", "description"),
-    ("sign_as_ca", "sign_as_ca"),
-    ("honor_key_usage", "honor_key_usage"),
-    ("honor_extended_key_usages", "honor_extended_key_usages"),
-    ("honor_subject", "honor_subject"),
-    ("honor_extensions", "honor_extensions"),
-    ("validity.type", "validity.type"),
-    ("validity.duration", "validity.duration"),
-    ("validity.time", "validity.time"),
-    ("extended_key_usages", "extended_key_usages"),
-    ("crypto_enforcement.enabled", "crypto_enforcement.enabled"),
-    ("crypto_enforcement.allow_rsa_keys", "crypto_enforcement.allow_rsa_keys"),
-    ("crypto_enforcement.allow_ecdsa_keys", "crypto_enforcement.allow_ecdsa_keys"),
-    ("created_at", "created_at"),
-    ("updated_at", "updated_at"),
-] };
+const PROFILE_FIELDS: Fields = Fields {
+    certificate_at: None,
+    own: &[
+        ("id", "id"),
+        ("name", "name"),
+        ("description", "description"),
+        ("sign_as_ca", "sign_as_ca"),
+        ("honor_key_usage", "honor_key_usage"),
+        ("honor_extended_key_usages", "honor_extended_key_usages"),
+        ("honor_subject", "honor_subject"),
+        ("honor_extensions", "honor_extensions"),
+        ("validity.type", "validity.type"),
+        ("validity.duration", "validity.duration"),
+        ("validity.time", "validity.time"),
+        ("extended_key_usages", "extended_key_usages"),
+        ("crypto_enforcement.enabled", "crypto_enforcement.enabled"),
+        ("crypto_enforcement.allow_rsa_keys", "crypto_enforcement.allow_rsa_keys"),
+        ("crypto_enforcement.allow_ecdsa_keys", "crypto_enforcement.allow_ecdsa_keys"),
+        ("created_at", "created_at"),
+        ("updated_at", "updated_at"),
+    ],
+};
 
 /// CA list fields: its own, then its certificate's (Lamassu's model names, nested under
 /// `certificate` in this door's JSON), then the JSON paths this door first offered.
@@ -555,9 +558,8 @@ async fn certificate_page(
     raw: Option<String>,
 ) -> CaResult<Json<Value>> {
     let q = list_query(raw);
-    let in_memory = !q.filters.is_empty()
-        || q.sort_by.is_some()
-        || q.bookmark.as_deref().is_some_and(|b| b.contains('.'));
+    let in_memory =
+        !q.filters.is_empty() || q.sort_by.is_some() || q.bookmark.as_deref().is_some_and(|b| b.contains('.'));
     if in_memory {
         let mut all = Vec::new();
         let mut cursor = None;
