@@ -357,3 +357,17 @@ def test_generic_ca_signed_without_issuer_name_chains_and_path_len_needs_ca(mdl,
     generic = next(c for c in listed if c["common_name"] == "Generic Root")
     r = mdl.post(f"/v1/pki/certificates/{generic['id']}/private-key")
     assert r.status_code == 403 and "KMS key" in r.json()["error"]["message"], r.text
+
+
+@pytest.mark.parametrize("as_string", [False, True])
+def test_a_jwk_key_descriptor_is_an_object_or_a_json_string(mdl, as_string):
+    from cryptography.hazmat.primitives.asymmetric import ec
+    n = ec.generate_private_key(ec.SECP256R1()).private_numbers()
+    b64 = lambda i: base64.urlsafe_b64encode(i.to_bytes(32, "big")).rstrip(b"=").decode()
+    jwk = {"kty": "EC", "crv": "P-256", "x": b64(n.public_numbers.x), "y": b64(n.public_numbers.y), "d": b64(n.private_value)}
+    body = iaca_body(commonName=f"JWK IACA {as_string}")
+    body["iacaKeyDesc"] = {"type": "jwk-encoded-key-descriptor", "jwk": json.dumps(jwk) if as_string else jwk}
+    issued = mdl.ok("post", "/v1/default.default.x509-service-1/x509-service-api/iso/iacas", json=body)
+    assert "BEGIN CERTIFICATE" in issued["certificatePEM"]
+    body["iacaKeyDesc"]["jwk"] = "not json"
+    assert_error(mdl.post("/v1/default.default.x509-service-1/x509-service-api/iso/iacas", body), 400, "jwk")

@@ -160,9 +160,19 @@ impl KeyDescriptor {
             "kms-hosted-key-descriptor" => {
                 Ok(KeyRef::Kms(self.key_id_path.clone().ok_or_else(|| ApiError::bad_request("keyIdPath is required"))?))
             }
-            "jwk-encoded-key-descriptor" => Ok(KeyRef::Jwk(
-                self.jwk.clone().or(self.key.clone()).ok_or_else(|| ApiError::bad_request("jwk is required"))?,
-            )),
+            "jwk-encoded-key-descriptor" => {
+                let jwk =
+                    self.jwk.clone().or(self.key.clone()).ok_or_else(|| ApiError::bad_request("jwk is required"))?;
+                // walt.id clients send the JWK as an object or as a JSON string holding one.
+                let jwk = match jwk {
+                    Value::String(text) => serde_json::from_str::<Value>(&text)
+                        .ok()
+                        .filter(Value::is_object)
+                        .ok_or_else(|| ApiError::bad_request("jwk: a JSON string must hold a JWK object"))?,
+                    other => other,
+                };
+                Ok(KeyRef::Jwk(jwk))
+            }
             other => Err(ApiError::bad_request(format!(
                 "key descriptor type {other:?}: use kms-hosted-key-descriptor or jwk-encoded-key-descriptor"
             ))),
