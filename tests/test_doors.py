@@ -155,3 +155,36 @@ def test_lamassu_filter_operators_over_one_dataset(admin):
     assert bad.status_code == 400 and "operator" in bad.json()["err"]
     found = admin.ok("get", "/api/ca/v1/cas", params={"filter": f"subject.common_name[eq]{ca['certificate']['subject']['common_name']}"})
     assert [c["id"] for c in found["list"]] == [ca["id"]], "CA lists take the model's field names too"
+
+
+def test_lamassu_ca_reads_by_cn_status_expiration_stats_and_ca_revocation(admin):
+    pid = unique("p")
+    admin.ok("post", "/api/ca/v1/profiles", 201, json={"id": pid, "name": "p",
+                                                        "validity": {"type": "Duration", "duration": "1y"}})
+    cn = unique("Reads Root")
+    ca = admin.ok("post", "/api/ca/v1/cas", 201, json={"profile_id": pid, "subject": {"common_name": cn},
+                                                        "ca_expiration": {"type": "Duration", "duration": "5y"}})
+    role = make_role(admin, ca["id"], key_type="ec")
+    serials = [admin.ok("post", f"/v1/pki/issue/{role['name']}", 201,
+                        json={"common_name": f"s{i}.example.test"})["serial_number"] for i in range(3)]
+    admin.ok("post", "/v1/pki/revoke", json={"serial_number": serials[0], "reason": "superseded"})
+    assert [c["id"] for c in admin.ok("get", f"/api/ca/v1/cas/cn/{cn}")["list"]] == [ca["id"]]
+    assert admin.ok("get", "/api/ca/v1/cas/cn/no-such-cn")["list"] == []
+    revoked = admin.ok("get", f"/api/ca/v1/cas/{ca['id']}/certificates/status/REVOKED")["list"]
+    assert [c["serial_number"] for c in revoked] == [serials[0].replace(":", "").lower()]
+    assert len(admin.ok("get", f"/api/ca/v1/cas/{ca['id']}/certificates/status/ACTIVE")["list"]) == 2
+    assert admin.get("/api/ca/v1/certificates/status/SLEEPING").status_code == 400
+    soon = admin.ok("get", "/api/ca/v1/certificates/expiration",
+                    params={"expires_before": "2999-01-01T00:00:00Z", "filter": f"issuer_meta.id[eq]{ca['id']}"})
+    assert len(soon["list"]) == 3
+    later = admin.ok("get", "/api/ca/v1/certificates/expiration", params={"expires_after": "2999-01-01T00:00:00Z"})
+    assert later["list"] == []
+    assert admin.ok("get", f"/api/ca/v1/stats/{ca['id']}") == {"ACTIVE": 2, "EXPIRED": 0, "REVOKED": 1}
+    stats = admin.ok("get", "/api/ca/v1/stats")
+    assert stats["cas"]["total"] >= 1 and stats["certificates"]["total"] >= 3
+    # Revoking the CA through this door: 201 with the CA, REVOKED; then 400 "already revoked".
+    out = admin.post(f"/api/ca/v1/cas/{ca['id']}/status", json={"status": "REVOKED", "revocation_reason": "KeyCompromise"})
+    assert out.status_code == 201 and out.json()["certificate"]["status"] == "REVOKED", out.text
+    again = admin.post(f"/api/ca/v1/cas/{ca['id']}/status", json={"status": "REVOKED"})
+    assert again.status_code == 400 and "already revoked" in again.json()["err"]
+    assert admin.ok("get", f"/api/ca/v1/stats/{ca['id']}")["REVOKED"] == 3, "what it issued is revoked with it"

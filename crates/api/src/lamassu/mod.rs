@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 pub(crate) mod list;
+mod views;
 
 use certus_authority::{Caller, CertStatus, Error, ErrorKind, ProfileView};
 use certus_x509::RevocationReason;
@@ -165,6 +166,13 @@ pub(crate) fn ca_router() -> OpenApiRouter<AppState> {
         .routes(routes!(certificates))
         .routes(routes!(certificate))
         .routes(routes!(certificate_status))
+        .routes(routes!(views::cas_by_cn))
+        .routes(routes!(views::ca_status))
+        .routes(routes!(views::certificates_by_status))
+        .routes(routes!(views::ca_certificates_by_status))
+        .routes(routes!(views::certificates_by_expiration))
+        .routes(routes!(views::stats))
+        .routes(routes!(views::ca_stats))
 }
 
 fn b64(text: &str) -> String {
@@ -556,28 +564,14 @@ async fn certificate_page(
     caller: &Caller,
     ca_id: Option<String>,
     raw: Option<String>,
+    extra_filters: Vec<String>,
 ) -> CaResult<Json<Value>> {
-    let q = list_query(raw);
+    let mut q = list_query(raw);
+    q.filters.extend(extra_filters);
     let in_memory =
         !q.filters.is_empty() || q.sort_by.is_some() || q.bookmark.as_deref().is_some_and(|b| b.contains('.'));
     if in_memory {
-        let mut all = Vec::new();
-        let mut cursor = None;
-        while all.len() < FILTERED_CERTIFICATE_WINDOW {
-            let req = certus_authority::ListRequest {
-                ca_id: ca_id.clone(),
-                include_revoked: true,
-                limit: Some(1000),
-                cursor: cursor.take(),
-                ..Default::default()
-            };
-            let page = state.authority.list_certificates(caller, req).await?;
-            all.extend(page.data.iter().map(cert_view_json));
-            match page.cursor {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
+        let all = newest_certificates(state, caller, ca_id).await?;
         let (list, next) = list_json(&state.authority, all, &q, &CERTIFICATE_FIELDS)?;
         return Ok(Json(json!({ "list": list, "next": next })));
     }
@@ -602,6 +596,28 @@ async fn certificate_page(
     Ok(Json(json!({ "list": list, "next": page.cursor.unwrap_or_default() })))
 }
 
+/// The newest [`FILTERED_CERTIFICATE_WINDOW`] certificates of the tenant (or of one CA), as JSON.
+async fn newest_certificates(state: &AppState, caller: &Caller, ca_id: Option<String>) -> CaResult<Vec<Value>> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    while all.len() < FILTERED_CERTIFICATE_WINDOW {
+        let req = certus_authority::ListRequest {
+            ca_id: ca_id.clone(),
+            include_revoked: true,
+            limit: Some(1000),
+            cursor: cursor.take(),
+            ..Default::default()
+        };
+        let page = state.authority.list_certificates(caller, req).await?;
+        all.extend(page.data.iter().map(cert_view_json));
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(all)
+}
+
 /// How many of the newest certificates a filtered or sorted certificate list looks at.
 const FILTERED_CERTIFICATE_WINDOW: usize = 10_000;
 
@@ -614,7 +630,7 @@ async fn ca_certificates(
     RawQuery(raw): RawQuery,
 ) -> CaResult<Json<Value>> {
     state.authority.get_ca(&caller, &id).await?;
-    certificate_page(&state, &caller, Some(id), raw).await
+    certificate_page(&state, &caller, Some(id), raw, Vec::new()).await
 }
 
 #[utoipa::path(get, path = "/api/ca/v1/certificates", tag = "ca-v1", security(("bearer" = [])),
@@ -624,5 +640,5 @@ async fn certificates(
     CaAuth(caller): CaAuth,
     RawQuery(raw): RawQuery,
 ) -> CaResult<Json<Value>> {
-    certificate_page(&state, &caller, None, raw).await
+    certificate_page(&state, &caller, None, raw, Vec::new()).await
 }
