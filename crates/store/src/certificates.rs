@@ -97,17 +97,7 @@ impl Store {
         audit: &AuditRow,
     ) -> Result<bool> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
-            "UPDATE certificates SET revoked_at = $1, revocation_reason = $2 \
-             WHERE tenant_id = $3 AND id = $4 AND revoked_at IS NULL",
-        )
-        .bind(at)
-        .bind(reason)
-        .bind(tenant_id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
+        if !mark_revoked(&mut tx, tenant_id, id, at, reason).await? {
             return Ok(false);
         }
         sqlx::query(
@@ -278,17 +268,7 @@ impl Store {
         audit: &AuditRow,
     ) -> Result<(bool, u64)> {
         let mut tx = self.pool().begin().await?;
-        let own = sqlx::query(
-            "UPDATE certificates SET revoked_at = $1, revocation_reason = $2 \
-             WHERE tenant_id = $3 AND id = $4 AND revoked_at IS NULL",
-        )
-        .bind(at)
-        .bind(reason)
-        .bind(tenant_id)
-        .bind(ca_cert_id)
-        .execute(&mut *tx)
-        .await?;
-        if own.rows_affected() != 1 {
+        if !mark_revoked(&mut tx, tenant_id, ca_cert_id, at, reason).await? {
             return Ok((false, 0));
         }
         let issued = sqlx::query(
@@ -313,4 +293,19 @@ impl Store {
         tx.commit().await?;
         Ok((true, issued.rows_affected()))
     }
+}
+
+/// Marks one certificate of the tenant revoked; false if it already was (or is not there).
+async fn mark_revoked(tx: &mut Tx<'_>, tenant_id: &str, id: &str, at: i64, reason: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE certificates SET revoked_at = $1, revocation_reason = $2 \
+         WHERE tenant_id = $3 AND id = $4 AND revoked_at IS NULL",
+    )
+    .bind(at)
+    .bind(reason)
+    .bind(tenant_id)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
