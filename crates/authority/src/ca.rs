@@ -353,7 +353,7 @@ impl Authority {
                 ca
             }
         };
-        can_sign(&ca, self.now().unix_timestamp())?;
+        crate::pipeline::can_sign(&ca, self.now().unix_timestamp())?;
         if ca.ca_type == "iaca" {
             return Err(Error::policy(format!("CA {id} is an IACA: it signs only Document Signers (ISO/IEC 18013-5)")));
         }
@@ -380,19 +380,4 @@ impl Authority {
         self.chains.write().unwrap_or_else(|p| p.into_inner()).insert(ca.id.clone(), chain.clone());
         Ok(chain)
     }
-}
-
-/// Whether a CA can sign now: active, within its validity, not revoked. The one rule for the
-/// planners (`usable_ca`) and the pipeline.
-pub(crate) fn can_sign(ca: &CaRow, now: i64) -> Result<()> {
-    if !ca.is_active {
-        return Err(Error::policy(format!("CA {} is not active", ca.id)));
-    }
-    if now >= ca.valid_until {
-        return Err(Error::policy(format!("CA {} has expired", ca.id)));
-    }
-    if ca.revoked {
-        return Err(Error::policy(format!("CA {} has been revoked", ca.id)));
-    }
-    Ok(())
 }

@@ -151,7 +151,7 @@ impl Authority {
             if ca.tenant_id != caller.tenant_id {
                 return Err(Error::internal("an order's CA belongs to another tenant"));
             }
-            crate::ca::can_sign(ca, self.now().unix_timestamp())?;
+            can_sign(ca, self.now().unix_timestamp())?;
         }
 
         // 2. The door's policy made this order (see the module comment).
@@ -223,6 +223,21 @@ impl Authority {
         let (record, door_id) = self.store.record_issuance(record).await?;
         Ok(Signed { cert: record.cert, ca: record.ca, door_id })
     }
+}
+
+/// Whether a CA can sign now: active, within its validity, not revoked. The one rule for the
+/// planners (`usable_ca`) and the pipeline.
+pub(crate) fn can_sign(ca: &CaRow, now: i64) -> Result<()> {
+    if !ca.is_active {
+        return Err(Error::policy(format!("CA {} is not active", ca.id)));
+    }
+    if now >= ca.valid_until {
+        return Err(Error::policy(format!("CA {} has expired", ca.id)));
+    }
+    if ca.revoked {
+        return Err(Error::policy(format!("CA {} has been revoked", ca.id)));
+    }
+    Ok(())
 }
 
 /// Door records that hold the certificate itself get it now that it is signed.
