@@ -182,9 +182,9 @@ impl Authority {
             revocation_reason: None,
             created_at: self.now_secs(),
         };
-        self.store.insert_certificate(&row, key_row.as_ref()).await?;
-        self.audit(caller, "certificate.import", &row.id, format!("serial={} key={}", row.serial, key_row.is_some()))
-            .await;
+        let detail = format!("serial={} key={}", row.serial, key_row.is_some());
+        let audit = self.audit_row(caller, "certificate.import", &row.id, detail);
+        self.store.insert_certificate(&row, key_row.as_ref(), &audit).await?;
         Ok(row)
     }
 
@@ -204,7 +204,7 @@ impl Authority {
         if cert.source == "ca" {
             return Err(Error::forbidden("CA private keys are not exported through the native API"));
         }
-        self.audit(caller, "certificate.private_key_export", id, format!("key={key_id}")).await;
+        self.audit_before_release(caller, "certificate.private_key_export", id, format!("key={key_id}")).await?;
         Ok(pem.to_owned())
     }
 

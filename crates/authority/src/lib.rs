@@ -270,6 +270,19 @@ impl Authority {
         Ok(key)
     }
 
+    /// An audit entry that must be written before the action's result is handed out: a key
+    /// export fails closed rather than leave unrecorded.
+    pub(crate) async fn audit_before_release(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resource: &str,
+        detail: String,
+    ) -> Result<()> {
+        let row = self.audit_row(caller, action, resource, detail);
+        self.store.append_audit(&row).await.map_err(Error::internal)
+    }
+
     async fn audit(&self, caller: &Caller, action: &str, resource: &str, detail: String) {
         let row = self.audit_row(caller, action, resource, detail);
         // The action already happened; a failed audit write is logged loudly rather than undone.

@@ -12,12 +12,13 @@ use crate::store::Store;
 
 impl Store {
     /// Stores an issued or imported certificate and, if kept, its sealed key, atomically.
-    pub async fn insert_certificate(&self, cert: &CertRow, key: Option<&KeyRow>) -> Result<()> {
+    pub async fn insert_certificate(&self, cert: &CertRow, key: Option<&KeyRow>, audit: &AuditRow) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         if let Some(key) = key {
             insert_key(&mut tx, key).await?;
         }
         insert_certificate(&mut tx, cert).await?;
+        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -188,7 +188,7 @@ async fn duplicate_ca_name_is_a_conflict_and_writes_nothing(backend: Backend) {
 
 async fn revocation_is_recorded_once(backend: Backend) {
     let Some(s) = with_ca(backend).await else { return };
-    s.insert_certificate(&cert("c1", "0a", 5), None).await.unwrap();
+    s.insert_certificate(&cert("c1", "0a", 5), None, &audit("import")).await.unwrap();
     let before = audit_entries(&s).await;
     assert!(s.revoke_certificate("t1", "c1", 10, "key_compromise", &audit("rev1")).await.unwrap());
     assert!(!s.revoke_certificate("t1", "c1", 11, "superseded", &audit("rev2")).await.unwrap());
@@ -242,7 +242,9 @@ async fn crl_never_goes_backwards(backend: Backend) {
 async fn keyset_pagination_is_newest_first_and_complete(backend: Backend) {
     let Some(s) = with_ca(backend).await else { return };
     for i in 0..5 {
-        s.insert_certificate(&cert(&format!("c{i}"), &format!("0{i}"), 100 + i / 2), None).await.unwrap();
+        s.insert_certificate(&cert(&format!("c{i}"), &format!("0{i}"), 100 + i / 2), None, &audit("import"))
+            .await
+            .unwrap();
     }
     let mut q = CertQuery { now: 0, limit: 2, include_revoked: true, ..Default::default() };
     let mut seen = vec![];
@@ -293,7 +295,7 @@ async fn signing_an_unapproved_csr_writes_no_certificate(backend: Backend) {
 
 async fn group_commit_fails_only_the_bad_item(backend: Backend) {
     let Some(s) = with_ca(backend).await else { return };
-    s.insert_certificate(&cert("dup", "ff", 1), None).await.unwrap();
+    s.insert_certificate(&cert("dup", "ff", 1), None, &audit("import")).await.unwrap();
     let mut jobs = Vec::new();
     for i in 0..50 {
         let s = s.clone();

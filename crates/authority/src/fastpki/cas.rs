@@ -248,7 +248,7 @@ impl Authority {
             .ok_or_else(|| Error::conflict("this CA's key is held on a PKCS#11 token and can never be exported"))?
             .to_owned();
         let caller = caller_in(user, &ca.ca.tenant_id);
-        self.audit(&caller, "ca.private_key_export", &ca.ca.id, format!("key={}", ca.ca.key_id)).await;
+        self.audit_before_release(&caller, "ca.private_key_export", &ca.ca.id, format!("key={}", ca.ca.key_id)).await?;
         Ok((ca, pem))
     }
 

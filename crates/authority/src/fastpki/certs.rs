@@ -459,7 +459,7 @@ impl Authority {
         };
         let caller = caller_in(user, &cert.cert.tenant_id);
         let detail = format!("key={}", cert.cert.key_id.as_deref().unwrap_or("none"));
-        self.audit(&caller, "certificate.private_key_export", &cert.cert.id, detail).await;
+        self.audit_before_release(&caller, "certificate.private_key_export", &cert.cert.id, detail).await?;
         Ok(FastPkiCertView { cert, private_key: pem, renewed_to_ids: vec![] })
     }
 
