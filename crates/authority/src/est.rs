@@ -11,7 +11,7 @@ use certus_x509::{CsrInfo, WantedKey, parse_certificate, parse_csr, verify_issue
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
-use crate::issue::{LeafPlan, SignRequest, key_info_of};
+use crate::issue::{LeafPlan, key_info_of};
 use crate::lamassu::ProfileChoice;
 use crate::{Authority, generate_key, new_id, serial_key};
 
@@ -227,7 +227,7 @@ impl Authority {
         if !label.require_approval {
             let (plan, key) = self.est_plan(label, caller, &csr).await?;
             let issued = self.sign_leaf_with(caller, plan, key, None).await?;
-            return Ok(EstOutcome::Issued(self.issued_der(caller, &issued.certificate_id).await?));
+            return Ok(EstOutcome::Issued(der_of(&issued)?));
         }
         let digest = hex::encode(certus_kms::sha256(csr_der));
         let csr_id = match self.store.est_pending_csr(&label.label, &digest).await {
@@ -251,7 +251,7 @@ impl Authority {
             _ => {
                 let (plan, key) = self.est_plan(label, caller, &csr).await?;
                 let issued = self.sign_leaf_for_csr(caller, plan, key, &row).await?;
-                Ok(EstOutcome::Issued(self.issued_der(caller, &issued.certificate_id).await?))
+                Ok(EstOutcome::Issued(der_of(&issued)?))
             }
         }
     }
@@ -312,7 +312,7 @@ impl Authority {
             let note = format!(" replaced_by={}", issued.certificate_id);
             self.revoke_row(&caller, &stored, reason, note).await?;
         }
-        self.issued_der(&caller, &issued.certificate_id).await
+        der_of(&issued)
     }
 
     /// `serverkeygen`: Certus makes the key (of the type the policy wants) and certifies it for
@@ -333,7 +333,7 @@ impl Authority {
         let (plan, subject_key) = self.est_plan(label, caller, &with_new_key).await?;
         let issued = self.sign_leaf_with(caller, plan, subject_key, None).await?;
         let pkcs8_der = certus_x509::private_key_der_from_pem(key.private_key_pem())?;
-        Ok(EstServerKey { pkcs8_der, certificate_der: self.issued_der(caller, &issued.certificate_id).await? })
+        Ok(EstServerKey { pkcs8_der, certificate_der: der_of(&issued)? })
     }
 
     /// The plan the label's role or profile makes of a CSR, and the key to certify.
@@ -346,14 +346,7 @@ impl Authority {
         match (&label.role_name, &label.ca_id, &label.profile_id) {
             (Some(role), _, _) => {
                 let role = self.role_for_issuance(&label.tenant_id, role).await?;
-                let req = SignRequest {
-                    csr_pem: String::new(),
-                    ttl: None,
-                    common_name: None,
-                    alt_names: None,
-                    ip_sans: None,
-                };
-                self.plan_csr_for_role(caller, &role, csr, &req).await
+                self.plan_csr_for_role(caller, &role, csr, None).await
             }
             (None, Some(ca), Some(profile)) => {
                 self.plan_csr_for_profile(caller, ca, csr, ProfileChoice::Id(profile.clone())).await
@@ -380,6 +373,7 @@ impl Authority {
         }
     }
 
+    /// The DER of a certificate issued earlier (an approved enrollment asked again).
     async fn issued_der(&self, caller: &Caller, certificate_id: &str) -> Result<Vec<u8>> {
         Ok(self.store.get_certificate(&caller.tenant_id, certificate_id).await.not_found_as("certificate")?.cert_der)
     }
@@ -417,4 +411,9 @@ impl Authority {
             other => Ok(other?),
         }
     }
+}
+
+/// The DER of a certificate just issued, from the PEM the pipeline returned.
+fn der_of(issued: &crate::issue::Issued) -> Result<Vec<u8>> {
+    Ok(certus_x509::certs_from_pem(&issued.certificate_pem)?.swap_remove(0))
 }

@@ -121,27 +121,28 @@ impl Authority {
         caller.require(Scope::Issue)?;
         let role = self.role_for_issuance(&caller.tenant_id, role_name).await?;
         let csr = parse_csr(&csr_from_pem(&req.csr_pem)?)?;
-        let (plan, spki) = self.plan_csr_for_role(caller, &role, &csr, &req).await?;
+        let (plan, spki) = self.plan_csr_for_role(caller, &role, &csr, Some(&req)).await?;
         self.sign_leaf_with(caller, plan, spki, None).await
     }
 
-    /// What a role makes of a parsed CSR (with the request's overrides of its names): the plan
-    /// and the key to certify.
+    /// What a role makes of a parsed CSR (with a request's overrides of its names and TTL, if
+    /// any): the plan and the key to certify.
     pub(crate) async fn plan_csr_for_role(
         &self,
         caller: &Caller,
         role: &RoleRow,
         csr: &certus_x509::CsrInfo,
-        req: &SignRequest,
+        req: Option<&SignRequest>,
     ) -> Result<(LeafPlan, Arc<dyn PublicKeyData + Send + Sync>)> {
         check_key_against_role(&csr.key, role)?;
-        let ips = match &req.ip_sans {
+        let ips = match req.and_then(|r| r.ip_sans.as_ref()) {
             Some(list) => parse_ips(list)?,
             None => csr.ip_addresses.clone(),
         };
-        let cn = req.common_name.clone().or(csr.common_name.clone());
-        let alt = req.alt_names.clone().unwrap_or(csr.dns_names.clone());
-        let mut plan = self.plan_for_role(caller, role, cn, alt, ips, req.ttl.as_deref()).await?;
+        let cn = req.and_then(|r| r.common_name.clone()).or(csr.common_name.clone());
+        let alt = req.and_then(|r| r.alt_names.clone()).unwrap_or(csr.dns_names.clone());
+        let ttl = req.and_then(|r| r.ttl.as_deref());
+        let mut plan = self.plan_for_role(caller, role, cn, alt, ips, ttl).await?;
         let requested =
             Requested { key_usage: csr.key_usage.clone(), extended_key_usage: csr.extended_key_usage.clone() };
         self.apply_role_profile(&caller.tenant_id, role, &mut plan, &csr.key, &requested).await?;
