@@ -158,7 +158,7 @@ impl crate::store::Store {
 
     /// Appends one entry to the audit chain.
     pub async fn append_audit(&self, entry: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_audit(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(())

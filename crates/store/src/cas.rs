@@ -34,7 +34,7 @@ impl Store {
     /// Records a CA Certus did not issue (given with its key): the key if new, the CA, its
     /// certificate in the inventory and the audit entry, in one transaction.
     pub async fn register_ca(&self, ca: &CaRow, key: Option<&KeyRow>, cert: &CertRow, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(key) = key {
             insert_key(&mut tx, key).await?;
         }
@@ -86,7 +86,7 @@ impl Store {
         profile_id: Option<&str>,
         audit: &AuditRow,
     ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE cas SET profile_id = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(profile_id)
             .bind(tenant_id)

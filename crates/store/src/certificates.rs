@@ -13,7 +13,7 @@ use crate::store::Store;
 impl Store {
     /// Stores an issued or imported certificate and, if kept, its sealed key, atomically.
     pub async fn insert_certificate(&self, cert: &CertRow, key: Option<&KeyRow>, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(key) = key {
             insert_key(&mut tx, key).await?;
         }
@@ -97,7 +97,7 @@ impl Store {
         reason: &str,
         audit: &AuditRow,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         if !mark_revoked(&mut tx, tenant_id, id, at, reason).await? {
             return Ok(false);
         }
@@ -160,7 +160,7 @@ impl Store {
     /// Clears a certificateHold revocation (and bumps the CA's revocation epoch), atomically.
     /// False if the certificate is not on hold.
     pub async fn release_hold(&self, tenant_id: &str, id: &str, audit: &AuditRow) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE certificates SET revoked_at = NULL, revocation_reason = NULL \
              WHERE tenant_id = $1 AND id = $2 AND revocation_reason = 'certificate_hold'",
@@ -268,7 +268,7 @@ impl Store {
         reason: &str,
         audit: &AuditRow,
     ) -> Result<(bool, u64)> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         if !mark_revoked(&mut tx, tenant_id, ca_cert_id, at, reason).await? {
             return Ok((false, 0));
         }

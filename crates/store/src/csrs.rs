@@ -12,7 +12,7 @@ use crate::store::Store;
 impl Store {
     /// Stores a CSR and, if Certus made its key, the key.
     pub async fn insert_csr(&self, csr: &CsrRow, key: Option<&KeyRow>, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_csr_row(&mut tx, csr, key).await?;
         crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
@@ -45,7 +45,7 @@ impl Store {
         reason: Option<&str>,
         audit: &AuditRow,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE csrs SET status = $1, reject_reason = $2, updated_at = $3 \
              WHERE tenant_id = $4 AND id = $5 AND status = $6",

@@ -50,7 +50,7 @@ fn label_row(r: &AnyRow) -> Result<EstLabelRow> {
 impl Store {
     /// Stores a label with its audit entry.
     pub async fn insert_est_label(&self, l: &EstLabelRow, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO est_labels (label, tenant_id, role_name, ca_id, profile_id, require_approval, \
              revoke_on_reenroll, is_default, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -95,7 +95,7 @@ impl Store {
 
     /// Deletes a label of the tenant, with its credentials and pending enrollments.
     pub async fn delete_est_label(&self, tenant_id: &str, label: &str, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for table in ["est_credentials", "est_pending"] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE label = (SELECT label FROM est_labels WHERE tenant_id = $1 AND label = $2)"
@@ -125,7 +125,7 @@ impl Store {
         at: i64,
         audit: &AuditRow,
     ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO est_credentials (label, username, password_hash, created_at) VALUES ($1, $2, $3, $4)")
             .bind(label)
             .bind(username)
@@ -170,7 +170,7 @@ impl Store {
         csr: &CsrRow,
         audit: &AuditRow,
     ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         crate::csrs::insert_csr_row(&mut tx, csr, None::<&KeyRow>).await?;
         sqlx::query("INSERT INTO est_pending (label, csr_sha256, csr_id) VALUES ($1, $2, $3)")
             .bind(label)

@@ -10,7 +10,7 @@ use crate::store::Store;
 impl Store {
     /// Stores a profile.
     pub async fn insert_profile(&self, p: &ProfileRow, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO profiles (tenant_id, id, name, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -30,7 +30,7 @@ impl Store {
 
     /// Replaces a profile.
     pub async fn update_profile(&self, p: &ProfileRow, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done =
             sqlx::query("UPDATE profiles SET name = $3, body = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
                 .bind(&p.tenant_id)
@@ -69,7 +69,7 @@ impl Store {
 
     /// Deletes a profile unless a role still names it (then `Conflict`), atomically.
     pub async fn delete_profile(&self, tenant_id: &str, id: &str, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let users: i64 = sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM roles WHERE tenant_id = $1 AND profile_id = $2) + \
              (SELECT COUNT(*) FROM cas WHERE tenant_id = $1 AND profile_id = $2)",

@@ -11,7 +11,7 @@ use crate::store::Store;
 impl Store {
     /// Stores a role.
     pub async fn insert_role(&self, role: &RoleRow, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO roles (tenant_id, name, ca_id, allowed_domains, allow_subdomains, allow_ip_sans, max_ttl_secs, \
              key_type, key_bits, require_cn, store_private_keys, created_at, updated_at, profile_id) \
@@ -41,7 +41,7 @@ impl Store {
 
     /// Replaces a role.
     pub async fn update_role(&self, role: &RoleRow, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE roles SET ca_id = $3, allowed_domains = $4, allow_subdomains = $5, allow_ip_sans = $6, \
              max_ttl_secs = $7, key_type = $8, key_bits = $9, require_cn = $10, store_private_keys = $11, updated_at = $12, \
@@ -91,7 +91,7 @@ impl Store {
 
     /// Deletes a role.
     pub async fn delete_role(&self, tenant_id: &str, name: &str, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM roles WHERE tenant_id = $1 AND name = $2")
             .bind(tenant_id)
             .bind(name)

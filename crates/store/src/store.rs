@@ -76,6 +76,16 @@ impl Store {
         &self.pool
     }
 
+    /// A writing transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE): a
+    /// transaction that reads before it writes then waits its turn (busy_timeout) instead of
+    /// failing with "database is locked" when another writer committed in between.
+    pub(crate) async fn begin_write(&self) -> Result<crate::db::Tx<'static>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend

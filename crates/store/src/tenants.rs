@@ -13,7 +13,7 @@ impl Store {
     /// false (and writes nothing) when the database already holds an organisation, so that
     /// several nodes sharing a database bootstrap exactly once.
     pub async fn bootstrap(&self, org_name: &str, tenant: &TenantRow, token: &TokenRow) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(&mut *tx).await?;
         if existing > 0 {
             return Ok(false);
@@ -36,7 +36,7 @@ impl Store {
 
     /// Stores a tenant.
     pub async fn insert_tenant(&self, tenant: &TenantRow, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_tenant(&mut tx, tenant).await?;
         crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
@@ -64,7 +64,7 @@ impl Store {
 
     /// Stores a native API token.
     pub async fn insert_token(&self, token: &TokenRow, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_token(&mut tx, token).await?;
         crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
@@ -90,7 +90,7 @@ impl Store {
 
     /// Revokes a native API token; false if it already was.
     pub async fn revoke_token(&self, id: &str, at: i64, audit: &AuditRow) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(at)
             .bind(id)

@@ -9,7 +9,7 @@ use crate::store::Store;
 impl Store {
     /// Stores a trust anchor.
     pub async fn insert_trust_anchor(&self, ta: &TrustAnchorRow, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO trust_anchors (id, tenant_id, name, cert_der, subject, not_after, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -55,7 +55,7 @@ impl Store {
 
     /// Deletes a trust anchor.
     pub async fn delete_trust_anchor(&self, tenant_id: &str, id: &str, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM trust_anchors WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)

@@ -111,7 +111,7 @@ impl Store {
     /// made, closes the first-user bootstrap for good. `first`: this is the anonymous bootstrap,
     /// which succeeds once only (Conflict afterwards).
     pub async fn insert_user(&self, u: &UserRow, audit: &AuditRow, first: bool) -> Result<i64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         if first {
             sqlx::query("INSERT INTO v1_first_user (id) VALUES (1)")
                 .execute(&mut *tx)
@@ -166,7 +166,7 @@ impl Store {
     /// Ends every session of the user: access tokens issued before `at` stop working and all
     /// refresh tokens are revoked.
     pub async fn invalidate_sessions(&self, user_id: i64, at: i64) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET tokens_invalidated_at = $1, updated_at = $1 WHERE id = $2")
             .bind(at)
             .bind(user_id)
@@ -215,7 +215,7 @@ impl Store {
 
     /// Logout: blocks the access token id until it expires and revokes the refresh token.
     pub async fn end_session(&self, jti: &str, jti_expires_at: i64, refresh_hash: &str) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO blocked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
             .bind(jti)
             .bind(jti_expires_at)
@@ -266,7 +266,7 @@ impl Store {
     /// Writes every changeable field of the user, with its audit entry; `end_sessions` also
     /// revokes the user's refresh tokens (password change, deactivation).
     pub async fn update_user(&self, u: &UserRow, end_sessions: bool, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = bind_account(
             sqlx::query(
                 "UPDATE users SET email = $1, password_hash = $2, role = $3, is_active = $4, org_id = $5, \
@@ -295,7 +295,7 @@ impl Store {
 
     /// Removes the user and its refresh tokens, with the audit entry.
     pub async fn delete_user(&self, id: i64, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
         found(&done)?;
@@ -309,7 +309,7 @@ impl Store {
     /// Deletes refresh tokens and blocked token ids that expired before `now`: neither can
     /// matter any more (an expired access token is refused on its `exp` alone).
     pub async fn sweep_expired_sessions(&self, now: i64) -> Result<u64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let refresh =
             sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
         let blocked =
@@ -325,7 +325,7 @@ impl Store {
     /// Records a login attempt from `client` and returns how many it made in the last minute,
     /// this one included (all nodes count into the same rows).
     pub async fn count_login_attempt(&self, client: &str, now: i64) -> Result<i64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO login_attempts (client, at) VALUES ($1, $2)")
             .bind(client)
             .bind(now)

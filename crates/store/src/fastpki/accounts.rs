@@ -123,7 +123,7 @@ fn token_of(r: &AnyRow) -> Result<ServiceTokenRow> {
 impl Store {
     /// Stores a service account, with its audit entry.
     pub async fn insert_service_account(&self, a: &ServiceAccountRow, audit: &AuditRow) -> Result<i64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = bind_account(
             sqlx::query(
                 "INSERT INTO v1_service_accounts (name, description, can_create_ca, can_create_cert, \
@@ -168,7 +168,7 @@ impl Store {
 
     /// Changes a service account, with its audit entry.
     pub async fn update_service_account(&self, a: &ServiceAccountRow, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = bind_account(
             sqlx::query(
                 "UPDATE v1_service_accounts SET name = $1, description = $2, can_create_ca = $3, \
@@ -190,7 +190,7 @@ impl Store {
 
     /// Removes the account with its tokens and policy.
     pub async fn delete_service_account(&self, id: i64, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for sql in [
             "DELETE FROM v1_service_account_tokens WHERE service_account_id = $1",
             "DELETE FROM v1_issuance_policies WHERE service_account_id = $1",
@@ -205,7 +205,7 @@ impl Store {
 
     /// Stores a service-account token (its HMAC).
     pub async fn insert_service_token(&self, t: &ServiceTokenRow, audit: &AuditRow) -> Result<i64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO v1_service_account_tokens (service_account_id, public_id, digest, name, created_at, \
              expires_at, revoked) VALUES ($1, $2, $3, $4, $5, $6, 0) RETURNING id",
@@ -255,7 +255,7 @@ impl Store {
 
     /// Revokes a service-account token.
     pub async fn revoke_service_token(&self, account: i64, id: i64, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done =
             sqlx::query("UPDATE v1_service_account_tokens SET revoked = 1 WHERE service_account_id = $1 AND id = $2")
                 .bind(account)
@@ -280,7 +280,7 @@ impl Store {
 
     /// Sets a service account's issuance policy.
     pub async fn put_issuance_policy(&self, account: i64, body: &str, at: i64) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done =
             sqlx::query("UPDATE v1_issuance_policies SET body = $1, updated_at = $2 WHERE service_account_id = $3")
                 .bind(body)

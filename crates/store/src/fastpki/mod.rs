@@ -196,7 +196,7 @@ impl Store {
         description: Option<&str>,
         audit: &AuditRow,
     ) -> Result<FastPkiOrgRow> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(org_id)
             .bind(name)
@@ -250,7 +250,7 @@ impl Store {
 
     /// Renames or redescribes an organisation.
     pub async fn update_fastpki_org(&self, org: &FastPkiOrgRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
             .bind(&org.name)
             .bind(&org.org_id)
@@ -272,7 +272,7 @@ impl Store {
     /// CAs and certificates stay on record (their CRLs and OCSP answers keep being served) but
     /// leave /api/v1, and its name is freed.
     pub async fn delete_fastpki_org(&self, org: &FastPkiOrgRow, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE org_id = $1")
             .bind(&org.org_id)
             .fetch_one(&mut *tx)
@@ -343,7 +343,7 @@ impl Store {
     /// Takes a CA out of /api/v1: it stops signing and its certificates leave /api/v1; its
     /// record, slug, CRL and OCSP answers stay for relying parties.
     pub async fn delete_fastpki_ca(&self, ca: &FastPkiCa, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM v1_certificates WHERE ca_num = $1").bind(ca.fastpki.id).execute(&mut *tx).await?;
         let done = sqlx::query("UPDATE v1_cas SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
             .bind(audit.at)
@@ -558,7 +558,7 @@ impl Store {
         cas: &[(CaRow, FastPkiCaRow)],
         certs: &[(CertRow, FastPkiCertRow)],
     ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for (ca, fastpki) in cas {
             sqlx::query(
                 "INSERT INTO v1_cas (ca_id, tenant_id, name, subject_dn, description, valid_days, path_length, \

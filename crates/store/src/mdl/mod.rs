@@ -66,7 +66,7 @@ impl Store {
 
     /// Names a sealed key inside a KMS service; key row and name are written together.
     pub async fn insert_kms_key(&self, service_id: &str, name: &str, key: &KeyRow, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         crate::keys::insert_key(&mut tx, key).await?;
         sqlx::query(
             "INSERT INTO kms_keys (tenant_id, service_id, name, key_id, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -106,7 +106,7 @@ impl Store {
 
     /// Writes one entry into a store (a taken id is a Conflict), with its audit entry.
     pub async fn insert_store_entry(&self, entry: &StoreEntryRow, audit: &AuditRow) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_store_entry(&mut tx, entry).await?;
         crate::audit::insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
