@@ -20,10 +20,14 @@ enum Door {
     FastPki,
     /// `{"err": "..."}`.
     Lamassu,
+    /// RFC 7807 with an ACME error type.
+    Acme,
 }
 
 fn door_of(path: &[u8]) -> Door {
-    if path.starts_with(b"/api/ca/v1") {
+    if path.starts_with(b"/acme/") {
+        Door::Acme
+    } else if path.starts_with(b"/api/ca/v1") {
         Door::Lamassu
     } else if path.starts_with(b"/api/v1") {
         Door::FastPki
@@ -71,9 +75,14 @@ fn door_error(door: Door, status: StatusCode, message: &str) -> Response {
         Door::Native => json!({ "error": { "code": native_code(status), "message": message } }),
         Door::FastPki => json!({ "detail": message }),
         Door::Lamassu => json!({ "err": message }),
+        Door::Acme => {
+            let typ = if status.is_server_error() { "serverInternal" } else { "malformed" };
+            json!({ "type": format!("urn:ietf:params:acme:error:{typ}"), "detail": message, "status": status.as_u16() })
+        }
     };
+    let content_type = if door == Door::Acme { "application/problem+json" } else { "application/json" };
     let mut res = (status, axum::Json(body)).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res
 }
 

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod acme;
 mod auth;
 mod door_errors;
 mod error;
@@ -71,6 +72,7 @@ impl AppState {
         (name = "roles", description = "Issuance roles"),
         (name = "issue", description = "Issuing and signing"),
         (name = "csr", description = "CSR approval workflow"),
+        (name = "acme", description = "ACME directories and EAB keys (clients use /acme/{name}/directory)"),
         (name = "est", description = "EST labels and credentials (devices enroll at /.well-known/est)"),
         (name = "certificates", description = "Certificate inventory, validation, revocation"),
         (name = "trust-anchors", description = "External trust anchors"),
@@ -104,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .split_for_parts();
     api.merge(mdl::router())
         .merge(est::router())
+        .merge(acme::router(state.clone()))
         .merge(fastpki::router())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(error::not_found_fallback)

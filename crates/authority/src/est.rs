@@ -11,8 +11,7 @@ use certus_x509::{CsrInfo, WantedKey, parse_certificate, parse_csr, verify_issue
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
-use crate::issue::{LeafPlan, key_info_of};
-use crate::lamassu::ProfileChoice;
+use crate::issue::{DoorPolicy, LeafPlan, key_info_of};
 use crate::{Authority, generate_key, new_id, serial_key};
 
 /// A new label.
@@ -87,16 +86,8 @@ impl Authority {
                 "label must be 1 to 64 lower-case letters, digits, '-' or '_', and not an EST operation name",
             ));
         }
-        match (&new.role, &new.ca_id, &new.profile_id) {
-            (Some(role), None, None) => {
-                self.store.get_role(&caller.tenant_id, role).await.not_found_as("role")?;
-            }
-            (None, Some(ca), Some(profile)) => {
-                self.usable_ca(&caller.tenant_id, ca).await?;
-                self.profile(&caller.tenant_id, profile).await?;
-            }
-            _ => return Err(Error::malformed("give either role, or ca_id and profile_id")),
-        }
+        let policy = DoorPolicy::of(&new.role, &new.ca_id, &new.profile_id)?;
+        self.check_door_policy(&caller.tenant_id, &policy).await?;
         let row = EstLabelRow {
             label: label.to_owned(),
             tenant_id: caller.tenant_id.clone(),
@@ -343,34 +334,16 @@ impl Authority {
         caller: &Caller,
         csr: &CsrInfo,
     ) -> Result<(LeafPlan, Arc<dyn certus_x509::PublicKeyData + Send + Sync>)> {
-        match (&label.role_name, &label.ca_id, &label.profile_id) {
-            (Some(role), _, _) => {
-                let role = self.role_for_issuance(&label.tenant_id, role).await?;
-                self.plan_csr_for_role(caller, &role, csr, None).await
-            }
-            (None, Some(ca), Some(profile)) => {
-                self.plan_csr_for_profile(caller, ca, csr, ProfileChoice::Id(profile.clone())).await
-            }
-            _ => Err(Error::internal("an EST label with neither a role nor a CA and profile")),
-        }
+        self.plan_csr_by_policy(caller, &label_policy(label)?, csr, None, false).await
     }
 
     async fn est_ca_id(&self, label: &EstLabelRow) -> Result<String> {
-        match (&label.role_name, &label.ca_id) {
-            (Some(role), _) => Ok(self.role_for_issuance(&label.tenant_id, role).await?.ca_id),
-            (None, Some(ca)) => Ok(ca.clone()),
-            _ => Err(Error::internal("an EST label with neither a role nor a CA")),
-        }
+        self.door_policy_ca(&label.tenant_id, &label_policy(label)?).await
     }
 
     /// The key type a label's role fixes (a profile leaves it to the device: `None`).
     async fn est_key_spec(&self, label: &EstLabelRow) -> Result<Option<KeySpec>> {
-        let Some(role) = &label.role_name else { return Ok(None) };
-        let role = self.role_for_issuance(&label.tenant_id, role).await?;
-        match role.key_type.as_deref() {
-            None | Some("any") => Ok(None),
-            Some(t) => Ok(Some(KeySpec::from_type_and_size(t, role.key_bits.map(|b| b as u32))?)),
-        }
+        self.door_policy_key_spec(&label.tenant_id, &label_policy(label)?).await
     }
 
     /// The DER of a certificate issued earlier (an approved enrollment asked again).
@@ -411,6 +384,10 @@ impl Authority {
             other => Ok(other?),
         }
     }
+}
+
+fn label_policy(label: &EstLabelRow) -> Result<DoorPolicy> {
+    DoorPolicy::of(&label.role_name, &label.ca_id, &label.profile_id)
 }
 
 /// The DER of a certificate just issued, from the PEM the pipeline returned.

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod acme;
 mod admin;
 mod auth;
 mod ca;
@@ -39,11 +40,15 @@ use certus_kms::{Hsm, Kek, Key, KeySpec, SoftwareKey};
 use certus_store::{AuditRow, KeyRow, Store};
 use time::OffsetDateTime;
 
+pub use acme::{
+    AccountUpdate, AcmeDirectoryView, AcmeRequest, AcmeSettings, AcmeUrls, KeyRule, NewAcmeDirectory, NewOrder,
+    RETRY_AFTER_SECS, RenewalWindow, offered_challenges,
+};
 pub use admin::{NewToken, TokenView};
 pub use auth::{Caller, Scope};
 pub use ca::{CaView, NewCa};
 pub use certs::{CertPage, CertStatus, CertView, ImportRequest, ListRequest, RevokeResult};
-pub use certus_store::EstLabelRow;
+pub use certus_store::{AcmeAccountRow, AcmeAuthzRow, AcmeDirectoryRow, AcmeEabKeyRow, AcmeOrderRow, EstLabelRow};
 pub use certus_store::{FastPkiCert, FastPkiOrgRow, ServiceAccountRow, TenantRow, UserRow};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crl::{CRL_REFRESH_SECS, CrlView};
@@ -89,6 +94,8 @@ pub struct Authority {
     clock: Arc<dyn Clock>,
     /// The most SANs one certificate or queued CSR may carry.
     max_sans: usize,
+    /// How ACME challenges are validated.
+    acme: Arc<acme::AcmeSettings>,
 }
 
 /// The default cap on SANs per certificate.
@@ -124,6 +131,7 @@ impl Authority {
             cas: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
             clock: Arc::new(SystemClock),
             max_sans: DEFAULT_MAX_SANS,
+            acme: Arc::default(),
         }
     }
 

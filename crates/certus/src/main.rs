@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow_lite::Context;
-use certus_authority::{Authority, OcspSigner};
+use certus_authority::{AcmeSettings, Authority, OcspSigner};
 use certus_kms::{Hsm, Kek, Pkcs11Config};
 use certus_store::{AuditCheck, Store};
 use clap::{Parser, Subcommand};
@@ -154,6 +154,19 @@ struct ServeArgs {
     /// Connections served at once; further clients wait in the listen backlog.
     #[arg(long, env = "CERTUS_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// DNS server (host:port) ACME validation asks: dns-01 TXT records, and the addresses of
+    /// http-01 and tls-alpn-01 targets. Default: the system's (first nameserver in /etc/resolv.conf).
+    #[arg(long, env = "CERTUS_ACME_DNS_RESOLVER")]
+    acme_dns_resolver: Option<SocketAddr>,
+    /// Port ACME http-01 validation connects to.
+    #[arg(long, env = "CERTUS_ACME_HTTP01_PORT", default_value_t = 80)]
+    acme_http01_port: u16,
+    /// Port ACME tls-alpn-01 validation connects to.
+    #[arg(long, env = "CERTUS_ACME_TLSALPN01_PORT", default_value_t = 443)]
+    acme_tlsalpn01_port: u16,
+    /// Let ACME validation connect to loopback and link-local addresses (test setups only).
+    #[arg(long, env = "CERTUS_ACME_ALLOW_LOOPBACK")]
+    acme_allow_loopback: bool,
     /// Use this superuser token when bootstrapping an empty database, instead of a random one.
     #[arg(long, env = "CERTUS_BOOTSTRAP_TOKEN", hide_env_values = true)]
     bootstrap_token: Option<String>,
@@ -226,7 +239,13 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
     let mut authority = Authority::new(store.clone(), kek, &public_url)
         .with_ocsp_signer(ocsp_signer)
         .with_max_sans(args.max_sans)
-        .with_registration(args.first_user_bootstrap, args.allow_unauthenticated_registration);
+        .with_registration(args.first_user_bootstrap, args.allow_unauthenticated_registration)
+        .with_acme(AcmeSettings {
+            dns_resolver: args.acme_dns_resolver,
+            http01_port: args.acme_http01_port,
+            tlsalpn01_port: args.acme_tlsalpn01_port,
+            allow_loopback: args.acme_allow_loopback,
+        });
     if let (Some(module), Some(token_label), Some(pin)) =
         (&args.pkcs11_module, &args.pkcs11_token_label, &args.pkcs11_pin)
     {
@@ -254,6 +273,9 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
                 }
                 if let Err(e) = authority.sweep_rate_windows().await {
                     tracing::warn!(error = %e, "rate window sweep failed");
+                }
+                if let Err(e) = authority.sweep_acme_nonces().await {
+                    tracing::warn!(error = %e, "ACME nonce sweep failed");
                 }
                 tokio::time::sleep(SWEEP_EVERY).await;
             }

@@ -143,6 +143,10 @@ pub(crate) async fn write_door(tx: &mut Tx<'_>, record: &IssuanceRecord) -> Resu
             }
             Ok(None)
         }
+        DoorRecord::AcmeOrder { order_id } => {
+            crate::acme::complete_order(tx, order_id, &cert.id).await?;
+            Ok(None)
+        }
         DoorRecord::OcspResponder(r) => {
             sqlx::query(
                 "INSERT INTO ocsp_responders (ca_id, key_id, cert_der, not_after, created_at) VALUES ($1, $2, $3, $4, $5) \

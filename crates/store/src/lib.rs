@@ -4,7 +4,7 @@
 //! folder per backend holding the same schema.
 //!
 //! One module per record kind (tenants, keys, cas, certificates, crls, roles, profiles, csrs,
-//! trust, audit, users), one per front door with records of its own (fastpki, mdl), and the
+//! trust, audit, users), one per front door with records of its own (fastpki, mdl, est, acme), and the
 //! issuance record that writes several kinds in one transaction (issuance, group_commit). All of
 //! them build on `db` (SQL builder, transaction type) and `store` (the handle), which know no
 //! record kind.
@@ -13,6 +13,7 @@
 
 #[macro_use]
 mod db;
+mod acme;
 mod audit;
 mod cas;
 mod certificates;
@@ -38,6 +39,7 @@ mod tests;
 mod trust;
 mod users;
 
+pub use acme::{AcmeAccountRow, AcmeAuthzRow, AcmeDirectoryRow, AcmeEabKeyRow, AcmeOrderRow};
 pub use audit::AuditCheck;
 pub use crls::CrlBuild;
 pub use db::Backend;

@@ -19,6 +19,7 @@ const SQLITE: &[(i64, &str)] = &[
     (10, include_str!("../migrations/sqlite/0010_rate_windows.sql")),
     (11, include_str!("../migrations/sqlite/0011_est.sql")),
     (12, include_str!("../migrations/sqlite/0012_certificates_by_key.sql")),
+    (13, include_str!("../migrations/sqlite/0013_acme.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -34,6 +35,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (10, include_str!("../migrations/postgres/0010_rate_windows.sql")),
     (11, include_str!("../migrations/postgres/0011_est.sql")),
     (12, include_str!("../migrations/postgres/0012_certificates_by_key.sql")),
+    (13, include_str!("../migrations/postgres/0013_acme.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

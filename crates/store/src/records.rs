@@ -378,6 +378,11 @@ pub enum DoorRecord {
     StoreEntries(Vec<StoreEntryRow>),
     /// The CA's delegated OCSP responder (the newest one wins).
     OcspResponder(ResponderRow),
+    /// The ACME order this certificate finalizes: it becomes `valid` (it must be `processing`).
+    AcmeOrder {
+        /// The order.
+        order_id: String,
+    },
 }
 
 /// The integer id a front door's record got, if it numbers its records.

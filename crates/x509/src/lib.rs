@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod acme;
 mod annex_b;
 mod build;
 mod chain;
@@ -22,6 +23,7 @@ mod sig;
 #[cfg(test)]
 mod tests;
 
+pub use acme::{AlpnChallengeCert, alpn_challenge_cert, ari_parts};
 pub use annex_b::{MdlRole, check_annex_b};
 pub use build::{CertProfile, CertSpec, KeyUsageBit, SignWith, Subject, SubjectAttr, build_certificate, build_csr};
 pub use chain::verify_issued_by;

@@ -1,6 +1,7 @@
 //! The native API under `/v1` (spec: pki-ca-roles-csr-crl.txt), plus health, whoami and the
 //! superuser's admin routes.
 
+mod acme_directories;
 mod admin;
 mod ca;
 mod certs;
@@ -17,6 +18,7 @@ use crate::AppState;
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(admin::router())
+        .merge(acme_directories::router())
         .merge(ca::router())
         .merge(roles::router())
         .merge(issue::router())
