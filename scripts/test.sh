@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need (openssl, curl,
-# PostgreSQL and SoftHSM2 from Debian, pkilint and pytest in ./.venv), checks formatting and
+# PostgreSQL, SoftHSM2, lego and pebble from Debian; pkilint, pytest and certbot in ./.venv), checks formatting and
 # clippy, builds, runs the Rust unit tests with cargo-nextest (the store suite on SQLite and on a
 # throwaway PostgreSQL cluster) and the integration tests against the real binary twice: on the
 # embedded SQLite default, then on PostgreSQL (which adds the three-node tests); finally a short
@@ -14,6 +14,8 @@ command -v curl >/dev/null || need_apt+=(curl)
 command -v jq >/dev/null || need_apt+=(jq)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v softhsm2-util >/dev/null || need_apt+=(softhsm2)
+command -v lego >/dev/null || need_apt+=(lego)
+command -v pebble-challtestsrv >/dev/null || need_apt+=(pebble)
 if ((${#need_apt[@]})); then
     echo "==> installing ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -25,7 +27,7 @@ if [ ! -x .venv/bin/pip ]; then
     python3 -m venv .venv
     .venv/bin/pip install -q --upgrade pip
 fi
-echo "==> test tools (pytest, pkilint, schemathesis)"
+echo "==> test tools (pytest, pkilint, schemathesis, certbot)"
 .venv/bin/pip install -q -r tests/requirements.txt
 
 echo "==> formatting and lints"

@@ -29,9 +29,13 @@ pub fn verify_jws(alg: &str, key: &PublicKey, signing_input: &[u8], sig: &[u8]) 
         ("ES512", KeySpec::EcP521) => &signature::ECDSA_P521_SHA512_FIXED,
         ("EdDSA", KeySpec::Ed25519) => &signature::ED25519,
         (alg, spec) => {
+            let kind = match spec.key_type() {
+                "rsa" => "an RSA",
+                "ec" => "an EC",
+                _ => "an Ed25519",
+            };
             return Err(JwsRefusal::Algorithm(format!(
-                "alg {alg:?} does not fit a {} key; use RS256, ES256, ES384, ES512 or EdDSA to match the key",
-                spec.key_type()
+                "alg {alg:?} does not fit {kind} key; use RS256, ES256, ES384, ES512 or EdDSA to match the key"
             )));
         }
     };

@@ -156,7 +156,7 @@ impl Authority {
         let mut ids: Vec<Identifier> = Vec::new();
         let mut subproblems = Vec::new();
         for i in &p.identifiers {
-            match checked_identifier(i) {
+            match checked_identifier(i).and_then(|id| self.reachable(id)) {
                 Ok(id) if !ids.contains(&id) => ids.push(id),
                 Ok(_) => {}
                 Err(m) => subproblems.push(subproblem(&i.typ, &i.value, "rejectedIdentifier", &m)),
@@ -219,6 +219,17 @@ impl Authority {
             other => other?,
         }
         Ok(NewOrder { authz_ids: authzs.into_iter().map(|a| a.id).collect(), row })
+    }
+
+    /// An address validation may never connect to is refused up front.
+    fn reachable(&self, id: Identifier) -> std::result::Result<Identifier, String> {
+        match id.value.parse::<IpAddr>() {
+            Ok(ip) if id.typ == "ip" && !super::validate::address_allowed(&self.acme, ip) => Err(format!(
+                "{ip} is a loopback or link-local address, which Certus does not validate unless started with \
+                 --acme-allow-loopback"
+            )),
+            _ => Ok(id),
+        }
     }
 
     /// The role's names and IP rules, applied before any challenge (a profile directory leaves
