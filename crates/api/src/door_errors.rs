@@ -45,12 +45,16 @@ pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
     let door = door_of(req.uri().path().as_bytes());
     let res = next.run(req).await;
     let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_json(&res) {
+    // ACME errors are problem documents even when the router's shared fallbacks answered.
+    let keep = if door == Door::Acme { is_problem(&res) } else { is_json(&res) };
+    if !(status.is_client_error() || status.is_server_error()) || keep {
         return res;
     }
     let (parts, body) = res.into_parts();
     let text = match axum::body::to_bytes(body, MESSAGE_LIMIT).await {
-        Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes).into_owned(),
+        Ok(bytes) if !bytes.is_empty() => {
+            native_message(&bytes).unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned())
+        }
         _ => status.canonical_reason().unwrap_or("error").to_owned(),
     };
     let mut rewritten = door_error(door, status, &text);
@@ -68,6 +72,19 @@ fn is_json(res: &Response) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/json") || t.starts_with("application/problem+json"))
+}
+
+fn is_problem(res: &Response) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/problem+json"))
+}
+
+/// The message of a native-shape error body.
+fn native_message(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v.get("error")?.get("message")?.as_str().map(str::to_owned)
 }
 
 fn door_error(door: Door, status: StatusCode, message: &str) -> Response {
@@ -113,6 +130,7 @@ mod tests {
         assert_eq!(door_of(b"/api/v1/cas/"), Door::FastPki);
         assert_eq!(door_of(b"/v1/pki/ca"), Door::Native);
         assert_eq!(door_of(b"/ocsp/abc"), Door::Native);
+        assert_eq!(door_of(b"/acme/web/new-order"), Door::Acme);
         assert_eq!(door_of(b"/v1/org.tenant.kms/kms-service-api/keys"), Door::Native);
     }
 }

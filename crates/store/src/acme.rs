@@ -242,28 +242,18 @@ impl Store {
         Ok(())
     }
 
-    /// Stores a fresh nonce.
-    pub async fn insert_acme_nonce(&self, nonce: &str, expires_at: i64) -> Result<()> {
-        sqlx::query("INSERT INTO acme_nonces (nonce, expires_at) VALUES ($1, $2)")
-            .bind(nonce)
-            .bind(expires_at)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    /// Uses a nonce up: true when it existed and had not expired. Each nonce is true once,
-    /// whichever node asks.
-    pub async fn take_acme_nonce(&self, nonce: &str, now: i64) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM acme_nonces WHERE nonce = $1 AND expires_at > $2")
-            .bind(nonce)
-            .bind(now)
-            .execute(self.pool())
-            .await?;
+    /// Records a nonce as used: true the first time, false if any node used it before.
+    pub async fn use_acme_nonce(&self, nonce: &str, expires_at: i64) -> Result<bool> {
+        let done =
+            sqlx::query("INSERT INTO acme_nonces (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING")
+                .bind(nonce)
+                .bind(expires_at)
+                .execute(self.pool())
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Forgets expired nonces.
+    /// Forgets used nonces past their expiry (they would be refused as expired anyway).
     pub async fn sweep_acme_nonces(&self, now: i64) -> Result<u64> {
         let done = sqlx::query("DELETE FROM acme_nonces WHERE expires_at <= $1").bind(now).execute(self.pool()).await?;
         Ok(done.rows_affected())

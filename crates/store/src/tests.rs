@@ -58,6 +58,7 @@ suite!(
     group_commit_fails_only_the_bad_item,
     audit_chain_detects_an_edited_entry,
     expired_sessions_are_swept_and_live_ones_kept,
+    acme_nonces_orders_and_authorizations,
 );
 
 fn tenant(id: &str) -> TenantRow {
@@ -373,4 +374,88 @@ async fn expired_sessions_are_swept_and_live_ones_kept(backend: Backend) {
     assert_eq!(s.take_refresh_token("live", 200).await.unwrap(), id);
     assert!(!s.is_access_token_blocked("jti-old").await.unwrap());
     assert!(s.is_access_token_blocked("jti-live").await.unwrap());
+}
+
+async fn acme_nonces_orders_and_authorizations(backend: Backend) {
+    use crate::{AcmeAccountRow, AcmeAuthzRow, AcmeDirectoryRow, AcmeOrderRow};
+    let Some(s) = with_ca(backend).await else { return };
+    let dir = AcmeDirectoryRow {
+        name: "web".into(),
+        tenant_id: "t1".into(),
+        role_name: Some("r".into()),
+        ca_id: None,
+        profile_id: None,
+        profiles_json: "[]".into(),
+        require_eab: false,
+        terms_of_service: None,
+        created_at: 1,
+    };
+    s.insert_acme_directory(&dir, &audit("dir")).await.unwrap();
+    // A nonce is used once, whichever node asks; expired uses are swept.
+    assert!(s.use_acme_nonce("n1", 100).await.unwrap());
+    assert!(!s.use_acme_nonce("n1", 100).await.unwrap());
+    assert_eq!(s.sweep_acme_nonces(100).await.unwrap(), 1);
+    let account = AcmeAccountRow {
+        id: "a1".into(),
+        directory: "web".into(),
+        thumbprint: "tp".into(),
+        jwk: "{}".into(),
+        status: "valid".into(),
+        contact_json: "[]".into(),
+        eab_kid: None,
+        created_at: 1,
+    };
+    s.insert_acme_account(&account, &audit("acct")).await.unwrap();
+    assert!(matches!(
+        s.insert_acme_account(&AcmeAccountRow { id: "a2".into(), ..account.clone() }, &audit("acct2")).await,
+        Err(Error::Conflict(_))
+    ));
+    // An EAB key binds one account.
+    let bound = AcmeAccountRow { id: "a3".into(), thumbprint: "tp3".into(), eab_kid: Some("k1".into()), ..account };
+    assert!(matches!(s.insert_acme_account(&bound, &audit("acct3")).await, Err(Error::Conflict(_))));
+    let order = |id: &str, replaces: Option<&str>| AcmeOrderRow {
+        id: id.into(),
+        account_id: "a1".into(),
+        status: "pending".into(),
+        identifiers_json: "[]".into(),
+        profile: None,
+        replaces: replaces.map(Into::into),
+        expires_at: 1000,
+        error_json: None,
+        certificate_id: None,
+        created_at: 1,
+    };
+    let authz = |id: &str, order_id: &str| AcmeAuthzRow {
+        id: id.into(),
+        order_id: order_id.into(),
+        id_type: "dns".into(),
+        id_value: "a.example".into(),
+        wildcard: false,
+        status: "pending".into(),
+        token: "t".into(),
+        chall_type: None,
+        validated_at: None,
+        error_json: None,
+        expires_at: 1000,
+    };
+    s.insert_acme_order(&order("o1", Some("ari")), &[authz("o1-0", "o1"), authz("o1-1", "o1")]).await.unwrap();
+    assert!(matches!(s.insert_acme_order(&order("o2", Some("ari")), &[]).await, Err(Error::Conflict(_))));
+    assert!(matches!(s.acme_order("o2").await, Err(Error::NotFound)), "a refused order writes nothing");
+    // One validation at a time; the order is ready when every authorization is valid.
+    assert!(s.start_acme_authz("o1-0", "http-01").await.unwrap());
+    assert!(!s.start_acme_authz("o1-0", "dns-01").await.unwrap());
+    assert!(s.finish_acme_authz("o1-0", &["processing"], "valid", 5, None).await.unwrap());
+    assert_eq!(s.acme_order("o1").await.unwrap().status, "pending");
+    assert!(s.start_acme_authz("o1-1", "http-01").await.unwrap());
+    assert!(s.finish_acme_authz("o1-1", &["processing"], "valid", 6, None).await.unwrap());
+    assert_eq!(s.acme_order("o1").await.unwrap().status, "ready");
+    assert!(s.set_acme_order_status("o1", "ready", "processing", None).await.unwrap());
+    assert!(!s.set_acme_order_status("o1", "ready", "processing", None).await.unwrap(), "finalized once");
+    // A failed authorization fails its order, with the problem.
+    s.insert_acme_order(&order("o3", None), &[authz("o3-0", "o3")]).await.unwrap();
+    assert!(s.start_acme_authz("o3-0", "http-01").await.unwrap());
+    assert!(s.finish_acme_authz("o3-0", &["processing"], "invalid", 7, Some("{}")).await.unwrap());
+    let failed = s.acme_order("o3").await.unwrap();
+    assert_eq!((failed.status.as_str(), failed.error_json.as_deref()), ("invalid", Some("{}")));
+    assert_eq!(s.acme_order_ids("a1", 0, 10).await.unwrap(), ["o1", "o3"]);
 }

@@ -131,7 +131,7 @@ impl Authority {
             ));
         }
         let nonce = unverified.get("nonce").and_then(Value::as_str).unwrap_or_default();
-        if nonce.is_empty() || !self.store.take_acme_nonce(nonce, self.now_secs()).await? {
+        if nonce.is_empty() || !self.take_acme_nonce(nonce).await? {
             return Err(problem(ErrorKind::Malformed, "badNonce", "the nonce is unknown, used or expired"));
         }
         let account = match (unverified.get("kid"), unverified.get("jwk"), rule) {

@@ -28,6 +28,9 @@ pub use order::{NewOrder, RenewalWindow, offered_challenges};
 
 /// How long a nonce stays usable.
 const NONCE_SECS: i64 = 3600;
+/// A nonce: issue time (8 octets) and 12 random octets, then the first 16 octets of its MAC.
+const NONCE_RAW: usize = 20;
+const NONCE_TAG: usize = 16;
 /// How long an order and its authorizations stay open.
 const ORDER_SECS: i64 = 7 * 86_400;
 /// What clients are told to wait before polling a resource that is still processing.
@@ -218,14 +221,37 @@ impl Authority {
         self.acme_directory_view(row)
     }
 
-    /// A fresh replay nonce, usable once on any node.
-    pub async fn acme_new_nonce(&self) -> Result<String> {
-        let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(certus_kms::random_bytes::<16>());
-        self.store.insert_acme_nonce(&nonce, self.now_secs() + NONCE_SECS).await?;
-        Ok(nonce)
+    /// A fresh replay nonce, good once on any node for an hour. Nonces cost no write: each is
+    /// its issue time and random bytes under a KEK MAC; the store remembers only used ones.
+    pub fn acme_new_nonce(&self) -> String {
+        let mut raw = Vec::with_capacity(NONCE_RAW + NONCE_TAG);
+        raw.extend_from_slice(&self.now_secs().to_be_bytes());
+        raw.extend_from_slice(&certus_kms::random_bytes::<12>());
+        let tag = self.mac(&[b"acme-nonce:".as_slice(), &raw].concat());
+        raw.extend_from_slice(&tag[..NONCE_TAG]);
+        b64(&raw)
     }
 
-    /// Forgets expired nonces.
+    /// Uses a nonce up: true when Certus made it within the hour and it was not used before.
+    pub(crate) async fn take_acme_nonce(&self, nonce: &str) -> Result<bool> {
+        let raw = match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(nonce) {
+            Ok(r) if r.len() == NONCE_RAW + NONCE_TAG => r,
+            _ => return Ok(false),
+        };
+        let (body, tag) = raw.split_at(NONCE_RAW);
+        let expected = self.mac(&[b"acme-nonce:".as_slice(), body].concat());
+        if !certus_kms::ct_eq(&expected[..NONCE_TAG], tag) {
+            return Ok(false);
+        }
+        let issued = i64::from_be_bytes(body[..8].try_into().map_err(Error::internal)?);
+        let now = self.now_secs();
+        if issued > now + 60 || issued + NONCE_SECS <= now {
+            return Ok(false);
+        }
+        Ok(self.store.use_acme_nonce(nonce, issued + NONCE_SECS).await?)
+    }
+
+    /// Forgets used nonces that have expired anyway.
     pub async fn sweep_acme_nonces(&self) -> Result<u64> {
         Ok(self.store.sweep_acme_nonces(self.now_secs()).await?)
     }

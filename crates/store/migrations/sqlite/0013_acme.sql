@@ -14,7 +14,8 @@ CREATE TABLE acme_directories (
     created_at   INTEGER NOT NULL
 );
 
--- Replay nonces, shared by every node; a nonce is deleted when used.
+-- Used replay nonces, shared by every node (a nonce itself is MAC'd and dated; only its use is
+-- stored, until it would have expired anyway).
 CREATE TABLE acme_nonces (
     nonce       TEXT PRIMARY KEY,
     expires_at  INTEGER NOT NULL
