@@ -7,7 +7,7 @@ mod problem;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, Query, Request, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -57,14 +57,30 @@ async fn protocol_headers(State(state): State<AppState>, req: Request, next: Nex
     res
 }
 
-/// The URL a request was sent to, as its JWS must name it.
-fn request_url(state: &AppState, uri: &OriginalUri) -> String {
-    let path = uri.0.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    format!("{}{path}", state.authority.public_url())
-}
+/// A request whose JWS checked out, signed as `RULE` demands ([`KID`], [`JWK`] or [`EITHER`]).
+struct Signed<const RULE: u8>(AcmeRequest);
 
-async fn signed(state: &AppState, dir: &str, uri: &OriginalUri, body: &[u8], rule: KeyRule) -> AcmeResult<AcmeRequest> {
-    Ok(state.authority.acme_verify(dir, &request_url(state, uri), body, rule).await?)
+const KID: u8 = 0;
+const JWK: u8 = 1;
+const EITHER: u8 = 2;
+
+impl<const RULE: u8> FromRequest<AppState> for Signed<RULE> {
+    type Rejection = AcmeError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, AcmeError> {
+        let path_and_query = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
+        let dir = path_and_query.split('/').nth(2).unwrap_or_default().to_owned();
+        let url = format!("{}{path_and_query}", state.authority.public_url());
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            AcmeError::from(certus_authority::Error::malformed(format!("unreadable request body: {e}")))
+        })?;
+        let rule = match RULE {
+            JWK => KeyRule::Jwk,
+            EITHER => KeyRule::Either,
+            _ => KeyRule::Kid,
+        };
+        Ok(Signed(state.authority.acme_verify(&dir, &url, &body, rule).await?))
+    }
 }
 
 fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
@@ -123,12 +139,10 @@ async fn new_nonce_head(State(state): State<AppState>, Path(dir): Path<String>) 
 async fn new_account(
     State(state): State<AppState>,
     Path(dir): Path<String>,
-    uri: OriginalUri,
-    body: Bytes,
+    Signed(req): Signed<JWK>,
 ) -> AcmeResult<Response> {
-    let req = signed(&state, &dir, &uri, &body, KeyRule::Jwk).await?;
     let urls = state.authority.acme_urls(&dir);
-    let (status, row) = match state.authority.acme_new_account(&req, &request_url(&state, &uri)).await? {
+    let (status, row) = match state.authority.acme_new_account(&req).await? {
         AccountUpdate::Created(row) => (StatusCode::CREATED, row),
         AccountUpdate::Existing(row) => (StatusCode::OK, row),
     };
@@ -139,10 +153,8 @@ async fn new_account(
 async fn account(
     State(state): State<AppState>,
     Path((dir, id)): Path<(String, String)>,
-    uri: OriginalUri,
-    body: Bytes,
+    Signed(req): Signed<KID>,
 ) -> AcmeResult<Response> {
-    let req = signed(&state, &dir, &uri, &body, KeyRule::Kid).await?;
     let row = state.authority.acme_update_account(&req, &id).await?;
     Ok(json_response(StatusCode::OK, account_json(&state.authority.acme_urls(&dir), &row)))
 }
@@ -157,10 +169,8 @@ async fn orders(
     State(state): State<AppState>,
     Path((dir, id)): Path<(String, String)>,
     Query(page): Query<Page>,
-    uri: OriginalUri,
-    body: Bytes,
+    Signed(req): Signed<KID>,
 ) -> AcmeResult<Response> {
-    let req = signed(&state, &dir, &uri, &body, KeyRule::Kid).await?;
     let (ids, more) = state.authority.acme_list_orders(&req, &id, page.cursor).await?;
     let urls = state.authority.acme_urls(&dir);
     let list: Vec<String> = ids.iter().map(|o| urls.at(&format!("order/{o}"))).collect();
@@ -177,21 +187,17 @@ async fn orders(
 async fn key_change(
     State(state): State<AppState>,
     Path(dir): Path<String>,
-    uri: OriginalUri,
-    body: Bytes,
+    Signed(req): Signed<KID>,
 ) -> AcmeResult<Response> {
-    let req = signed(&state, &dir, &uri, &body, KeyRule::Kid).await?;
-    let row = state.authority.acme_key_change(&req, &request_url(&state, &uri)).await?;
+    let row = state.authority.acme_key_change(&req).await?;
     Ok(json_response(StatusCode::OK, account_json(&state.authority.acme_urls(&dir), &row)))
 }
 
 async fn new_order(
     State(state): State<AppState>,
     Path(dir): Path<String>,
-    uri: OriginalUri,
-    body: Bytes,
+    Signed(req): Signed<KID>,
 ) -> AcmeResult<Response> {
-    let req = signed(&state, &dir, &uri, &body, KeyRule::Kid).await?;
     let order = state.authority.acme_new_order(&req).await?;
     let urls = state.authority.acme_urls(&dir);
     let location = urls.at(&format!("order/{}", order.row.id));
@@ -207,10 +213,8 @@ fn order_response(urls: &certus_authority::AcmeUrls, order: &certus_authority::N
 async fn order(
     State(state): State<AppState>,
     Path((dir, id)): Path<(String, String)>,
-    uri: OriginalUri,
-    body: Bytes,
+    Signed(req): Signed<KID>,
 ) -> AcmeResult<Response> {
-    let req = signed(&state, &dir, &uri, &body, KeyRule::Kid).await?;
     let order = state.authority.acme_get_order(&req, &id).await?;
     Ok(order_response(&state.authority.acme_urls(&dir), &order))
 }
@@ -218,10 +222,8 @@ async fn order(
 async fn finalize(
     State(state): State<AppState>,
     Path((dir, id)): Path<(String, String)>,
-    uri: OriginalUri,
-    body: Bytes,
+    Signed(req): Signed<KID>,
 ) -> AcmeResult<Response> {
-    let req = signed(&state, &dir, &uri, &body, KeyRule::Kid).await?;
     let order = state.authority.acme_finalize(&req, &id).await?;
     Ok(order_response(&state.authority.acme_urls(&dir), &order))
 }
@@ -229,10 +231,8 @@ async fn finalize(
 async fn authz(
     State(state): State<AppState>,
     Path((dir, id)): Path<(String, String)>,
-    uri: OriginalUri,
-    body: Bytes,
+    Signed(req): Signed<KID>,
 ) -> AcmeResult<Response> {
-    let req = signed(&state, &dir, &uri, &body, KeyRule::Kid).await?;
     let row = state.authority.acme_authz(&req, &id).await?;
     let res = json_response(StatusCode::OK, authz_json(&state.authority.acme_urls(&dir), &row));
     Ok(if row.status == "processing" { with_retry_after(res) } else { res })
@@ -241,10 +241,8 @@ async fn authz(
 async fn challenge(
     State(state): State<AppState>,
     Path((dir, authz, typ)): Path<(String, String, String)>,
-    uri: OriginalUri,
-    body: Bytes,
+    Signed(req): Signed<KID>,
 ) -> AcmeResult<Response> {
-    let req = signed(&state, &dir, &uri, &body, KeyRule::Kid).await?;
     let row = state.authority.acme_challenge(&req, &authz, &typ).await?;
     let urls = state.authority.acme_urls(&dir);
     let mut res = json_response(StatusCode::OK, challenge_json(&urls, &row, &typ));
@@ -257,22 +255,14 @@ async fn challenge(
 
 async fn certificate(
     State(state): State<AppState>,
-    Path((dir, id)): Path<(String, String)>,
-    uri: OriginalUri,
-    body: Bytes,
+    Path((_, id)): Path<(String, String)>,
+    Signed(req): Signed<KID>,
 ) -> AcmeResult<Response> {
-    let req = signed(&state, &dir, &uri, &body, KeyRule::Kid).await?;
     let pem = state.authority.acme_certificate(&req, &id).await?;
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/pem-certificate-chain")], pem).into_response())
 }
 
-async fn revoke(
-    State(state): State<AppState>,
-    Path(dir): Path<String>,
-    uri: OriginalUri,
-    body: Bytes,
-) -> AcmeResult<StatusCode> {
-    let req = signed(&state, &dir, &uri, &body, KeyRule::Either).await?;
+async fn revoke(State(state): State<AppState>, Signed(req): Signed<EITHER>) -> AcmeResult<StatusCode> {
     state.authority.acme_revoke(&req).await?;
     Ok(StatusCode::OK)
 }

@@ -82,7 +82,7 @@ fn checked_contacts(contact: Vec<String>) -> Result<String> {
 
 impl Authority {
     /// newAccount: the key's account, or a new one.
-    pub async fn acme_new_account(&self, req: &AcmeRequest, url: &str) -> Result<AccountUpdate> {
+    pub async fn acme_new_account(&self, req: &AcmeRequest) -> Result<AccountUpdate> {
         let p: NewAccountPayload = req.payload_json()?;
         let jwk = req.jwk.as_ref().ok_or_else(|| Error::internal("newAccount without a jwk"))?;
         let thumbprint =
@@ -105,7 +105,7 @@ impl Authority {
             ));
         }
         let eab_kid = match &p.external_account_binding {
-            Some(eab) => Some(self.check_eab(req, url, eab, jwk).await?),
+            Some(eab) => Some(self.check_eab(req, eab, jwk).await?),
             None if dir.require_eab => {
                 return Err(problem(
                     ErrorKind::Forbidden,
@@ -141,7 +141,7 @@ impl Authority {
 
     /// Checks an external account binding (RFC 8555 §7.3.4): an HS256 JWS by an unused key of
     /// this directory, over the account's own JWK, for this URL. Returns its kid.
-    async fn check_eab(&self, req: &AcmeRequest, url: &str, eab: &Value, jwk: &Value) -> Result<String> {
+    async fn check_eab(&self, req: &AcmeRequest, eab: &Value, jwk: &Value) -> Result<String> {
         let bad = |m: &str| problem(ErrorKind::Unauthorized, "unauthorized", format!("externalAccountBinding: {m}"));
         let part = |name: &str| eab.get(name).and_then(Value::as_str).ok_or_else(|| bad("not a flattened JWS"));
         let (protected, payload, signature) = (part("protected")?, part("payload")?, part("signature")?);
@@ -154,7 +154,7 @@ impl Authority {
                 "externalAccountBinding must use HS256",
             ));
         }
-        if header.get("url").and_then(Value::as_str) != Some(url) || header.get("nonce").is_some() {
+        if header.get("url").and_then(Value::as_str) != Some(req.url.as_str()) || header.get("nonce").is_some() {
             return Err(bad("its url must be the newAccount URL, and it must carry no nonce"));
         }
         let kid = header.get("kid").and_then(Value::as_str).ok_or_else(|| bad("no kid"))?;
@@ -208,10 +208,10 @@ impl Authority {
 
     /// keyChange (RFC 8555 §7.3.5): the inner JWS, signed by the new key, names the account and
     /// its old key. `Err` with `Conflict` kind carries the account that already has the new key.
-    pub async fn acme_key_change(&self, req: &AcmeRequest, url: &str) -> Result<AcmeAccountRow> {
+    pub async fn acme_key_change(&self, req: &AcmeRequest) -> Result<AcmeAccountRow> {
         let account = req.signer()?.clone();
         let inner = verify_flattened(&req.payload, None)?;
-        if inner.header.get("url").and_then(Value::as_str) != Some(url) {
+        if inner.header.get("url").and_then(Value::as_str) != Some(req.url.as_str()) {
             return Err(problem(ErrorKind::Malformed, "malformed", "the inner JWS must have the outer JWS's url"));
         }
         let new_jwk = inner.header.get("jwk").cloned().ok_or_else(|| Error::internal("inner JWS without jwk"))?;

@@ -27,6 +27,8 @@ pub enum KeyRule {
 pub struct AcmeRequest {
     /// The directory it was sent to.
     pub directory: AcmeDirectoryRow,
+    /// The URL it was sent to (its JWS names it).
+    pub url: String,
     /// The payload; empty for POST-as-GET.
     pub payload: Vec<u8>,
     /// The account that signed it (`kid` requests).
@@ -163,7 +165,7 @@ impl Authority {
             .transpose()?;
         let verified = verify_flattened(body, account_key.as_ref())?;
         let jwk = if account.is_none() { verified.header.get("jwk").cloned() } else { None };
-        Ok(AcmeRequest { directory, payload: verified.payload, account, jwk, key: verified.key })
+        Ok(AcmeRequest { directory, url: url.to_owned(), payload: verified.payload, account, jwk, key: verified.key })
     }
 
     async fn account_of_kid(&self, directory: &AcmeDirectoryRow, kid: &str) -> Result<AcmeAccountRow> {
