@@ -628,3 +628,43 @@ def test_loopback_targets_need_permission(tmp_path):
         srv.stop()
         cts.stop()
         shutil.rmtree(srv.data, ignore_errors=True)
+
+
+def test_profiles_directory_over_a_ca_and_profile(acme, responder):
+    admin = acme["admin"]
+    short = admin.ok("post", "/api/ca/v1/profiles", 201, json={
+        "id": unique("acme-short"), "name": "short", "validity": {"type": "Duration", "duration": "2d"},
+        "key_usage": ["DigitalSignature"], "extended_key_usages": ["ServerAuth"]})
+    client = admin.ok("post", "/api/ca/v1/profiles", 201, json={
+        "id": unique("acme-client"), "name": "client", "validity": {"type": "Duration", "duration": "3d"},
+        "key_usage": ["DigitalSignature"], "extended_key_usages": ["ClientAuth"]})
+    d = admin.ok("post", "/v1/pki/acme/directories", 201, json={
+        "name": unique("prof"), "ca_id": acme["inter"]["id"], "profile_id": short["id"], "profiles": [client["id"]]})
+    assert d["profiles"] == [short["id"], client["id"]]
+    c = AcmeClient(d["directory_url"])
+    assert set(c.directory["meta"]["profiles"]) == {short["id"], client["id"]}
+    c.register()
+
+    def issue(profile=None):
+        ids = [{"type": "dns", "value": unique("p") + ".example.test"}]
+        payload = {"identifiers": ids, **({"profile": profile} if profile else {})}
+        r = c.post(c.directory["newOrder"], payload)
+        assert r.status_code == 201 and r.json().get("profile") == profile, r.text
+        authz = c.post(r.json()["authorizations"][0], None).json()
+        chall = next(ch for ch in authz["challenges"] if ch["type"] == "http-01")
+        responder.answers[chall["token"]] = f"{chall['token']}.{c.thumbprint()}"
+        assert c.post(chall["url"], {}).json()["status"] in ("valid", "processing")
+        for _ in range(100):
+            if c.post(r.headers["Location"], None).json()["status"] == "ready":
+                break
+            time.sleep(0.05)
+        done = c.post(r.json()["finalize"], {"csr": b64(csr_der([ids[0]["value"]]))})
+        assert done.status_code == 200, done.text
+        pem = c.post(done.json()["certificate"], None).text
+        cert = check_certificate(acme, write(acme["tmp"] / f"{profile}.pem", pem), f"prof-{profile}")
+        days = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
+        eku = list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+        return days, eku
+
+    assert issue() == (2, [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH])
+    assert issue(client["id"]) == (3, [x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH])

@@ -186,15 +186,17 @@ impl Authority {
     }
 
     /// What a door policy makes of a CSR: the plan and the key to certify. `profile_id`
-    /// replaces the policy's issuance profile when given; `san_only` lets a role's certificate
-    /// go without a common name (ACME clients send none; the SAN is then critical).
+    /// replaces the policy's issuance profile when given. `names_proven` (ACME: the CSR's names
+    /// are the validated identifiers) certifies exactly those names, whatever the profile says
+    /// about copying SANs, and lets a role's certificate go without a common name (ACME clients
+    /// send none; the SAN is then critical).
     pub(crate) async fn plan_csr_by_policy(
         &self,
         caller: &Caller,
         policy: &DoorPolicy,
         csr: &certus_x509::CsrInfo,
         profile_id: Option<&str>,
-        san_only: bool,
+        names_proven: bool,
     ) -> Result<(LeafPlan, Arc<dyn PublicKeyData + Send + Sync>)> {
         match policy {
             DoorPolicy::Role(role) => {
@@ -202,12 +204,18 @@ impl Authority {
                 if let Some(id) = profile_id {
                     role.profile_id = Some(id.to_owned());
                 }
-                role.require_cn &= !san_only;
+                role.require_cn &= !names_proven;
                 self.plan_csr_for_role(caller, &role, csr, None).await
             }
             DoorPolicy::Profile { ca_id, profile_id: own } => {
                 let id = profile_id.unwrap_or(own).to_owned();
-                self.plan_csr_for_profile(caller, ca_id, csr, crate::lamassu::ProfileChoice::Id(id)).await
+                let choice = crate::lamassu::ProfileChoice::Id(id);
+                let (mut plan, key) = self.plan_csr_for_profile(caller, ca_id, csr, choice).await?;
+                if names_proven {
+                    plan.dns_names = csr.dns_names.clone();
+                    plan.ip_addresses = csr.ip_addresses.clone();
+                }
+                Ok((plan, key))
             }
         }
     }
