@@ -66,7 +66,7 @@ PEBBLE_S=$(run_lego "$PEBBLE_DIR" "$WORK/pebble.pem" pebble)
 
 mkdir -p bench/results
 {
-echo "ACME benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, lego $(lego --version | awk '{print $3}'), $N sequential http-01 issuances each"
+echo "ACME benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, lego $(dpkg-query -W -f='${Version}' lego 2>/dev/null || lego --version | awk '{print $3}'), $N sequential http-01 issuances each"
 echo
 echo "| measure | Certus | pebble (PEBBLE_VA_NOSLEEP=1) | ratio |"
 echo "|---|---|---|---|"
