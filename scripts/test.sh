@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need (openssl, curl,
-# PostgreSQL, SoftHSM2, lego and pebble from Debian; pkilint, pytest and certbot in ./.venv), checks formatting and
+# PostgreSQL, SoftHSM2, lego, pebble and prometheus (promtool) from Debian; pkilint, pytest and certbot in ./.venv), checks formatting and
 # clippy, builds, runs the Rust unit tests with cargo-nextest (the store suite on SQLite and on a
 # throwaway PostgreSQL cluster) and the integration tests against the real binary twice: on the
 # embedded SQLite default, then on PostgreSQL (which adds the three-node tests); finally a short
@@ -16,6 +16,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v softhsm2-util >/dev/null || need_apt+=(softhsm2)
 command -v lego >/dev/null || need_apt+=(lego)
 command -v pebble-challtestsrv >/dev/null || need_apt+=(pebble)
+command -v promtool >/dev/null || need_apt+=(prometheus)
 if ((${#need_apt[@]})); then
     echo "==> installing ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo

@@ -42,6 +42,7 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
+        certus_authority::note_error(e.kind);
         let (status, code) = match e.kind {
             ErrorKind::Malformed => (StatusCode::BAD_REQUEST, "invalid_request"),
             ErrorKind::Policy => (StatusCode::BAD_REQUEST, "policy_violation"),

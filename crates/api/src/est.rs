@@ -35,6 +35,7 @@ struct EstError(StatusCode, String);
 
 impl From<certus_authority::Error> for EstError {
     fn from(e: certus_authority::Error) -> Self {
+        certus_authority::note_error(e.kind);
         let status = match e.kind {
             ErrorKind::Malformed | ErrorKind::Policy => StatusCode::BAD_REQUEST,
             ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use crate::AppState;
 
 /// Whether the request asks for a certificate to be signed, on any door.
-fn is_issuing(method: &Method, path: &str) -> bool {
+pub(crate) fn is_issuing(method: &Method, path: &str) -> bool {
     if method != Method::POST {
         return false;
     }
@@ -26,6 +26,9 @@ fn is_issuing(method: &Method, path: &str) -> bool {
         || under("/api/v1/certificates/", "/renew")
         || under("/api/ca/v1/cas/", "/certificates/sign")
         || (path.starts_with("/v1/") && path.contains("/x509-service-api/"))
+        || under("/acme/", "/finalize")
+        || (path.starts_with("/.well-known/est/")
+            && ["/simpleenroll", "/simplereenroll", "/serverkeygen"].iter().any(|op| path.ends_with(op)))
 }
 
 pub(crate) async fn issue_rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -72,6 +75,8 @@ mod tests {
             "/api/v1/certificates/7/renew",
             "/api/ca/v1/cas/ca1/certificates/sign",
             "/v1/o.t.x509/x509-service-api/iso/iacas",
+            "/acme/web/order/order_1/finalize",
+            "/.well-known/est/iot/simpleenroll",
         ] {
             assert!(is_issuing(&Method::POST, path), "{path}");
         }

@@ -15,6 +15,7 @@ mod guards;
 mod issue_limit;
 mod lamassu;
 mod mdl;
+mod metrics;
 mod native;
 mod ocsp;
 mod time_fmt;
@@ -39,6 +40,8 @@ pub struct AppState {
     /// Issuing requests allowed per bearer token and per client address and minute, across
     /// nodes (0: no limit).
     pub issue_rate_limit: u64,
+    /// The bearer token `/metrics` asks for (none: open).
+    pub metrics_token: Option<String>,
 }
 
 /// The default for [`AppState::request_timeout`].
@@ -47,12 +50,24 @@ pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::fr
 impl AppState {
     /// `logins_per_minute`: password logins allowed per client address and minute on /api/v1.
     pub fn new(authority: Authority, logins_per_minute: usize) -> Self {
-        AppState { authority, logins_per_minute, request_timeout: DEFAULT_REQUEST_TIMEOUT, issue_rate_limit: 0 }
+        AppState {
+            authority,
+            logins_per_minute,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            issue_rate_limit: 0,
+            metrics_token: None,
+        }
     }
 
     /// Limits issuing requests per bearer token and per client address and minute (0: none).
     pub fn with_issue_rate_limit(mut self, per_minute: u64) -> Self {
         self.issue_rate_limit = per_minute;
+        self
+    }
+
+    /// Puts `/metrics` behind this bearer token.
+    pub fn with_metrics_token(mut self, token: Option<String>) -> Self {
+        self.metrics_token = token.filter(|t| !t.is_empty());
         self
     }
 
@@ -109,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .merge(acme::router(state.clone()))
         .merge(fastpki::router())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .route("/metrics", axum::routing::get(metrics::metrics))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), issue_limit::issue_rate_limit))
@@ -116,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(guards::BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guards::request_timeout))
         .layer(axum::middleware::from_fn(door_errors::json_errors))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(axum::middleware::from_fn(guards::contain_panics))
         .with_state(state)
 }

@@ -22,6 +22,7 @@ pub mod fuzzing;
 mod issue;
 mod lamassu;
 mod mdl;
+mod metrics;
 mod ocsp;
 mod pipeline;
 pub mod policy;
@@ -65,6 +66,7 @@ pub use mdl::{
     DsData, GenericData, GenericIssuer, IacaData, IacaSigner, KeyRef, KmsKeyView, MdlIssued, MdlService,
     PublicKeySource, StoreEntry, StoreWrite, Target,
 };
+pub use metrics::{Metrics, RequestOutcome, in_request, note_error, prometheus_text};
 pub use ocsp::{OcspReply, OcspSigner};
 pub use profiles::{Profile, ProfileView, eku_name, key_usage_name};
 pub use roles::{RolePatch, RoleView};
@@ -96,6 +98,7 @@ pub struct Authority {
     max_sans: usize,
     /// How ACME challenges are validated.
     acme: Arc<acme::AcmeSettings>,
+    metrics: Arc<metrics::Metrics>,
 }
 
 /// The default cap on SANs per certificate.
@@ -117,6 +120,9 @@ impl std::fmt::Debug for Authority {
 impl Authority {
     /// An authority over this store and KEK, publishing URLs under `public_url`.
     pub fn new(store: Store, kek: Kek, public_url: &str) -> Self {
+        let metrics = Arc::new(metrics::Metrics::default());
+        let observer = metrics.clone();
+        store.observe_batches(Arc::new(move |n| observer.batch(n)));
         Authority {
             store,
             kek: Arc::new(kek),
@@ -132,6 +138,7 @@ impl Authority {
             clock: Arc::new(SystemClock),
             max_sans: DEFAULT_MAX_SANS,
             acme: Arc::default(),
+            metrics,
         }
     }
 

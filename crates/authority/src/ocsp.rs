@@ -89,27 +89,42 @@ fn failure(f: OcspFailure) -> OcspReply {
 impl Authority {
     /// Answers one DER OCSPRequest. Never fails: problems become OCSP error statuses.
     pub async fn ocsp_respond(&self, request: &[u8]) -> OcspReply {
+        let (reply, status) = self.ocsp_reply(request).await;
+        self.metrics.ocsp_response(status);
+        reply
+    }
+
+    /// The reply and its response status's name.
+    async fn ocsp_reply(&self, request: &[u8]) -> (OcspReply, &'static str) {
+        let refused = |f: OcspFailure| {
+            let name = match f {
+                OcspFailure::MalformedRequest => "malformed_request",
+                OcspFailure::Unauthorized => "unauthorized",
+                _ => "internal_error",
+            };
+            (failure(f), name)
+        };
         let Ok(query) = parse_ocsp_request(request) else {
-            return failure(OcspFailure::MalformedRequest);
+            return refused(OcspFailure::MalformedRequest);
         };
         // One signature covers the whole response, so every CertID must name the same CA.
         let mut ca_ids = Vec::with_capacity(query.items.len());
         for item in &query.items {
-            let Some(hash) = item.hash else { return failure(OcspFailure::Unauthorized) };
+            let Some(hash) = item.hash else { return refused(OcspFailure::Unauthorized) };
             match self.issuer_of(hash, &item.issuer_name_hash, &item.issuer_key_hash).await {
                 Some(id) => ca_ids.push(id),
-                None => return failure(OcspFailure::Unauthorized),
+                None => return refused(OcspFailure::Unauthorized),
             }
         }
         if ca_ids.windows(2).any(|w| w[0] != w[1]) {
-            return failure(OcspFailure::Unauthorized);
+            return refused(OcspFailure::Unauthorized);
         }
         let ca_id = ca_ids.swap_remove(0);
         match self.answer(&ca_id, request, &query).await {
-            Ok(reply) => reply,
+            Ok(reply) => (reply, "successful"),
             Err(e) => {
                 tracing::error!(error = %e, ca_id, "OCSP response failed");
-                failure(OcspFailure::InternalError)
+                refused(OcspFailure::InternalError)
             }
         }
     }

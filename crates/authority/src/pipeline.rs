@@ -170,22 +170,33 @@ impl Authority {
         let template = order.template;
         let (subject_cn, sans) = template.names();
         let common_name = order.listed_name.or(subject_cn);
-        let der = signing(key.spec(), move || {
+        let built = signing(key.spec(), move || {
             let subject: &dyn PublicKeyData = &*subject_key;
             Ok(match (&template, issuer_der.as_deref()) {
-                (Template::Cert(spec), _) if self_signed => build_certificate(spec, SignWith::SelfSigned(&*key))?,
+                (Template::Cert(spec), _) if self_signed => build_certificate(spec, SignWith::SelfSigned(&*key)),
                 (Template::Cert(spec), Some(issuer_der)) => {
-                    build_certificate(spec, SignWith::Issuer { issuer_der, issuer_key: &*key, subject_key: subject })?
+                    build_certificate(spec, SignWith::Issuer { issuer_der, issuer_key: &*key, subject_key: subject })
                 }
-                (Template::Iaca(spec), _) => certus_x509::build_iaca(spec, &*key)?,
-                (Template::Ds(spec), Some(iaca_der)) => certus_x509::build_ds(spec, subject, iaca_der, &*key)?,
-                (Template::Generic(spec), issuer_der) => certus_x509::build_generic(spec, subject, &*key, issuer_der)?,
+                (Template::Iaca(spec), _) => certus_x509::build_iaca(spec, &*key),
+                (Template::Ds(spec), Some(iaca_der)) => certus_x509::build_ds(spec, subject, iaca_der, &*key),
+                (Template::Generic(spec), issuer_der) => certus_x509::build_generic(spec, subject, &*key, issuer_der),
                 (Template::Cert(_) | Template::Ds(_), None) => {
                     return Err(Error::internal("this certificate needs its issuer's certificate"));
                 }
             })
         })
         .await?;
+        let metrics_ca = order.signer.ca().map(|ca| ca.id.clone()).unwrap_or_else(|| "self-signed".into());
+        let der = match built {
+            Ok(der) => der,
+            Err(e) => {
+                if let certus_x509::Error::Lint(findings) = &e {
+                    findings.iter().for_each(|f| self.metrics.lint_refusal(f.rule));
+                    self.metrics.issuance(&metrics_ca, "lint_refused");
+                }
+                return Err(e.into());
+            }
+        };
 
         // 7. Record the certificate, its kept key, a new CA, the door's record and the audit
         //    entry in one transaction, through group commit; acknowledged means durable.
@@ -221,6 +232,7 @@ impl Authority {
         let audit = self.audit_row(caller, order.audit.action, &resource, (order.audit.detail)(&cert));
         let record = IssuanceRecord { cert, key: order.kept_key, ca: new_ca, door, audit };
         let (record, door_id) = self.store.record_issuance(record).await?;
+        self.metrics.issuance(&metrics_ca, "issued");
         Ok(Signed { cert: record.cert, ca: record.ca, door_id })
     }
 }

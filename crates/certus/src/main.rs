@@ -167,6 +167,9 @@ struct ServeArgs {
     /// Let ACME validation connect to loopback and link-local addresses (test setups only).
     #[arg(long, env = "CERTUS_ACME_ALLOW_LOOPBACK")]
     acme_allow_loopback: bool,
+    /// Bearer token `/metrics` asks for (default: none, open to whoever reaches the port).
+    #[arg(long, env = "CERTUS_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
     /// Use this superuser token when bootstrapping an empty database, instead of a random one.
     #[arg(long, env = "CERTUS_BOOTSTRAP_TOKEN", hide_env_values = true)]
     bootstrap_token: Option<String>,
@@ -284,7 +287,8 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
 
     let state = certus_api::AppState::new(authority, args.auth_rate_limit)
         .with_request_timeout(Duration::from_secs(args.request_timeout))
-        .with_issue_rate_limit(args.issue_rate_limit);
+        .with_issue_rate_limit(args.issue_rate_limit)
+        .with_metrics_token(args.metrics_token.clone());
     let app = certus_api::router(state);
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {

@@ -19,8 +19,12 @@ impl Store {
     /// record and the door's integer id if it numbers its records.
     pub async fn record_issuance(&self, record: IssuanceRecord) -> Result<(IssuanceRecord, DoorId)> {
         let pool = self.pool().clone();
+        let observer = self.batch_observer.clone();
         let writer = self.issuance.get_or_init(|| {
             crate::group_commit::spawn(move |batch| {
+                if let Some(observe) = observer.get() {
+                    observe(batch.len());
+                }
                 let pool = pool.clone();
                 async move { write_batch(&pool, batch).await }
             })

@@ -22,6 +22,7 @@ mod csrs;
 mod error;
 mod est;
 mod fastpki;
+mod gauges;
 mod group_commit;
 mod issuance;
 mod keys;
@@ -49,7 +50,8 @@ pub use fastpki::accounts::{ServiceAccountRow, ServiceTokenRow};
 pub use fastpki::{
     FastPkiAuditQuery, FastPkiAuditRow, FastPkiCa, FastPkiCaRow, FastPkiCert, FastPkiCertRow, FastPkiOrgRow,
 };
+pub use gauges::InventoryGauges;
 pub use mdl::{ServiceRow, StoreEntryRow};
 pub use records::*;
-pub use store::Store;
+pub use store::{BatchObserver, Store};
 pub use users::UserRow;

@@ -21,7 +21,12 @@ pub struct Store {
     pub(crate) crl_locks: LocalLocks,
     /// The group-commit writer, started by the first issuance (`issuance.rs`).
     pub(crate) issuance: Arc<OnceLock<tokio::sync::mpsc::Sender<Job>>>,
+    /// Told the size of each group-commit batch (metrics), if set.
+    pub(crate) batch_observer: Arc<OnceLock<BatchObserver>>,
 }
+
+/// Receives the size of each group-commit batch.
+pub type BatchObserver = Arc<dyn Fn(usize) + Send + Sync>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -69,7 +74,13 @@ impl Store {
             .connect(url)
             .await?;
         crate::migrate::run(&pool, backend).await?;
-        Ok(Store { pool, backend, issuance: Arc::default(), crl_locks: Default::default() })
+        Ok(Store {
+            pool,
+            backend,
+            issuance: Arc::default(),
+            crl_locks: Default::default(),
+            batch_observer: Arc::default(),
+        })
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
@@ -79,6 +90,11 @@ impl Store {
     /// A writing transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE): a
     /// transaction that reads before it writes then waits its turn (busy_timeout) instead of
     /// failing with "database is locked" when another writer committed in between.
+    /// Reports each group-commit batch's size to `observer` (set once; later calls are ignored).
+    pub fn observe_batches(&self, observer: BatchObserver) {
+        let _ = self.batch_observer.set(observer);
+    }
+
     pub(crate) async fn begin_write(&self) -> Result<crate::db::Tx<'static>> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,

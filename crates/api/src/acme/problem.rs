@@ -34,6 +34,7 @@ pub(crate) struct AcmeError(Error);
 
 impl From<Error> for AcmeError {
     fn from(e: Error) -> Self {
+        certus_authority::note_error(e.kind);
         AcmeError(e)
     }
 }

@@ -106,6 +106,7 @@ impl IntoResponse for FastPkiError {
 
 impl From<certus_authority::Error> for FastPkiError {
     fn from(e: certus_authority::Error) -> Self {
+        certus_authority::note_error(e.kind);
         let status = match e.kind {
             ErrorKind::Malformed => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::Policy => StatusCode::BAD_REQUEST,

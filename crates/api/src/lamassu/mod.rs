@@ -28,6 +28,7 @@ pub(crate) struct CaError(StatusCode, String);
 
 impl From<Error> for CaError {
     fn from(e: Error) -> Self {
+        certus_authority::note_error(e.kind);
         let status = match e.kind {
             ErrorKind::Malformed | ErrorKind::Policy => StatusCode::BAD_REQUEST,
             ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
