@@ -56,11 +56,12 @@ class Server:
         self.prefix = list(prefix)  # e.g. a shell that lowers `ulimit -n` before exec
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = dict(os.environ, RUST_LOG="warn", **(env or {}))
+        self.env = {**os.environ, "RUST_LOG": "warn", **(env or {})}
         if PG_URL:
             self.env["CERTUS_DATABASE_URL"] = database_for(self.data_dir)
         self.proc = None
         self.stdout = ""
+        self.stderr = ""
 
     def start(self):
         self.proc = subprocess.Popen(
@@ -85,11 +86,12 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
-                out, _ = self.proc.communicate(timeout=20)
+                out, err = self.proc.communicate(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                out, _ = self.proc.communicate()
+                out, err = self.proc.communicate()
             self.stdout += out or ""
+            self.stderr += err or ""
         return self.proc.returncode
 
 

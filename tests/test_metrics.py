@@ -77,3 +77,24 @@ def test_metrics_token_closes_the_endpoint():
         assert requests.get(srv.url + "/metrics", headers={"Authorization": f"Bearer {BOOTSTRAP_TOKEN}"},
                             timeout=30).status_code == 401
         assert "certus_http_requests_total" in scrape(srv.url, "metrics-secret-0123456789")
+
+
+def test_json_logs_carry_the_request_id(tmp):
+    import json
+    from conftest import Server
+    srv = Server(tmp / "logs", env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN, "CERTUS_LOG_FORMAT": "json",
+                                    "RUST_LOG": "info"}).start()
+    try:
+        r = requests.get(srv.url + "/v1/pki/ca", headers={"X-Request-Id": "trace-4242"}, timeout=30)
+        assert r.status_code == 401 and r.headers["X-Request-Id"] == "trace-4242"
+        # An unusable id is replaced, not echoed.
+        r = requests.get(srv.url + "/v1/health", headers={"X-Request-Id": "bad id\\x7f"}, timeout=30)
+        generated = r.headers["X-Request-Id"]
+        assert re.fullmatch(r"[0-9a-f]{16}", generated)
+    finally:
+        srv.stop()
+    lines = [json.loads(line) for line in srv.stderr.splitlines() if line.startswith("{")]
+    assert lines and len(lines) == len([line for line in srv.stderr.splitlines() if line.strip()])
+    done = [x for x in lines if x.get("span", {}).get("request_id") == "trace-4242"]
+    assert done and done[-1]["fields"]["status"] == 401 and done[-1]["span"]["path"] == "/v1/pki/ca"
+    assert any(x.get("span", {}).get("request_id") == generated for x in lines)

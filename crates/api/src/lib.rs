@@ -18,6 +18,7 @@ mod mdl;
 mod metrics;
 mod native;
 mod ocsp;
+mod request_id;
 mod time_fmt;
 
 use axum::Router;
@@ -134,5 +135,6 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(door_errors::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(axum::middleware::from_fn(guards::contain_panics))
+        .layer(axum::middleware::from_fn(request_id::request_id))
         .with_state(state)
 }
