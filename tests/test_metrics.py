@@ -83,7 +83,7 @@ def test_json_logs_carry_the_request_id(tmp):
     import json
     from conftest import Server
     srv = Server(tmp / "logs", env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN, "CERTUS_LOG_FORMAT": "json",
-                                    "RUST_LOG": "info"}).start()
+                                    "RUST_LOG": "info,certus_api::request_id=debug"}).start()
     try:
         r = requests.get(srv.url + "/v1/pki/ca", headers={"X-Request-Id": "trace-4242"}, timeout=30)
         assert r.status_code == 401 and r.headers["X-Request-Id"] == "trace-4242"
