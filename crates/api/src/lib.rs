@@ -89,6 +89,7 @@ impl AppState {
         (name = "issue", description = "Issuing and signing"),
         (name = "csr", description = "CSR approval workflow"),
         (name = "acme", description = "ACME directories and EAB keys (clients use /acme/{name}/directory)"),
+        (name = "webhooks", description = "Signed event deliveries (issued, revoked, expiring, CRL published)"),
         (name = "est", description = "EST labels and credentials (devices enroll at /.well-known/est)"),
         (name = "certificates", description = "Certificate inventory, validation, revocation"),
         (name = "trust-anchors", description = "External trust anchors"),

@@ -33,6 +33,7 @@ mod trust;
 mod ttl_cache;
 mod users;
 mod validate;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -49,7 +50,9 @@ pub use admin::{NewToken, TokenView};
 pub use auth::{Caller, Scope};
 pub use ca::{CaView, NewCa};
 pub use certs::{CertPage, CertStatus, CertView, ImportRequest, ListRequest, RevokeResult};
-pub use certus_store::{AcmeAccountRow, AcmeAuthzRow, AcmeDirectoryRow, AcmeEabKeyRow, AcmeOrderRow, EstLabelRow};
+pub use certus_store::{
+    AcmeAccountRow, AcmeAuthzRow, AcmeDirectoryRow, AcmeEabKeyRow, AcmeOrderRow, DeliveryRow, EstLabelRow,
+};
 pub use certus_store::{FastPkiCert, FastPkiOrgRow, ServiceAccountRow, TenantRow, UserRow};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use crl::{CRL_REFRESH_SECS, CrlView};
@@ -73,6 +76,7 @@ pub use roles::{RolePatch, RoleView};
 pub use trust::TrustAnchorView;
 pub use users::{ACCESS_TOKEN_MINUTES, NewUser, Session, TokenPair, UserPatch};
 pub use validate::{ValidateRequest, Validation};
+pub use webhooks::{EVENTS as WEBHOOK_EVENTS, NewWebhook, WebhookView, signature as webhook_signature};
 
 /// Shared engine state; cheap to clone.
 #[derive(Clone)]

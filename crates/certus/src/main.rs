@@ -170,6 +170,13 @@ struct ServeArgs {
     /// Let ACME validation connect to loopback and link-local addresses (test setups only).
     #[arg(long, env = "CERTUS_ACME_ALLOW_LOOPBACK")]
     acme_allow_loopback: bool,
+    /// Days before notAfter at which `certificate.expiring` and `ca.expiring` are sent (once each).
+    #[arg(long, env = "CERTUS_EXPIRY_THRESHOLDS", default_value = "30,7,1", value_delimiter = ',',
+          value_parser = clap::value_parser!(i64).range(1..=3650))]
+    expiry_thresholds: Vec<i64>,
+    /// Seconds between expiry scans.
+    #[arg(long, env = "CERTUS_EXPIRY_SCAN_INTERVAL", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    expiry_scan_interval: u64,
     /// Bearer token `/metrics` asks for (default: none, open to whoever reaches the port).
     #[arg(long, env = "CERTUS_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
@@ -177,6 +184,9 @@ struct ServeArgs {
     #[arg(long, env = "CERTUS_BOOTSTRAP_TOKEN", hide_env_values = true)]
     bootstrap_token: Option<String>,
 }
+
+/// How often the webhook outbox is polled when it was empty.
+const WEBHOOK_POLL: Duration = Duration::from_millis(500);
 
 /// How often stale CRLs are looked for (each is rebuilt once an hour) and expired sessions swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(300);
@@ -289,6 +299,28 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
         })
     };
 
+    let webhooks = {
+        let authority = authority.clone();
+        let thresholds = args.expiry_thresholds.clone();
+        let scan_every = Duration::from_secs(args.expiry_scan_interval);
+        tokio::spawn(async move {
+            let mut last_scan: Option<std::time::Instant> = None;
+            loop {
+                if last_scan.is_none_or(|t| t.elapsed() >= scan_every) {
+                    last_scan = Some(std::time::Instant::now());
+                    if let Err(e) = authority.scan_expiry(&thresholds).await {
+                        tracing::warn!(error = %e, "expiry scan failed");
+                    }
+                }
+                match authority.send_due_webhooks().await {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "webhook sending failed"),
+                }
+                tokio::time::sleep(WEBHOOK_POLL).await;
+            }
+        })
+    };
     let state = certus_api::AppState::new(authority, args.auth_rate_limit)
         .with_request_timeout(Duration::from_secs(args.request_timeout))
         .with_issue_rate_limit(args.issue_rate_limit)
@@ -310,6 +342,7 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
     listener::serve(tcp, app, tls, limits, shutdown_signal()).await;
     // In-flight requests have finished; every acknowledged write is committed. Close cleanly.
     sweeper.abort();
+    webhooks.abort();
     store.close().await;
     tracing::info!("shut down cleanly");
     Ok(true)

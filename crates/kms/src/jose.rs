@@ -42,6 +42,11 @@ pub fn verify_jws(alg: &str, key: &PublicKey, signing_input: &[u8], sig: &[u8]) 
     UnparsedPublicKey::new(verifier, &key.raw).verify(signing_input, sig).map_err(|_| JwsRefusal::Signature)
 }
 
+/// HMAC-SHA256 of `message` under `key`.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), message).as_ref().to_vec()
+}
+
 /// Checks an HS256 tag in constant time.
 pub fn verify_hs256(key: &[u8], message: &[u8], tag: &[u8]) -> bool {
     hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, key), message, tag).is_ok()

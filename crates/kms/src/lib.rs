@@ -13,7 +13,7 @@ mod pkcs11;
 mod software_key;
 mod verify;
 
-pub use jose::{JwsRefusal, jwk_thumbprint, verify_hs256, verify_jws};
+pub use jose::{JwsRefusal, hmac_sha256, jwk_thumbprint, verify_hs256, verify_jws};
 pub use jwk::{JwkKey, PublicJwk, PublicKey, key_from_jwk, public_jwk, raw_signature};
 pub use kek::{Kek, write_private_file};
 pub use key::Key;

@@ -108,6 +108,13 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        let row = sqlx::query("SELECT serial, issuer_ca_id FROM certificates WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let data = serde_json::json!({"certificate_id": id, "serial": row.try_get::<String, _>("serial")?,
+            "issuer_ca_id": row.try_get::<Option<String>, _>("issuer_ca_id")?, "reason": reason, "revoked_at": at});
+        crate::webhooks::enqueue(&mut tx, tenant_id, "certificate.revoked", data, at).await?;
         crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(true)

@@ -73,13 +73,15 @@ impl CrlBuild {
 
     /// Stores the signed CRL (kept only if its number is the highest) and ends the build.
     pub async fn finish(self, crl: &CrlRow) -> Result<()> {
-        match self.inner {
-            Inner::Shared(mut tx) => {
-                store_crl(&mut *tx, crl).await?;
-                tx.commit().await?;
-            }
-            Inner::Local { pool, _guard } => store_crl(&pool, crl).await?,
+        // SQLite: the CA's build lock is held until the CRL and its announcement commit.
+        let (mut tx, _held) = match self.inner {
+            Inner::Shared(tx) => (tx, None),
+            Inner::Local { pool, _guard } => (pool.begin().await?, Some(_guard)),
+        };
+        if store_crl(&mut *tx, crl).await? {
+            publish(&mut tx, crl).await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 }
@@ -123,7 +125,7 @@ impl Store {
 
     /// Keeps the CRL with the highest number, so concurrent rebuilds never go backwards.
     pub async fn store_crl(&self, crl: &CrlRow) -> Result<()> {
-        store_crl(self.pool(), crl).await
+        store_crl(self.pool(), crl).await.map(|_| ())
     }
 
     /// Starts building a CRL for `ca_id`; see [`CrlBuild`].
@@ -139,7 +141,8 @@ impl Store {
     }
 }
 
-pub(crate) async fn store_crl<'e, E: Executor<'e, Database = Any>>(executor: E, crl: &CrlRow) -> Result<()> {
+/// Stores a CRL if its number is the highest; true when it was.
+pub(crate) async fn store_crl<'e, E: Executor<'e, Database = Any>>(executor: E, crl: &CrlRow) -> Result<bool> {
     let query = match crl.base_number {
         None => {
             "INSERT INTO crls (ca_id, crl_number, der, this_update, next_update, epoch) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -165,8 +168,19 @@ pub(crate) async fn store_crl<'e, E: Executor<'e, Database = Any>>(executor: E, 
     if let Some(base) = crl.base_number {
         q = q.bind(base);
     }
-    q.execute(executor).await?;
-    Ok(())
+    Ok(q.execute(executor).await?.rows_affected() == 1)
+}
+
+/// Announces a stored complete CRL to the CA's tenant's webhooks, in the CRL's transaction.
+async fn publish(tx: &mut crate::db::Tx<'_>, crl: &CrlRow) -> Result<()> {
+    if crl.base_number.is_some() {
+        return Ok(());
+    }
+    let tenant: String =
+        sqlx::query_scalar("SELECT tenant_id FROM cas WHERE id = $1").bind(&crl.ca_id).fetch_one(&mut **tx).await?;
+    let data = serde_json::json!({"ca_id": crl.ca_id, "crl_number": crl.crl_number,
+                                  "this_update": crl.this_update, "next_update": crl.next_update});
+    crate::webhooks::enqueue(tx, &tenant, "crl.published", data, crl.this_update).await
 }
 
 pub(crate) async fn revocation_epoch<'e, E: Executor<'e, Database = Any>>(executor: E, ca_id: &str) -> Result<i64> {

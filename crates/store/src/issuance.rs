@@ -69,6 +69,7 @@ async fn write_all(pool: &AnyPool, batch: &[Job]) -> Result<Vec<DoorId>> {
         ids.push(write_door(&mut tx, &job.record).await?);
     }
     crate::audit::insert_audits(&mut tx, &audits).await?;
+    crate::webhooks::announce_issued(&mut tx, &certs).await?;
     tx.commit().await.map_err(|e| Error::Commit(e.to_string()))?;
     Ok(ids)
 }
@@ -84,6 +85,7 @@ async fn write_one(tx: &mut crate::db::Tx<'_>, record: &IssuanceRecord) -> Resul
     crate::certificates::insert_certificate(tx, &record.cert).await?;
     let id = write_door(tx, record).await?;
     crate::audit::insert_audit(tx, &record.audit).await?;
+    crate::webhooks::announce_issued(tx, &[&record.cert]).await?;
     Ok(id)
 }
 

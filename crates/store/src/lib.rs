@@ -39,6 +39,7 @@ mod tenants;
 mod tests;
 mod trust;
 mod users;
+mod webhooks;
 
 pub use acme::{AcmeAccountRow, AcmeAuthzRow, AcmeDirectoryRow, AcmeEabKeyRow, AcmeOrderRow};
 pub use audit::AuditCheck;
@@ -55,3 +56,4 @@ pub use mdl::{ServiceRow, StoreEntryRow};
 pub use records::*;
 pub use store::{BatchObserver, Store};
 pub use users::UserRow;
+pub use webhooks::{DeliveryRow, WebhookRow};

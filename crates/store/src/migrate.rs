@@ -20,6 +20,7 @@ const SQLITE: &[(i64, &str)] = &[
     (11, include_str!("../migrations/sqlite/0011_est.sql")),
     (12, include_str!("../migrations/sqlite/0012_certificates_by_key.sql")),
     (13, include_str!("../migrations/sqlite/0013_acme.sql")),
+    (14, include_str!("../migrations/sqlite/0014_webhooks.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -36,6 +37,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (11, include_str!("../migrations/postgres/0011_est.sql")),
     (12, include_str!("../migrations/postgres/0012_certificates_by_key.sql")),
     (13, include_str!("../migrations/postgres/0013_acme.sql")),
+    (14, include_str!("../migrations/postgres/0014_webhooks.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

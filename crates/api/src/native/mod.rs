@@ -10,6 +10,7 @@ mod est_labels;
 mod issue;
 mod roles;
 mod trust;
+mod webhooks;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -26,6 +27,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(est_labels::router())
         .merge(certs::router())
         .merge(trust::router())
+        .merge(webhooks::router())
 }
 
 /// A private key as this API's document shows it: EC keys as SEC1 `EC PRIVATE KEY` (what Go's
