@@ -187,3 +187,23 @@ def test_bad_endpoints_are_refused_and_tenants_see_only_theirs(srv):
     assert other.post(f"/v1/pki/webhooks/{made['id']}/test").status_code == 404
     admin.ok("delete", f"/v1/pki/webhooks/{made['id']}", 204)
     assert admin.get(f"/v1/pki/webhooks/{made['id']}").status_code == 404
+
+
+def test_webhook_secrets_follow_a_kek_rotation(tmp_path):
+    from test_maintenance import certus
+    data = tmp_path / "rot"
+    receiver = Receiver()
+    srv = Server(data, env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN}).start()
+    try:
+        admin = Client(srv.url, BOOTSTRAP_TOKEN)
+        hook = admin.ok("post", "/v1/pki/webhooks", 201, json={"url": receiver.url, "events": ["ca.expiring"],
+                                                                "secret": SECRET})
+        srv.stop()
+        out = certus("kek", "rotate", data_dir=data)
+        assert out.returncode == 0 and "rotated" in out.stdout, out.stdout + out.stderr
+        srv.start()
+        test = admin.ok("post", f"/v1/pki/webhooks/{hook['id']}/test", 202)
+        receiver.wait_for(lambda e: e[0] == test["delivery_id"])
+    finally:
+        srv.stop()
+        receiver.close()

@@ -78,9 +78,9 @@ pub(crate) async fn rotate_kek(db: &DatabaseArgs, kek_file: Option<PathBuf>) -> 
         None => Kek::create(&next_path).context("creating the next KEK")?,
     };
     let store = db.open().await?;
-    let keys = store.software_keys().await.context("listing keys")?;
+    let keys = store.sealed_secrets().await.context("listing sealed keys and secrets")?;
     let (mut resealed, mut already) = (0usize, 0usize);
-    for (i, (id, sealed)) in keys.iter().enumerate() {
+    for (i, (kind, id, sealed)) in keys.iter().enumerate() {
         if next.open_own(id.as_bytes(), sealed).is_ok() {
             already += 1;
         } else {
@@ -88,7 +88,7 @@ pub(crate) async fn rotate_kek(db: &DatabaseArgs, kek_file: Option<PathBuf>) -> 
                 anyhow_lite::Error::from(format!("key {id} opens under neither the current nor the next KEK"))
             })?;
             let new = next.seal(id.as_bytes(), &plain);
-            if !store.reseal_key(id, sealed, &new).await.context("re-sealing a key")? {
+            if !store.reseal(*kind, id, sealed, &new).await.context("re-sealing a key")? {
                 return Err(anyhow_lite::Error::from(format!("key {id} changed during the rotation; run it again")));
             }
             resealed += 1;

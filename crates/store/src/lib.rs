@@ -52,6 +52,7 @@ pub use fastpki::{
     FastPkiAuditQuery, FastPkiAuditRow, FastPkiCa, FastPkiCaRow, FastPkiCert, FastPkiCertRow, FastPkiOrgRow,
 };
 pub use gauges::InventoryGauges;
+pub use maintenance::Sealed;
 pub use mdl::{ServiceRow, StoreEntryRow};
 pub use records::*;
 pub use store::{BatchObserver, Store};

@@ -34,22 +34,38 @@ impl Store {
         Ok(())
     }
 
-    /// Every key sealed under the KEK: (id, sealed bytes).
-    pub async fn software_keys(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        let rows = sqlx::query("SELECT id, sealed FROM keys WHERE backend = 'software' ORDER BY id")
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("sealed")?))).collect()
+    /// Everything sealed under the KEK, software keys and webhook secrets: (what, id, sealed
+    /// bytes); each is sealed with its id as AAD.
+    pub async fn sealed_secrets(&self) -> Result<Vec<(Sealed, String, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for kind in [Sealed::Key, Sealed::WebhookSecret] {
+            let sql = match kind {
+                Sealed::Key => "SELECT id, sealed FROM keys WHERE backend = 'software' ORDER BY id",
+                Sealed::WebhookSecret => "SELECT id, secret_sealed AS sealed FROM webhooks ORDER BY id",
+            };
+            for r in sqlx::query(sql).fetch_all(self.pool()).await? {
+                out.push((kind, r.try_get("id")?, r.try_get("sealed")?));
+            }
+        }
+        Ok(out)
     }
 
-    /// Replaces a key's sealed bytes if they are still `old`; false if they changed meanwhile.
-    pub async fn reseal_key(&self, id: &str, old: &[u8], new: &[u8]) -> Result<bool> {
-        let done = sqlx::query("UPDATE keys SET sealed = $1 WHERE id = $2 AND sealed = $3")
-            .bind(new)
-            .bind(id)
-            .bind(old)
-            .execute(self.pool())
-            .await?;
+    /// Replaces sealed bytes if they are still `old`; false if they changed meanwhile.
+    pub async fn reseal(&self, kind: Sealed, id: &str, old: &[u8], new: &[u8]) -> Result<bool> {
+        let sql = match kind {
+            Sealed::Key => "UPDATE keys SET sealed = $1 WHERE id = $2 AND sealed = $3",
+            Sealed::WebhookSecret => "UPDATE webhooks SET secret_sealed = $1 WHERE id = $2 AND secret_sealed = $3",
+        };
+        let done = sqlx::query(sql).bind(new).bind(id).bind(old).execute(self.pool()).await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// What a sealed secret is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sealed {
+    /// A software private key.
+    Key,
+    /// A webhook's HMAC secret.
+    WebhookSecret,
 }
