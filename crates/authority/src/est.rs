@@ -10,8 +10,9 @@ use certus_store::{CsrRow, EstLabelRow};
 use certus_x509::{CsrInfo, WantedKey, parse_certificate, parse_csr, verify_issued_by};
 
 use crate::auth::{Caller, Scope};
+use crate::door_policy::DoorPolicy;
 use crate::error::{Error, NotFoundAs, Result};
-use crate::issue::{DoorPolicy, LeafPlan, key_info_of};
+use crate::issue::{LeafPlan, key_info_of};
 use crate::{Authority, generate_key, new_id, serial_key};
 
 /// A new label.

@@ -14,6 +14,7 @@ mod clock;
 mod clock_tests;
 mod crl;
 mod csr;
+mod door_policy;
 mod error;
 mod est;
 mod fastpki;

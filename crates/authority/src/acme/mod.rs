@@ -18,8 +18,8 @@ use base64::Engine;
 use certus_store::{AcmeDirectoryRow, AcmeEabKeyRow};
 
 use crate::auth::{Caller, Scope};
+use crate::door_policy::DoorPolicy;
 use crate::error::{Error, ErrorDetail, ErrorKind, NotFoundAs, Result};
-use crate::issue::DoorPolicy;
 use crate::{Authority, new_id};
 
 pub use account::AccountUpdate;
