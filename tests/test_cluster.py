@@ -1,5 +1,6 @@
 """Three Certus nodes sharing one PostgreSQL: concurrent issuance and revocation through all of
 them. Runs in the PostgreSQL pass of scripts/test.sh (CERTUS_TEST_PG_URL)."""
+import json
 import re
 import subprocess
 import threading
@@ -133,6 +134,39 @@ def test_login_limit_is_shared_by_nodes(tmp):
                                            data={"username": "nobody", "password": "wrong password"}).status_code
         assert [login(nodes[0]) for _ in range(3)] + [login(nodes[1]) for _ in range(2)] == [401] * 5
         assert login(nodes[1]) == 429 and login(nodes[0]) == 429
+    finally:
+        for n in nodes:
+            n.stop()
+
+
+def test_acme_nonces_are_single_use_across_nodes(tmp):
+    from test_acme import AcmeClient
+    kek = tmp / "kek"
+    kek.write_text("cd" * 32)
+    url = database_for(tmp / "shared-acme")
+    nodes = []
+    for i in range(2):
+        srv = Server(tmp / f"acme{i}", env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN, "CERTUS_KEK_FILE": str(kek)})
+        srv.env["CERTUS_DATABASE_URL"] = url
+        nodes.append(srv.start())
+    try:
+        admin = Client(nodes[0].url, BOOTSTRAP_TOKEN)
+        root = admin.ok("post", "/v1/pki/ca", 201, json={"name": "ar", "common_name": "ACME Cluster Root",
+                                                         "ca_type": "root", "key_type": "ec"})
+        admin.ok("post", "/v1/pki/roles", 201, json={"name": "aw", "ca_id": root["id"],
+                                                     "allowed_domains": ["example.test"], "allow_subdomains": True})
+        admin.ok("post", "/v1/pki/acme/directories", 201, json={"name": "cluster", "role": "aw"})
+        # A nonce one node made is good once on any node.
+        client = AcmeClient(f"{nodes[0].url}/acme/cluster/directory")
+        nonce = client.nonce()
+        at_second = f"{nodes[1].url}/acme/cluster/new-account"
+        first = requests.post(at_second, data=json.dumps(client.jws(at_second, {}, nonce=nonce, use_jwk=True)),
+                              headers={"Content-Type": "application/jose+json"}, timeout=30)
+        assert first.status_code == 201, first.text
+        at_first = f"{nodes[0].url}/acme/cluster/new-account"
+        again = requests.post(at_first, data=json.dumps(client.jws(at_first, {}, nonce=nonce, use_jwk=True)),
+                              headers={"Content-Type": "application/jose+json"}, timeout=30)
+        assert again.status_code == 400 and again.json()["type"].endswith(":badNonce"), again.text
     finally:
         for n in nodes:
             n.stop()
