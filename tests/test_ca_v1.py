@@ -122,3 +122,51 @@ def test_spec_iot_profile_rejects_rsa1024_and_p521(admin, tmp):
     active = admin.ok("get", f"/api/ca/v1/cas/{ca['id']}/certificates?filter=status[eq]ACTIVE")["list"]
     assert len(active) == 3 and {c["status"] for c in active} == {"ACTIVE"}
     err(admin.get(f"/api/ca/v1/cas/{ca['id']}/certificates?filter=colour[eq]red"), 400, "not filterable")
+
+
+def test_server_keygen_import_and_orphan_delete(admin, tmp):
+    profile = admin.ok("post", "/api/ca/v1/profiles", 201, json=base(
+        key_usage=["DigitalSignature"], extended_key_usages=["ClientAuth"]))
+    ca = admin.ok("post", "/api/ca/v1/cas", 201, json={
+        "subject": {"common_name": "Keygen CA"}, "key_metadata": {"type": "ECDSA", "bits": 256},
+        "ca_expiration": {"type": "Duration", "duration": "2y"}, "profile_id": profile["id"]})
+    # Server-side key generation under the CA's default profile; the key stays with Certus.
+    made = admin.ok("post", "/api/ca/v1/certificates", 201, json={
+        "ca_id": ca["id"], "subject": {"common_name": "device-7", "organization": "Acme"},
+        "key_spec": {"type": "ECDSA", "bits": 256}, "metadata": {"site": "lab"}})
+    assert made["key_metadata"] == {"type": "ECDSA", "bits": 256} and made["issuer_metadata"]["id"] == ca["id"]
+    assert made["subject"]["common_name"] == "device-7" and made["extensions"]["extended_key_usage"] == ["ClientAuth"]
+    leaf = write(tmp / "made.pem", pem_of(made))
+    openssl("verify", "-CAfile", write(tmp / "ca.pem", pem_of(ca["certificate"])), leaf)
+    lint("lint_pkix_cert", leaf)
+    rsa = admin.ok("post", "/api/ca/v1/certificates", 201, json={
+        "ca_id": ca["id"], "subject": {"common_name": "device-8"}, "key_spec": {"type": "RSA", "bits": 2048},
+        "issuance_profile": {k: v for k, v in base().items() if k != "id"}})
+    assert rsa["key_metadata"]["type"] == "RSA"
+    for body, word in [({"ca_id": ca["id"], "subject": {"common_name": "x"}, "key_spec": {"type": "RSA"}}, "key spec"),
+                       ({"ca_id": ca["id"], "subject": {"common_name": "x"},
+                         "key_spec": {"type": "RSA", "bits": 2048, "key_identifier": "k1"}}, "key spec"),
+                       ({"ca_id": ca["id"], "subject": {"common_name": "x"}, "key_spec": {"type": "DSA", "bits": 1024}},
+                        "key_spec.type"),
+                       ({"ca_id": ca["id"], "subject": {"common_name": "x"}, "key_spec": {"type": "RSA", "bits": 1024}},
+                        "key_spec"),
+                       ({"ca_id": ca["id"], "subject": {}, "key_spec": {"type": "ECDSA", "bits": 256}}, "common_name"),
+                       ({"subject": {"common_name": "x"}, "key_spec": {"type": "ECDSA", "bits": 256}}, "ca_id")]:
+        err(admin.post("/api/ca/v1/certificates", body), 400, word)
+    err(admin.post("/api/ca/v1/certificates", {"ca_id": ca["id"], "subject": {"common_name": "x"},
+                                                "key_spec": {"type": "ECDSA", "bits": 256}, "metadata": 5}), 400)
+    err(admin.post("/api/ca/v1/certificates", {"ca_id": "nope", "subject": {"common_name": "x"},
+                                                "key_spec": {"type": "ECDSA", "bits": 256}}), 404)
+
+    # Import: one issued elsewhere has no issuer here and may be deleted; ours may not.
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+            str(tmp / "o.key"), "-out", str(tmp / "o.pem"), "-subj", "/CN=elsewhere", "-days", "2")
+    outside = admin.ok("post", "/api/ca/v1/certificates/import", 201,
+                       json={"certificate": b64((tmp / "o.pem").read_text()), "metadata": {}})
+    assert outside["issuer_metadata"]["id"] == "-"
+    err(admin.post("/api/ca/v1/certificates/import", {"certificate": made["certificate"]}), 409, "already exists")
+    err(admin.post("/api/ca/v1/certificates/import", {"certificate": "!!"}), 400, "base64")
+    err(admin.delete(f"/api/ca/v1/certificates/{made['serial_number']}"), 400, "issuer CA still exists")
+    assert admin.delete(f"/api/ca/v1/certificates/{outside['serial_number']}").status_code == 204
+    err(admin.get(f"/api/ca/v1/certificates/{outside['serial_number']}"), 404)
+    err(admin.delete(f"/api/ca/v1/certificates/{outside['serial_number']}"), 404)

@@ -120,6 +120,30 @@ impl Store {
         Ok(true)
     }
 
+    /// Deletes a certificate of the tenant that no CA of Certus issued (and its kept key's
+    /// link), with its audit entry.
+    pub async fn delete_orphan_certificate(&self, tenant_id: &str, id: &str, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        // /api/v1's record of it, if that door listed it.
+        sqlx::query(
+            "DELETE FROM v1_certificates WHERE cert_id = \
+             (SELECT id FROM certificates WHERE tenant_id = $1 AND id = $2 AND issuer_ca_id IS NULL)",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query("DELETE FROM certificates WHERE tenant_id = $1 AND id = $2 AND issuer_ca_id IS NULL")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        crate::error::found(&done)?;
+        crate::audit::append(&mut tx, &[audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Changes whenever a certificate of the CA is revoked.
     pub async fn revocation_epoch(&self, ca_id: &str) -> Result<i64> {
         revocation_epoch(self.pool(), ca_id).await

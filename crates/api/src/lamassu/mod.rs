@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 pub(crate) mod list;
+mod managed;
 mod views;
 
 use certus_authority::{Caller, CertStatus, Error, ErrorKind, ProfileView};
@@ -164,8 +165,9 @@ pub(crate) fn ca_router() -> OpenApiRouter<AppState> {
         .routes(routes!(sign))
         .routes(routes!(ca_certificate))
         .routes(routes!(ca_certificates))
-        .routes(routes!(certificates))
-        .routes(routes!(certificate))
+        .routes(routes!(certificates, managed::create_certificate))
+        .routes(routes!(certificate, managed::delete_certificate))
+        .routes(routes!(managed::import_certificate))
         .routes(routes!(certificate_status))
         .routes(routes!(views::cas_by_cn))
         .routes(routes!(views::ca_status))

@@ -38,6 +38,48 @@ impl Authority {
         self.sign_leaf_with(caller, plan, spki, None).await
     }
 
+    /// Server-side key generation (`POST /certificates`): Certus makes a key of `spec`, plans
+    /// the certificate for `subject` under the profile, and keeps the key sealed (the product's
+    /// `MANAGED` certificates).
+    pub async fn create_with_profile(
+        &self,
+        caller: &Caller,
+        ca_id: &str,
+        subject: certus_x509::Subject,
+        spec: certus_kms::KeySpec,
+        choice: ProfileChoice,
+    ) -> Result<Issued> {
+        caller.require(Scope::Issue)?;
+        crate::policy::check_subject(&subject)?;
+        let key = std::sync::Arc::new(crate::generate_key(spec).await?);
+        let request = certus_x509::CsrInfo {
+            common_name: subject.common_name.clone(),
+            subject: String::new(),
+            subject_fields: subject,
+            dns_names: Vec::new(),
+            ip_addresses: Vec::new(),
+            emails: Vec::new(),
+            key: crate::issue::key_info_of(spec),
+            spki_der: key.spki_der(),
+            key_usage: None,
+            extended_key_usage: Vec::new(),
+        };
+        let (plan, subject_key) = self.plan_csr_for_profile(caller, ca_id, &request, choice).await?;
+        self.sign_leaf_with(caller, plan, subject_key, Some(&key)).await
+    }
+
+    /// Deletes an orphan certificate (one whose issuer is not a CA of the tenant), as the
+    /// product allows; certificates of a CA Certus holds stay.
+    pub async fn delete_orphan_certificate(&self, caller: &Caller, serial: &str) -> Result<()> {
+        caller.require(Scope::Admin)?;
+        let cert = self.certificate_by_serial(caller, serial).await?;
+        if cert.issuer_ca_id.is_some() {
+            return Err(Error::malformed("cannot delete certificate: issuer CA still exists"));
+        }
+        let audit = self.audit_row(caller, "certificate.delete", &cert.id, format!("serial={}", cert.serial));
+        self.store.delete_orphan_certificate(&caller.tenant_id, &cert.id, &audit).await.not_found_as("certificate")
+    }
+
     /// What an issuance profile makes of a parsed CSR under a CA: the plan and the key to
     /// certify.
     pub(crate) async fn plan_csr_for_profile(
