@@ -170,3 +170,44 @@ def test_server_keygen_import_and_orphan_delete(admin, tmp):
     assert admin.delete(f"/api/ca/v1/certificates/{outside['serial_number']}").status_code == 204
     err(admin.get(f"/api/ca/v1/certificates/{outside['serial_number']}"), 404)
     err(admin.delete(f"/api/ca/v1/certificates/{outside['serial_number']}"), 404)
+
+
+def test_metadata_json_patch_on_cas_and_certificates(admin, tmp):
+    profile = admin.ok("post", "/api/ca/v1/profiles", 201, json=base(honor_extensions=True))
+    ca = admin.ok("post", "/api/ca/v1/cas", 201, json={
+        "subject": {"common_name": "Meta CA"}, "key_metadata": {"type": "ECDSA", "bits": 256},
+        "ca_expiration": {"type": "Duration", "duration": "2y"}, "profile_id": profile["id"]})
+    assert admin.ok("get", f"/api/ca/v1/cas/{ca['id']}")["metadata"] == {}
+    ops = {"patches": [{"op": "add", "path": "/env", "value": "prod"},
+                       {"op": "add", "path": "/tags", "value": ["a"]},
+                       {"op": "add", "path": "/tags/-", "value": "b"}]}
+    patched = admin.ok("patch", f"/api/ca/v1/cas/{ca['id']}/metadata", json=ops)
+    assert patched["metadata"] == {"env": "prod", "tags": ["a", "b"]} and patched["id"] == ca["id"]
+    again = admin.ok("put", f"/api/ca/v1/cas/{ca['id']}/metadata",
+                     json={"patches": [{"op": "replace", "path": "/env", "value": "staging"},
+                                       {"op": "remove", "path": "/tags/0"}]})
+    assert again["metadata"] == {"env": "staging", "tags": ["b"]}
+    assert admin.ok("get", f"/api/ca/v1/cas/{ca['id']}")["metadata"] == again["metadata"]
+    listed = [c for c in admin.ok("get", "/api/ca/v1/cas")["list"] if c["id"] == ca["id"]]
+    assert listed[0]["metadata"] == again["metadata"]
+    # A failing operation changes nothing; bad shapes are 400; unknown CAs 404.
+    err(admin.patch(f"/api/ca/v1/cas/{ca['id']}/metadata",
+                    {"patches": [{"op": "add", "path": "/x", "value": 1}, {"op": "remove", "path": "/missing"}]}), 400)
+    assert admin.ok("get", f"/api/ca/v1/cas/{ca['id']}")["metadata"] == again["metadata"]
+    err(admin.patch(f"/api/ca/v1/cas/{ca['id']}/metadata", {"patches": [{"op": "replace", "path": "", "value": 3}]}),
+        400, "object")
+    err(admin.patch(f"/api/ca/v1/cas/{ca['id']}/metadata", {"patches": "nope"}), 400)
+    err(admin.patch(f"/api/ca/v1/cas/{ca['id']}/metadata", {}), 400, "patches")
+    err(admin.patch("/api/ca/v1/cas/nope/metadata", ops), 404)
+
+    csr, _ = make_csr(tmp, "meta-1", ["DNS:meta-1.iot.test"])
+    cert = admin.ok("post", f"/api/ca/v1/cas/{ca['id']}/certificates/sign", 201, json={"csr": b64(csr)})
+    sn = cert["serial_number"]
+    done = admin.ok("put", f"/api/ca/v1/certificates/{sn}/metadata",
+                    json={"patches": [{"op": "add", "path": "/owner", "value": "team-a"}]})
+    assert done["metadata"] == {"owner": "team-a"} and done["serial_number"] == sn
+    assert admin.ok("get", f"/api/ca/v1/certificates/{sn}")["metadata"] == {"owner": "team-a"}
+    page = admin.ok("get", f"/api/ca/v1/cas/{ca['id']}/certificates")["list"]
+    assert [c["metadata"] for c in page if c["serial_number"] == sn] == [{"owner": "team-a"}]
+    # The CA's metadata is not the certificate's.
+    assert admin.ok("get", f"/api/ca/v1/cas/{ca['id']}")["metadata"] == again["metadata"]

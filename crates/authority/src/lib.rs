@@ -65,7 +65,7 @@ pub use fastpki::{
     NewFastPkiCa, NewFastPkiCert, ServiceAccountPatch, ServiceToken, SignFastPkiCsr,
 };
 pub use issue::{IssueRequest, Issued, SignRequest};
-pub use lamassu::ProfileChoice;
+pub use lamassu::{MetadataTarget, ProfileChoice};
 pub use mdl::{
     DsData, GenericData, GenericIssuer, IacaData, IacaSigner, KeyRef, KmsKeyView, MdlIssued, MdlService,
     PublicKeySource, StoreEntry, StoreWrite, Target,

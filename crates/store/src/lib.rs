@@ -28,6 +28,7 @@ mod issuance;
 mod keys;
 mod maintenance;
 mod mdl;
+mod metadata;
 mod migrate;
 mod profiles;
 mod rate_windows;

@@ -21,6 +21,7 @@ const SQLITE: &[(i64, &str)] = &[
     (12, include_str!("../migrations/sqlite/0012_certificates_by_key.sql")),
     (13, include_str!("../migrations/sqlite/0013_acme.sql")),
     (14, include_str!("../migrations/sqlite/0014_webhooks.sql")),
+    (15, include_str!("../migrations/sqlite/0015_resource_metadata.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -38,6 +39,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (12, include_str!("../migrations/postgres/0012_certificates_by_key.sql")),
     (13, include_str!("../migrations/postgres/0013_acme.sql")),
     (14, include_str!("../migrations/postgres/0014_webhooks.sql")),
+    (15, include_str!("../migrations/postgres/0015_resource_metadata.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 pub(crate) mod list;
 mod managed;
+mod metadata;
 mod views;
 
 use certus_authority::{Caller, CertStatus, Error, ErrorKind, ProfileView};
@@ -168,6 +169,8 @@ pub(crate) fn ca_router() -> OpenApiRouter<AppState> {
         .routes(routes!(certificates, managed::create_certificate))
         .routes(routes!(certificate, managed::delete_certificate))
         .routes(routes!(managed::import_certificate))
+        .routes(routes!(metadata::put_ca_metadata, metadata::patch_ca_metadata))
+        .routes(routes!(metadata::put_certificate_metadata, metadata::patch_certificate_metadata))
         .routes(routes!(certificate_status))
         .routes(routes!(views::cas_by_cn))
         .routes(routes!(views::ca_status))
@@ -381,7 +384,18 @@ async fn list_cas(
     CaAuth(caller): CaAuth,
     RawQuery(raw): RawQuery,
 ) -> CaResult<Json<Value>> {
-    let cas: Vec<Value> = state.authority.list_cas(&caller).await?.iter().map(ca_json).collect();
+    let meta = state.authority.resource_metadata(&caller).await?;
+    let cas: Vec<Value> = state
+        .authority
+        .list_cas(&caller)
+        .await?
+        .iter()
+        .map(|c| {
+            let mut v = ca_json(c);
+            metadata::attach(&mut v, &meta);
+            v
+        })
+        .collect();
     let (list, next) = list_json(&state.authority, cas, &list_query(raw), &CA_FIELDS)?;
     Ok(Json(json!({ "list": list, "next": next })))
 }
@@ -438,7 +452,9 @@ async fn get_ca(
     CaAuth(caller): CaAuth,
     Path(id): Path<String>,
 ) -> CaResult<Json<Value>> {
-    Ok(Json(ca_json(&state.authority.get_ca(&caller, &id).await?)))
+    let mut ca = ca_json(&state.authority.get_ca(&caller, &id).await?);
+    metadata::attach(&mut ca, &state.authority.resource_metadata(&caller).await?);
+    Ok(Json(ca))
 }
 
 #[derive(serde::Deserialize)]
@@ -518,7 +534,9 @@ async fn certificate(
     CaAuth(caller): CaAuth,
     Path(sn): Path<String>,
 ) -> CaResult<Json<Value>> {
-    Ok(Json(cert_view_json(&state.authority.certificate_by_serial(&caller, &sn).await?)))
+    let mut cert = cert_view_json(&state.authority.certificate_by_serial(&caller, &sn).await?);
+    metadata::attach(&mut cert, &state.authority.resource_metadata(&caller).await?);
+    Ok(Json(cert))
 }
 
 #[derive(serde::Deserialize)]
@@ -574,7 +592,9 @@ async fn certificate_page(
     let in_memory =
         !q.filters.is_empty() || q.sort_by.is_some() || q.bookmark.as_deref().is_some_and(|b| b.contains('.'));
     if in_memory {
-        let all = newest_certificates(state, caller, ca_id).await?;
+        let meta = state.authority.resource_metadata(caller).await?;
+        let mut all = newest_certificates(state, caller, ca_id).await?;
+        all.iter_mut().for_each(|v| metadata::attach(v, &meta));
         let (list, next) = list_json(&state.authority, all, &q, &CERTIFICATE_FIELDS)?;
         return Ok(Json(json!({ "list": list, "next": next })));
     }
@@ -595,7 +615,16 @@ async fn certificate_page(
         ..Default::default()
     };
     let page = state.authority.list_certificates(caller, req).await?;
-    let list: Vec<Value> = page.data.iter().map(cert_view_json).collect();
+    let meta = state.authority.resource_metadata(caller).await?;
+    let list: Vec<Value> = page
+        .data
+        .iter()
+        .map(|c| {
+            let mut v = cert_view_json(c);
+            metadata::attach(&mut v, &meta);
+            v
+        })
+        .collect();
     Ok(Json(json!({ "list": list, "next": page.cursor.unwrap_or_default() })))
 }
 

@@ -23,6 +23,15 @@ pub enum ProfileChoice {
     CaDefault,
 }
 
+/// Whose metadata a patch changes.
+#[derive(Debug, Clone, Copy)]
+pub enum MetadataTarget<'a> {
+    /// A CA, by id.
+    Ca(&'a str),
+    /// A certificate, by serial (hex).
+    Certificate(&'a str),
+}
+
 impl Authority {
     /// Signs a CSR with a CA under an issuance profile.
     pub async fn sign_with_profile(
@@ -135,6 +144,47 @@ impl Authority {
             .or(found.first())
             .cloned()
             .ok_or_else(|| Error::not_found("certificate not found"))
+    }
+
+    /// The tenant's CA and certificate metadata documents, by CA id or `serial:<hex serial>`.
+    pub async fn resource_metadata(&self, caller: &Caller) -> Result<std::collections::HashMap<String, Value>> {
+        let stored = self.store.tenant_metadata(&caller.tenant_id).await?;
+        Ok(stored.into_iter().filter_map(|(id, text)| Some((id, serde_json::from_str(&text).ok()?))).collect())
+    }
+
+    /// Applies RFC 6902 `patches` to a CA's metadata (`ca_id`) or a certificate's (`serial`);
+    /// returns the new document. The result must stay a JSON object.
+    pub async fn patch_metadata(&self, caller: &Caller, target: MetadataTarget<'_>, patches: Value) -> Result<Value> {
+        caller.require(Scope::Admin)?;
+        let resource = match target {
+            MetadataTarget::Ca(id) => self.store.get_ca(&caller.tenant_id, id).await.not_found_as("CA")?.id,
+            MetadataTarget::Certificate(serial) => {
+                format!("serial:{}", self.certificate_by_serial(caller, serial).await?.serial)
+            }
+        };
+        let patch: json_patch::Patch = serde_json::from_value(patches)
+            .map_err(|e| Error::malformed(format!("patches must be RFC 6902 operations: {e}")))?;
+        // Optimistic: a concurrent change makes the write miss, and the patch is applied again.
+        for _ in 0..3 {
+            let old = self.store.metadata_of(&caller.tenant_id, &resource).await?;
+            let mut doc: Value = match &old {
+                Some(text) => serde_json::from_str(text).map_err(Error::internal)?,
+                None => Value::Object(Default::default()),
+            };
+            json_patch::patch(&mut doc, &patch).map_err(|e| Error::malformed(format!("patch: {e}")))?;
+            if !doc.is_object() {
+                return Err(Error::malformed("metadata must stay a JSON object"));
+            }
+            let new = doc.to_string();
+            if new.len() > 64 * 1024 {
+                return Err(Error::malformed("metadata is limited to 64 KiB"));
+            }
+            let audit = self.audit_row(caller, "metadata.patch", &resource, String::new());
+            if self.store.replace_metadata(&caller.tenant_id, &resource, old.as_deref(), &new, &audit).await? {
+                return Ok(doc);
+            }
+        }
+        Err(Error::conflict("the metadata changed concurrently; try again"))
     }
 
     /// Takes a certificate off hold: only a certificateHold revocation can be undone.
