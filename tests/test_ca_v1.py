@@ -136,6 +136,7 @@ def test_server_keygen_import_and_orphan_delete(admin, tmp):
         "key_spec": {"type": "ECDSA", "bits": 256}, "metadata": {"site": "lab"}})
     assert made["key_metadata"] == {"type": "ECDSA", "bits": 256} and made["issuer_metadata"]["id"] == ca["id"]
     assert made["subject"]["common_name"] == "device-7" and made["extensions"]["extended_key_usage"] == ["ClientAuth"]
+    assert made["metadata"] == {"site": "lab"}
     leaf = write(tmp / "made.pem", pem_of(made))
     openssl("verify", "-CAfile", write(tmp / "ca.pem", pem_of(ca["certificate"])), leaf)
     lint("lint_pkix_cert", leaf)
@@ -162,8 +163,9 @@ def test_server_keygen_import_and_orphan_delete(admin, tmp):
     openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
             str(tmp / "o.key"), "-out", str(tmp / "o.pem"), "-subj", "/CN=elsewhere", "-days", "2")
     outside = admin.ok("post", "/api/ca/v1/certificates/import", 201,
-                       json={"certificate": b64((tmp / "o.pem").read_text()), "metadata": {}})
-    assert outside["issuer_metadata"]["id"] == "-"
+                       json={"certificate": b64((tmp / "o.pem").read_text()), "metadata": {"from": "vendor"}})
+    assert outside["issuer_metadata"]["id"] == "-" and outside["metadata"] == {"from": "vendor"}
+    assert admin.ok("get", f"/api/ca/v1/certificates/{outside['serial_number']}")["metadata"] == {"from": "vendor"}
     err(admin.post("/api/ca/v1/certificates/import", {"certificate": made["certificate"]}), 409, "already exists")
     err(admin.post("/api/ca/v1/certificates/import", {"certificate": "!!"}), 400, "base64")
     err(admin.delete(f"/api/ca/v1/certificates/{made['serial_number']}"), 400, "issuer CA still exists")

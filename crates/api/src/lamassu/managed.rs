@@ -20,9 +20,8 @@ pub(super) struct CreateCertificate {
     key_spec: KeySpec,
     issuance_profile_id: Option<String>,
     issuance_profile: Option<Value>,
-    /// Read only to refuse a wrong type; Certus keeps no certificate metadata here.
-    #[serde(default, rename = "metadata")]
-    _metadata: serde_json::Map<String, Value>,
+    #[serde(default)]
+    metadata: serde_json::Map<String, Value>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -84,14 +83,14 @@ pub(super) async fn create_certificate(
     };
     let issued = state.authority.create_with_profile(&caller, &ca_id, subject, spec, choice).await?;
     let cert = state.authority.get_certificate(&caller, &issued.certificate_id).await?;
-    Ok((StatusCode::CREATED, Json(cert_view_json(&cert))))
+    Ok((StatusCode::CREATED, Json(with_metadata(&state, &caller, &cert, b.metadata).await?)))
 }
 
 #[derive(serde::Deserialize)]
 pub(super) struct ImportCertificate {
     certificate: Option<String>,
-    #[serde(default, rename = "metadata")]
-    _metadata: serde_json::Map<String, Value>,
+    #[serde(default)]
+    metadata: serde_json::Map<String, Value>,
 }
 
 /// Tracks a certificate issued elsewhere (base64 of its PEM). Its issuer is found among the
@@ -112,7 +111,25 @@ pub(super) async fn import_certificate(
         .ok_or_else(|| bad("certificate must be base64 of a PEM certificate"))?;
     let req = ImportRequest { certificate_pem: pem, private_key_pem: None, chain_pem: None };
     let cert = state.authority.import_certificate(&caller, req).await?;
-    Ok((StatusCode::CREATED, Json(cert_view_json(&cert))))
+    Ok((StatusCode::CREATED, Json(with_metadata(&state, &caller, &cert, b.metadata).await?)))
+}
+
+/// The certificate's JSON with the metadata the request gave it stored (a second write: the
+/// certificate stands if it fails, without the metadata).
+async fn with_metadata(
+    state: &AppState,
+    caller: &certus_authority::Caller,
+    cert: &certus_authority::CertView,
+    metadata: serde_json::Map<String, Value>,
+) -> CaResult<Value> {
+    let mut v = cert_view_json(cert);
+    v["metadata"] = Value::Object(metadata.clone());
+    if !metadata.is_empty() {
+        let set_all = serde_json::json!([{"op": "add", "path": "", "value": metadata}]);
+        let target = certus_authority::MetadataTarget::Certificate(&cert.serial);
+        v["metadata"] = state.authority.patch_metadata(caller, target, set_all).await?;
+    }
+    Ok(v)
 }
 
 /// Deletes an orphan certificate: one whose issuer is not a CA here (400 otherwise).
