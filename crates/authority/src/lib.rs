@@ -44,7 +44,7 @@ use certus_store::{AuditRow, KeyRow, Store};
 use time::OffsetDateTime;
 
 pub use acme::{
-    AccountUpdate, AcmeDirectoryView, AcmeRequest, AcmeSettings, AcmeUrls, KeyRule, NewAcmeDirectory, NewOrder,
+    AccountUpdate, AcmeDirectoryView, AcmeRequest, AcmeSettings, AcmeUrls, KeyRule, NewAcmeDirectory, OrderView,
     RETRY_AFTER_SECS, RenewalWindow, offered_challenges,
 };
 pub use admin::{NewToken, TokenView};

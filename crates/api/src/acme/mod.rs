@@ -204,7 +204,7 @@ async fn new_order(
     Ok(with_location(json_response(StatusCode::CREATED, order_json(&urls, &order)), &location))
 }
 
-fn order_response(urls: &certus_authority::AcmeUrls, order: &certus_authority::NewOrder) -> Response {
+fn order_response(urls: &certus_authority::AcmeUrls, order: &certus_authority::OrderView) -> Response {
     let res = json_response(StatusCode::OK, order_json(urls, order));
     let res = with_location(res, &urls.at(&format!("order/{}", order.row.id)));
     if order.row.status == "processing" { with_retry_after(res) } else { res }

@@ -1,7 +1,7 @@
 //! ACME resources as JSON (RFC 8555 §7.1).
 
 use certus_authority::{AcmeAccountRow, AcmeAuthzRow};
-use certus_authority::{AcmeUrls, NewOrder, offered_challenges};
+use certus_authority::{AcmeUrls, OrderView, offered_challenges};
 use serde_json::{Value, json};
 
 use crate::time_fmt::rfc3339;
@@ -23,7 +23,7 @@ pub(super) fn account_json(urls: &AcmeUrls, a: &AcmeAccountRow) -> Value {
     })
 }
 
-pub(super) fn order_json(urls: &AcmeUrls, o: &NewOrder) -> Value {
+pub(super) fn order_json(urls: &AcmeUrls, o: &OrderView) -> Value {
     let r = &o.row;
     let identifiers: Value = serde_json::from_str(&r.identifiers_json).unwrap_or_else(|_| json!([]));
     let mut v = json!({

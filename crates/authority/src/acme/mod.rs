@@ -24,7 +24,7 @@ use crate::{Authority, new_id};
 
 pub use account::AccountUpdate;
 pub use jws::{AcmeRequest, KeyRule};
-pub use order::{NewOrder, RenewalWindow, offered_challenges};
+pub use order::{OrderView, RenewalWindow, offered_challenges};
 
 /// How long a nonce stays usable.
 const NONCE_SECS: i64 = 3600;

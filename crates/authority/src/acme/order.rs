@@ -55,7 +55,7 @@ struct RevokePayload {
 
 /// An order with what its JSON shows.
 #[derive(Debug, Clone)]
-pub struct NewOrder {
+pub struct OrderView {
     /// The order (its status as of now: a lapsed open order shows `invalid`).
     pub row: AcmeOrderRow,
     /// Its authorizations' ids.
@@ -138,7 +138,7 @@ fn subproblem(typ: &str, value: &str, problem_type: &str, detail: &str) -> Value
 impl Authority {
     /// newOrder: checks every identifier against the directory's policy, then opens one
     /// authorization per identifier.
-    pub async fn acme_new_order(&self, req: &AcmeRequest) -> Result<NewOrder> {
+    pub async fn acme_new_order(&self, req: &AcmeRequest) -> Result<OrderView> {
         let account = req.signer()?;
         let p: NewOrderPayload = req.payload_json()?;
         if p.not_before.is_some() || p.not_after.is_some() {
@@ -218,7 +218,7 @@ impl Authority {
             }
             other => other?,
         }
-        Ok(NewOrder { authz_ids: authzs.into_iter().map(|a| a.id).collect(), row })
+        Ok(OrderView { authz_ids: authzs.into_iter().map(|a| a.id).collect(), row })
     }
 
     /// An address validation may never connect to is refused up front.
@@ -283,7 +283,7 @@ impl Authority {
     }
 
     /// An order of the signing account.
-    pub async fn acme_get_order(&self, req: &AcmeRequest, order_id: &str) -> Result<NewOrder> {
+    pub async fn acme_get_order(&self, req: &AcmeRequest, order_id: &str) -> Result<OrderView> {
         let account = req.signer()?;
         let mut row = self.store.acme_order(order_id).await.not_found_as("order")?;
         if row.account_id != account.id {
@@ -293,7 +293,7 @@ impl Authority {
             row.status = "invalid".into();
         }
         let authz_ids = self.store.acme_authzs_of_order(&row.id).await?.into_iter().map(|a| a.id).collect();
-        Ok(NewOrder { row, authz_ids })
+        Ok(OrderView { row, authz_ids })
     }
 
     /// The signing account's order ids, 100 a page, and whether more follow.
@@ -392,7 +392,7 @@ impl Authority {
 
     /// finalize: the CSR must name exactly the order's identifiers; the directory's policy
     /// plans the certificate and the pipeline signs and records it with the order, atomically.
-    pub async fn acme_finalize(&self, req: &AcmeRequest, order_id: &str) -> Result<NewOrder> {
+    pub async fn acme_finalize(&self, req: &AcmeRequest, order_id: &str) -> Result<OrderView> {
         let account = req.signer()?.clone();
         let order = self.acme_get_order(req, order_id).await?.row;
         if order.status != "ready" {
