@@ -2,6 +2,8 @@
 status — the same CAs and certificates the native API sees."""
 import base64
 
+import pytest
+
 from conftest import Client, make_csr, openssl, unique, write
 from test_lint import lint
 from test_profiles import base, err
@@ -213,3 +215,35 @@ def test_metadata_json_patch_on_cas_and_certificates(admin, tmp):
     assert [c["metadata"] for c in page if c["serial_number"] == sn] == [{"owner": "team-a"}]
     # The CA's metadata is not the certificate's.
     assert admin.ok("get", f"/api/ca/v1/cas/{ca['id']}")["metadata"] == again["metadata"]
+
+
+@pytest.mark.parametrize("key_type,bits,alg", [("ECDSA", 256, "ECDSA_SHA_256"), ("ECDSA", 384, "ECDSA_SHA_384"),
+                                               ("RSA", 2048, "RSASSA_PKCS1_V1_5_SHA_256")])
+def test_sign_and_verify_with_a_ca_key(admin, tmp, key_type, bits, alg):
+    profile = admin.ok("post", "/api/ca/v1/profiles", 201, json=base())
+    ca = admin.ok("post", "/api/ca/v1/cas", 201, json={
+        "subject": {"common_name": f"Signer {key_type} {bits}"}, "key_metadata": {"type": key_type, "bits": bits},
+        "ca_expiration": {"type": "Duration", "duration": "1y"}, "profile_id": profile["id"]})
+    message = b"firmware image 1.2.3"
+    body = {"message": base64.b64encode(message).decode(), "message_type": "raw", "signature_algorithm": alg}
+    signed = admin.ok("post", f"/api/ca/v1/cas/{ca['id']}/signature/sign", json=body)
+    signature = base64.b64decode(signed["signed_data"])
+    # openssl, with the CA certificate's key, agrees.
+    (tmp / "msg").write_bytes(message)
+    (tmp / "sig").write_bytes(signature)
+    cert = write(tmp / "ca.pem", pem_of(ca["certificate"]))
+    pub = openssl("x509", "-in", cert, "-noout", "-pubkey").stdout
+    write(tmp / "pub.pem", pub)
+    digest = {"ECDSA_SHA_256": "-sha256", "ECDSA_SHA_384": "-sha384", "RSASSA_PKCS1_V1_5_SHA_256": "-sha256"}[alg]
+    assert "Verified OK" in openssl("dgst", digest, "-verify", str(tmp / "pub.pem"), "-signature", str(tmp / "sig"),
+                                    str(tmp / "msg")).stdout
+    verify = lambda sig, msg=message: admin.ok("post", f"/api/ca/v1/cas/{ca['id']}/signature/verify", json={
+        **body, "message": base64.b64encode(msg).decode(), "signature": base64.b64encode(sig).decode()})["valid"]
+    assert verify(signature) is True
+    assert verify(signature, b"firmware image 1.2.4") is False
+    assert verify(b"\x00" * len(signature)) is False
+    err(admin.post(f"/api/ca/v1/cas/{ca['id']}/signature/sign", {**body, "message_type": "hash"}), 400, "raw")
+    err(admin.post(f"/api/ca/v1/cas/{ca['id']}/signature/sign", {**body, "signature_algorithm": "RSASSA_PSS_SHA_256"}),
+        400, "signs with")
+    err(admin.post(f"/api/ca/v1/cas/{ca['id']}/signature/sign", {**body, "message": "%%%"}), 400, "base64")
+    err(admin.post("/api/ca/v1/cas/nope/signature/sign", body), 404)

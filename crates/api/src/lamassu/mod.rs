@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 pub(crate) mod list;
 mod managed;
 mod metadata;
+mod signature;
 mod views;
 
 use certus_authority::{Caller, CertStatus, Error, ErrorKind, ProfileView};
@@ -169,6 +170,8 @@ pub(crate) fn ca_router() -> OpenApiRouter<AppState> {
         .routes(routes!(certificates, managed::create_certificate))
         .routes(routes!(certificate, managed::delete_certificate))
         .routes(routes!(managed::import_certificate))
+        .routes(routes!(signature::sign_data))
+        .routes(routes!(signature::verify_data))
         .routes(routes!(metadata::put_ca_metadata, metadata::patch_ca_metadata))
         .routes(routes!(metadata::put_certificate_metadata, metadata::patch_certificate_metadata))
         .routes(routes!(certificate_status))

@@ -2,6 +2,8 @@
 //! what the certificate holds. Also the certificate-status changes that front door offers
 //! (revoke by serial, release a certificateHold).
 
+mod signature;
+
 use certus_x509::{csr_from_pem, parse_csr, parse_serial};
 use serde_json::Value;
 
