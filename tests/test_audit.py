@@ -84,3 +84,23 @@ def test_revocations_killed_midway_each_keep_their_audit_entry(tmp):
     assert revoked == audited, (revoked ^ audited)
     ok = verify(data)
     assert ok.returncode == 0 and "intact" in ok.stdout, ok.stdout + ok.stderr
+
+
+def test_a_renewal_is_one_audit_entry_naming_what_it_renews(tmp):
+    data = tmp / "r"
+    srv = Server(data, env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN}).start()
+    try:
+        admin = Client(srv.url, BOOTSTRAP_TOKEN)
+        _, inter = make_hierarchy(admin)
+        role = make_role(admin, inter["id"], key_type="ec")
+        old = admin.ok("post", f"/v1/pki/issue/{role['name']}", 201, json={"common_name": "r.example.test"})
+        new = admin.ok("post", f"/v1/pki/certificates/{old['certificate_id']}/renew", 201, json={})
+    finally:
+        srv.stop()
+    rows = query(data, "SELECT action || '|' || resource || '|' || detail FROM audit_log "
+                       "WHERE action IN ('certificate.issue', 'certificate.renew') ORDER BY seq")
+    renewals = [r for r in rows if r.startswith("certificate.renew|")]
+    assert len(renewals) == 1 and len(rows) == 2, rows
+    action, resource, detail = renewals[0].split("|")
+    assert resource == new["certificate_id"] and f"renews={old['certificate_id']}" in detail
+    assert verify(data).returncode == 0

@@ -199,9 +199,10 @@ impl Authority {
         };
         let key = Arc::new(generate_key(spec).await?);
         let store_key = role.as_ref().map(|r| r.store_private_keys).unwrap_or(old.key_id.is_some());
-        let mut issued = self.sign_leaf_with(caller, plan, key.clone(), store_key.then_some(&*key)).await?;
+        // One audit entry, in the issuance's transaction: the renewal, naming what it renews.
+        let audited = ("certificate.renew", format!("renews={cert_id}"));
+        let mut issued = self.sign_leaf_as(caller, plan, key.clone(), store_key.then_some(&*key), audited).await?;
         issued.private_key_pem = Some(key.private_key_pem().to_owned());
-        self.audit(caller, "certificate.renew", cert_id, format!("new={}", issued.certificate_id)).await;
         Ok(issued)
     }
 
@@ -343,9 +344,26 @@ impl Authority {
         subject_key: Arc<dyn PublicKeyData + Send + Sync>,
         keep_key: Option<&SoftwareKey>,
     ) -> Result<Issued> {
+        self.sign_leaf_as(caller, plan, subject_key, keep_key, ("certificate.issue", String::new())).await
+    }
+
+    /// As [`Self::sign_leaf_with`], audited as `action` with `note` added to the detail.
+    pub(crate) async fn sign_leaf_as(
+        &self,
+        caller: &Caller,
+        plan: LeafPlan,
+        subject_key: Arc<dyn PublicKeyData + Send + Sync>,
+        keep_key: Option<&SoftwareKey>,
+        (action, note): (&'static str, String),
+    ) -> Result<Issued> {
         let kept = keep_key.map(|k| self.seal_key(&caller.tenant_id, k));
         let key_id = kept.as_ref().map(|k| k.id.clone());
-        let order = self.leaf_order(caller, &plan, subject_key, kept, key_id, DoorRecord::None).await?;
+        let mut order = self.leaf_order(caller, &plan, subject_key, kept, key_id, DoorRecord::None).await?;
+        if !note.is_empty() {
+            let detail = std::mem::replace(&mut order.audit.detail, Box::new(|_| String::new()));
+            order.audit.detail = Box::new(move |row| format!("{} {note}", detail(row)));
+        }
+        order.audit.action = action;
         let signed = self.issue_certificate(caller, order).await?;
         self.issued(caller, &plan, signed.cert).await
     }
