@@ -476,6 +476,8 @@ def test_finalize_download_ari_replace_and_revoke_by_certificate_key(acme, respo
     assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "ari.example.test"
     orders = c.post(c.kid + "/orders", None).json()["orders"]
     assert order_url in orders
+    far = c.post(c.kid + "/orders?cursor=9223372036854775807", None)
+    assert far.status_code == 200 and far.json()["orders"] == []
 
     # Renewal information: a window inside the certificate's life.
     aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier

@@ -176,7 +176,11 @@ async fn orders(
     let list: Vec<String> = ids.iter().map(|o| urls.at(&format!("order/{o}"))).collect();
     let mut res = json_response(StatusCode::OK, json!({ "orders": list }));
     if more {
-        let next = format!("<{}?cursor={}>;rel=\"next\"", urls.at(&format!("account/{id}/orders")), page.cursor + 1);
+        let next = format!(
+            "<{}?cursor={}>;rel=\"next\"",
+            urls.at(&format!("account/{id}/orders")),
+            page.cursor.saturating_add(1)
+        );
         if let Ok(v) = HeaderValue::from_str(&next) {
             res.headers_mut().append(header::LINK, v);
         }

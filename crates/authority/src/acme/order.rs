@@ -307,7 +307,7 @@ impl Authority {
             return Err(problem(ErrorKind::Forbidden, "unauthorized", "an account lists only its own orders"));
         }
         const PAGE: i64 = 100;
-        let mut ids = self.store.acme_order_ids(account_id, page.max(0) * PAGE, PAGE + 1).await?;
+        let mut ids = self.store.acme_order_ids(account_id, page.max(0).saturating_mul(PAGE), PAGE + 1).await?;
         let more = ids.len() as i64 > PAGE;
         ids.truncate(PAGE as usize);
         Ok((ids, more))
