@@ -170,3 +170,39 @@ def test_acme_nonces_are_single_use_across_nodes(tmp):
     finally:
         for n in nodes:
             n.stop()
+
+
+def test_each_webhook_delivery_goes_out_from_one_node(tmp):
+    from test_webhooks import Receiver
+    kek = tmp / "kek"
+    kek.write_text("ef" * 32)
+    url = database_for(tmp / "shared-hooks")
+    nodes = []
+    for i in range(2):
+        srv = Server(tmp / f"hooks{i}", env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN, "CERTUS_KEK_FILE": str(kek)})
+        srv.env["CERTUS_DATABASE_URL"] = url
+        nodes.append(srv.start())
+    receiver = Receiver()
+    try:
+        admin = Client(nodes[0].url, BOOTSTRAP_TOKEN)
+        admin.ok("post", "/v1/pki/webhooks", 201, json={"url": receiver.url, "events": ["certificate.issued"],
+                                                        "secret": "whsec-test-secret-0123456789"})
+        root = admin.ok("post", "/v1/pki/ca", 201, json={"name": "hr", "common_name": "Hooks Root",
+                                                         "ca_type": "root", "key_type": "ec"})
+        admin.ok("post", "/v1/pki/roles", 201, json={"name": "hw", "ca_id": root["id"],
+                                                     "allowed_domains": ["example.test"], "allow_subdomains": True})
+        issued = [Client(nodes[i % 2].url, BOOTSTRAP_TOKEN).ok(
+            "post", "/v1/pki/issue/hw", 201, json={"common_name": f"h{i}.example.test"})["certificate_id"]
+            for i in range(12)]
+        receiver.wait_for(lambda e: len({x[2]["data"].get("certificate_id") for x in receiver.events}
+                                        & set(issued)) == len(issued), timeout=30)
+        import time
+        time.sleep(2)  # both nodes poll every 0.5 s: a second sender would have sent by now
+        with receiver.lock:
+            ids = [e[0] for e in receiver.events]
+        assert len(ids) == len(set(ids)), "a delivery went out twice"
+        assert len(ids) == len(issued) + 1  # the root CA's certificate too
+    finally:
+        receiver.close()
+        for n in nodes:
+            n.stop()
