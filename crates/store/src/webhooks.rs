@@ -88,6 +88,14 @@ fn event_id() -> String {
     format!("evt_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
+/// Which endpoints of a tenant get an event.
+enum Recipients<'a> {
+    /// Those registered for it.
+    Subscribed,
+    /// This one (a test delivery).
+    Endpoint(&'a str),
+}
+
 /// Enqueues `event` for every endpoint of the tenant that receives it, in the caller's
 /// transaction. The body is `{"id", "type", "created", "tenant_id", "data"}`; each delivery's
 /// id is the event id and the endpoint id.
@@ -98,23 +106,40 @@ pub(crate) async fn enqueue(
     data: serde_json::Value,
     at: i64,
 ) -> Result<()> {
+    insert_deliveries(tx, tenant_id, event, data, at, Recipients::Subscribed).await.map(|_| ())
+}
+
+/// Writes the deliveries of one event; returns the event id and how many were written.
+async fn insert_deliveries(
+    tx: &mut Tx<'_>,
+    tenant_id: &str,
+    event: &str,
+    data: serde_json::Value,
+    at: i64,
+    to: Recipients<'_>,
+) -> Result<(String, u64)> {
     let id = event_id();
     let body = serde_json::json!({"id": id, "type": event, "created": at, "tenant_id": tenant_id, "data": data});
-    sqlx::query(
+    let (filter, value) = match to {
+        Recipients::Subscribed => ("w.events LIKE $6", format!("%\"{event}\"%")),
+        Recipients::Endpoint(webhook_id) => ("w.id = $6", webhook_id.to_owned()),
+    };
+    let sql = format!(
         "INSERT INTO webhook_deliveries (id, webhook_id, tenant_id, event, body, status, attempts, next_attempt_at, \
          lease_until, created_at) \
          SELECT $1 || '.' || w.id, w.id, w.tenant_id, $2, $3, 'pending', 0, $4, 0, $4 FROM webhooks w \
-         WHERE w.tenant_id = $5 AND w.events LIKE $6",
-    )
-    .bind(&id)
-    .bind(event)
-    .bind(body.to_string())
-    .bind(at)
-    .bind(tenant_id)
-    .bind(format!("%\"{event}\"%"))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+         WHERE w.tenant_id = $5 AND {filter}"
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&id)
+        .bind(event)
+        .bind(body.to_string())
+        .bind(at)
+        .bind(tenant_id)
+        .bind(value)
+        .execute(&mut **tx)
+        .await?;
+    Ok((id, done.rows_affected()))
 }
 
 /// Enqueues `certificate.issued` for each certificate whose tenant has an endpoint for it
@@ -183,23 +208,12 @@ impl Store {
     /// Enqueues a test event for one endpoint of the tenant; returns the delivery id.
     pub async fn enqueue_webhook_test(&self, tenant_id: &str, webhook_id: &str, at: i64) -> Result<String> {
         let mut tx = self.begin_write().await?;
-        let id = event_id();
-        let body = serde_json::json!({"id": id, "type": "webhook.test", "created": at, "tenant_id": tenant_id,
-                                      "data": {"webhook_id": webhook_id}});
-        let done = sqlx::query(
-            "INSERT INTO webhook_deliveries (id, webhook_id, tenant_id, event, body, status, attempts, \
-             next_attempt_at, lease_until, created_at) \
-             SELECT $1 || '.' || w.id, w.id, w.tenant_id, 'webhook.test', $2, 'pending', 0, $3, 0, $3 FROM webhooks w \
-             WHERE w.tenant_id = $4 AND w.id = $5",
-        )
-        .bind(&id)
-        .bind(body.to_string())
-        .bind(at)
-        .bind(tenant_id)
-        .bind(webhook_id)
-        .execute(&mut *tx)
-        .await?;
-        found(&done)?;
+        let data = serde_json::json!({"webhook_id": webhook_id});
+        let to = Recipients::Endpoint(webhook_id);
+        let (id, written) = insert_deliveries(&mut tx, tenant_id, "webhook.test", data, at, to).await?;
+        if written == 0 {
+            return Err(Error::NotFound);
+        }
         tx.commit().await?;
         Ok(format!("{id}.{webhook_id}"))
     }

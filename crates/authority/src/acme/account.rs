@@ -6,7 +6,7 @@ use certus_store::AcmeAccountRow;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::jws::{public_key_of, verify_flattened};
+use super::jws::{ParsedJws, public_key_of};
 use super::{AcmeRequest, problem, unb64};
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, ErrorKind, Result};
@@ -210,7 +210,7 @@ impl Authority {
     /// its old key. `Err` with `Conflict` kind carries the account that already has the new key.
     pub async fn acme_key_change(&self, req: &AcmeRequest) -> Result<AcmeAccountRow> {
         let account = req.signer()?.clone();
-        let inner = verify_flattened(&req.payload, None)?;
+        let inner = ParsedJws::parse(&req.payload)?.verify(None)?;
         if inner.header.get("url").and_then(Value::as_str) != Some(req.url.as_str()) {
             return Err(problem(ErrorKind::Malformed, "malformed", "the inner JWS must have the outer JWS's url"));
         }

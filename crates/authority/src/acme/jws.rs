@@ -74,38 +74,56 @@ impl AcmeRequest {
     }
 }
 
-/// Parses a flattened JWS and checks its signature against the key it carries (`jwk`) or
-/// `key` (when the header names a `kid`). Nonce and URL are the caller's.
-pub(super) fn verify_flattened(body: &[u8], account_key: Option<&PublicKey>) -> Result<Verified> {
-    let jws: Flattened = serde_json::from_slice(body).map_err(|_| {
-        problem(ErrorKind::Malformed, "malformed", "the body must be a flattened JWS: {protected, payload, signature}")
-    })?;
-    let header: Value = serde_json::from_slice(&unb64(&jws.protected, "protected")?)
-        .ok()
-        .filter(Value::is_object)
-        .ok_or_else(|| problem(ErrorKind::Malformed, "malformed", "the protected header is not a JSON object"))?;
-    let alg = header.get("alg").and_then(Value::as_str).unwrap_or_default();
-    let key = match (header.get("jwk"), account_key) {
-        (Some(jwk), None) => public_key_of(jwk)?,
-        (None, Some(key)) => key.clone(),
-        _ => {
-            return Err(problem(
+/// A flattened JWS, parsed once: its parts as sent and its protected header.
+pub(super) struct ParsedJws {
+    jws: Flattened,
+    header: Value,
+}
+
+impl ParsedJws {
+    /// Reads a flattened JWS whose protected header is a JSON object; nothing is verified yet.
+    pub(super) fn parse(body: &[u8]) -> Result<Self> {
+        let jws: Flattened = serde_json::from_slice(body).map_err(|_| {
+            problem(
                 ErrorKind::Malformed,
                 "malformed",
-                "the protected header needs exactly one of jwk and kid",
-            ));
-        }
-    };
-    let signature = unb64(&jws.signature, "signature")?;
-    let signing_input = format!("{}.{}", jws.protected, jws.payload);
-    match verify_jws(alg, &key, signing_input.as_bytes(), &signature) {
-        Ok(()) => {}
-        Err(JwsRefusal::Algorithm(m)) => return Err(problem(ErrorKind::Malformed, "badSignatureAlgorithm", m)),
-        Err(JwsRefusal::Signature) => {
-            return Err(problem(ErrorKind::Malformed, "malformed", "the JWS signature does not verify"));
-        }
+                "the body must be a flattened JWS: {protected, payload, signature}",
+            )
+        })?;
+        let header: Value = serde_json::from_slice(&unb64(&jws.protected, "protected")?)
+            .ok()
+            .filter(Value::is_object)
+            .ok_or_else(|| problem(ErrorKind::Malformed, "malformed", "the protected header is not a JSON object"))?;
+        Ok(ParsedJws { jws, header })
     }
-    Ok(Verified { header, payload: unb64(&jws.payload, "payload")?, key })
+
+    /// Checks the signature against the key the header carries (`jwk`) or `account_key` (when
+    /// it names a `kid`). Nonce and URL are the caller's.
+    pub(super) fn verify(self, account_key: Option<&PublicKey>) -> Result<Verified> {
+        let ParsedJws { jws, header } = self;
+        let alg = header.get("alg").and_then(Value::as_str).unwrap_or_default();
+        let key = match (header.get("jwk"), account_key) {
+            (Some(jwk), None) => public_key_of(jwk)?,
+            (None, Some(key)) => key.clone(),
+            _ => {
+                return Err(problem(
+                    ErrorKind::Malformed,
+                    "malformed",
+                    "the protected header needs exactly one of jwk and kid",
+                ));
+            }
+        };
+        let signature = unb64(&jws.signature, "signature")?;
+        let signing_input = format!("{}.{}", jws.protected, jws.payload);
+        match verify_jws(alg, &key, signing_input.as_bytes(), &signature) {
+            Ok(()) => {}
+            Err(JwsRefusal::Algorithm(m)) => return Err(problem(ErrorKind::Malformed, "badSignatureAlgorithm", m)),
+            Err(JwsRefusal::Signature) => {
+                return Err(problem(ErrorKind::Malformed, "malformed", "the JWS signature does not verify"));
+            }
+        }
+        Ok(Verified { payload: unb64(&jws.payload, "payload")?, header, key })
+    }
 }
 
 /// A public JWK as a key; private or unsupported keys are refused.
@@ -123,8 +141,9 @@ impl Authority {
     /// Checks a signed request to `url` of directory `name`, signed as `rule` demands.
     pub async fn acme_verify(&self, name: &str, url: &str, body: &[u8], rule: KeyRule) -> Result<AcmeRequest> {
         let directory = self.store.acme_directory(name).await.not_found_as("ACME directory")?;
-        // The header is read twice: first unverified, to find the key and check URL and nonce.
-        let unverified = peek_header(body)?;
+        // URL, nonce and key are read from the header before the signature is checked.
+        let parsed = ParsedJws::parse(body)?;
+        let unverified = &parsed.header;
         if unverified.get("url").and_then(Value::as_str) != Some(url) {
             return Err(problem(
                 ErrorKind::Unauthorized,
@@ -163,7 +182,7 @@ impl Authority {
                 serde_json::from_str::<Value>(&a.jwk).map_err(crate::Error::internal).and_then(|j| public_key_of(&j))
             })
             .transpose()?;
-        let verified = verify_flattened(body, account_key.as_ref())?;
+        let verified = parsed.verify(account_key.as_ref())?;
         let jwk = if account.is_none() { verified.header.get("jwk").cloned() } else { None };
         Ok(AcmeRequest { directory, url: url.to_owned(), payload: verified.payload, account, jwk, key: verified.key })
     }
@@ -183,15 +202,4 @@ impl Authority {
         }
         Ok(account)
     }
-}
-
-/// The protected header of a flattened JWS, before its signature is checked.
-fn peek_header(body: &[u8]) -> Result<Value> {
-    let jws: Flattened = serde_json::from_slice(body).map_err(|_| {
-        problem(ErrorKind::Malformed, "malformed", "the body must be a flattened JWS: {protected, payload, signature}")
-    })?;
-    serde_json::from_slice::<Value>(&unb64(&jws.protected, "protected")?)
-        .ok()
-        .filter(Value::is_object)
-        .ok_or_else(|| problem(ErrorKind::Malformed, "malformed", "the protected header is not a JSON object"))
 }
