@@ -22,11 +22,15 @@ enum Door {
     Lamassu,
     /// RFC 7807 with an ACME error type.
     Acme,
+    /// The web console: an HTML page.
+    Console,
 }
 
 fn door_of(path: &[u8]) -> Door {
     if path.starts_with(b"/acme/") {
         Door::Acme
+    } else if path == b"/ui" || path.starts_with(b"/ui/") {
+        Door::Console
     } else if path.starts_with(b"/api/ca/v1") {
         Door::Lamassu
     } else if path.starts_with(b"/api/v1") {
@@ -45,8 +49,13 @@ pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
     let door = door_of(req.uri().path().as_bytes());
     let res = next.run(req).await;
     let status = res.status();
-    // ACME errors are problem documents even when the router's shared fallbacks answered.
-    let keep = if door == Door::Acme { is_problem(&res) } else { is_json(&res) };
+    // ACME errors are problem documents even when the router's shared fallbacks answered;
+    // the console's are pages.
+    let keep = match door {
+        Door::Acme => is_problem(&res),
+        Door::Console => is_html(&res),
+        _ => is_json(&res),
+    };
     if !(status.is_client_error() || status.is_server_error()) || keep {
         return res;
     }
@@ -74,6 +83,10 @@ fn is_json(res: &Response) -> bool {
         .is_some_and(|t| t.starts_with("application/json") || t.starts_with("application/problem+json"))
 }
 
+fn is_html(res: &Response) -> bool {
+    res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/html"))
+}
+
 fn is_problem(res: &Response) -> bool {
     res.headers()
         .get(header::CONTENT_TYPE)
@@ -89,6 +102,7 @@ fn native_message(body: &[u8]) -> Option<String> {
 
 fn door_error(door: Door, status: StatusCode, message: &str) -> Response {
     let body = match door {
+        Door::Console => return crate::console::error_page(status, message),
         Door::Native => json!({ "error": { "code": native_code(status), "message": message } }),
         Door::FastPki => json!({ "detail": message }),
         Door::Lamassu => json!({ "err": message }),
@@ -131,6 +145,8 @@ mod tests {
         assert_eq!(door_of(b"/v1/pki/ca"), Door::Native);
         assert_eq!(door_of(b"/ocsp/abc"), Door::Native);
         assert_eq!(door_of(b"/acme/web/new-order"), Door::Acme);
+        assert_eq!(door_of(b"/ui/certificates"), Door::Console);
+        assert_eq!(door_of(b"/uid"), Door::Native);
         assert_eq!(door_of(b"/v1/org.tenant.kms/kms-service-api/keys"), Door::Native);
     }
 }

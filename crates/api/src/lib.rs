@@ -5,6 +5,7 @@
 
 mod acme;
 mod auth;
+mod console;
 mod door_errors;
 mod error;
 mod est;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub issue_rate_limit: u64,
     /// The bearer token `/metrics` asks for (none: open).
     pub metrics_token: Option<String>,
+    /// Whether console cookies are marked Secure (the server speaks TLS).
+    pub secure_cookies: bool,
 }
 
 /// The default for [`AppState::request_timeout`].
@@ -57,7 +60,14 @@ impl AppState {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             issue_rate_limit: 0,
             metrics_token: None,
+            secure_cookies: false,
         }
+    }
+
+    /// Marks console cookies Secure (set when serving over TLS).
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
     }
 
     /// Limits issuing requests per bearer token and per client address and minute (0: none).
@@ -125,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .merge(est::router())
         .merge(acme::router(state.clone()))
         .merge(fastpki::router())
+        .merge(console::router())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .route("/metrics", axum::routing::get(metrics::metrics))
         .fallback(error::not_found_fallback)

@@ -29,6 +29,12 @@ pub struct ListRequest {
     pub limit: Option<i64>,
     /// Where the next page starts.
     pub cursor: Option<String>,
+    /// Only certificates with a name (CN or SAN) starting with this, any case.
+    pub name: Option<String>,
+    /// Only the certificate with this serial (hex, colons allowed).
+    pub serial: Option<String>,
+    /// Only certificates in this state.
+    pub state: Option<certus_store::CertState>,
 }
 
 /// A page of certificates and the cursor of the next.
@@ -116,7 +122,16 @@ impl Authority {
                 .transpose()?
                 .map(|d| now + d),
             now,
-            include_revoked: req.include_revoked,
+            include_revoked: req.include_revoked || req.state == Some(certus_store::CertState::Revoked),
+            state: req.state,
+            name_prefix: req.name.map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty()),
+            serial: req
+                .serial
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| parse_serial(s).map(|b| serial_key(&b)).ok_or_else(|| Error::malformed("serial is not hex")))
+                .transpose()?,
             after: req.cursor.as_deref().map(|c| decode_cursor(order, c)).transpose()?,
             limit: limit + 1,
         };

@@ -12,6 +12,7 @@ mod certs;
 mod clock;
 #[cfg(test)]
 mod clock_tests;
+mod console;
 mod crl;
 mod csr;
 mod door_policy;
@@ -54,8 +55,12 @@ pub use certs::{CertPage, CertStatus, CertView, ImportRequest, ListRequest, Revo
 pub use certus_store::{
     AcmeAccountRow, AcmeAuthzRow, AcmeDirectoryRow, AcmeEabKeyRow, AcmeOrderRow, DeliveryRow, EstLabelRow,
 };
-pub use certus_store::{FastPkiCert, FastPkiOrgRow, ServiceAccountRow, TenantRow, UserRow};
+pub use certus_store::{
+    AuditPageRow, CaCounts, CaRow, CertRow, CertState, CsrRow, FastPkiCert, FastPkiOrgRow, ServiceAccountRow,
+    TenantRow, UserRow,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use console::{CertificateDetail, ConsoleAction, ConsoleViewer, Dashboard};
 pub use crl::{CRL_REFRESH_SECS, CrlView};
 pub use csr::{CsrView, GenerateCsr};
 pub use error::{DetailValue, Error, ErrorDetail, ErrorKind, Result};

@@ -128,7 +128,7 @@ fn password_matches_now(password: &str, phc: &str) -> bool {
 }
 
 /// Who a superuser API token acts as on /api/v1.
-fn api_token_superuser() -> UserRow {
+pub(crate) fn api_token_superuser() -> UserRow {
     UserRow {
         id: API_TOKEN_USER_ID,
         username: "certus-api-token".into(),
@@ -284,6 +284,12 @@ impl Authority {
 
     /// OAuth2 password login. Wrong password, unknown and inactive users get the same answer.
     pub async fn login(&self, username: &str, password: &str) -> Result<TokenPair> {
+        let user = self.password_login(username, password).await?;
+        self.new_session(&user).await
+    }
+
+    /// Checks a user's password, audited either way (the /api/v1 login and the console's).
+    pub(crate) async fn password_login(&self, username: &str, password: &str) -> Result<UserRow> {
         let user = match self.store.find_user(username, false).await {
             Ok(u) => Some(u),
             Err(certus_store::Error::NotFound) => None,
@@ -299,7 +305,7 @@ impl Authority {
         };
         let audit = self.user_audit(&actor_of(&user), "login_success", "session", self.audit_tenant(&user).await);
         self.store.append_audit(&audit).await?;
-        self.new_session(&user).await
+        Ok(user)
     }
 
     async fn new_session(&self, user: &UserRow) -> Result<TokenPair> {
@@ -346,9 +352,11 @@ impl Authority {
         Ok(())
     }
 
-    /// Forgets expired refresh tokens and blocked token ids (run by the periodic sweeper).
+    /// Forgets expired refresh tokens, blocked token ids and console sessions (run by the
+    /// periodic sweeper).
     pub async fn sweep_expired_sessions(&self) -> Result<u64> {
-        Ok(self.store.sweep_expired_sessions(self.now_secs()).await?)
+        let api = self.store.sweep_expired_sessions(self.now_secs()).await?;
+        Ok(api + self.sweep_console_sessions().await?)
     }
 
     /// Ends every session of the caller.

@@ -324,7 +324,8 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
     let state = certus_api::AppState::new(authority, args.auth_rate_limit)
         .with_request_timeout(Duration::from_secs(args.request_timeout))
         .with_issue_rate_limit(args.issue_rate_limit)
-        .with_metrics_token(args.metrics_token.clone());
+        .with_metrics_token(args.metrics_token.clone())
+        .with_secure_cookies(args.tls_cert.is_some());
     let app = certus_api::router(state);
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {

@@ -72,6 +72,29 @@ impl Store {
         if !q.include_revoked {
             sql.push(" AND revoked_at IS NULL");
         }
+        if let Some(serial) = &q.serial {
+            sql.push(" AND serial = ").bind(serial.clone());
+        }
+        if let Some(prefix) = &q.name_prefix {
+            // A prefix is the index range [prefix, prefix + U+10FFFF).
+            sql.push(" AND id IN (SELECT certificate_id FROM certificate_names WHERE tenant_id = ")
+                .bind(tenant_id.to_owned());
+            sql.push(" AND name >= ").bind(prefix.clone());
+            sql.push(" AND name < ").bind(format!("{prefix}\u{10FFFF}"));
+            sql.push(")");
+        }
+        match q.state {
+            None => {}
+            Some(CertState::Valid) => {
+                sql.push(" AND revoked_at IS NULL AND not_after > ").bind(q.now);
+            }
+            Some(CertState::Revoked) => {
+                sql.push(" AND revoked_at IS NOT NULL");
+            }
+            Some(CertState::Expired) => {
+                sql.push(" AND revoked_at IS NULL AND not_after <= ").bind(q.now);
+            }
+        }
         let (column, before, direction) = match q.order {
             CertOrder::Newest => ("created_at", "<", "DESC"),
             CertOrder::ExpiringFirst => ("not_after", ">", "ASC"),
@@ -139,6 +162,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         crate::error::found(&done)?;
+        sqlx::query("DELETE FROM certificate_names WHERE tenant_id = $1 AND certificate_id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
@@ -258,6 +286,30 @@ pub(crate) async fn insert_certificates(tx: &mut Tx<'_>, certs: &[&CertRow]) -> 
             .bind(c.created_at);
     });
     sql.build().execute(&mut **tx).await.map_err(conflict_on_unique("a certificate with this issuer and serial"))?;
+    insert_names(tx, certs).await
+}
+
+/// Rows of `certificate_names` per statement: well under SQLite's bound-parameter limit.
+const NAMES_PER_STATEMENT: usize = 2000;
+
+/// Indexes every name of the certificates (CN and SANs, lower-cased) for search.
+async fn insert_names(tx: &mut Tx<'_>, certs: &[&CertRow]) -> Result<()> {
+    let mut names: Vec<(&str, String, &str)> = Vec::new();
+    for c in certs {
+        let mut own: Vec<String> =
+            c.common_name.iter().chain(&c.sans).filter(|n| !n.is_empty()).map(|n| n.to_lowercase()).collect();
+        own.sort_unstable();
+        own.dedup();
+        names.extend(own.into_iter().map(|n| (c.tenant_id.as_str(), n, c.id.as_str())));
+    }
+    for chunk in names.chunks(NAMES_PER_STATEMENT) {
+        let mut sql = Sql::new("INSERT INTO certificate_names (tenant_id, name, certificate_id)");
+        sql.values(chunk, |row, (tenant, name, id)| {
+            row.bind(tenant.to_string()).bind(name.clone()).bind(id.to_string());
+        });
+        sql.push(" ON CONFLICT DO NOTHING");
+        sql.build().execute(&mut **tx).await?;
+    }
     Ok(())
 }
 

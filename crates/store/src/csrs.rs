@@ -67,7 +67,7 @@ impl Store {
     }
 }
 
-fn csr_row(r: &AnyRow) -> Result<CsrRow> {
+pub(crate) fn csr_row(r: &AnyRow) -> Result<CsrRow> {
     Ok(CsrRow {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,

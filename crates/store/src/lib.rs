@@ -17,6 +17,7 @@ mod acme;
 mod audit;
 mod cas;
 mod certificates;
+mod console;
 mod crls;
 mod csrs;
 mod error;
@@ -44,6 +45,7 @@ mod webhooks;
 
 pub use acme::{AcmeAccountRow, AcmeAuthzRow, AcmeDirectoryRow, AcmeEabKeyRow, AcmeOrderRow};
 pub use audit::AuditCheck;
+pub use console::{AuditPageRow, CaCounts, ConsoleSessionRow, EXPIRY_WINDOWS};
 pub use crls::CrlBuild;
 pub use db::Backend;
 pub use error::{Error, Result};

@@ -22,6 +22,7 @@ const SQLITE: &[(i64, &str)] = &[
     (13, include_str!("../migrations/sqlite/0013_acme.sql")),
     (14, include_str!("../migrations/sqlite/0014_webhooks.sql")),
     (15, include_str!("../migrations/sqlite/0015_resource_metadata.sql")),
+    (16, include_str!("../migrations/sqlite/0016_console.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -40,6 +41,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (13, include_str!("../migrations/postgres/0013_acme.sql")),
     (14, include_str!("../migrations/postgres/0014_webhooks.sql")),
     (15, include_str!("../migrations/postgres/0015_resource_metadata.sql")),
+    (16, include_str!("../migrations/postgres/0016_console.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

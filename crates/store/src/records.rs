@@ -278,6 +278,17 @@ pub enum CertOrder {
     ExpiringFirst,
 }
 
+/// Where a certificate stands at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertState {
+    /// Neither revoked nor expired.
+    Valid,
+    /// Revoked.
+    Revoked,
+    /// Past its notAfter, not revoked.
+    Expired,
+}
+
 /// Filters for the certificate list.
 #[derive(Debug, Clone, Default)]
 pub struct CertQuery {
@@ -291,6 +302,12 @@ pub struct CertQuery {
     pub now: i64,
     /// Whether revoked certificates are listed.
     pub include_revoked: bool,
+    /// Only certificates in this state (with `include_revoked` for `Revoked`).
+    pub state: Option<CertState>,
+    /// Only certificates with a name (CN or SAN, lower case) starting with this.
+    pub name_prefix: Option<String>,
+    /// Only certificates with this serial (lower-case hex).
+    pub serial: Option<String>,
     /// Keyset cursor: the sort key (`created_at` or `not_after`) and id of the last row of
     /// the previous page.
     pub after: Option<(i64, String)>,

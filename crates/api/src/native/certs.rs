@@ -101,6 +101,7 @@ async fn list(
         include_revoked: q.include_revoked,
         limit: q.limit,
         cursor: q.cursor,
+        ..Default::default()
     };
     let page = state.authority.list_certificates(&caller, req).await?;
     Ok(Json(CertificatePage {

@@ -3,7 +3,7 @@
 //! log. Everything here acts on the shared records through the same store and signing code as
 //! the native API.
 
-mod access;
+pub(crate) mod access;
 mod accounts;
 mod adopt;
 mod audit;
