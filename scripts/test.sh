@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need (openssl, curl,
-# PostgreSQL, SoftHSM2, lego, pebble and prometheus (promtool) from Debian; pkilint, pytest and certbot in ./.venv), checks formatting and
+# PostgreSQL, SoftHSM2, lego, pebble, prometheus (promtool) and chromium from Debian; pkilint, pytest,
+# certbot and Playwright (driving Debian's chromium, no browser download) in ./.venv), checks formatting and
 # clippy, builds, runs the Rust unit tests with cargo-nextest (the store suite on SQLite and on a
 # throwaway PostgreSQL cluster) and the integration tests against the real binary twice: on the
 # embedded SQLite default, then on PostgreSQL (which adds the three-node tests); finally a short
@@ -17,6 +18,7 @@ command -v softhsm2-util >/dev/null || need_apt+=(softhsm2)
 command -v lego >/dev/null || need_apt+=(lego)
 command -v pebble-challtestsrv >/dev/null || need_apt+=(pebble)
 command -v promtool >/dev/null || need_apt+=(prometheus)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
     echo "==> installing ${need_apt[*]}"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -28,7 +30,7 @@ if [ ! -x .venv/bin/pip ]; then
     python3 -m venv .venv
     .venv/bin/pip install -q --upgrade pip
 fi
-echo "==> test tools (pytest, pkilint, schemathesis, certbot)"
+echo "==> test tools (pytest, pkilint, schemathesis, certbot, playwright)"
 .venv/bin/pip install -q -r tests/requirements.txt
 
 echo "==> formatting and lints"

@@ -56,7 +56,7 @@ impl CertLine {
     pub(crate) fn new(c: &CertRow, cas: &[CaRow], now: i64) -> Self {
         let issuer = match &c.issuer_ca_id {
             Some(id) => cas.iter().find(|ca| &ca.id == id).map_or_else(|| id.clone(), |ca| ca.name.clone()),
-            None => "(external)".into(),
+            None => "—".into(),
         };
         CertLine {
             id: c.id.clone(),
