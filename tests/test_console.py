@@ -8,7 +8,8 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
-from conftest import BOOTSTRAP_TOKEN, ROOT, Client, fresh_server, make_csr, make_hierarchy, make_role, openssl, write
+from conftest import (BOOTSTRAP_TOKEN, ROOT, Client, free_port, fresh_server, make_csr, make_hierarchy, make_role, openssl,
+                      write)
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "target" / "test-artifacts" / "console"
@@ -402,3 +403,26 @@ def test_console_errors_are_pages_and_assets_are_embedded(world):
     s = requests.Session()
     r = s.post(url + "/ui/login", data=b"\xff\xfe", headers={"content-type": "application/x-www-form-urlencoded"})
     assert 400 <= r.status_code < 500 and r.headers["content-type"].startswith("text/html")
+
+
+def test_webhook_deliveries_are_visible(world, browser):
+    admin = world["admin"]
+    # Nothing listens on this port: deliveries stay pending and show their error.
+    dead = f"http://127.0.0.1:{free_port()}/hook"
+    hook = admin.ok("post", "/v1/pki/webhooks", 201, json={"url": dead, "events": ["certificate.issued"]})
+    _, inter = make_hierarchy(admin)
+    issue(admin, make_role(admin, inter["id"], key_type="ec"), "hooked.example.test")
+    ctx, page = token_login(browser, world["url"])
+    page.goto(world["url"] + "/ui/webhooks")
+    card = page.locator(f".webhook[data-webhook-id='{hook['id']}']")
+    api = admin.ok("get", f"/v1/pki/webhooks/{hook['id']}/deliveries")
+    assert api and all(d["event"] == "certificate.issued" for d in api)  # the CAs' certificates and the leaf
+    expect(card.locator(".deliveries tbody tr td:nth-child(2)", has_text="certificate.issued")).to_have_count(len(api))
+    card.locator("button", has_text="test delivery").click()
+    expect(page.locator("#flash")).to_contain_text("queued")
+    delivery = page.locator("#flash").inner_text().split()[2]
+    assert any(d["id"] == delivery for d in admin.ok("get", f"/v1/pki/webhooks/{hook['id']}/deliveries"))
+    expect(page.locator(f".webhook[data-webhook-id='{hook['id']}'] tr[data-delivery-id='{delivery}']")).to_have_count(1)
+    shot(page, "webhooks")
+    admin.ok("delete", f"/v1/pki/webhooks/{hook['id']}", 204)
+    ctx.close()

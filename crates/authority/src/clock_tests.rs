@@ -93,3 +93,37 @@ async fn the_ocsp_responder_is_renewed_a_week_before_it_expires() {
     let renewed_info = certus_x509::parse_certificate(&renewed.cert_der).unwrap();
     assert_eq!(renewed_info.not_before, START + Duration::days(24) - Duration::minutes(1));
 }
+
+#[tokio::test]
+async fn console_sessions_end_when_idle_and_at_their_age_limit() {
+    let clock = Arc::new(ManualClock::new(START));
+    let (a, _caller, _dir) = authority(clock.clone()).await;
+    let token = "clock-test-bootstrap-token";
+    let gone = |r: crate::Result<crate::ConsoleViewer>| matches!(r, Err(e) if e.kind == crate::ErrorKind::Unauthorized);
+
+    // Idle: 29 minutes between requests keep it alive, 31 end it.
+    let cookie = a.console_login_with_token(token).await.unwrap();
+    for _ in 0..3 {
+        clock.advance(Duration::minutes(29));
+        a.console_viewer(&cookie, None).await.unwrap();
+    }
+    clock.advance(Duration::minutes(31));
+    assert!(gone(a.console_viewer(&cookie, None).await), "idle for 31 minutes");
+
+    // Age: even a busy session ends after 12 hours.
+    let cookie = a.console_login_with_token(token).await.unwrap();
+    for _ in 0..35 {
+        clock.advance(Duration::minutes(20));
+        a.console_viewer(&cookie, None).await.unwrap();
+    }
+    clock.advance(Duration::minutes(21));
+    assert!(gone(a.console_viewer(&cookie, None).await), "older than 12 hours");
+
+    // Logout ends it at once; a wrong cookie never opened anything.
+    let cookie = a.console_login_with_token(token).await.unwrap();
+    let viewer = a.console_viewer(&cookie, None).await.unwrap();
+    a.console_logout(&viewer).await.unwrap();
+    assert!(gone(a.console_viewer(&cookie, None).await));
+    assert!(gone(a.console_viewer("not-a-session", None).await));
+    assert!(a.console_login_with_token("wrong-token-of-enough-length").await.is_err());
+}

@@ -268,8 +268,9 @@ impl Authority {
         Ok(queue)
     }
 
-    /// The engine caller for a CSR decision, once the viewer may decide.
-    pub fn console_csr_caller(&self, viewer: &ConsoleViewer) -> Result<Caller> {
+    /// The engine caller for an admin action (a CSR decision, a webhook test), once the viewer
+    /// may act as an admin.
+    pub fn console_admin_caller(&self, viewer: &ConsoleViewer) -> Result<Caller> {
         viewer.require(ConsoleAction::ApproveCsr)?;
         Ok(viewer.caller())
     }
@@ -302,5 +303,22 @@ impl Authority {
                 (false, format!("The audit chain is broken at entry {id} (position {seq}): {reason}"))
             }
         })
+    }
+}
+
+impl Authority {
+    /// The tenant's webhook endpoints, each with its latest deliveries (admins and superusers).
+    pub async fn console_webhooks(
+        &self,
+        viewer: &ConsoleViewer,
+    ) -> Result<Vec<(crate::WebhookView, Vec<certus_store::DeliveryRow>)>> {
+        viewer.require(ConsoleAction::ReadAudit)?;
+        let caller = viewer.caller();
+        let mut out = Vec::new();
+        for hook in self.list_webhooks(&caller).await? {
+            let deliveries = self.webhook_deliveries(&caller, &hook.id, 20).await?;
+            out.push((hook, deliveries));
+        }
+        Ok(out)
     }
 }

@@ -242,7 +242,7 @@ pub(super) async fn decide_csr(
 ) -> ConsoleResult<Response> {
     let f = read_form(form)?;
     check_csrf(&v, &headers, f.csrf.as_deref())?;
-    let caller = s.authority.console_csr_caller(&v)?;
+    let caller = s.authority.console_admin_caller(&v)?;
     let flash = match decision.as_str() {
         "approve" => {
             s.authority.approve_csr(&caller, &id).await?;
@@ -264,4 +264,19 @@ pub(super) async fn decide_csr(
         other => return Err(ConsoleError::new(StatusCode::NOT_FOUND, format!("no decision {other:?}"))),
     };
     queue_page(&s, &v, Some(flash)).await
+}
+
+/// Queues a `webhook.test` delivery to an endpoint of the tenant.
+pub(super) async fn test_webhook(
+    State(s): State<AppState>,
+    Viewer(v): Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<DecisionForm>, FormRejection>,
+) -> ConsoleResult<Response> {
+    let f = read_form(form)?;
+    check_csrf(&v, &headers, f.csrf.as_deref())?;
+    let caller = s.authority.console_admin_caller(&v)?;
+    let delivery = s.authority.test_webhook(&caller, &id).await?;
+    super::pages::webhooks_page(&s, &v, Some(format!("Test delivery {delivery} queued."))).await
 }

@@ -42,6 +42,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ui/issue", get(actions::issue_page).post(actions::issue))
         .route("/ui/csrs", get(actions::csr_queue))
         .route("/ui/csrs/{id}/{decision}", post(actions::decide_csr))
+        .route("/ui/webhooks", get(pages::webhooks))
+        .route("/ui/webhooks/{id}/test", post(actions::test_webhook))
         .route("/ui/audit", get(pages::audit))
         .route("/ui/audit/verify", get(pages::verify_audit))
         .layer(axum::middleware::from_fn(console_headers))

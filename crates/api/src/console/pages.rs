@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use certus_authority::{CaRow, CertState, ListRequest};
+use certus_authority::{CaRow, CertState, ConsoleViewer, ListRequest};
 use certus_x509::{PemLabel, to_pem};
 
 use super::views::{CertLine, Nav, Plot, status_of, when};
@@ -388,4 +388,68 @@ struct ChainCheck {
 pub(super) async fn verify_audit(State(s): State<AppState>, Viewer(v): Viewer) -> ConsoleResult<Response> {
     let (ok, text) = s.authority.console_verify_audit(&v).await?;
     Ok(html(&ChainCheck { ok, text }))
+}
+
+struct DeliveryLine {
+    id: String,
+    event: String,
+    status: String,
+    attempts: i64,
+    created: String,
+    when: String,
+    last_error: String,
+}
+
+struct HookCard {
+    id: String,
+    url: String,
+    events: String,
+    created: String,
+    deliveries: Vec<DeliveryLine>,
+}
+
+#[derive(Template)]
+#[template(path = "console/webhooks.html")]
+struct WebhooksPage {
+    nav: Nav,
+    flash: Option<String>,
+    may_test: bool,
+    hooks: Vec<HookCard>,
+}
+
+/// Endpoints and their latest deliveries; `flash` after a test delivery was queued.
+pub(super) async fn webhooks_page(s: &AppState, v: &ConsoleViewer, flash: Option<String>) -> ConsoleResult<Response> {
+    let hooks = s
+        .authority
+        .console_webhooks(v)
+        .await?
+        .into_iter()
+        .map(|(h, deliveries)| HookCard {
+            id: h.id,
+            url: h.url,
+            events: h.events.join(", "),
+            created: when(h.created_at),
+            deliveries: deliveries
+                .into_iter()
+                .map(|d| DeliveryLine {
+                    when: match d.delivered_at {
+                        Some(at) => when(at),
+                        None => format!("next {}", when(d.next_attempt_at)),
+                    },
+                    id: d.id,
+                    event: d.event,
+                    status: d.status,
+                    attempts: d.attempts,
+                    created: when(d.created_at),
+                    last_error: d.last_error.unwrap_or_default(),
+                })
+                .collect(),
+        })
+        .collect();
+    let may_test = v.may(certus_authority::ConsoleAction::ApproveCsr);
+    Ok(html(&WebhooksPage { nav: Nav::new(v, "webhooks"), flash, may_test, hooks }))
+}
+
+pub(super) async fn webhooks(State(s): State<AppState>, Viewer(v): Viewer) -> ConsoleResult<Response> {
+    webhooks_page(&s, &v, None).await
 }
