@@ -103,6 +103,13 @@ CRL_1M=$(crl_build)
 CRL_BYTES=$(curl -s "$URL/v1/pki/ca/$INT/crl" | wc -c)
 read -r LIST_RPS LIST_P50 LIST_P99 LIST_FAIL < <(load get.lua \
     "$URL/v1/pki/certificates?ca_id=$INT&expiring_within=30d&include_revoked=true&limit=50" 8)
+# The console's search path over the same rows: a name prefix, signed in with the token.
+JAR="$WORK/console.jar"
+LOGIN_CSRF=$(curl -s -c "$JAR" "$URL/ui/login" | grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | cut -d'"' -f4)
+curl -s -b "$JAR" -c "$JAR" -o /dev/null -d "csrf=$LOGIN_CSRF&token=$TOKEN&with=token" "$URL/ui/login"
+SESSION=$(awk '$6 == "certus_console" {print $7}' "$JAR")
+read -r SEARCH_RPS SEARCH_P50 SEARCH_P99 SEARCH_FAIL < <(TOKEN="" COOKIE="certus_console=$SESSION" load get.lua \
+    "$URL/ui/certificates?q=host12345&status=any" 8)
 
 echo "== openssl speed (ceiling)" >&2
 SPEED=$(openssl speed -seconds 3 -multi "$THREADS" ecdsap256 2>/dev/null | awk '/256 bits ecdsa \(nistp256\)/ {print $(NF-1), $NF}')
@@ -126,10 +133,11 @@ echo "| OCSP POST with nonce, signed each time (resp/s) | $OCSPN_RPS (p99 ${OCSP
 echo "| complete CRL build, 100k revoked (s) | $CRL_100K | | |"
 echo "| complete CRL build, $ROWS revoked (s) | $CRL_1M ($((CRL_BYTES / 1048576)) MiB) | | |"
 echo "| filtered list over $ROWS certificates | p50 ${LIST_P50} ms, p99 ${LIST_P99} ms ($LIST_RPS req/s) | | |"
+echo "| console search by name prefix over $ROWS certificates | p50 ${SEARCH_P50} ms, p99 ${SEARCH_P99} ms ($SEARCH_RPS req/s) | | |"
 echo "| RSS idle / peak under sign load (MB) | $IDLE_RSS / $LOAD_RSS | | |"
 echo "| openssl speed ecdsap256, $THREADS processes | sign $SSL_SIGN/s, verify $SSL_VERIFY/s | | |"
 echo
-echo "Failed requests: sign $SIGN_FAIL, cfssl $CF_FAIL, issue $ISS_FAIL, issue-rsa $RSA_FAIL, ocsp $OCSP_FAIL, ocsp-nonce $OCSPN_FAIL, list $LIST_FAIL"
+echo "Failed requests: sign $SIGN_FAIL, cfssl $CF_FAIL, issue $ISS_FAIL, issue-rsa $RSA_FAIL, ocsp $OCSP_FAIL, ocsp-nonce $OCSPN_FAIL, list $LIST_FAIL, search $SEARCH_FAIL"
 } | tee "$BENCH_DIR/results/latest.md"
 kill $CFSSL_PID 2>/dev/null || true
 stop_certus

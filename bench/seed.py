@@ -22,5 +22,8 @@ for i in range(start, start + count):
 con.executemany(
     "INSERT INTO certificates (id, tenant_id, issuer_ca_id, serial, common_name, sans, not_before, not_after, "
     "cert_der, source, revoked_at, revocation_reason, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+# The search index the console reads: every name of each row.
+con.executemany("INSERT INTO certificate_names (tenant_id, name, certificate_id) VALUES (?,?,?)",
+                [(r[1], r[4], r[0]) for r in rows])
 con.commit()
 print(start + count)

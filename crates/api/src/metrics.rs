@@ -28,6 +28,8 @@ fn door_of(path: &str) -> &'static str {
         "native"
     } else if path.starts_with("/v1/") {
         "mdl"
+    } else if path == "/ui" || path.starts_with("/ui/") {
+        "console"
     } else {
         "other"
     }
@@ -93,6 +95,7 @@ mod tests {
     #[test]
     fn doors_by_path() {
         assert_eq!(door_of("/v1/pki/issue/web"), "native");
+        assert_eq!(door_of("/ui/certificates"), "console");
         assert_eq!(door_of("/api/v1/certificates/"), "fastpki");
         assert_eq!(door_of("/api/ca/v1/cas/x/certificates/sign"), "lamassu");
         assert_eq!(door_of("/acme/web/order/o/finalize"), "acme");

@@ -73,7 +73,7 @@ pub use issue::{IssueRequest, Issued, SignRequest};
 pub use lamassu::{MetadataTarget, ProfileChoice};
 pub use mdl::{
     DsData, GenericData, GenericIssuer, IacaData, IacaSigner, KeyRef, KmsKeyView, MdlIssued, MdlService,
-    PublicKeySource, StoreEntry, StoreWrite, Target,
+    NewVicalService, PublicKeySource, StoreEntry, StoreWrite, Target, VicalPublished,
 };
 pub use metrics::{Metrics, RequestOutcome, in_request, note_error, prometheus_text};
 pub use ocsp::{OcspReply, OcspSigner};

@@ -56,7 +56,7 @@ pub use fastpki::{
 };
 pub use gauges::InventoryGauges;
 pub use maintenance::Sealed;
-pub use mdl::{ServiceRow, StoreEntryRow};
+pub use mdl::{ServiceRow, StoreEntryRow, VicalRow, VicalServiceRow};
 pub use records::*;
 pub use store::{BatchObserver, Store};
 pub use users::UserRow;

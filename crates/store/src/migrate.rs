@@ -23,6 +23,7 @@ const SQLITE: &[(i64, &str)] = &[
     (14, include_str!("../migrations/sqlite/0014_webhooks.sql")),
     (15, include_str!("../migrations/sqlite/0015_resource_metadata.sql")),
     (16, include_str!("../migrations/sqlite/0016_console.sql")),
+    (17, include_str!("../migrations/sqlite/0017_vicals.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -42,6 +43,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (14, include_str!("../migrations/postgres/0014_webhooks.sql")),
     (15, include_str!("../migrations/postgres/0015_resource_metadata.sql")),
     (16, include_str!("../migrations/postgres/0016_console.sql")),
+    (17, include_str!("../migrations/postgres/0017_vicals.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

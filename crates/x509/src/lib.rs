@@ -22,6 +22,7 @@ mod serial;
 mod sig;
 #[cfg(test)]
 mod tests;
+mod vical;
 
 pub use acme::{AlpnChallengeCert, alpn_challenge_cert, ari_parts};
 pub use annex_b::{MdlRole, check_annex_b};
@@ -41,6 +42,7 @@ pub use parse::{CertInfo, CsrInfo, KeyInfo, KeyKind, parse_certificate, parse_cs
 pub use pem_io::{PemLabel, certs_from_pem, csr_from_pem, private_key_der_from_pem, to_pem};
 pub use rcgen::{PublicKeyData, SigningKey, SubjectPublicKeyInfo};
 pub use serial::{format_serial, new_serial_from, parse_serial};
+pub use vical::{CoseAlg, Vical, VicalEntry, cose_sign1, vical_payload};
 
 /// Why an X.509 operation failed. Messages are safe to show to the caller.
 #[derive(Debug, thiserror::Error)]

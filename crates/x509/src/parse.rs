@@ -123,6 +123,8 @@ pub struct CertInfo {
     pub key_usage: Vec<crate::KeyUsageBit>,
     /// EKU OIDs, dotted.
     pub extended_key_usage: Vec<String>,
+    /// The subjectKeyIdentifier, when present.
+    pub subject_key_id: Option<Vec<u8>>,
 }
 
 /// Signature algorithms too weak to prove possession of a key (SHA-1 and older digests).
@@ -252,6 +254,10 @@ pub(crate) fn cert_info(cert: &TbsCertificate<'_>) -> Result<CertInfo, Error> {
         issuer_fields: name_fields(cert.issuer()),
         key_usage: cert.key_usage().ok().flatten().map(|k| key_usage_bits(k.value)).unwrap_or_default(),
         extended_key_usage: cert.extended_key_usage().ok().flatten().map(|e| eku_oids(e.value)).unwrap_or_default(),
+        subject_key_id: cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+            _ => None,
+        }),
     })
 }
 

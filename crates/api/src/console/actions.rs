@@ -156,7 +156,14 @@ pub(super) async fn issue(
     check_csrf(&v, &headers, f.csrf.as_deref())?;
     let issued = match issue_with(&s, &v, &f).await {
         Ok(i) => i,
-        Err(e) if matches!(e.kind, certus_authority::ErrorKind::Malformed | certus_authority::ErrorKind::Policy) => {
+        Err(e)
+            if matches!(
+                e.kind,
+                certus_authority::ErrorKind::Malformed
+                    | certus_authority::ErrorKind::Policy
+                    | certus_authority::ErrorKind::NotFound
+            ) =>
+        {
             return issue_form(&s, &v, Some(e.message)).await;
         }
         Err(e) => return Err(e.into()),

@@ -8,7 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use certus_authority::{
-    DsData, GenericData, GenericIssuer, IacaData, IacaSigner, KeyRef, MdlIssued, PublicKeySource, StoreWrite,
+    DsData, GenericData, GenericIssuer, IacaData, IacaSigner, KeyRef, MdlIssued, NewVicalService, PublicKeySource,
+    StoreWrite,
 };
 use certus_x509::IssuerAltName;
 use serde::Deserialize;
@@ -40,12 +41,23 @@ pub(crate) fn router() -> Router<AppState> {
             get(store_list).post(store_add).put(store_update).delete(store_delete),
         )
         .route("/v1/{target}/x509-store-api/certificates/ids", get(store_ids))
+        .route("/v1/{target}/vical-service-api/publish", post(vical_publish))
+        .route("/v1/{target}/vical-service-api/latest", get(vical_latest))
 }
 
+/// `_id`, when sent, repeats the path and is not read.
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ServiceBody {
     #[serde(rename = "type")]
     service_type: String,
+    /// vical-service: the KMS key that signs.
+    signing_key_id: Option<String>,
+    /// vical-service: the store entry of the signer certificate.
+    signer_certificate_id: Option<String>,
+    /// vical-service: the kms and x509-store services it reads.
+    #[serde(default)]
+    dependencies: Vec<String>,
 }
 
 async fn create_service(
@@ -54,8 +66,49 @@ async fn create_service(
     Path(target): Path<String>,
     ApiJson(b): ApiJson<ServiceBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let service = s.authority.create_service(&c, &target, &b.service_type).await?;
+    let service = if b.service_type == "vical-service" {
+        let required = |v: Option<String>, name: &str| {
+            v.filter(|v| !v.is_empty())
+                .ok_or_else(|| ApiError::bad_request(format!("{name} is required for a vical-service")))
+        };
+        let new = NewVicalService {
+            signing_key_id: required(b.signing_key_id, "signingKeyId")?,
+            signer_certificate_id: required(b.signer_certificate_id, "signerCertificateId")?,
+            dependencies: b.dependencies,
+        };
+        s.authority.create_vical_service(&c, &target, new).await?
+    } else {
+        s.authority.create_service(&c, &target, &b.service_type).await?
+    };
     Ok((StatusCode::CREATED, Json(json!({ "_id": service.path, "type": service.service_type }))))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PublishBody {
+    vical_provider: String,
+}
+
+/// Publishes the next VICAL; answers its version path, issue id and entry count.
+async fn vical_publish(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(target): Path<String>,
+    ApiJson(b): ApiJson<PublishBody>,
+) -> ApiResult<Json<Value>> {
+    let p = s.authority.publish_vical(&c, &target, &b.vical_provider).await?;
+    Ok(Json(json!({ "versionIdPath": p.version_path, "vicalIssueID": p.issue_id, "entryCount": p.entry_count })))
+}
+
+/// The latest VICAL as its COSE_Sign1 bytes, for any relying party (no token).
+async fn vical_latest(State(s): State<AppState>, Path(target): Path<String>) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let v = s.authority.latest_vical(&target).await?;
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "application/cose; cose-type=\"cose-sign1\"".to_owned()),
+        (axum::http::HeaderName::from_static("x-vical-issue-id"), v.issue_id.to_string()),
+    ];
+    Ok((headers, v.cose).into_response())
 }
 
 /// The body is the dependency path as a JSON string, or `{"dependency": "..."}`.

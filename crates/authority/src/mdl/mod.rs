@@ -17,8 +17,11 @@ mod input;
 mod issuance;
 mod kms;
 mod stores;
+mod vical;
 
-pub(crate) const SERVICE_TYPES: &[&str] = &["kms", "x509-service", "x509-store"];
+pub use vical::{NewVicalService, VicalPublished};
+
+pub(crate) const SERVICE_TYPES: &[&str] = &["kms", "x509-service", "x509-store", "vical-service"];
 
 /// A resolved `org.tenant.service[.child]` path.
 #[derive(Debug, Clone)]
@@ -262,6 +265,9 @@ impl Authority {
         }
         if !SERVICE_TYPES.contains(&service_type) {
             return Err(Error::malformed(format!("type must be one of {}", SERVICE_TYPES.join(", "))));
+        }
+        if service_type == "vical-service" {
+            return Err(Error::malformed("a vical-service needs signingKeyId and signerCertificateId"));
         }
         let row = ServiceRow {
             tenant_id: t.tenant_id.clone(),

@@ -2,6 +2,7 @@
 //! store entries.
 
 pub(crate) mod rows;
+mod vical;
 
 use sqlx::Row;
 
@@ -10,6 +11,7 @@ use crate::error::{Error, Result, conflict_on_unique};
 use crate::records::{AuditRow, KeyRow};
 use crate::store::Store;
 pub use rows::{ServiceRow, StoreEntryRow};
+pub use vical::{VicalRow, VicalServiceRow};
 
 impl Store {
     /// Stores a service.
