@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::audit::insert_audit;
 use crate::certificates::insert_certificate;
-use crate::db::{Tx, flag};
+use crate::db::{Sql, Tx, flag};
 use crate::error::{Error, Result, conflict_on_unique, found};
 use crate::keys::insert_key;
 use crate::records::*;
@@ -160,4 +160,64 @@ pub(crate) async fn insert_ca_row(tx: &mut Tx<'_>, ca: &CaRow) -> Result<()> {
     .await
     .map_err(conflict_on_unique("a CA with this name"))?;
     Ok(())
+}
+
+impl Store {
+    /// Moves CAs from one tenant to another with everything that is theirs there: their keys,
+    /// their own certificate rows, every certificate they issued (with its kept key and search
+    /// names) and their /api/v1 records, with the audit entry, in one transaction. A CA name
+    /// already live in the target is a Conflict; nothing moves then.
+    pub async fn move_cas(&self, ca_ids: &[String], from: &str, to: &str, audit: &AuditRow) -> Result<()> {
+        let ids = |sql: &mut Sql| {
+            sql.push("(");
+            for (i, id) in ca_ids.iter().enumerate() {
+                sql.push(if i == 0 { "" } else { ", " }).bind(id.clone());
+            }
+            sql.push(")");
+        };
+        // The certificates that move: those the CAs issued and the CAs' own rows.
+        let moving = |sql: &mut Sql| {
+            sql.push("(SELECT c.id FROM certificates c WHERE c.tenant_id = ").bind(from.to_owned());
+            sql.push(" AND (c.issuer_ca_id IN ");
+            ids(sql);
+            sql.push(" OR EXISTS (SELECT 1 FROM cas a WHERE a.id IN ");
+            ids(sql);
+            sql.push(" AND a.serial = c.serial AND a.cert_der = c.cert_der)))");
+        };
+        let mut tx = self.begin_write().await?;
+        let mut steps: Vec<Sql> = Vec::new();
+        let mut s = Sql::new("UPDATE keys SET tenant_id = ");
+        s.bind(to.to_owned()).push(" WHERE tenant_id = ").bind(from.to_owned());
+        s.push(" AND (id IN (SELECT key_id FROM cas WHERE id IN ");
+        ids(&mut s);
+        s.push(") OR id IN (SELECT key_id FROM certificates WHERE key_id IS NOT NULL AND id IN ");
+        moving(&mut s);
+        s.push("))");
+        steps.push(s);
+        let mut s = Sql::new("UPDATE certificate_names SET tenant_id = ");
+        s.bind(to.to_owned()).push(" WHERE tenant_id = ").bind(from.to_owned()).push(" AND certificate_id IN ");
+        moving(&mut s);
+        steps.push(s);
+        let mut s = Sql::new("UPDATE certificates SET tenant_id = ");
+        s.bind(to.to_owned()).push(" WHERE id IN ");
+        moving(&mut s);
+        steps.push(s);
+        let mut s = Sql::new("UPDATE cas SET tenant_id = ");
+        s.bind(to.to_owned()).push(" WHERE tenant_id = ").bind(from.to_owned()).push(" AND id IN ");
+        ids(&mut s);
+        steps.push(s);
+        let mut s = Sql::new("UPDATE v1_cas SET tenant_id = ");
+        s.bind(to.to_owned()).push(" WHERE ca_id IN ");
+        ids(&mut s);
+        steps.push(s);
+        for step in steps {
+            step.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(conflict_on_unique("a CA with this name in the organisation"))?;
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

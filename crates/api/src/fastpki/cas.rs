@@ -17,7 +17,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/cas/", post(create).get(list))
         .route("/api/v1/cas", any(to_collection))
-        .route("/api/v1/cas/{id}", get(read).delete(remove))
+        .route("/api/v1/cas/{id}", get(read).delete(remove).patch(move_to_org))
         .route("/api/v1/cas/{id}/private-key", get(private_key))
         .route("/api/v1/cas/{id}/chain", get(chain))
         .route("/api/v1/cas/{id}/children", get(children))
@@ -135,4 +135,22 @@ async fn remove(
 ) -> FastPkiResult<StatusCode> {
     s.authority.delete_fastpki_ca(&user, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct MoveBody {
+    organization_id: i64,
+    #[serde(default)]
+    cascade: bool,
+}
+
+/// Moves the CA (and what it issued; with `cascade`, its descendant CAs) to another
+/// organisation: superusers only.
+async fn move_to_org(
+    State(s): State<AppState>,
+    FastPkiPrincipal(user): FastPkiPrincipal,
+    Ids(id): Ids<i64>,
+    FastPkiJson(b): FastPkiJson<MoveBody>,
+) -> FastPkiResult<Json<Value>> {
+    Ok(Json(ca_json(&s.authority.move_fastpki_ca(&user, id, b.organization_id, b.cascade).await?)))
 }

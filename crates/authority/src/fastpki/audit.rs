@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 const ACTIONS: &[(&str, &[&str])] = &[
     ("ca_create", &["ca.create"]),
     ("ca_delete", &["ca.delete"]),
+    ("ca_update", &["ca.update"]),
     ("ca_export_private_key", &["ca.private_key_export"]),
     ("cert_create", &["certificate.issue", "certificate.renew", "certificate.import"]),
     ("cert_revoke", &["certificate.revoke"]),

@@ -269,6 +269,51 @@ impl Authority {
 }
 
 impl Authority {
+    /// Moves a CA to another organisation (superusers only), with every certificate it issued;
+    /// with `cascade`, its descendant CAs of the same organisation and theirs too. What names the
+    /// CA in its old tenant (roles, ACME directories, EST labels, that tenant's API tokens) no
+    /// longer reaches it.
+    pub async fn move_fastpki_ca(&self, user: &UserRow, id: i64, org: i64, cascade: bool) -> Result<FastPkiCa> {
+        if !is_superuser(user) {
+            return Err(Error::forbidden("Insufficient permissions"));
+        }
+        let ca = self.fastpki_ca_or_404(id).await?;
+        let target = match self.store.get_fastpki_org(org).await {
+            Ok(o) => o,
+            Err(certus_store::Error::NotFound) => {
+                return Err(Error::policy(format!("Organization with ID {org} not found")));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let from = ca.ca.tenant_id.clone();
+        if from == target.tenant_id {
+            return Ok(ca);
+        }
+        let mut moving = vec![ca.ca.id.clone()];
+        if cascade {
+            let tenant_cas = self.store.list_cas(&from).await?;
+            // Breadth-first over the parent links; a CA is added once.
+            let mut i = 0;
+            while i < moving.len() {
+                let parent = moving[i].clone();
+                for child in tenant_cas.iter().filter(|c| c.parent_ca_id.as_deref() == Some(parent.as_str())) {
+                    if !moving.contains(&child.id) {
+                        moving.push(child.id.clone());
+                    }
+                }
+                i += 1;
+            }
+        }
+        let caller = caller_in(user, &from);
+        let detail = format!("Moved CA '{}' to organization {org} ({} CA(s))", ca.fastpki.name, moving.len());
+        let audit = self.audit_row(&caller, "ca.update", &ca.ca.id, detail);
+        self.store.move_cas(&moving, &from, &target.tenant_id, &audit).await?;
+        self.cas.clear();
+        self.fastpki_ca_or_404(id).await
+    }
+}
+
+impl Authority {
     /// The CA a public download slug (`my-root-ca-3`) names: both its name part and its id must
     /// match, so ids cannot be enumerated with any prefix.
     pub async fn fastpki_ca_by_slug(&self, slug: &str) -> Result<FastPkiCa> {
