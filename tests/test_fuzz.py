@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import requests
+
 from conftest import BOOTSTRAP_TOKEN, Client, fresh_server
 
 
@@ -20,3 +22,18 @@ def test_no_server_errors_on_generated_requests():
         assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
         assert Client(server.url, BOOTSTRAP_TOKEN).ok("get", "/v1/auth/whoami")["superuser"]
         assert server.proc.poll() is None, "the server is still running"
+
+
+def test_the_lamassu_door_has_its_own_document():
+    """/api/ca/v1/openapi.json: that door's operations only, cut from the generated whole (which
+    the schemathesis run above covers), and offered by /docs beside the native document."""
+    for server in fresh_server():
+        doc = requests.get(server.url + "/api/ca/v1/openapi.json").json()
+        assert doc["openapi"].startswith("3.") and "Lamassu" in doc["info"]["title"]
+        paths = set(doc["paths"])
+        assert {"/api/ca/v1/cas", "/api/ca/v1/certificates", "/api/ca/v1/profiles"} <= paths
+        assert all(p.startswith("/api/ca/v1") for p in paths)
+        native = requests.get(server.url + "/openapi.json").json()
+        assert paths <= set(native["paths"]) and doc["paths"]["/api/ca/v1/cas"] == native["paths"]["/api/ca/v1/cas"]
+        init = requests.get(server.url + "/docs/swagger-initializer.js").text
+        assert "/api/ca/v1/openapi.json" in init and "/openapi.json" in init

@@ -123,6 +123,16 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// One front door's own OpenAPI document: the operations under `prefix`, cut from the generated
+/// whole, so it cannot drift from the code.
+fn door_document(all: &utoipa::openapi::OpenApi, prefix: &str, title: &str) -> utoipa::openapi::OpenApi {
+    let mut doc = all.clone();
+    doc.paths.paths.retain(|path, _| path.starts_with(prefix));
+    doc.info.title = title.to_owned();
+    doc.info.description = Some(format!("The operations under {prefix}, in that product's shapes."));
+    doc
+}
+
 /// The whole HTTP surface: native API, `/openapi.json` and interactive docs at `/docs`.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -136,7 +146,14 @@ pub fn router(state: AppState) -> Router {
         .merge(acme::router(state.clone()))
         .merge(fastpki::router())
         .merge(console::router())
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(
+            SwaggerUi::new("/docs")
+                .url(utoipa_swagger_ui::Url::with_primary("Certus native API", "/openapi.json", true), openapi.clone())
+                .url(
+                    utoipa_swagger_ui::Url::new("/api/ca/v1 (Lamassu CA service)", "/api/ca/v1/openapi.json"),
+                    door_document(&openapi, "/api/ca/v1", "Certus: the /api/ca/v1 front door (Lamassu's CA service)"),
+                ),
+        )
         .route("/metrics", axum::routing::get(metrics::metrics))
         .fallback(error::not_found_fallback)
         .method_not_allowed_fallback(error::method_not_allowed_fallback)
