@@ -104,3 +104,44 @@ def test_a_renewal_is_one_audit_entry_naming_what_it_renews(tmp):
     action, resource, detail = renewals[0].split("|")
     assert resource == new["certificate_id"] and f"renews={old['certificate_id']}" in detail
     assert verify(data).returncode == 0
+
+
+def test_administrative_writes_carry_exactly_their_audit_entries(tmp):
+    """mDL services, dependencies, store updates and deletions, KMS key deletions and a forced
+    CRL rebuild each commit with their one audit entry; a write that finds nothing to change
+    leaves no entry."""
+    data = tmp / "w"
+    srv = Server(data, env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN}).start()
+    try:
+        admin = Client(srv.url, BOOTSTRAP_TOKEN)
+        t = "default.default"
+        for name, kind in (("kms", "kms"), ("x509", "x509-service"), ("store", "x509-store")):
+            admin.ok("post", f"/v1/{t}.{name}/resource-api/services/create", 201, json={"type": kind})
+        r = admin.s.post(admin.url + f"/v1/{t}.x509/x509-service-api/dependencies/add", data=f'"{t}.store"',
+                         headers={"Content-Type": "application/json"})
+        assert r.status_code == 201, r.text
+        admin.ok("post", f"/v1/{t}.kms.k1/kms-service-api/keys/generate", 201, json={"keyType": "secp256r1"})
+        pem = admin.ok("post", f"/v1/{t}.x509/x509-service-api/iso/iacas", json={
+            "certificateData": {"country": "US", "commonName": "Audit IACA",
+                                "issuerAlternativeNameConf": {"uri": "https://a.example.com"}},
+            "iacaKeyDesc": {"type": "kms-hosted-key-descriptor", "keyIdPath": f"{t}.kms.k1"}})["certificatePEM"]
+        admin.ok("post", f"/v1/{t}.store.e1/x509-store-api/certificates", 201, json={"type": "base", "certificatePem": pem})
+        admin.ok("put", f"/v1/{t}.store.e1/x509-store-api/certificates", json={"type": "base", "certificatePem": pem})
+        admin.ok("delete", f"/v1/{t}.store.e1/x509-store-api/certificates", 204)
+        assert admin.delete(f"/v1/{t}.store.e1/x509-store-api/certificates").status_code == 404
+        assert admin.put(f"/v1/{t}.store.nope/x509-store-api/certificates",
+                         json={"type": "base", "certificatePem": pem}).status_code == 404
+        admin.ok("delete", f"/v1/{t}.kms.k1/kms-service-api/keys", 204)
+        assert admin.delete(f"/v1/{t}.kms.k1/kms-service-api/keys").status_code == 404
+        _, inter = make_hierarchy(admin)
+        number = admin.ok("post", f"/v1/pki/ca/{inter['id']}/crl")["crl_number"]
+    finally:
+        srv.stop()
+    rows = query(data, "SELECT action || '|' || detail FROM audit_log WHERE action IN ('service.create', "
+                       "'service.dependency', 'store.update', 'store.delete', 'kms.delete', 'crl.regenerate') "
+                       "ORDER BY seq")
+    actions = [r.split("|")[0] for r in rows]
+    assert actions == ["service.create"] * 3 + ["service.dependency", "store.update", "store.delete", "kms.delete",
+                                                 "crl.regenerate"], rows
+    assert rows[-1] == f"crl.regenerate|crl_number={number}"
+    assert verify(data).returncode == 0

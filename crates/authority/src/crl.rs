@@ -56,7 +56,7 @@ impl Authority {
         let fresh_after = self.now().unix_timestamp() - CRL_REFRESH_SECS;
         match self.store.get_crl(ca_id, false).await? {
             Some(crl) if crl.this_update > fresh_after && crl.epoch == epoch => Ok(crl.into()),
-            _ => self.rebuild_crl(&ca.tenant_id, ca_id).await,
+            _ => self.rebuild_crl(&ca.tenant_id, ca_id, None).await,
         }
     }
 
@@ -67,7 +67,7 @@ impl Authority {
         // The base only needs to be current by age: revocations since it are the delta's job.
         let base: CrlView = match self.store.get_crl(ca_id, false).await? {
             Some(b) if b.this_update > self.now().unix_timestamp() - CRL_REFRESH_SECS => b.into(),
-            _ => self.rebuild_crl(&ca.tenant_id, ca_id).await?,
+            _ => self.rebuild_crl(&ca.tenant_id, ca_id, None).await?,
         };
         let fresh_after = self.now().unix_timestamp() - DELTA_REFRESH_SECS;
         match self.store.get_crl(ca_id, true).await? {
@@ -82,9 +82,7 @@ impl Authority {
     pub async fn regenerate_crl(&self, caller: &Caller, ca_id: &str) -> Result<CrlView> {
         caller.require(Scope::Admin)?;
         self.store.get_ca(&caller.tenant_id, ca_id).await.not_found_as("CA")?;
-        let crl = self.rebuild_crl(&caller.tenant_id, ca_id).await?;
-        self.audit(caller, "crl.regenerate", ca_id, format!("crl_number={}", crl.crl_number)).await;
-        Ok(crl)
+        self.rebuild_crl(&caller.tenant_id, ca_id, Some(caller)).await
     }
 
     /// Rebuilds every complete CRL older than the refresh interval; run periodically.
@@ -92,24 +90,25 @@ impl Authority {
         let stale = self.store.cas_with_stale_crl(self.now().unix_timestamp() - CRL_REFRESH_SECS).await?;
         for ca_id in &stale {
             let ca = self.store.get_ca_public(ca_id).await?;
-            self.rebuild_crl(&ca.tenant_id, ca_id).await?;
+            self.rebuild_crl(&ca.tenant_id, ca_id, None).await?;
         }
         Ok(stale.len())
     }
 
-    pub(crate) async fn rebuild_crl(&self, tenant_id: &str, ca_id: &str) -> Result<CrlView> {
+    /// Rebuilds the complete CRL; `by` is the operator who asked (audited with the CRL).
+    pub(crate) async fn rebuild_crl(&self, tenant_id: &str, ca_id: &str, by: Option<&Caller>) -> Result<CrlView> {
         let delta_url = format!("{}/delta", self.crl_url(ca_id));
-        self.build_and_store(tenant_id, ca_id, None, CrlKind::Complete { delta_url: Some(delta_url) }).await
+        self.build_and_store(tenant_id, ca_id, None, CrlKind::Complete { delta_url: Some(delta_url) }, by).await
     }
 
     /// Rebuilds the delta CRL against the stored complete CRL (building that first if none).
     pub(crate) async fn rebuild_delta(&self, tenant_id: &str, ca_id: &str) -> Result<CrlView> {
         let base = match self.store.get_crl(ca_id, false).await? {
             Some(base) => base.into(),
-            None => self.rebuild_crl(tenant_id, ca_id).await?,
+            None => self.rebuild_crl(tenant_id, ca_id, None).await?,
         };
         let kind = CrlKind::Delta { base_number: u64::try_from(base.crl_number).map_err(Error::internal)? };
-        self.build_and_store(tenant_id, ca_id, Some((base.this_update, base.crl_number)), kind).await
+        self.build_and_store(tenant_id, ca_id, Some((base.this_update, base.crl_number)), kind, None).await
     }
 
     /// `delta_of`: the base CRL's (thisUpdate, number) for a delta; `None` for a complete CRL.
@@ -119,6 +118,7 @@ impl Authority {
         ca_id: &str,
         delta_of: Option<(i64, i64)>,
         kind: CrlKind,
+        by: Option<&Caller>,
     ) -> Result<CrlView> {
         let started = std::time::Instant::now();
         let ca = self.store.get_ca(tenant_id, ca_id).await.not_found_as("CA")?;
@@ -161,7 +161,8 @@ impl Authority {
             epoch,
             base_number: delta_of.map(|(_, n)| n),
         };
-        build.finish(&row).await?;
+        let audit = by.map(|c| self.audit_row(c, "crl.regenerate", ca_id, format!("crl_number={crl_number}")));
+        build.finish(&row, audit.as_ref()).await?;
         tracing::info!(
             ca_id,
             crl_number,

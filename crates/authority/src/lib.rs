@@ -307,14 +307,6 @@ impl Authority {
         let row = self.audit_row(caller, action, resource, detail);
         self.store.append_audit(&row).await.map_err(Error::internal)
     }
-
-    async fn audit(&self, caller: &Caller, action: &str, resource: &str, detail: String) {
-        let row = self.audit_row(caller, action, resource, detail);
-        // The action already happened; a failed audit write is logged loudly rather than undone.
-        if let Err(e) = self.store.append_audit(&row).await {
-            tracing::error!(error = %e, action, resource, "audit write failed");
-        }
-    }
 }
 
 impl crate::Authority {

@@ -9,7 +9,7 @@ use sqlx::{Any, AnyPool, Executor, Row};
 use crate::db::Backend;
 use crate::db::LocalLocks;
 use crate::error::{Error, Result};
-use crate::records::{CrlRow, RevokedEntry};
+use crate::records::{AuditRow, CrlRow, RevokedEntry};
 use crate::store::Store;
 
 /// A CRL build in progress; dropping it without [`CrlBuild::finish`] stores nothing.
@@ -71,8 +71,9 @@ impl CrlBuild {
         }
     }
 
-    /// Stores the signed CRL (kept only if its number is the highest) and ends the build.
-    pub async fn finish(self, crl: &CrlRow) -> Result<()> {
+    /// Stores the signed CRL (kept only if its number is the highest), with its audit entry
+    /// when an operator asked for it, and ends the build.
+    pub async fn finish(self, crl: &CrlRow, audit: Option<&AuditRow>) -> Result<()> {
         // SQLite: the CA's build lock is held until the CRL and its announcement commit.
         let (mut tx, _held) = match self.inner {
             Inner::Shared(tx) => (tx, None),
@@ -80,6 +81,9 @@ impl CrlBuild {
         };
         if store_crl(&mut *tx, crl).await? {
             publish(&mut tx, crl).await?;
+        }
+        if let Some(audit) = audit {
+            crate::audit::insert_audit(&mut tx, audit).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -224,12 +224,12 @@ async fn crl_never_goes_backwards(backend: Backend) {
     let build = s.begin_crl_build("ca1").await.unwrap();
     let n1 = build.number();
     assert!(n1 >= abandoned);
-    build.finish(&crl(n1, None)).await.unwrap();
+    build.finish(&crl(n1, None), None).await.unwrap();
     let mut build = s.begin_crl_build("ca1").await.unwrap();
     let n2 = build.number();
     assert!(n2 > n1);
     assert!(build.revoked(0, 0).await.unwrap().is_empty());
-    build.finish(&crl(n2, None)).await.unwrap();
+    build.finish(&crl(n2, None), None).await.unwrap();
     // A late, lower-numbered CRL never replaces a higher one; deltas likewise.
     s.store_crl(&crl(n1, None)).await.unwrap();
     assert_eq!(s.get_crl("ca1", false).await.unwrap().unwrap().crl_number, n2);

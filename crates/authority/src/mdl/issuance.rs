@@ -397,7 +397,7 @@ impl Authority {
         let key = self.private(caller, key).await?;
         let (subject, dns) = (subject.clone(), dns_names.to_vec());
         let der = crate::blocking(move || Ok(certus_x509::build_csr(&subject, &dns, &[], &*key)?)).await?;
-        self.audit(caller, "x509.csr", service_path, String::new()).await;
+        self.audit_before_release(caller, "x509.csr", service_path, String::new()).await?;
         Ok(to_pem(PemLabel::CertificateRequest, &der))
     }
 

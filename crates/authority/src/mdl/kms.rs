@@ -83,9 +83,8 @@ impl Authority {
         caller.require(Scope::Admin)?;
         let t = self.resolve_target(caller, key_path).await?;
         let service = self.service_of(&t, "kms").await?;
-        self.store.delete_kms_key(&t.tenant_id, &service.id, t.child()?).await.not_found_as("key")?;
-        self.audit(caller, "kms.delete", key_path, String::new()).await;
-        Ok(())
+        let audit = self.audit_row(caller, "kms.delete", key_path, String::new());
+        self.store.delete_kms_key(&t.tenant_id, &service.id, t.child()?, &audit).await.not_found_as("key")
     }
 
     /// Signs `data` with a KMS key; ECDSA signatures come as r || s, as JOSE and COSE carry them.
@@ -93,7 +92,8 @@ impl Authority {
         caller.require(Scope::Issue)?;
         let key = self.kms_key(caller, key_path).await?;
         let sig = certus_x509::SigningKey::sign(&*key, data).map_err(Error::internal)?;
-        self.audit(caller, "kms.sign", key_path, format!("bytes={}", data.len())).await;
+        // No signature leaves without its audit entry.
+        self.audit_before_release(caller, "kms.sign", key_path, format!("bytes={}", data.len())).await?;
         Ok(certus_kms::raw_signature(key.spec(), &sig)?)
     }
 

@@ -275,8 +275,8 @@ impl Authority {
             service_type: service_type.to_owned(),
             created_at: self.now_secs(),
         };
-        self.store.insert_service(&row).await?;
-        self.audit(caller, "service.create", path, format!("type={service_type}")).await;
+        let audit = self.audit_row(caller, "service.create", path, format!("type={service_type}"));
+        self.store.insert_service(&row, &audit).await?;
         Ok(MdlService { path: path.to_owned(), service_type: service_type.to_owned() })
     }
 
@@ -293,8 +293,8 @@ impl Authority {
         if !["kms", "x509-store"].contains(&dep.service_type.as_str()) {
             return Err(Error::malformed("an X.509 service can depend on a kms or an x509-store"));
         }
-        self.store.add_dependency(&t.tenant_id, t.service()?, &dep.id).await?;
-        self.audit(caller, "service.dependency", path, format!("dependency={dependency}")).await;
+        let audit = self.audit_row(caller, "service.dependency", path, format!("dependency={dependency}"));
+        self.store.add_dependency(&t.tenant_id, t.service()?, &dep.id, &audit).await?;
         Ok(())
     }
 }

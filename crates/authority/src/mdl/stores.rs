@@ -66,17 +66,16 @@ impl Authority {
     ) -> Result<StoreEntry> {
         let (t, store) = self.store_to_change(caller, path).await?;
         let row = entry_row(&t, &store.id, t.child()?.to_owned(), entry_type, pem, metadata, self.now_secs())?;
-        self.store.update_store_entry(&row).await.not_found_as("store entry")?;
-        self.audit(caller, "store.update", path, String::new()).await;
+        let audit = self.audit_row(caller, "store.update", path, String::new());
+        self.store.update_store_entry(&row, &audit).await.not_found_as("store entry")?;
         Ok(entry_view(&t, &row))
     }
 
     /// Deletes an X.509 store entry.
     pub async fn store_delete(&self, caller: &Caller, path: &str) -> Result<()> {
         let (t, store) = self.store_to_change(caller, path).await?;
-        self.store.delete_store_entry(&t.tenant_id, &store.id, t.child()?).await.not_found_as("store entry")?;
-        self.audit(caller, "store.delete", path, String::new()).await;
-        Ok(())
+        let audit = self.audit_row(caller, "store.delete", path, String::new());
+        self.store.delete_store_entry(&t.tenant_id, &store.id, t.child()?, &audit).await.not_found_as("store entry")
     }
 }
 

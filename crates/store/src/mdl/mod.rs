@@ -13,18 +13,23 @@ use crate::store::Store;
 pub use rows::{ServiceRow, StoreEntryRow};
 pub use vical::{VicalRow, VicalServiceRow};
 
+type AnyQuery = sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>;
+type AnyQueryResult = sqlx::any::AnyQueryResult;
+
+/// A statement keyed by three text values.
+fn bind3(sql: &'static str, keys: [&str; 3]) -> AnyQuery {
+    keys.into_iter().fold(sqlx::query(sql), |q, k| q.bind(k.to_owned()))
+}
+
 impl Store {
-    /// Stores a service.
-    pub async fn insert_service(&self, s: &ServiceRow) -> Result<()> {
-        sqlx::query("INSERT INTO services (tenant_id, id, type, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&s.tenant_id)
-            .bind(&s.id)
-            .bind(&s.service_type)
-            .bind(s.created_at)
-            .execute(self.pool())
-            .await
-            .map_err(conflict_on_unique("a service with this id"))?;
-        Ok(())
+    /// Stores a service, with its audit entry.
+    pub async fn insert_service(&self, s: &ServiceRow, audit: &AuditRow) -> Result<()> {
+        let q = sqlx::query("INSERT INTO services (tenant_id, id, type, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(s.tenant_id.clone())
+            .bind(s.id.clone())
+            .bind(s.service_type.clone())
+            .bind(s.created_at);
+        self.audited(q, audit, Some("a service with this id")).await.map(drop)
     }
 
     /// A service of the tenant.
@@ -43,16 +48,19 @@ impl Store {
         })
     }
 
-    /// Attaches a kms or x509-store service to an X.509 service.
-    pub async fn add_dependency(&self, tenant_id: &str, service_id: &str, dependency: &str) -> Result<()> {
-        sqlx::query("INSERT INTO service_dependencies (tenant_id, service_id, dependency) VALUES ($1, $2, $3)")
-            .bind(tenant_id)
-            .bind(service_id)
-            .bind(dependency)
-            .execute(self.pool())
-            .await
-            .map_err(conflict_on_unique("this dependency"))?;
-        Ok(())
+    /// Attaches a kms or x509-store service to an X.509 service, with its audit entry.
+    pub async fn add_dependency(
+        &self,
+        tenant_id: &str,
+        service_id: &str,
+        dependency: &str,
+        audit: &AuditRow,
+    ) -> Result<()> {
+        let q = sqlx::query("INSERT INTO service_dependencies (tenant_id, service_id, dependency) VALUES ($1, $2, $3)")
+            .bind(tenant_id.to_owned())
+            .bind(service_id.to_owned())
+            .bind(dependency.to_owned());
+        self.audited(q, audit, Some("this dependency")).await.map(drop)
     }
 
     /// The services an X.509 service depends on.
@@ -97,13 +105,11 @@ impl Store {
             .ok_or(Error::NotFound)
     }
 
-    /// Removes the name (the sealed key row stays, as certificates may refer to it).
-    pub async fn delete_kms_key(&self, tenant_id: &str, service_id: &str, name: &str) -> Result<()> {
-        self.delete_one(
-            "DELETE FROM kms_keys WHERE tenant_id = $1 AND service_id = $2 AND name = $3",
-            [tenant_id, service_id, name],
-        )
-        .await
+    /// Removes the name (the sealed key row stays, as certificates may refer to it), with its
+    /// audit entry.
+    pub async fn delete_kms_key(&self, tenant_id: &str, service_id: &str, name: &str, audit: &AuditRow) -> Result<()> {
+        let sql = "DELETE FROM kms_keys WHERE tenant_id = $1 AND service_id = $2 AND name = $3";
+        self.audited_one(bind3(sql, [tenant_id, service_id, name]), audit).await
     }
 
     /// Writes one entry into a store (a taken id is a Conflict), with its audit entry.
@@ -141,41 +147,56 @@ impl Store {
             .collect()
     }
 
-    /// Replaces a store entry.
-    pub async fn update_store_entry(&self, e: &StoreEntryRow) -> Result<()> {
-        let done = sqlx::query(
+    /// Replaces a store entry, with its audit entry; NotFound if it does not exist.
+    pub async fn update_store_entry(&self, e: &StoreEntryRow, audit: &AuditRow) -> Result<()> {
+        let q = sqlx::query(
             "UPDATE store_entries SET type = $4, pem = $5, metadata = $6, updated_at = $7 \
              WHERE tenant_id = $1 AND store_id = $2 AND entry_id = $3",
         )
-        .bind(&e.tenant_id)
-        .bind(&e.store_id)
-        .bind(&e.entry_id)
-        .bind(&e.entry_type)
-        .bind(&e.pem)
-        .bind(&e.metadata)
-        .bind(e.updated_at)
-        .execute(self.pool())
-        .await?;
-        found(&done)
+        .bind(e.tenant_id.clone())
+        .bind(e.store_id.clone())
+        .bind(e.entry_id.clone())
+        .bind(e.entry_type.clone())
+        .bind(e.pem.clone())
+        .bind(e.metadata.clone())
+        .bind(e.updated_at);
+        self.audited_one(q, audit).await
     }
 
-    /// Deletes a store entry.
-    pub async fn delete_store_entry(&self, tenant_id: &str, store_id: &str, entry_id: &str) -> Result<()> {
-        self.delete_one(
-            "DELETE FROM store_entries WHERE tenant_id = $1 AND store_id = $2 AND entry_id = $3",
-            [tenant_id, store_id, entry_id],
-        )
-        .await
+    /// Deletes a store entry, with its audit entry; NotFound if it does not exist.
+    pub async fn delete_store_entry(
+        &self,
+        tenant_id: &str,
+        store_id: &str,
+        entry_id: &str,
+        audit: &AuditRow,
+    ) -> Result<()> {
+        let sql = "DELETE FROM store_entries WHERE tenant_id = $1 AND store_id = $2 AND entry_id = $3";
+        self.audited_one(bind3(sql, [tenant_id, store_id, entry_id]), audit).await
     }
 
-    /// Runs a DELETE keyed by three values; NotFound when it removed nothing.
-    async fn delete_one(&self, sql: &'static str, keys: [&str; 3]) -> Result<()> {
-        let mut query = sqlx::query(sql);
-        for key in keys {
-            query = query.bind(key);
-        }
-        let done = query.execute(self.pool()).await?;
-        found(&done)
+    /// Runs one write and its audit entry in one transaction (a unique violation is a Conflict
+    /// naming `conflict`).
+    async fn audited(&self, q: AnyQuery, audit: &AuditRow, conflict: Option<&'static str>) -> Result<AnyQueryResult> {
+        let mut tx = self.begin_write().await?;
+        let done = match conflict {
+            Some(what) => q.execute(&mut *tx).await.map_err(conflict_on_unique(what))?,
+            None => q.execute(&mut *tx).await?,
+        };
+        crate::audit::insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// As [`Self::audited`] for a write that must touch a row: NotFound (and nothing written,
+    /// audit included) when it touched none.
+    async fn audited_one(&self, q: AnyQuery, audit: &AuditRow) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let done = q.execute(&mut *tx).await?;
+        found(&done)?;
+        crate::audit::insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A tenant by name or id inside an organisation given by name or id.
