@@ -247,3 +247,65 @@ def test_sign_and_verify_with_a_ca_key(admin, tmp, key_type, bits, alg):
         400, "signs with")
     err(admin.post(f"/api/ca/v1/cas/{ca['id']}/signature/sign", {**body, "message": "%%%"}), 400, "base64")
     err(admin.post("/api/ca/v1/cas/nope/signature/sign", body), 404)
+
+
+def test_import_a_ca_with_its_key_then_sign_under_it(admin, tmp):
+    """POST /cas/import: an openssl-made root and intermediate (with keys) become CAs that sign;
+    the intermediate finds its parent by signature; what it signs chains and lands in its CRL."""
+    profile = admin.ok("post", "/api/ca/v1/profiles", 201, json=base(
+        key_usage=["DigitalSignature"], extended_key_usages=["ClientAuth"]))
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", str(tmp / "root.key"), "-out", str(tmp / "root.pem"), "-subj", "/CN=External Root/O=Ext",
+            "-days", "3650", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", str(tmp / "int.key"), "-out", str(tmp / "int.csr"), "-subj", "/CN=External Issuing/O=Ext")
+    write(tmp / "ext.cnf", "[v]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n"
+                           "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
+    openssl("x509", "-req", "-in", str(tmp / "int.csr"), "-CA", str(tmp / "root.pem"), "-CAkey", str(tmp / "root.key"),
+            "-CAcreateserial", "-days", "1000", "-extfile", str(tmp / "ext.cnf"), "-extensions", "v",
+            "-out", str(tmp / "int.pem"))
+    read = lambda name: (tmp / name).read_text()
+
+    root_id = unique("ext-root")
+    root = admin.ok("post", "/api/ca/v1/cas/import", 201, json={
+        "id": root_id, "ca": b64(read("root.pem")), "private_key": b64(read("root.key")), "profile_id": profile["id"],
+        "engine_id": "ignored", "ca_type": "IMPORTED"})
+    assert root["id"] == root_id and root["certificate"]["subject"]["common_name"] == "External Root"
+    assert root["level"] == 0 and root["profile_id"] == profile["id"]
+    inter = admin.ok("post", "/api/ca/v1/cas/import", 201, json={
+        "ca": b64(read("int.pem")), "private_key": b64(read("int.key")), "profile_id": profile["id"]})
+    assert inter["level"] == 1
+    assert admin.ok("get", f"/v1/pki/ca/{inter['id']}")["parent_ca_id"] == root_id
+
+    csr, _ = make_csr(tmp, "device-7")
+    leaf = admin.ok("post", f"/api/ca/v1/cas/{inter['id']}/certificates/sign", 201, json={"csr": b64(csr)})
+    leaf_pem = write(tmp / "leaf.pem", pem_of(leaf))
+    openssl("verify", "-CAfile", str(tmp / "root.pem"), "-untrusted", str(tmp / "int.pem"), leaf_pem)
+    admin.ok("put", f"/api/ca/v1/certificates/{leaf['serial_number']}/status",
+             json={"status": "REVOKED", "revocation_reason": "KeyCompromise"})
+    crl = tmp / "crl.der"
+    crl.write_bytes(Client(admin.url).get(f"/v1/pki/ca/{inter['id']}/crl").content)
+    text = openssl("crl", "-inform", "DER", "-in", str(crl), "-noout", "-text", "-CAfile", str(tmp / "int.pem")).stdout
+    assert leaf["serial_number"].upper() in text.replace(":", "").upper()
+
+
+def test_import_refuses_what_it_cannot_hold(admin, tmp):
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", str(tmp / "ca.key"), "-out", str(tmp / "ca.pem"), "-subj", "/CN=Refused CA", "-days", "30",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", str(tmp / "leaf.key"), "-out", str(tmp / "leaf.pem"), "-subj", "/CN=not a ca", "-days", "30",
+            "-addext", "basicConstraints=critical,CA:FALSE")
+    read = lambda name: (tmp / name).read_text()
+    before = len(admin.ok("get", "/api/ca/v1/cas")["list"])
+    err(admin.post("/api/ca/v1/cas/import", {"ca": b64(read("ca.pem"))}), 400, "private_key")
+    err(admin.post("/api/ca/v1/cas/import", {"ca": b64(read("ca.pem")), "private_key": b64(read("leaf.key"))}), 400,
+        "does not match")
+    err(admin.post("/api/ca/v1/cas/import", {"ca": b64(read("leaf.pem")), "private_key": b64(read("leaf.key"))}), 400,
+        "not a CA")
+    err(admin.post("/api/ca/v1/cas/import", {"ca": "not base64!"}), 400, "base64")
+    err(admin.post("/api/ca/v1/cas/import", {"ca": 7}), 400)
+    err(admin.post("/api/ca/v1/cas/import", {"ca": b64(read("ca.pem")), "private_key": b64(read("ca.key")),
+                                             "profile_id": "nope"}), 404, "profile")
+    assert len(admin.ok("get", "/api/ca/v1/cas")["list"]) == before

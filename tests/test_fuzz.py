@@ -17,9 +17,11 @@ def test_no_server_errors_on_generated_requests():
     for server in fresh_server():
         r = subprocess.run([str(tool), "run", f"{server.url}/openapi.json",
                             "-H", f"Authorization: Bearer {BOOTSTRAP_TOKEN}", "--checks", "not_a_server_error",
-                            "--max-examples", "15", "--workers", "2", "--exclude-path", "/ocsp", "--no-color"],
-                           capture_output=True, text=True, timeout=600)
-        assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+                            "--max-examples", "15", "--workers", "2", "--exclude-path", "/ocsp", "--no-color",
+                            # A debug build making RSA-4096 keys on a loaded CI machine is slow, not broken.
+                            "--request-timeout", "120"],
+                           capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, r.stdout[-20000:] + r.stderr[-2000:]
         assert Client(server.url, BOOTSTRAP_TOKEN).ok("get", "/v1/auth/whoami")["superuser"]
         assert server.proc.poll() is None, "the server is still running"
 

@@ -381,3 +381,103 @@ impl Authority {
         Ok(chain)
     }
 }
+
+/// A CA certificate made elsewhere, with its private key, to sign with in Certus.
+#[derive(Debug, Clone, Default)]
+pub struct ImportCa {
+    /// The CA's id (a fresh one if None).
+    pub id: Option<String>,
+    /// The CA certificate, PEM.
+    pub certificate_pem: String,
+    /// Its private key, PEM (PKCS#8, SEC1 or PKCS#1). Required: Certus signs CRLs and OCSP for
+    /// every CA it holds.
+    pub private_key_pem: Option<String>,
+    /// The default issuance profile for what it signs.
+    pub profile_id: Option<String>,
+}
+
+impl Authority {
+    /// Imports a CA: its certificate must be a CA certificate valid now, its key must match;
+    /// the parent is the tenant CA whose signature verifies on it (none: it is a root, or its
+    /// issuer is outside Certus). The key is sealed; key, CA, its certificate in the inventory
+    /// and the audit entry are written together.
+    pub async fn import_ca(&self, caller: &Caller, req: ImportCa) -> Result<CaView> {
+        caller.require(Scope::Admin)?;
+        let ders = certus_x509::certs_from_pem(&req.certificate_pem)?;
+        let [der] = ders.as_slice() else {
+            return Err(Error::malformed("the CA certificate must be exactly one certificate"));
+        };
+        let info = parse_certificate(der)?;
+        if !info.is_ca || !info.key_usage.contains(&certus_x509::KeyUsageBit::KeyCertSign) {
+            return Err(Error::malformed("not a CA certificate: it needs basicConstraints cA and keyCertSign"));
+        }
+        let now = self.now_secs();
+        if now >= info.not_after.unix_timestamp() {
+            return Err(Error::malformed("the CA certificate has expired"));
+        }
+        let pem = req.private_key_pem.as_deref().filter(|k| !k.trim().is_empty()).ok_or_else(|| {
+            Error::malformed("private_key is required: Certus signs CRLs and OCSP answers for every CA it holds")
+        })?;
+        let key = certus_kms::SoftwareKey::from_pem(pem)?;
+        if key.spki_der() != info.spki_der {
+            return Err(Error::malformed("private_key does not match the CA certificate's public key"));
+        }
+        if let Some(profile) = &req.profile_id {
+            self.store.get_profile(&caller.tenant_id, profile).await.not_found_as("issuance profile")?;
+        }
+        let parent = if info.self_issued {
+            None
+        } else {
+            self.store
+                .list_cas(&caller.tenant_id)
+                .await?
+                .into_iter()
+                .find(|ca| certus_x509::verify_issued_by(der, &ca.cert_der))
+        };
+        let key_row = self.seal_key(&caller.tenant_id, &key);
+        let id = req.id.filter(|i| !i.trim().is_empty()).unwrap_or_else(|| new_id("ca"));
+        let serial = crate::serial_key(&info.serial);
+        let common_name = info.common_name.clone().unwrap_or_default();
+        let row = CaRow {
+            id: id.clone(),
+            tenant_id: caller.tenant_id.clone(),
+            name: id.clone(),
+            common_name: common_name.clone(),
+            ca_type: if info.self_issued { "root" } else { "intermediate" }.into(),
+            parent_ca_id: parent.map(|p| p.id),
+            key_id: key_row.id.clone(),
+            key_type: info.key.kind.type_name().to_owned(),
+            key_size: i64::from(info.key.bits),
+            cert_der: der.clone(),
+            serial: serial.clone(),
+            valid_from: info.not_before.unix_timestamp(),
+            valid_until: info.not_after.unix_timestamp(),
+            is_active: true,
+            created_at: now,
+            revoked: false,
+            key_store: key_row.backend.clone(),
+            profile_id: req.profile_id.clone(),
+        };
+        let cert = certus_store::CertRow {
+            id: new_id("cert"),
+            tenant_id: caller.tenant_id.clone(),
+            issuer_ca_id: row.parent_ca_id.clone(),
+            serial,
+            common_name: Some(common_name),
+            sans: vec![],
+            not_before: row.valid_from,
+            not_after: row.valid_until,
+            cert_der: der.clone(),
+            chain_pem: None,
+            key_id: Some(key_row.id.clone()),
+            role_name: None,
+            source: "ca".into(),
+            revoked_at: None,
+            revocation_reason: None,
+            created_at: now,
+        };
+        let audit = self.audit_row(caller, "ca.import", &id, ca_create_detail(&row));
+        self.store.register_ca(&row, Some(&key_row), &cert, &audit).await?;
+        self.view(row).await
+    }
+}

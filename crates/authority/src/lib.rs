@@ -50,7 +50,7 @@ pub use acme::{
 };
 pub use admin::{NewToken, TokenView};
 pub use auth::{Caller, Scope};
-pub use ca::{CaView, NewCa};
+pub use ca::{CaView, ImportCa, NewCa};
 pub use certs::{CertPage, CertStatus, CertView, ImportRequest, ListRequest, RevokeResult};
 pub use certus_store::{
     AcmeAccountRow, AcmeAuthzRow, AcmeDirectoryRow, AcmeEabKeyRow, AcmeOrderRow, DeliveryRow, EstLabelRow,

@@ -102,13 +102,7 @@ pub(super) async fn import_certificate(
     CaAuth(caller): CaAuth,
     CaJson(b): CaJson<ImportCertificate>,
 ) -> CaResult<(StatusCode, Json<Value>)> {
-    use base64::Engine;
-    let encoded = given(b.certificate).ok_or_else(|| bad("certificate is required (base64 of the PEM)"))?;
-    let pem = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| bad("certificate must be base64 of a PEM certificate"))?;
+    let pem = super::pem_field(b.certificate, "certificate", "certificate")?;
     let req = ImportRequest { certificate_pem: pem, private_key_pem: None, chain_pem: None };
     let cert = state.authority.import_certificate(&caller, req).await?;
     Ok((StatusCode::CREATED, Json(with_metadata(&state, &caller, &cert, b.metadata).await?)))

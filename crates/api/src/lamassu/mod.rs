@@ -162,6 +162,7 @@ async fn delete(State(state): State<AppState>, CaAuth(caller): CaAuth, Path(id):
 pub(crate) fn ca_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_ca, list_cas))
+        .routes(routes!(import_ca))
         .routes(routes!(get_ca))
         .routes(routes!(set_profile))
         .routes(routes!(sign))
@@ -182,6 +183,19 @@ pub(crate) fn ca_router() -> OpenApiRouter<AppState> {
         .routes(routes!(views::certificates_by_expiration))
         .routes(routes!(views::stats))
         .routes(routes!(views::ca_stats))
+}
+
+/// A required field holding base64 of a PEM document, as Lamassu sends certificates, CSRs and
+/// keys; `what` names the document in the error.
+fn pem_field(value: Option<String>, field: &str, what: &str) -> CaResult<String> {
+    use base64::Engine;
+    let bad = |m: String| CaError(StatusCode::BAD_REQUEST, m);
+    let encoded = given(value).ok_or_else(|| bad(format!("{field} is required (base64 of the PEM)")))?;
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| bad(format!("{field} must be base64 of a PEM {what}")))
 }
 
 fn b64(text: &str) -> String {
@@ -380,6 +394,33 @@ async fn create_ca(
     Ok((StatusCode::CREATED, Json(ca_json(&ca))))
 }
 
+/// Lamassu's `ImportCABody`: the fields its controller forwards (others are ignored, as there).
+#[derive(serde::Deserialize)]
+struct ImportCaBody {
+    id: Option<String>,
+    profile_id: Option<String>,
+    ca: Option<String>,
+    private_key: Option<String>,
+}
+
+/// Imports a CA made elsewhere with its private key (both base64 of PEM); 201 with the CA.
+#[utoipa::path(post, path = "/api/ca/v1/cas/import", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
+    responses((status = 201, body = Object), (status = 400, body = Object), (status = 404, body = Object), (status = 409, body = Object)))]
+async fn import_ca(
+    State(state): State<AppState>,
+    CaAuth(caller): CaAuth,
+    CaJson(b): CaJson<ImportCaBody>,
+) -> CaResult<(StatusCode, Json<Value>)> {
+    let req = certus_authority::ImportCa {
+        id: given(b.id),
+        certificate_pem: pem_field(b.ca, "ca", "certificate")?,
+        private_key_pem: given(b.private_key).map(|k| pem_field(Some(k), "private_key", "private key")).transpose()?,
+        profile_id: given(b.profile_id),
+    };
+    let ca = state.authority.import_ca(&caller, req).await?;
+    Ok((StatusCode::CREATED, Json(ca_json(&ca))))
+}
+
 /// CAs of the tenant: `{"list": [...], "next": ""}`, with the same list query as profiles.
 #[utoipa::path(get, path = "/api/ca/v1/cas", tag = "ca-v1", security(("bearer" = [])), responses((status = 200, body = Object)))]
 async fn list_cas(
@@ -497,14 +538,7 @@ async fn sign(
     Path(id): Path<String>,
     CaJson(b): CaJson<SignRequest>,
 ) -> CaResult<(StatusCode, Json<Value>)> {
-    use base64::Engine;
-    let bad = |m: &str| CaError(StatusCode::BAD_REQUEST, m.to_owned());
-    let csr_b64 = given(b.csr).ok_or_else(|| bad("csr is required (base64 of the PEM)"))?;
-    let csr_pem = base64::engine::general_purpose::STANDARD
-        .decode(csr_b64.trim())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| bad("csr must be base64 of a PEM CSR"))?;
+    let csr_pem = pem_field(b.csr, "csr", "CSR")?;
     let choice = match (b.profile, given(b.profile_id)) {
         (Some(inline), _) => certus_authority::ProfileChoice::Inline(inline),
         (None, Some(pid)) => certus_authority::ProfileChoice::Id(pid),
