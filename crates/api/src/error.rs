@@ -40,17 +40,43 @@ impl ApiError {
     }
 }
 
+/// Counts an engine error and gives the status the doors answer it with: 400 for malformed
+/// input and policy refusals, 401, 403, 404, 409. `None` for an internal error, which is logged
+/// here and answered without its message (it may name tables or files).
+pub(crate) fn door_status(e: &Error) -> Option<StatusCode> {
+    certus_authority::note_error(e.kind);
+    match e.kind {
+        ErrorKind::Malformed | ErrorKind::Policy => Some(StatusCode::BAD_REQUEST),
+        ErrorKind::Unauthorized => Some(StatusCode::UNAUTHORIZED),
+        ErrorKind::Forbidden => Some(StatusCode::FORBIDDEN),
+        ErrorKind::NotFound => Some(StatusCode::NOT_FOUND),
+        ErrorKind::Conflict => Some(StatusCode::CONFLICT),
+        _ => {
+            tracing::error!(error = %e.message, "internal error");
+            None
+        }
+    }
+}
+
+/// The message an internal error is answered with.
+pub(crate) const INTERNAL: &str = "internal error";
+
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        certus_authority::note_error(e.kind);
-        let (status, code) = match e.kind {
-            ErrorKind::Malformed => (StatusCode::BAD_REQUEST, "invalid_request"),
-            ErrorKind::Policy => (StatusCode::BAD_REQUEST, "policy_violation"),
-            ErrorKind::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            ErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
-            ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
-            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        let Some(status) = door_status(&e) else {
+            return ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code: "internal_error",
+                message: INTERNAL.into(),
+            };
+        };
+        let code = match e.kind {
+            ErrorKind::Malformed => "invalid_request",
+            ErrorKind::Policy => "policy_violation",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not_found",
+            _ => "conflict",
         };
         ApiError { status, code, message: e.message }
     }

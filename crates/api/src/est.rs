@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
-use certus_authority::{EST_RETRY_AFTER_SECS, ErrorKind, EstAuth, EstLabelRow, EstOutcome};
+use certus_authority::{EST_RETRY_AFTER_SECS, EstAuth, EstLabelRow, EstOutcome};
 
 use crate::AppState;
 
@@ -35,19 +35,10 @@ struct EstError(StatusCode, String);
 
 impl From<certus_authority::Error> for EstError {
     fn from(e: certus_authority::Error) -> Self {
-        certus_authority::note_error(e.kind);
-        let status = match e.kind {
-            ErrorKind::Malformed | ErrorKind::Policy => StatusCode::BAD_REQUEST,
-            ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            _ => {
-                tracing::error!(error = %e.message, "EST request failed");
-                return EstError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into());
-            }
-        };
-        EstError(status, e.message)
+        match crate::error::door_status(&e) {
+            Some(status) => EstError(status, e.message),
+            None => EstError(StatusCode::INTERNAL_SERVER_ERROR, crate::error::INTERNAL.into()),
+        }
     }
 }
 

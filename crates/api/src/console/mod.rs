@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, extract::Path};
-use certus_authority::{ConsoleViewer, ErrorKind};
+use certus_authority::ConsoleViewer;
 
 use crate::AppState;
 
@@ -128,19 +128,10 @@ impl IntoResponse for ConsoleError {
 
 impl From<certus_authority::Error> for ConsoleError {
     fn from(e: certus_authority::Error) -> Self {
-        certus_authority::note_error(e.kind);
-        let status = match e.kind {
-            ErrorKind::Malformed | ErrorKind::Policy => StatusCode::BAD_REQUEST,
-            ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            _ => {
-                tracing::error!(error = %e.message, "internal error");
-                return ConsoleError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
-            }
-        };
-        ConsoleError::new(status, e.message)
+        match crate::error::door_status(&e) {
+            Some(status) => ConsoleError::new(status, e.message),
+            None => ConsoleError::new(StatusCode::INTERNAL_SERVER_ERROR, crate::error::INTERNAL),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ mod metadata;
 mod signature;
 mod views;
 
-use certus_authority::{Caller, CertStatus, Error, ErrorKind, ProfileView};
+use certus_authority::{Caller, CertStatus, Error, ProfileView};
 use certus_x509::RevocationReason;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
@@ -31,16 +31,10 @@ pub(crate) struct CaError(StatusCode, String);
 
 impl From<Error> for CaError {
     fn from(e: Error) -> Self {
-        certus_authority::note_error(e.kind);
-        let status = match e.kind {
-            ErrorKind::Malformed | ErrorKind::Policy => StatusCode::BAD_REQUEST,
-            ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        CaError(status, e.message)
+        match crate::error::door_status(&e) {
+            Some(status) => CaError(status, e.message),
+            None => CaError(StatusCode::INTERNAL_SERVER_ERROR, crate::error::INTERNAL.into()),
+        }
     }
 }
 
