@@ -60,10 +60,19 @@ impl Store {
 
     /// A page of the tenant's certificates, by keyset pagination.
     pub async fn list_certificates(&self, tenant_id: &str, q: &CertQuery) -> Result<Vec<CertRow>> {
+        // A name or serial filter matches a few rows: SQLite must find those through their index
+        // and sort them, not walk the tenant in list order testing each row (its planner, without
+        // statistics, prefers the ordered walk). A unary `+` keeps a column from choosing the
+        // index: on the sort key for both filters, and for a name also on the tenant and issuer,
+        // so the name index drives.
+        let sqlite = self.backend() == crate::db::Backend::Sqlite;
+        let by_name = sqlite && q.name_prefix.is_some();
+        let sort_plus = if sqlite && (q.name_prefix.is_some() || q.serial.is_some()) { "+" } else { "" };
+        let scope_plus = if by_name { "+" } else { "" };
         let mut sql = Sql::new(CERT_COLUMNS);
-        sql.push(" WHERE tenant_id = ").bind(tenant_id.to_owned());
+        sql.push(&format!(" WHERE {scope_plus}tenant_id = ")).bind(tenant_id.to_owned());
         if let Some(ca) = &q.issuer_ca_id {
-            sql.push(" AND issuer_ca_id = ").bind(ca.clone());
+            sql.push(&format!(" AND {scope_plus}issuer_ca_id = ")).bind(ca.clone());
         }
         if let Some(before) = q.not_after_before {
             sql.push(" AND not_after <= ").bind(before);
@@ -105,7 +114,7 @@ impl Store {
             sql.push(&format!(" AND id {before} ")).bind(id.clone());
             sql.push("))");
         }
-        sql.push(&format!(" ORDER BY {column} {direction}, id {direction} LIMIT ")).bind(q.limit);
+        sql.push(&format!(" ORDER BY {sort_plus}{column} {direction}, id {direction} LIMIT ")).bind(q.limit);
         let rows = sql.build().fetch_all(self.pool()).await?;
         rows.iter().map(cert_row).collect()
     }
