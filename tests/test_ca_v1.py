@@ -309,3 +309,29 @@ def test_import_refuses_what_it_cannot_hold(admin, tmp):
     err(admin.post("/api/ca/v1/cas/import", {"ca": b64(read("ca.pem")), "private_key": b64(read("ca.key")),
                                              "profile_id": "nope"}), 404, "profile")
     assert len(admin.ok("get", "/api/ca/v1/cas")["list"]) == before
+
+
+def test_delete_follows_lamassus_status_rule(admin, tmp):
+    profile = admin.ok("post", "/api/ca/v1/profiles", 201, json=base(key_usage=["DigitalSignature"]))
+    ca = admin.ok("post", "/api/ca/v1/cas", 201, json={
+        "subject": {"common_name": "Doomed CA"}, "key_metadata": {"type": "ECDSA", "bits": 256},
+        "ca_expiration": {"type": "Duration", "duration": "1y"}, "profile_id": profile["id"]})
+    csr, _ = make_csr(tmp, "kept.example")
+    leaf = admin.ok("post", f"/api/ca/v1/cas/{ca['id']}/certificates/sign", 201, json={"csr": b64(csr)})
+    # An active CA cannot be deleted; cascade is refused by configuration.
+    err(admin.delete(f"/api/ca/v1/cas/{ca['id']}"), 400, "CA Status inconsistent")
+    err(admin.delete(f"/api/ca/v1/cas/{ca['id']}?cascade_delete=true"), 403, "cascade delete")
+    err(admin.delete("/api/ca/v1/cas/no-such-ca"), 404)
+    admin.ok("post", f"/api/ca/v1/cas/{ca['id']}/status", 201, json={"status": "REVOKED",
+                                                                    "revocation_reason": "CessationOfOperation"})
+    assert admin.ok("delete", f"/api/ca/v1/cas/{ca['id']}") == {}
+    # Gone from this door; the inventory and relying parties keep what it issued.
+    err(admin.get(f"/api/ca/v1/cas/{ca['id']}"), 404)
+    err(admin.delete(f"/api/ca/v1/cas/{ca['id']}"), 404)
+    assert all(c["id"] != ca["id"] for c in admin.ok("get", "/api/ca/v1/cas")["list"])
+    assert admin.ok("get", f"/api/ca/v1/certificates/{leaf['serial_number']}")["serial_number"] == leaf["serial_number"]
+    crl = Client(admin.url).get(f"/v1/pki/ca/{ca['id']}/crl")
+    assert crl.status_code == 200 and crl.content[:1] == b"\x30"
+    # It signs nothing more.
+    r = admin.post(f"/api/ca/v1/cas/{ca['id']}/certificates/sign", {"csr": b64(csr)})
+    assert r.status_code in (400, 404), r.text

@@ -3,7 +3,7 @@
 //! its error shape `{"err": "..."}`.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -157,7 +157,7 @@ pub(crate) fn ca_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_ca, list_cas))
         .routes(routes!(import_ca))
-        .routes(routes!(get_ca))
+        .routes(routes!(get_ca, delete_ca))
         .routes(routes!(set_profile))
         .routes(routes!(sign))
         .routes(routes!(ca_certificate))
@@ -275,6 +275,11 @@ fn cert_view_json(c: &certus_authority::CertView) -> Value {
         c.revoked_at,
         c.issuer_ca_id.as_deref(),
     )
+}
+
+/// The tenant's CAs this door shows: deleted (retired) ones are gone from it.
+pub(super) async fn live_cas(state: &AppState, caller: &Caller) -> CaResult<Vec<certus_authority::CaView>> {
+    Ok(state.authority.list_cas(caller).await?.into_iter().filter(|c| c.row.is_active).collect())
 }
 
 fn ca_json(v: &certus_authority::CaView) -> Value {
@@ -423,9 +428,7 @@ async fn list_cas(
     RawQuery(raw): RawQuery,
 ) -> CaResult<Json<Value>> {
     let meta = state.authority.resource_metadata(&caller).await?;
-    let cas: Vec<Value> = state
-        .authority
-        .list_cas(&caller)
+    let cas: Vec<Value> = live_cas(&state, &caller)
         .await?
         .iter()
         .map(|c| {
@@ -490,9 +493,34 @@ async fn get_ca(
     CaAuth(caller): CaAuth,
     Path(id): Path<String>,
 ) -> CaResult<Json<Value>> {
-    let mut ca = ca_json(&state.authority.get_ca(&caller, &id).await?);
+    let ca = state.authority.get_ca(&caller, &id).await?;
+    if !ca.row.is_active {
+        return Err(CaError(StatusCode::NOT_FOUND, "CA not found".into()));
+    }
+    let mut ca = ca_json(&ca);
     metadata::attach(&mut ca, &state.authority.resource_metadata(&caller).await?);
     Ok(Json(ca))
+}
+
+#[derive(serde::Deserialize)]
+struct DeleteCaQuery {
+    cascade_delete: Option<String>,
+}
+
+/// Deletes an expired or revoked CA (400 `CA Status inconsistent` otherwise; 403 with
+/// `cascade_delete`, which Lamassu's default configuration refuses); 200 `{}`.
+#[utoipa::path(delete, path = "/api/ca/v1/cas/{id}", tag = "ca-v1", security(("bearer" = [])),
+    params(("cascade_delete" = Option<String>, Query, description = "true or 1: refused (403)")),
+    responses((status = 200, body = Object), (status = 400, body = Object), (status = 403, body = Object), (status = 404, body = Object)))]
+async fn delete_ca(
+    State(state): State<AppState>,
+    CaAuth(caller): CaAuth,
+    Path(id): Path<String>,
+    Query(q): Query<DeleteCaQuery>,
+) -> CaResult<Json<Value>> {
+    let cascade = matches!(q.cascade_delete.as_deref().map(str::trim), Some("true" | "1" | "TRUE" | "True"));
+    state.authority.delete_ca_lamassu(&caller, &id, cascade).await?;
+    Ok(Json(json!({})))
 }
 
 #[derive(serde::Deserialize)]

@@ -10,7 +10,7 @@ use certus_x509::RevocationReason;
 use serde_json::{Value, json};
 
 use super::{
-    CA_FIELDS, CaAuth, CaError, CaJson, CaResult, StatusChange, ca_json, certificate_page, given, list_query,
+    CA_FIELDS, CaAuth, CaError, CaJson, CaResult, StatusChange, ca_json, certificate_page, given, list_query, live_cas,
     newest_certificates,
 };
 use crate::AppState;
@@ -24,9 +24,7 @@ pub(super) async fn cas_by_cn(
     Path(cn): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> CaResult<Json<Value>> {
-    let cas: Vec<Value> = state
-        .authority
-        .list_cas(&caller)
+    let cas: Vec<Value> = live_cas(&state, &caller)
         .await?
         .iter()
         .map(ca_json)
@@ -130,7 +128,7 @@ fn status_distribution(certs: &[Value]) -> BTreeMap<String, u64> {
 /// 10,000, as the filtered lists see them).
 #[utoipa::path(get, path = "/api/ca/v1/stats", tag = "ca-v1", security(("bearer" = [])), responses((status = 200, body = Object)))]
 pub(super) async fn stats(State(state): State<AppState>, CaAuth(caller): CaAuth) -> CaResult<Json<Value>> {
-    let cas: Vec<Value> = state.authority.list_cas(&caller).await?.iter().map(ca_json).collect();
+    let cas: Vec<Value> = live_cas(&state, &caller).await?.iter().map(ca_json).collect();
     let ca_certs: Vec<Value> = cas.iter().map(|c| c["certificate"].clone()).collect();
     let certs = newest_certificates(&state, &caller, None).await?;
     Ok(Json(json!({

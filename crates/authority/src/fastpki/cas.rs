@@ -262,7 +262,7 @@ impl Authority {
         }
         let caller = caller_in(user, &ca.ca.tenant_id);
         let audit = self.audit_row(&caller, "ca.delete", &ca.ca.id, format!("Deleted CA '{}'", ca.fastpki.name));
-        self.store.delete_fastpki_ca(&ca, &audit).await?;
+        self.store.retire_ca(&ca.ca.tenant_id, &ca.ca.id, &audit).await?;
         self.cas.clear();
         Ok(())
     }

@@ -207,3 +207,27 @@ impl Authority {
         self.store.get_certificate(&caller.tenant_id, &cert.id).await.not_found_as("certificate")
     }
 }
+
+impl Authority {
+    /// Deletes a CA as Lamassu allows: only an expired or revoked one (`CA Status
+    /// inconsistent` otherwise), and never with `cascade` (Lamassu's default configuration
+    /// refuses it). The CA is retired, not erased: its certificates stay in the inventory, its
+    /// CRL and OCSP answers stay served.
+    pub async fn delete_ca_lamassu(&self, caller: &Caller, id: &str, cascade: bool) -> Result<()> {
+        caller.require(Scope::Admin)?;
+        if cascade {
+            return Err(Error::forbidden("cascade delete operations are not allowed by configuration"));
+        }
+        let ca = self.store.get_ca(&caller.tenant_id, id).await.not_found_as("CA")?;
+        if !ca.is_active {
+            return Err(Error::not_found("CA not found"));
+        }
+        if !ca.revoked && ca.valid_until > self.now_secs() {
+            return Err(Error::policy("CA Status inconsistent"));
+        }
+        let audit = self.audit_row(caller, "ca.delete", id, format!("cn={}", ca.common_name));
+        self.store.retire_ca(&caller.tenant_id, id, &audit).await.not_found_as("CA")?;
+        self.cas.clear();
+        Ok(())
+    }
+}

@@ -340,18 +340,26 @@ impl Store {
         fastpki_ca_of(&r)
     }
 
-    /// Takes a CA out of /api/v1: it stops signing and its certificates leave /api/v1; its
-    /// record, slug, CRL and OCSP answers stay for relying parties.
-    pub async fn delete_fastpki_ca(&self, ca: &FastPkiCa, audit: &AuditRow) -> Result<()> {
+    /// Retires (deletes, as the doors say) a CA of the tenant: it stops signing, leaves the
+    /// /api/v1 and /api/ca/v1 views, and its certificates leave /api/v1; its record, slug, CRL
+    /// and OCSP answers stay for relying parties. NotFound if it is not an active CA there.
+    pub async fn retire_ca(&self, tenant_id: &str, ca_id: &str, audit: &AuditRow) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM v1_certificates WHERE ca_num = $1").bind(ca.fastpki.id).execute(&mut *tx).await?;
-        let done = sqlx::query("UPDATE v1_cas SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
-            .bind(audit.at)
-            .bind(ca.fastpki.id)
+        let done = sqlx::query("UPDATE cas SET is_active = 0 WHERE tenant_id = $1 AND id = $2 AND is_active = 1")
+            .bind(tenant_id)
+            .bind(ca_id)
             .execute(&mut *tx)
             .await?;
         found(&done)?;
-        sqlx::query("UPDATE cas SET is_active = 0 WHERE id = $1").bind(&ca.ca.id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM v1_certificates WHERE ca_num IN (SELECT id FROM v1_cas WHERE ca_id = $1)")
+            .bind(ca_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE v1_cas SET deleted_at = $1 WHERE ca_id = $2 AND deleted_at IS NULL")
+            .bind(audit.at)
+            .bind(ca_id)
+            .execute(&mut *tx)
+            .await?;
         crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
