@@ -335,3 +335,46 @@ def test_delete_follows_lamassus_status_rule(admin, tmp):
     # It signs nothing more.
     r = admin.post(f"/api/ca/v1/cas/{ca['id']}/certificates/sign", {"csr": b64(csr)})
     assert r.status_code in (400, 404), r.text
+
+
+def test_reissue_keeps_the_key_and_chains(admin, tmp):
+    profile = admin.ok("post", "/api/ca/v1/profiles", 201, json=base(key_usage=["DigitalSignature"]))
+    ca_profile = admin.ok("post", "/api/ca/v1/profiles", 201, json=base(
+        sign_as_ca=True, key_usage=["CertSign", "CRLSign"], validity={"type": "Duration", "duration": "400d"}))
+    root = admin.ok("post", "/api/ca/v1/cas", 201, json={
+        "subject": {"common_name": "Reissue Root", "organization": "Acme"}, "key_metadata": {"type": "ECDSA", "bits": 256},
+        "ca_expiration": {"type": "Duration", "duration": "3y"}, "profile_id": profile["id"]})
+    sub = admin.ok("post", "/api/ca/v1/cas", 201, json={
+        "parent_id": root["id"], "subject": {"common_name": "Reissue Sub"}, "key_metadata": {"type": "ECDSA", "bits": 256},
+        "ca_expiration": {"type": "Duration", "duration": "1y"}, "profile_id": profile["id"]})
+    csr, _ = make_csr(tmp, "before.example")
+    before = admin.ok("post", f"/api/ca/v1/cas/{sub['id']}/certificates/sign", 201, json={"csr": b64(csr)})
+
+    new_sub = admin.ok("post", f"/api/ca/v1/cas/{sub['id']}/reissue", json={"profile_id": ca_profile["id"]})
+    assert new_sub["id"] == sub["id"] and new_sub["serial_number"] != sub["serial_number"]
+    old_pem, new_pem = write(tmp / "old.pem", pem_of(sub["certificate"])), write(tmp / "new.pem", pem_of(new_sub["certificate"]))
+    key = lambda p: openssl("x509", "-in", p, "-noout", "-pubkey").stdout
+    assert key(old_pem) == key(new_pem), "the same key"
+    subject = lambda p: openssl("x509", "-in", p, "-noout", "-subject").stdout
+    assert subject(old_pem) == subject(new_pem)
+    days = openssl("x509", "-in", new_pem, "-noout", "-startdate", "-enddate").stdout
+    from datetime import datetime
+    nb, na = [datetime.strptime(l.split("=", 1)[1], "%b %d %H:%M:%S %Y GMT") for l in days.strip().splitlines()]
+    assert (na - nb).days == 400, "the CA profile's validity"
+    root_pem = write(tmp / "root.pem", pem_of(root["certificate"]))
+    openssl("verify", "-CAfile", root_pem, new_pem)
+    # What it signed before still verifies under the new certificate, and what it signs now too;
+    # the native API and the chain it returns show the new certificate.
+    openssl("verify", "-CAfile", root_pem, "-untrusted", new_pem, write(tmp / "before.pem", pem_of(before)))
+    after = admin.ok("post", f"/api/ca/v1/cas/{sub['id']}/certificates/sign", 201, json={"csr": b64(csr)})
+    openssl("verify", "-CAfile", root_pem, "-untrusted", new_pem, write(tmp / "after.pem", pem_of(after)))
+    native = admin.ok("get", f"/v1/pki/ca/{sub['id']}")
+    assert native["serial_number"].replace(":", "").lower() == new_sub["serial_number"].lower()
+    # A root reissues itself (default lifetime: the current one).
+    new_root = admin.ok("post", f"/api/ca/v1/cas/{root['id']}/reissue", json={})
+    assert new_root["serial_number"] != root["serial_number"]
+    # A profile that is not a CA profile is refused; a revoked CA cannot be reissued.
+    err(admin.post(f"/api/ca/v1/cas/{sub['id']}/reissue", {"profile_id": profile["id"]}), 400, "sign_as_ca")
+    admin.ok("post", f"/api/ca/v1/cas/{sub['id']}/status", 201, json={"status": "REVOKED"})
+    err(admin.post(f"/api/ca/v1/cas/{sub['id']}/reissue", {}), 400, "CA already revoked")
+    err(admin.post("/api/ca/v1/cas/nope/reissue", {}), 404)

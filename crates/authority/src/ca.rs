@@ -361,10 +361,9 @@ impl Authority {
     }
 
     /// PEM of the CA and each of its ancestors, issuing CA first (the `ca_chain` of responses).
-    /// CA certificates never change, so each chain is built once.
     pub(crate) async fn chain_pems(&self, tenant_id: &str, ca: &CaRow) -> Result<Arc<Vec<String>>> {
-        if let Some(chain) = self.chains.read().unwrap_or_else(|p| p.into_inner()).get(&ca.id) {
-            return Ok(chain.clone());
+        if let Some(chain) = self.chains.get(&ca.id) {
+            return Ok(chain);
         }
         let mut chain = vec![certus_x509::to_pem(certus_x509::PemLabel::Certificate, &ca.cert_der)];
         let mut next = ca.parent_ca_id.clone();
@@ -377,7 +376,7 @@ impl Authority {
             }
         }
         let chain = Arc::new(chain);
-        self.chains.write().unwrap_or_else(|p| p.into_inner()).insert(ca.id.clone(), chain.clone());
+        self.chains.put(ca.id.clone(), chain.clone());
         Ok(chain)
     }
 }
@@ -479,5 +478,89 @@ impl Authority {
         let audit = self.audit_row(caller, "ca.import", &id, ca_create_detail(&row));
         self.store.register_ca(&row, Some(&key_row), &cert, &audit).await?;
         self.view(row).await
+    }
+}
+
+impl Authority {
+    /// Reissues a CA's certificate for the same key, subject and path length: a root signs it
+    /// itself, a subordinate's parent signs it. `lifetime_secs` defaults to the current
+    /// certificate's lifetime. The old certificate stays in the inventory; CRLs and OCSP go on
+    /// under the same name and key.
+    pub async fn reissue_ca(&self, caller: &Caller, id: &str, lifetime_secs: Option<i64>) -> Result<CaView> {
+        caller.require(Scope::Admin)?;
+        let ca = self.store.get_ca(&caller.tenant_id, id).await.not_found_as("CA")?;
+        if !ca.is_active {
+            return Err(Error::not_found("CA not found"));
+        }
+        if ca.revoked {
+            return Err(Error::policy("CA already revoked"));
+        }
+        let now = self.now();
+        if now.unix_timestamp() >= ca.valid_until {
+            return Err(Error::policy("CA is expired"));
+        }
+        if ca.ca_type == "iaca" {
+            return Err(Error::policy("an IACA is reissued through the mDL door"));
+        }
+        let secs = lifetime_secs.unwrap_or(ca.valid_until - ca.valid_from);
+        if secs <= 0 || secs > MAX_DAYS * 86_400 {
+            return Err(Error::malformed("the CA validity must be positive and at most 100 years"));
+        }
+        let info = parse_certificate(&ca.cert_der).map_err(Error::internal)?;
+        let key = self.load_key(&caller.tenant_id, &ca.key_id).await?;
+        let subject_key: Arc<dyn PublicKeyData + Send + Sync> = key.clone();
+        let mut spec = CertSpec {
+            serial: [0; 20],
+            subject: info.subject_fields.clone(),
+            dns_names: vec![],
+            ip_addresses: vec![],
+            email_addresses: vec![],
+            not_before: now,
+            not_after: now + Duration::seconds(secs),
+            profile: CertProfile::SubCa { path_len: info.path_len.and_then(|n| u8::try_from(n).ok()) },
+            crl_url: None,
+            ca_issuers_url: None,
+            ocsp_url: None,
+        };
+        let signer = match &ca.parent_ca_id {
+            None => {
+                if info.path_len.is_none() {
+                    spec.profile = CertProfile::RootCa;
+                }
+                Signer::SelfSigned(key)
+            }
+            Some(parent_id) => {
+                let parent = self.usable_ca(&caller.tenant_id, parent_id).await?;
+                let urls = self.issuer_urls(&parent.id, None);
+                spec.not_after = spec.not_after.min(crate::from_secs(parent.valid_until));
+                spec.crl_url = Some(urls.crl);
+                spec.ca_issuers_url = Some(urls.ca_issuers);
+                spec.ocsp_url = Some(self.ocsp_url());
+                let parent_key = self.load_key(&caller.tenant_id, &parent.key_id).await?;
+                Signer::Ca { ca: parent, key: parent_key }
+            }
+        };
+        let old_serial = ca.serial.clone();
+        let order = Order {
+            template: Template::Cert(spec),
+            signer,
+            subject_key,
+            key_id: Some(ca.key_id.clone()),
+            kept_key: None,
+            role_name: None,
+            listed_name: None,
+            source: "ca",
+            new_ca: None,
+            door: DoorRecord::ReissuedCa { ca_id: ca.id.clone(), replaces_serial: old_serial.clone() },
+            audit: AuditIntent {
+                action: "ca.reissue",
+                resource: Some(ca.id.clone()),
+                detail: Box::new(move |c| format!("serial={} replaces={old_serial}", c.serial)),
+            },
+        };
+        self.issue_certificate(caller, order).await?;
+        self.cas.clear();
+        self.chains.clear();
+        self.ca_view(&caller.tenant_id, id).await
     }
 }

@@ -97,8 +97,9 @@ pub struct Authority {
     /// The PKCS#11 token for CA keys, when configured.
     hsm: Option<Arc<Hsm>>,
     registration: users::Registration,
-    /// `ca_chain` PEMs by CA id; CA certificates are immutable.
-    chains: Arc<RwLock<HashMap<String, Arc<Vec<String>>>>>,
+    /// `ca_chain` PEMs by CA id, kept as briefly as CA rows: a reissue changes a CA's
+    /// certificate, and so the chains below it.
+    chains: Arc<ttl_cache::TtlCache<String, Arc<Vec<String>>>>,
     /// Token and role rows, read by every request; see `ttl_cache` for the consistency rule.
     tokens: Arc<ttl_cache::TtlCache<String, certus_store::TokenRow>>,
     roles: Arc<ttl_cache::TtlCache<(String, String), certus_store::RoleRow>>,
@@ -141,7 +142,7 @@ impl Authority {
             keys: Arc::default(),
             hsm: None,
             registration: users::Registration { first_user: true, open: false },
-            chains: Arc::default(),
+            chains: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
             tokens: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
             roles: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),
             cas: Arc::new(ttl_cache::TtlCache::new(HOT_ROW_TTL)),

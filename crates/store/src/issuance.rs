@@ -149,6 +149,25 @@ pub(crate) async fn write_door(tx: &mut Tx<'_>, record: &IssuanceRecord) -> Resu
             }
             Ok(None)
         }
+        DoorRecord::ReissuedCa { ca_id, replaces_serial } => {
+            let done = sqlx::query(
+                "UPDATE cas SET cert_der = $1, serial = $2, valid_from = $3, valid_until = $4 \
+                 WHERE tenant_id = $5 AND id = $6 AND serial = $7",
+            )
+            .bind(&cert.cert_der)
+            .bind(&cert.serial)
+            .bind(cert.not_before)
+            .bind(cert.not_after)
+            .bind(&cert.tenant_id)
+            .bind(ca_id)
+            .bind(replaces_serial)
+            .execute(&mut **tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(Error::Changed("the CA was reissued or changed concurrently".into()));
+            }
+            Ok(None)
+        }
         DoorRecord::AcmeOrder { order_id } => {
             crate::acme::complete_order(tx, order_id, &cert.id).await?;
             Ok(None)

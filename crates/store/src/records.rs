@@ -400,6 +400,14 @@ pub enum DoorRecord {
         /// The order.
         order_id: String,
     },
+    /// A reissued CA certificate (same key): it becomes the CA's certificate. The CA must still
+    /// hold the certificate it was reissued from.
+    ReissuedCa {
+        /// The CA.
+        ca_id: String,
+        /// The serial of the certificate it replaces.
+        replaces_serial: String,
+    },
 }
 
 /// The integer id a front door's record got, if it numbers its records.

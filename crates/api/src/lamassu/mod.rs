@@ -159,6 +159,7 @@ pub(crate) fn ca_router() -> OpenApiRouter<AppState> {
         .routes(routes!(import_ca))
         .routes(routes!(get_ca, delete_ca))
         .routes(routes!(set_profile))
+        .routes(routes!(reissue_ca))
         .routes(routes!(sign))
         .routes(routes!(ca_certificate))
         .routes(routes!(ca_certificates))
@@ -190,6 +191,15 @@ fn pem_field(value: Option<String>, field: &str, what: &str) -> CaResult<String>
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .ok_or_else(|| bad(format!("{field} must be base64 of a PEM {what}")))
+}
+
+/// Which profile signs: an inline one beats an id, an id beats the CA's default.
+fn profile_choice(inline: Option<Value>, id: Option<String>) -> certus_authority::ProfileChoice {
+    match (inline, given(id)) {
+        (Some(inline), _) => certus_authority::ProfileChoice::Inline(inline),
+        (None, Some(pid)) => certus_authority::ProfileChoice::Id(pid),
+        (None, None) => certus_authority::ProfileChoice::CaDefault,
+    }
 }
 
 fn b64(text: &str) -> String {
@@ -503,6 +513,26 @@ async fn get_ca(
 }
 
 #[derive(serde::Deserialize)]
+struct ReissueBody {
+    profile: Option<Value>,
+    profile_id: Option<String>,
+}
+
+/// Reissues the CA's certificate for the same key (400 `CA already revoked` / `CA is expired`);
+/// 200 with the CA.
+#[utoipa::path(post, path = "/api/ca/v1/cas/{id}/reissue", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
+    responses((status = 200, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
+async fn reissue_ca(
+    State(state): State<AppState>,
+    CaAuth(caller): CaAuth,
+    Path(id): Path<String>,
+    CaJson(b): CaJson<ReissueBody>,
+) -> CaResult<Json<Value>> {
+    let choice = profile_choice(b.profile, b.profile_id);
+    Ok(Json(ca_json(&state.authority.reissue_ca_lamassu(&caller, &id, choice).await?)))
+}
+
+#[derive(serde::Deserialize)]
 struct DeleteCaQuery {
     cascade_delete: Option<String>,
 }
@@ -561,11 +591,7 @@ async fn sign(
     CaJson(b): CaJson<SignRequest>,
 ) -> CaResult<(StatusCode, Json<Value>)> {
     let csr_pem = pem_field(b.csr, "csr", "CSR")?;
-    let choice = match (b.profile, given(b.profile_id)) {
-        (Some(inline), _) => certus_authority::ProfileChoice::Inline(inline),
-        (None, Some(pid)) => certus_authority::ProfileChoice::Id(pid),
-        (None, None) => certus_authority::ProfileChoice::CaDefault,
-    };
+    let choice = profile_choice(b.profile, b.profile_id);
     let issued = state.authority.sign_with_profile(&caller, &id, &csr_pem, choice).await?;
     let cert = state.authority.get_certificate(&caller, &issued.certificate_id).await?;
     Ok((StatusCode::CREATED, Json(cert_view_json(&cert))))

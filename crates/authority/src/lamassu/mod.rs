@@ -231,3 +231,26 @@ impl Authority {
         Ok(())
     }
 }
+
+impl Authority {
+    /// Reissues a CA as Lamassu does: the same key, a new certificate; its lifetime from the
+    /// profile given (inline beats an id; it must be a CA profile), else the current one.
+    pub async fn reissue_ca_lamassu(&self, caller: &Caller, id: &str, choice: ProfileChoice) -> Result<crate::CaView> {
+        let profile = match choice {
+            ProfileChoice::Inline(v) => Some(Profile::from_json(&v, Some("inline"))?),
+            ProfileChoice::Id(pid) => Some(self.profile(&caller.tenant_id, &pid).await?),
+            ProfileChoice::CaDefault => None,
+        };
+        let lifetime = match profile {
+            None => None,
+            Some(p) if !p.sign_as_ca => {
+                return Err(Error::malformed("the issuance profile of a CA certificate must have sign_as_ca"));
+            }
+            Some(p) => Some(match p.validity {
+                Validity::Duration { secs, .. } => secs,
+                Validity::Time { at, .. } => at - self.now_secs(),
+            }),
+        };
+        self.reissue_ca(caller, id, lifetime).await
+    }
+}
