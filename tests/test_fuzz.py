@@ -6,16 +6,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 from conftest import BOOTSTRAP_TOKEN, Client, fresh_server
 
 
-def test_no_server_errors_on_generated_requests():
+@pytest.mark.parametrize("document", ["/openapi.json", "/openapi/mdl.json"])
+def test_no_server_errors_on_generated_requests(document):
+    """The native document (which holds /api/ca/v1 too) and the mDL door's own."""
     tool = Path(sys.executable).parent / "schemathesis"
     assert tool.exists() or shutil.which("schemathesis"), "installed by scripts/test.sh from tests/requirements.txt"
     for server in fresh_server():
-        r = subprocess.run([str(tool), "run", f"{server.url}/openapi.json",
+        r = subprocess.run([str(tool), "run", f"{server.url}{document}",
                             "-H", f"Authorization: Bearer {BOOTSTRAP_TOKEN}", "--checks", "not_a_server_error",
                             "--max-examples", "15", "--workers", "2", "--exclude-path", "/ocsp", "--no-color",
                             # A debug build making RSA-4096 keys on a loaded CI machine is slow, not broken.
@@ -39,3 +42,14 @@ def test_the_lamassu_door_has_its_own_document():
         assert paths <= set(native["paths"]) and doc["paths"]["/api/ca/v1/cas"] == native["paths"]["/api/ca/v1/cas"]
         init = requests.get(server.url + "/docs/swagger-initializer.js").text
         assert "/api/ca/v1/openapi.json" in init and "/openapi.json" in init
+
+
+def test_the_mdl_door_has_its_own_document():
+    for server in fresh_server():
+        doc = requests.get(server.url + "/openapi/mdl.json").json()
+        assert doc["openapi"].startswith("3.") and "mDL" in doc["info"]["title"]
+        paths = doc["paths"]
+        assert "/v1/{target}/x509-service-api/iso/iacas" in paths and "/v1/{target}/vical-service-api/latest" in paths
+        assert set(paths["/v1/{target}/x509-store-api/certificates"]) == {"get", "post", "put", "delete"}
+        assert "security" not in paths["/v1/{target}/vical-service-api/latest"]["get"], "the VICAL is public"
+        assert "/openapi/mdl.json" in requests.get(server.url + "/docs/swagger-initializer.js").text

@@ -111,7 +111,7 @@ impl AppState {
 )]
 struct ApiDoc;
 
-struct BearerAuth;
+pub(crate) struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -152,6 +152,10 @@ pub fn router(state: AppState) -> Router {
                 .url(
                     utoipa_swagger_ui::Url::new("/api/ca/v1 (Lamassu CA service)", "/api/ca/v1/openapi.json"),
                     door_document(&openapi, "/api/ca/v1", "Certus: the /api/ca/v1 front door (Lamassu's CA service)"),
+                )
+                .url(
+                    utoipa_swagger_ui::Url::new("/v1/{target} (walt.id mDL PKI)", "/openapi/mdl.json"),
+                    <mdl::MdlDoc as OpenApi>::openapi(),
                 ),
         )
         .route("/metrics", axum::routing::get(metrics::metrics))

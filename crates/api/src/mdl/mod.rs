@@ -17,9 +17,21 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::AppState;
 use crate::auth::Auth;
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiResult, ErrorBody};
+use crate::{AppState, BearerAuth};
+
+/// This door's own OpenAPI document (served at `/openapi/mdl.json`), from the handlers'
+/// annotations.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Certus: the mDL front door (walt.id's /v1/{target} API)",
+         description = "ISO/IEC 18013-5 PKI: services, KMS keys, IACA, Document Signer and generic certificates, X.509 stores, VICALs. Errors use the native shape."),
+    modifiers(&BearerAuth),
+    paths(create_service, add_dependency, kms_generate, kms_import, kms_jwk, kms_delete, kms_sign, iaca, document_signer,
+          generic, csr, store_list, store_add, store_update, store_delete, store_ids, vical_publish, vical_latest)
+)]
+pub(crate) struct MdlDoc;
 
 /// Plain axum routes: a dotted target in the first segment does not fit the OpenAPI generator's
 /// path templates well, so this front door is documented in docs/decisions.md.
@@ -60,6 +72,9 @@ struct ServiceBody {
     dependencies: Vec<String>,
 }
 
+#[utoipa::path(post, path = "/v1/{target}/resource-api/services/create", tag = "mdl", security(("bearer" = [])), request_body = Object,
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn create_service(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -90,6 +105,9 @@ struct PublishBody {
 }
 
 /// Publishes the next VICAL; answers its version path, issue id and entry count.
+#[utoipa::path(post, path = "/v1/{target}/vical-service-api/publish", tag = "mdl", security(("bearer" = [])), request_body = Object,
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn vical_publish(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -101,6 +119,9 @@ async fn vical_publish(
 }
 
 /// The latest VICAL as its COSE_Sign1 bytes, for any relying party (no token).
+#[utoipa::path(get, path = "/v1/{target}/vical-service-api/latest", tag = "mdl",
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn vical_latest(State(s): State<AppState>, Path(target): Path<String>) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let v = s.authority.latest_vical(&target).await?;
@@ -112,6 +133,9 @@ async fn vical_latest(State(s): State<AppState>, Path(target): Path<String>) -> 
 }
 
 /// The body is the dependency path as a JSON string, or `{"dependency": "..."}`.
+#[utoipa::path(post, path = "/v1/{target}/x509-service-api/dependencies/add", tag = "mdl", security(("bearer" = [])), request_body = Object,
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn add_dependency(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -138,6 +162,9 @@ struct GenerateBody {
     key_type: String,
 }
 
+#[utoipa::path(post, path = "/v1/{target}/kms-service-api/keys/generate", tag = "mdl", security(("bearer" = [])), request_body = Object,
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn kms_generate(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -147,6 +174,9 @@ async fn kms_generate(
     Ok((StatusCode::CREATED, Json(kms_key_json(s.authority.kms_generate(&c, &target, &b.key_type).await?))))
 }
 
+#[utoipa::path(post, path = "/v1/{target}/kms-service-api/keys/import/jwk", tag = "mdl", security(("bearer" = [])), request_body = Object,
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn kms_import(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -157,6 +187,9 @@ async fn kms_import(
     Ok((StatusCode::CREATED, Json(kms_key_json(s.authority.kms_import_jwk(&c, &target, &jwk).await?))))
 }
 
+#[utoipa::path(get, path = "/v1/{target}/kms-service-api/keys/jwk", tag = "mdl", security(("bearer" = [])),
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn kms_jwk(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<Json<Value>> {
     Ok(Json(s.authority.kms_public_jwk(&c, &target).await?.to_json()))
 }
@@ -165,6 +198,9 @@ fn kms_key_json(k: certus_authority::KmsKeyView) -> Value {
     json!({ "keyIdPath": k.key_path, "publicKeyJwk": k.public_jwk.to_json() })
 }
 
+#[utoipa::path(delete, path = "/v1/{target}/kms-service-api/keys", tag = "mdl", security(("bearer" = [])),
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn kms_delete(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<StatusCode> {
     s.authority.kms_delete(&c, &target).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -184,6 +220,9 @@ fn b64_decode(text: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
+#[utoipa::path(post, path = "/v1/{target}/kms-service-api/keys/sign", tag = "mdl", security(("bearer" = [])), request_body = Object,
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn kms_sign(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -303,6 +342,9 @@ fn issued_json(issued: &MdlIssued, certificate_data: Value) -> Value {
     out
 }
 
+#[utoipa::path(post, path = "/v1/{target}/x509-service-api/iso/iacas", tag = "mdl", security(("bearer" = [])), request_body = Object,
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn iaca(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -362,6 +404,9 @@ struct DsBody {
     ds_key_descriptor: Option<KeyDescriptor>,
 }
 
+#[utoipa::path(post, path = "/v1/{target}/x509-service-api/iso/document-signers", tag = "mdl", security(("bearer" = [])), request_body = Object,
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn document_signer(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -455,6 +500,9 @@ impl EntryBody {
 }
 
 /// On a store path: every entry; on an entry path: that entry.
+#[utoipa::path(get, path = "/v1/{target}/x509-store-api/certificates", tag = "mdl", security(("bearer" = [])),
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn store_list(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<Json<Value>> {
     let entries = s.authority.store_list(&c, &target).await?;
     if target.split('.').count() == 4 {
@@ -476,11 +524,17 @@ fn entry_json(e: &certus_authority::StoreEntry) -> Value {
     json!({ "_id": e.path, "data": data, "updatedAt": crate::time_fmt::rfc3339(e.updated_at) })
 }
 
+#[utoipa::path(get, path = "/v1/{target}/x509-store-api/certificates/ids", tag = "mdl", security(("bearer" = [])),
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn store_ids(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<Json<Value>> {
     let ids: Vec<Value> = s.authority.store_list(&c, &target).await?.into_iter().map(|e| Value::from(e.path)).collect();
     Ok(Json(Value::Array(ids)))
 }
 
+#[utoipa::path(post, path = "/v1/{target}/x509-store-api/certificates", tag = "mdl", security(("bearer" = [])), request_body = Object,
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn store_add(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -491,6 +545,9 @@ async fn store_add(
     Ok((StatusCode::CREATED, Json(entry_json(&entry))))
 }
 
+#[utoipa::path(put, path = "/v1/{target}/x509-store-api/certificates", tag = "mdl", security(("bearer" = [])), request_body = Object,
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn store_update(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -501,6 +558,9 @@ async fn store_update(
     Ok(Json(entry_json(&entry)))
 }
 
+#[utoipa::path(delete, path = "/v1/{target}/x509-store-api/certificates", tag = "mdl", security(("bearer" = [])),
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn store_delete(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<StatusCode> {
     s.authority.store_delete(&c, &target).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -595,6 +655,9 @@ const KEY_USAGE_NAMES: &[(&str, certus_x509::KeyUsageBit)] = &[
     ("DecipherOnly", certus_x509::KeyUsageBit::DecipherOnly),
 ];
 
+#[utoipa::path(post, path = "/v1/{target}/x509-service-api/certificate", tag = "mdl", security(("bearer" = [])), request_body = Object,
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn generic(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -687,6 +750,9 @@ fn generic_type() -> String {
 }
 
 /// A CSR signed by the subject key, returned as `{"csrPEM": ...}`.
+#[utoipa::path(post, path = "/v1/{target}/x509-service-api/csrs", tag = "mdl", security(("bearer" = [])), request_body = Object,
+    params(("target" = String, Path, description = "org.tenant.service[.id]")),
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn csr(
     State(s): State<AppState>,
     Auth(c): Auth,
