@@ -12,15 +12,19 @@ import requests
 from conftest import BOOTSTRAP_TOKEN, Client, fresh_server
 
 
-@pytest.mark.parametrize("document", ["/openapi.json", "/openapi/mdl.json"])
+@pytest.mark.parametrize("document", ["/openapi.json", "/openapi/mdl.json", "/api/v1/openapi.json"])
 def test_no_server_errors_on_generated_requests(document):
-    """The native document (which holds /api/ca/v1 too) and the mDL door's own."""
+    """The native document (which holds /api/ca/v1 too), the mDL door's and /api/v1's own."""
     tool = Path(sys.executable).parent / "schemathesis"
     assert tool.exists() or shutil.which("schemathesis"), "installed by scripts/test.sh from tests/requirements.txt"
     for server in fresh_server():
         r = subprocess.run([str(tool), "run", f"{server.url}{document}",
                             "-H", f"Authorization: Bearer {BOOTSTRAP_TOKEN}", "--checks", "not_a_server_error",
-                            "--max-examples", "15", "--workers", "2", "--exclude-path", "/ocsp", "--no-color",
+                            "--max-examples", "15",
+                            # One worker: with two threads, hypothesis' lambda-source reader trips on
+                            # Python's AST recursion counter ("AST constructor recursion depth
+                            # mismatch"), a Runtime Error of the tool, not of the server.
+                            "--workers", "1", "--exclude-path", "/ocsp", "--no-color",
                             # A debug build making RSA-4096 keys on a loaded CI machine is slow, not broken.
                             "--request-timeout", "120"],
                            capture_output=True, text=True, timeout=900)
@@ -53,3 +57,14 @@ def test_the_mdl_door_has_its_own_document():
         assert set(paths["/v1/{target}/x509-store-api/certificates"]) == {"get", "post", "put", "delete"}
         assert "security" not in paths["/v1/{target}/vical-service-api/latest"]["get"], "the VICAL is public"
         assert "/openapi/mdl.json" in requests.get(server.url + "/docs/swagger-initializer.js").text
+
+
+def test_the_api_v1_door_has_its_own_document():
+    for server in fresh_server():
+        doc = requests.get(server.url + "/api/v1/openapi.json").json()
+        assert doc["openapi"].startswith("3.") and "FastPKI" in doc["info"]["title"]
+        paths = doc["paths"]
+        assert {"/api/v1/cas/", "/api/v1/certificates/sign-csr", "/api/v1/auth/token", "/crl/{slug}"} <= set(paths)
+        assert set(paths["/api/v1/cas/{id}"]) == {"get", "delete", "patch"}
+        assert "security" not in paths["/api/v1/auth/token"]["post"]
+        assert "/api/v1/openapi.json" in requests.get(server.url + "/docs/swagger-initializer.js").text

@@ -156,6 +156,10 @@ pub fn router(state: AppState) -> Router {
                 .url(
                     utoipa_swagger_ui::Url::new("/v1/{target} (walt.id mDL PKI)", "/openapi/mdl.json"),
                     <mdl::MdlDoc as OpenApi>::openapi(),
+                )
+                .url(
+                    utoipa_swagger_ui::Url::new("/api/v1 (FastPKI)", "/api/v1/openapi.json"),
+                    <fastpki::FastPkiDoc as OpenApi>::openapi(),
                 ),
         )
         .route("/metrics", axum::routing::get(metrics::metrics))

@@ -66,6 +66,7 @@ fn entry_json(e: &AuditEntry) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/audit-logs/", tag = "api-v1", security(("bearer" = [])), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn list(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,

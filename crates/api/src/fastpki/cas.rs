@@ -66,6 +66,7 @@ struct CaBody {
 /// 201 with the reference's detail shape: `private_key` is the new CA's key when the caller may
 /// export it (the same right, and the same audit entry, as `GET /cas/{id}/private-key`), else
 /// null, and null for a key held on a PKCS#11 token.
+#[utoipa::path(post, path = "/api/v1/cas/", tag = "api-v1", security(("bearer" = [])), request_body = Object, responses((status = 201, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn create(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -91,10 +92,12 @@ async fn create(
     Ok((StatusCode::CREATED, Json(with_key(ca_json(&ca), key))))
 }
 
+#[utoipa::path(get, path = "/api/v1/cas/", tag = "api-v1", security(("bearer" = [])), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn list(State(s): State<AppState>, FastPkiPrincipal(user): FastPkiPrincipal) -> FastPkiResult<Json<Vec<Value>>> {
     Ok(Json(s.authority.list_fastpki_cas(&user).await?.iter().map(ca_json).collect()))
 }
 
+#[utoipa::path(get, path = "/api/v1/cas/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn read(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -103,6 +106,7 @@ async fn read(
     Ok(Json(ca_json(&s.authority.read_fastpki_ca(&user, id).await?)))
 }
 
+#[utoipa::path(get, path = "/api/v1/cas/{id}/private-key", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn private_key(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -112,6 +116,7 @@ async fn private_key(
     Ok(Json(with_key(ca_json(&ca), Some(pem))))
 }
 
+#[utoipa::path(get, path = "/api/v1/cas/{id}/chain", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn chain(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -120,6 +125,7 @@ async fn chain(
     Ok(Json(s.authority.fastpki_ca_chain(&user, id).await?.iter().map(ca_json).collect()))
 }
 
+#[utoipa::path(get, path = "/api/v1/cas/{id}/children", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn children(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -128,6 +134,7 @@ async fn children(
     Ok(Json(s.authority.fastpki_ca_children(&user, id).await?.iter().map(ca_json).collect()))
 }
 
+#[utoipa::path(delete, path = "/api/v1/cas/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn remove(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -146,6 +153,7 @@ struct MoveBody {
 
 /// Moves the CA (and what it issued; with `cascade`, its descendant CAs) to another
 /// organisation: superusers only.
+#[utoipa::path(patch, path = "/api/v1/cas/{id}", tag = "api-v1", security(("bearer" = [])), request_body = Object, params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn move_to_org(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,

@@ -99,6 +99,7 @@ struct CertBody {
     san_email_addresses: Option<Vec<String>>,
 }
 
+#[utoipa::path(post, path = "/api/v1/certificates/", tag = "api-v1", security(("bearer" = [])), request_body = Object, responses((status = 201, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn create(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -136,6 +137,7 @@ struct CsrBody {
     san_email_addresses: Option<Vec<String>>,
 }
 
+#[utoipa::path(post, path = "/api/v1/certificates/sign-csr", tag = "api-v1", security(("bearer" = [])), request_body = Object, responses((status = 201, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn sign_csr(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -157,6 +159,7 @@ async fn sign_csr(
     Ok((StatusCode::CREATED, Json(view_json(&issued, false))))
 }
 
+#[utoipa::path(get, path = "/api/v1/certificates/", tag = "api-v1", security(("bearer" = [])), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn list(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -166,6 +169,7 @@ async fn list(
     Ok(Json(s.authority.list_fastpki_certificates(&user, ca_id).await?.iter().map(cert_json).collect()))
 }
 
+#[utoipa::path(get, path = "/api/v1/certificates/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn read(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -177,6 +181,7 @@ async fn read(
     Ok(Json(out))
 }
 
+#[utoipa::path(get, path = "/api/v1/certificates/{id}/private-key", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn private_key(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -191,6 +196,7 @@ struct RevokeBody {
 }
 
 /// A JSON body is required (`{}` will do), as the reference's schema makes it.
+#[utoipa::path(post, path = "/api/v1/certificates/{id}/revoke", tag = "api-v1", security(("bearer" = [])), request_body = Object, params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn revoke(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -205,6 +211,7 @@ struct RenewBody {
     csr: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/certificates/{id}/renew", tag = "api-v1", security(("bearer" = [])), request_body = Object, params(("id" = i64, Path)), responses((status = 201, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn renew(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,

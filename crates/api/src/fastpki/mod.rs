@@ -25,7 +25,18 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::AppState;
+use crate::{AppState, BearerAuth};
+
+/// This door's own OpenAPI document (served at `/api/v1/openapi.json`), from the handlers'
+/// annotations; errors are `{"detail": ...}` (422 with a list for unreadable input).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Certus: the /api/v1 front door (FastPKI's API)",
+         description = "Users, organisations, capabilities, CAs, certificates, exports, service accounts and the audit log."),
+    modifiers(&BearerAuth),
+    paths(audit::list, cas::create, cas::list, cas::read, cas::remove, cas::move_to_org, cas::private_key, cas::chain, cas::children, certs::create, certs::list, certs::sign_csr, certs::read, certs::private_key, certs::revoke, certs::renew, export::ca_certificate, export::ca_private_key, export::certificate, export::certificate_private_key, export::certificate_chain, export::public_crl, export::public_ca, token, refresh, logout, invalidate, create_user, list_users, me, get_user, patch_user, delete_user, orgs::create, orgs::list, orgs::read, orgs::update, orgs::remove, orgs::members, orgs::add_member, orgs::remove_member, service_accounts::create, service_accounts::list, service_accounts::read, service_accounts::update, service_accounts::remove, service_accounts::create_token, service_accounts::list_tokens, service_accounts::revoke_token, service_accounts::read_policy, service_accounts::put_policy, service_accounts::remove_policy)
+)]
+pub(crate) struct FastPkiDoc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -222,6 +233,7 @@ fn pair_json(p: TokenPair) -> Json<Value> {
 }
 
 /// The rate limit counts every attempt, before the form is read.
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "api-v1", request_body(content = Object, content_type = "application/x-www-form-urlencoded"), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn token(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -242,10 +254,12 @@ struct RefreshBody {
     refresh_token: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "api-v1", request_body = Object, responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn refresh(State(s): State<AppState>, FastPkiJson(b): FastPkiJson<RefreshBody>) -> FastPkiResult<Json<Value>> {
     Ok(pair_json(s.authority.refresh_session(&b.refresh_token).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "api-v1", security(("bearer" = [])), request_body = Object, responses((status = 204), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn logout(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -255,6 +269,7 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/invalidate", tag = "api-v1", security(("bearer" = [])), responses((status = 204), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn invalidate(State(s): State<AppState>, FastPkiAuth(session): FastPkiAuth) -> FastPkiResult<StatusCode> {
     s.authority.invalidate_sessions(&session).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -298,6 +313,7 @@ pub(crate) fn user_json(u: &UserRow) -> Value {
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/users/", tag = "api-v1", request_body = Object, responses((status = 201, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn create_user(
     State(s): State<AppState>,
     MaybeFastPkiAuth(session): MaybeFastPkiAuth,
@@ -320,6 +336,7 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(user_json(&user))))
 }
 
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "api-v1", security(("bearer" = [])), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn me(FastPkiAuth(session): FastPkiAuth) -> Json<Value> {
     Json(user_json(&session.user))
 }
@@ -367,6 +384,7 @@ pub(crate) fn int(field: &str, text: Option<&str>, default: i64) -> FastPkiResul
     text.map_or(Ok(default), |t| t.parse().map_err(|_| FastPkiError::invalid(format!("{field} must be an integer"))))
 }
 
+#[utoipa::path(get, path = "/api/v1/users/", tag = "api-v1", security(("bearer" = [])), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn list_users(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -377,6 +395,7 @@ async fn list_users(
     Ok(Json(users.iter().map(user_json).collect()))
 }
 
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn get_user(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -399,6 +418,7 @@ struct PatchBody {
     can_delete_ca: Option<bool>,
 }
 
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "api-v1", security(("bearer" = [])), request_body = Object, params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn patch_user(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -420,6 +440,7 @@ async fn patch_user(
     Ok(Json(user_json(&s.authority.patch_user(&session.user, id, patch).await?)))
 }
 
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn delete_user(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,

@@ -45,6 +45,7 @@ struct OrgPatch {
     description: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/organizations/", tag = "api-v1", security(("bearer" = [])), request_body = Object, responses((status = 201, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn create(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -54,10 +55,12 @@ async fn create(
     Ok((StatusCode::CREATED, Json(org_json(&org))))
 }
 
+#[utoipa::path(get, path = "/api/v1/organizations/", tag = "api-v1", security(("bearer" = [])), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn list(State(s): State<AppState>, FastPkiAuth(session): FastPkiAuth) -> FastPkiResult<Json<Vec<Value>>> {
     Ok(Json(s.authority.list_orgs(&session.user).await?.iter().map(org_json).collect()))
 }
 
+#[utoipa::path(get, path = "/api/v1/organizations/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn read(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -66,6 +69,7 @@ async fn read(
     Ok(Json(org_json(&s.authority.read_org(&session.user, id).await?)))
 }
 
+#[utoipa::path(put, path = "/api/v1/organizations/{id}", tag = "api-v1", security(("bearer" = [])), request_body = Object, params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn update(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -75,6 +79,7 @@ async fn update(
     Ok(Json(org_json(&s.authority.update_org(&session.user, id, b.name.as_deref(), b.description).await?)))
 }
 
+#[utoipa::path(delete, path = "/api/v1/organizations/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn remove(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -84,6 +89,7 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/v1/organizations/{id}/users", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn members(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -92,6 +98,7 @@ async fn members(
     Ok(Json(s.authority.list_org_users(&session.user, id).await?.iter().map(user_json).collect()))
 }
 
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/users/{user_id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path), ("user_id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn add_member(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -100,6 +107,7 @@ async fn add_member(
     Ok(Json(user_json(&s.authority.add_org_user(&session.user, id, user_id).await?)))
 }
 
+#[utoipa::path(delete, path = "/api/v1/organizations/{id}/users/{user_id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path), ("user_id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn remove_member(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,

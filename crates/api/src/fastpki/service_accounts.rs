@@ -87,6 +87,7 @@ impl From<AccountBody> for ServiceAccountPatch {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/service-accounts/", tag = "api-v1", security(("bearer" = [])), request_body = Object, responses((status = 201, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn create(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -99,10 +100,12 @@ async fn create(
     Ok((StatusCode::CREATED, Json(account_json(&sa))))
 }
 
+#[utoipa::path(get, path = "/api/v1/service-accounts/", tag = "api-v1", security(("bearer" = [])), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn list(State(s): State<AppState>, FastPkiAuth(session): FastPkiAuth) -> FastPkiResult<Json<Vec<Value>>> {
     Ok(Json(s.authority.list_service_accounts(&session.user).await?.iter().map(account_json).collect()))
 }
 
+#[utoipa::path(get, path = "/api/v1/service-accounts/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn read(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -111,6 +114,7 @@ async fn read(
     Ok(Json(account_json(&s.authority.read_service_account(&session.user, id).await?)))
 }
 
+#[utoipa::path(patch, path = "/api/v1/service-accounts/{id}", tag = "api-v1", security(("bearer" = [])), request_body = Object, params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn update(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -123,6 +127,7 @@ async fn update(
     Ok(Json(account_json(&s.authority.update_service_account(&session.user, id, b.into()).await?)))
 }
 
+#[utoipa::path(delete, path = "/api/v1/service-accounts/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn remove(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -138,6 +143,7 @@ struct TokenBody {
     expires_at: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/service-accounts/{id}/tokens", tag = "api-v1", security(("bearer" = [])), request_body = Object, params(("id" = i64, Path)), responses((status = 201, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn create_token(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -149,6 +155,7 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(token_json(&token))))
 }
 
+#[utoipa::path(get, path = "/api/v1/service-accounts/{id}/tokens", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn list_tokens(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -157,6 +164,7 @@ async fn list_tokens(
     Ok(Json(s.authority.list_service_tokens(&session.user, id).await?.iter().map(token_json).collect()))
 }
 
+#[utoipa::path(delete, path = "/api/v1/service-accounts/{id}/tokens/{token_id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path), ("token_id" = i64, Path)), responses((status = 204), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn revoke_token(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -166,6 +174,7 @@ async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/v1/service-accounts/{id}/policy", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn read_policy(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -183,6 +192,7 @@ fn policy_json(v: &certus_authority::IssuancePolicyView) -> Value {
     json
 }
 
+#[utoipa::path(put, path = "/api/v1/service-accounts/{id}/policy", tag = "api-v1", security(("bearer" = [])), request_body = Object, params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn put_policy(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -192,6 +202,7 @@ async fn put_policy(
     Ok(Json(policy_json(&s.authority.put_issuance_policy(&session.user, id, &b).await?)))
 }
 
+#[utoipa::path(delete, path = "/api/v1/service-accounts/{id}/policy", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
 async fn remove_policy(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
