@@ -299,7 +299,6 @@ def test_import_refuses_what_it_cannot_hold(admin, tmp):
             "-addext", "basicConstraints=critical,CA:FALSE")
     read = lambda name: (tmp / name).read_text()
     before = len(admin.ok("get", "/api/ca/v1/cas")["list"])
-    err(admin.post("/api/ca/v1/cas/import", {"ca": b64(read("ca.pem"))}), 400, "private_key")
     err(admin.post("/api/ca/v1/cas/import", {"ca": b64(read("ca.pem")), "private_key": b64(read("leaf.key"))}), 400,
         "does not match")
     err(admin.post("/api/ca/v1/cas/import", {"ca": b64(read("leaf.pem")), "private_key": b64(read("leaf.key"))}), 400,
@@ -378,3 +377,39 @@ def test_reissue_keeps_the_key_and_chains(admin, tmp):
     admin.ok("post", f"/api/ca/v1/cas/{sub['id']}/status", 201, json={"status": "REVOKED"})
     err(admin.post(f"/api/ca/v1/cas/{sub['id']}/reissue", {}), 400, "CA already revoked")
     err(admin.post("/api/ca/v1/cas/nope/reissue", {}), 404)
+
+
+def test_a_ca_imported_without_its_key_is_held_but_signs_nothing(admin, tmp):
+    """IMPORTED_WITHOUT_KEY: listed, found as the issuer of imported certificates, deletable in
+    any status; it signs no certificate, CRL or OCSP answer, and nothing about it is a 5xx."""
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", str(tmp / "k.key"), "-out", str(tmp / "k.pem"), "-subj", "/CN=Keyless CA", "-days", "365",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    csr, _ = make_csr(tmp, "held.example")
+    write(tmp / "leaf.csr", csr)
+    openssl("x509", "-req", "-in", str(tmp / "leaf.csr"), "-CA", str(tmp / "k.pem"), "-CAkey", str(tmp / "k.key"),
+            "-CAcreateserial", "-days", "30", "-out", str(tmp / "leaf.pem"))
+    ca = admin.ok("post", "/api/ca/v1/cas/import", 201, json={"ca": b64((tmp / "k.pem").read_text())})
+    assert ca["type"] == "IMPORTED_WITHOUT_KEY" and ca["certificate"]["status"] == "ACTIVE"
+    assert any(c["id"] == ca["id"] for c in admin.ok("get", "/api/ca/v1/cas")["list"])
+    leaf = admin.ok("post", "/api/ca/v1/certificates/import", 201, json={"certificate": b64((tmp / "leaf.pem").read_text())})
+    assert leaf["issuer_metadata"]["id"] == ca["id"]
+    # Nothing signs with it.
+    r = admin.post(f"/api/ca/v1/cas/{ca['id']}/certificates/sign", {"csr": b64(csr)})
+    assert r.status_code == 400 and "without its private key" in r.json()["err"], r.text
+    r = admin.post(f"/api/ca/v1/cas/{ca['id']}/signature/sign", {"message": b64("hi"), "message_type": "raw",
+                                                                  "signature_algorithm": "ECDSA_SHA_256"})
+    assert 400 <= r.status_code < 500, r.text
+    anon = Client(admin.url)
+    crl = anon.get(f"/v1/pki/ca/{ca['id']}/crl")
+    assert crl.status_code == 404 and "without its private key" in crl.text
+    # OCSP for its certificate: "unauthorized" (status 6), not an error.
+    ocsp = openssl("ocsp", "-issuer", str(tmp / "k.pem"), "-cert", str(tmp / "leaf.pem"), "-url",
+                   f"{admin.url}/ocsp", "-noverify", check=False)
+    assert "unauthorized" in (ocsp.stdout + ocsp.stderr).lower(), ocsp.stdout + ocsp.stderr
+    # Revoking what it issued is recorded (its CRL cannot be signed, and nothing fails for it).
+    admin.ok("put", f"/api/ca/v1/certificates/{leaf['serial_number']}/status",
+             json={"status": "REVOKED", "revocation_reason": "Superseded"})
+    # A keyless CA may be deleted in any status.
+    assert admin.ok("delete", f"/api/ca/v1/cas/{ca['id']}") == {}
+    err(admin.get(f"/api/ca/v1/cas/{ca['id']}"), 404)

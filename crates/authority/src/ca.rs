@@ -388,18 +388,18 @@ pub struct ImportCa {
     pub id: Option<String>,
     /// The CA certificate, PEM.
     pub certificate_pem: String,
-    /// Its private key, PEM (PKCS#8, SEC1 or PKCS#1). Required: Certus signs CRLs and OCSP for
-    /// every CA it holds.
+    /// Its private key, PEM (PKCS#8, SEC1 or PKCS#1). Without it the CA is held for the
+    /// inventory and chains only: it signs nothing, CRLs and OCSP answers included.
     pub private_key_pem: Option<String>,
     /// The default issuance profile for what it signs.
     pub profile_id: Option<String>,
 }
 
 impl Authority {
-    /// Imports a CA: its certificate must be a CA certificate valid now, its key must match;
-    /// the parent is the tenant CA whose signature verifies on it (none: it is a root, or its
-    /// issuer is outside Certus). The key is sealed; key, CA, its certificate in the inventory
-    /// and the audit entry are written together.
+    /// Imports a CA: its certificate must be a CA certificate valid now, its key (if given) must
+    /// match; the parent is the tenant CA whose signature verifies on it (none: it is a root, or
+    /// its issuer is outside Certus). The key is sealed; key (or a keyless placeholder), CA, its
+    /// certificate in the inventory and the audit entry are written together.
     pub async fn import_ca(&self, caller: &Caller, req: ImportCa) -> Result<CaView> {
         caller.require(Scope::Admin)?;
         let ders = certus_x509::certs_from_pem(&req.certificate_pem)?;
@@ -414,13 +414,16 @@ impl Authority {
         if now >= info.not_after.unix_timestamp() {
             return Err(Error::malformed("the CA certificate has expired"));
         }
-        let pem = req.private_key_pem.as_deref().filter(|k| !k.trim().is_empty()).ok_or_else(|| {
-            Error::malformed("private_key is required: Certus signs CRLs and OCSP answers for every CA it holds")
-        })?;
-        let key = certus_kms::SoftwareKey::from_pem(pem)?;
-        if key.spki_der() != info.spki_der {
-            return Err(Error::malformed("private_key does not match the CA certificate's public key"));
-        }
+        let key = match req.private_key_pem.as_deref().filter(|k| !k.trim().is_empty()) {
+            Some(pem) => {
+                let key = certus_kms::SoftwareKey::from_pem(pem)?;
+                if key.spki_der() != info.spki_der {
+                    return Err(Error::malformed("private_key does not match the CA certificate's public key"));
+                }
+                Some(key)
+            }
+            None => None,
+        };
         if let Some(profile) = &req.profile_id {
             self.store.get_profile(&caller.tenant_id, profile).await.not_found_as("issuance profile")?;
         }
@@ -433,7 +436,17 @@ impl Authority {
                 .into_iter()
                 .find(|ca| certus_x509::verify_issued_by(der, &ca.cert_der))
         };
-        let key_row = self.seal_key(&caller.tenant_id, &key);
+        let key_row = match &key {
+            Some(key) => self.seal_key(&caller.tenant_id, key),
+            None => certus_store::KeyRow {
+                id: new_id("key"),
+                tenant_id: caller.tenant_id.clone(),
+                spec: format!("{}:{}", info.key.kind.type_name(), info.key.bits),
+                backend: crate::KEYLESS.into(),
+                sealed: Vec::new(),
+                created_at: now,
+            },
+        };
         let id = req.id.filter(|i| !i.trim().is_empty()).unwrap_or_else(|| new_id("ca"));
         let serial = crate::serial_key(&info.serial);
         let common_name = info.common_name.clone().unwrap_or_default();
@@ -468,7 +481,7 @@ impl Authority {
             not_after: row.valid_until,
             cert_der: der.clone(),
             chain_pem: None,
-            key_id: Some(key_row.id.clone()),
+            key_id: key.as_ref().map(|_| key_row.id.clone()),
             role_name: None,
             source: "ca".into(),
             revoked_at: None,

@@ -48,10 +48,19 @@ impl From<CrlRow> for CrlView {
 }
 
 impl Authority {
+    /// A CA that issues CRLs: one Certus holds the key of.
+    async fn crl_issuer(&self, ca_id: &str) -> Result<certus_store::CaRow> {
+        let ca = self.store.get_ca_public(ca_id).await.not_found_as("CA")?;
+        if ca.key_store == crate::KEYLESS {
+            return Err(Error::not_found("no CRL: this CA was imported without its private key"));
+        }
+        Ok(ca)
+    }
+
     /// The current complete CRL of a CA, for relying parties (no token); rebuilt first if a
     /// revocation happened since, or it is missing or older than the refresh interval.
     pub async fn public_crl(&self, ca_id: &str) -> Result<CrlView> {
-        let ca = self.store.get_ca_public(ca_id).await.not_found_as("CA")?;
+        let ca = self.crl_issuer(ca_id).await?;
         let epoch = self.store.revocation_epoch(ca_id).await?;
         let fresh_after = self.now().unix_timestamp() - CRL_REFRESH_SECS;
         match self.store.get_crl(ca_id, false).await? {
@@ -62,7 +71,7 @@ impl Authority {
 
     /// The current delta CRL of a CA (the complete CRL's Freshest CRL target); public.
     pub async fn public_delta_crl(&self, ca_id: &str) -> Result<CrlView> {
-        let ca = self.store.get_ca_public(ca_id).await.not_found_as("CA")?;
+        let ca = self.crl_issuer(ca_id).await?;
         let epoch = self.store.revocation_epoch(ca_id).await?;
         // The base only needs to be current by age: revocations since it are the delta's job.
         let base: CrlView = match self.store.get_crl(ca_id, false).await? {

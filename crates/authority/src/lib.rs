@@ -278,6 +278,9 @@ impl Authority {
             return Ok(key.clone());
         }
         let row = self.store.get_key(tenant_id, key_id).await.map_err(Error::internal)?;
+        if row.backend == KEYLESS {
+            return Err(Error::conflict("this CA was imported without its private key: Certus cannot sign with it"));
+        }
         let (key_type, bits) = row.spec.split_once(':').ok_or_else(|| Error::internal("bad key spec"))?;
         let spec = KeySpec::from_type_and_size(key_type, bits.parse().ok()).map_err(Error::internal)?;
         let key = if row.backend == "pkcs11" {
@@ -329,6 +332,9 @@ pub(crate) fn rfc3339(secs: i64) -> String {
 }
 
 /// A key spec as stored: `ec:256`, `rsa:2048`, `ed25519:256`.
+/// The key backend of a CA imported without its private key.
+pub(crate) const KEYLESS: &str = "none";
+
 fn spec_name(spec: KeySpec) -> String {
     format!("{}:{}", spec.key_type(), spec.bits())
 }

@@ -17,7 +17,7 @@ use time::Duration;
 use crate::auth::Caller;
 use crate::error::Result;
 use crate::pipeline::{self, AuditIntent, Order, Template};
-use crate::{Authority, from_secs, generate_key, serial_key, signing};
+use crate::{Authority, KEYLESS, from_secs, generate_key, serial_key, signing};
 
 /// Who signs OCSP responses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -202,6 +202,11 @@ impl Authority {
         let count = cas.len() as i64;
         let mut index = HashMap::with_capacity(cas.len() * 2);
         for ca in cas {
+            // A CA imported without its key cannot sign answers: its CertIDs stay unknown
+            // (unauthorized).
+            if ca.key_store == KEYLESS {
+                continue;
+            }
             let Ok(info) = parse_certificate(&ca.cert_der) else { continue };
             index.insert(
                 (

@@ -249,6 +249,9 @@ pub(crate) fn can_sign(ca: &CaRow, now: i64) -> Result<()> {
     if ca.revoked {
         return Err(Error::policy(format!("CA {} has been revoked", ca.id)));
     }
+    if ca.key_store == crate::KEYLESS {
+        return Err(Error::policy(format!("CA {} was imported without its private key", ca.id)));
+    }
     Ok(())
 }
 

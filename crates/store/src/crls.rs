@@ -95,7 +95,8 @@ impl Store {
     pub async fn cas_with_stale_crl(&self, stale_before: i64) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
             "SELECT c.id FROM cas c LEFT JOIN crls r ON r.ca_id = c.id \
-             WHERE r.ca_id IS NULL OR r.this_update < $1",
+             WHERE (r.ca_id IS NULL OR r.this_update < $1) \
+             AND NOT EXISTS (SELECT 1 FROM keys k WHERE k.id = c.key_id AND k.backend = 'none')",
         )
         .bind(stale_before)
         .fetch_all(self.pool())

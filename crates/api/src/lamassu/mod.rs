@@ -300,7 +300,7 @@ fn ca_json(v: &certus_authority::CaView) -> Value {
         "serial_number": r.serial,
         "certificate": certificate_json(&r.cert_der, status, None, None, r.parent_ca_id.as_deref().or(Some(&r.id))),
         "profile_id": r.profile_id.clone().unwrap_or_default(),
-        "type": "MANAGED",
+        "type": if r.key_store == "none" { "IMPORTED_WITHOUT_KEY" } else { "MANAGED" },
         "engine_id": "",
         "creation_ts": crate::time_fmt::rfc3339(r.created_at),
         "level": if r.parent_ca_id.is_some() { 1 } else { 0 },
@@ -412,7 +412,8 @@ struct ImportCaBody {
     private_key: Option<String>,
 }
 
-/// Imports a CA made elsewhere with its private key (both base64 of PEM); 201 with the CA.
+/// Imports a CA made elsewhere (base64 of PEM), with its private key (it signs) or without
+/// (`IMPORTED_WITHOUT_KEY`: held for chains and the inventory); 201 with the CA.
 #[utoipa::path(post, path = "/api/ca/v1/cas/import", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
     responses((status = 201, body = Object), (status = 400, body = Object), (status = 404, body = Object), (status = 409, body = Object)))]
 async fn import_ca(

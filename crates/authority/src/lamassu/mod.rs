@@ -209,7 +209,7 @@ impl Authority {
 }
 
 impl Authority {
-    /// Deletes a CA as Lamassu allows: only an expired or revoked one (`CA Status
+    /// Deletes a CA as Lamassu allows: only an expired, revoked or keyless one (`CA Status
     /// inconsistent` otherwise), and never with `cascade` (Lamassu's default configuration
     /// refuses it). The CA is retired, not erased: its certificates stay in the inventory, its
     /// CRL and OCSP answers stay served.
@@ -222,7 +222,8 @@ impl Authority {
         if !ca.is_active {
             return Err(Error::not_found("CA not found"));
         }
-        if !ca.revoked && ca.valid_until > self.now_secs() {
+        let keyless = ca.key_store == crate::KEYLESS;
+        if !keyless && !ca.revoked && ca.valid_until > self.now_secs() {
             return Err(Error::policy("CA Status inconsistent"));
         }
         let audit = self.audit_row(caller, "ca.delete", id, format!("cn={}", ca.common_name));
