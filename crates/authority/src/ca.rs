@@ -381,6 +381,61 @@ impl Authority {
     }
 }
 
+/// The CA row and its inventory row for a CA certificate Certus did not sign through its
+/// pipeline (an imported CA, a registered IACA), as `Store::register_ca` records them: a root
+/// with no profile, its certificate row naming the key.
+pub(crate) fn held_ca_rows(
+    tenant_id: &str,
+    id: &str,
+    ca_type: &str,
+    der: &[u8],
+    info: &certus_x509::CertInfo,
+    (key_id, key_store): (&str, &str),
+    now: i64,
+) -> (CaRow, certus_store::CertRow) {
+    let serial = crate::serial_key(&info.serial);
+    let common_name = info.common_name.clone().unwrap_or_default();
+    let row = CaRow {
+        id: id.to_owned(),
+        tenant_id: tenant_id.to_owned(),
+        name: id.to_owned(),
+        common_name: common_name.clone(),
+        ca_type: ca_type.to_owned(),
+        parent_ca_id: None,
+        key_id: key_id.to_owned(),
+        key_type: info.key.kind.type_name().to_owned(),
+        key_size: i64::from(info.key.bits),
+        cert_der: der.to_vec(),
+        serial: serial.clone(),
+        valid_from: info.not_before.unix_timestamp(),
+        valid_until: info.not_after.unix_timestamp(),
+        is_active: true,
+        created_at: now,
+        revoked: false,
+        key_store: key_store.to_owned(),
+        profile_id: None,
+    };
+    let cert = certus_store::CertRow {
+        id: new_id("cert"),
+        tenant_id: tenant_id.to_owned(),
+        issuer_ca_id: None,
+        serial,
+        common_name: Some(common_name),
+        sans: vec![],
+        not_before: row.valid_from,
+        not_after: row.valid_until,
+        cert_der: der.to_vec(),
+        chain_pem: None,
+        key_id: Some(key_id.to_owned()),
+        role_name: None,
+        source: "ca".into(),
+        revoked_at: None,
+        revocation_reason: None,
+        created_at: now,
+    };
+    (row, cert)
+}
+
 /// A CA certificate made elsewhere, with its private key, to sign with in Certus.
 #[derive(Debug, Clone, Default)]
 pub struct ImportCa {
@@ -448,46 +503,15 @@ impl Authority {
             },
         };
         let id = req.id.filter(|i| !i.trim().is_empty()).unwrap_or_else(|| new_id("ca"));
-        let serial = crate::serial_key(&info.serial);
-        let common_name = info.common_name.clone().unwrap_or_default();
-        let row = CaRow {
-            id: id.clone(),
-            tenant_id: caller.tenant_id.clone(),
-            name: id.clone(),
-            common_name: common_name.clone(),
-            ca_type: if info.self_issued { "root" } else { "intermediate" }.into(),
-            parent_ca_id: parent.map(|p| p.id),
-            key_id: key_row.id.clone(),
-            key_type: info.key.kind.type_name().to_owned(),
-            key_size: i64::from(info.key.bits),
-            cert_der: der.clone(),
-            serial: serial.clone(),
-            valid_from: info.not_before.unix_timestamp(),
-            valid_until: info.not_after.unix_timestamp(),
-            is_active: true,
-            created_at: now,
-            revoked: false,
-            key_store: key_row.backend.clone(),
-            profile_id: req.profile_id.clone(),
-        };
-        let cert = certus_store::CertRow {
-            id: new_id("cert"),
-            tenant_id: caller.tenant_id.clone(),
-            issuer_ca_id: row.parent_ca_id.clone(),
-            serial,
-            common_name: Some(common_name),
-            sans: vec![],
-            not_before: row.valid_from,
-            not_after: row.valid_until,
-            cert_der: der.clone(),
-            chain_pem: None,
-            key_id: key.as_ref().map(|_| key_row.id.clone()),
-            role_name: None,
-            source: "ca".into(),
-            revoked_at: None,
-            revocation_reason: None,
-            created_at: now,
-        };
+        let ca_type = if info.self_issued { "root" } else { "intermediate" };
+        let (mut row, mut cert) =
+            held_ca_rows(&caller.tenant_id, &id, ca_type, der, &info, (&key_row.id, &key_row.backend), now);
+        row.parent_ca_id = parent.map(|p| p.id);
+        row.profile_id = req.profile_id.clone();
+        cert.issuer_ca_id = row.parent_ca_id.clone();
+        if key.is_none() {
+            cert.key_id = None;
+        }
         let audit = self.audit_row(caller, "ca.import", &id, ca_create_detail(&row));
         self.store.register_ca(&row, Some(&key_row), &cert, &audit).await?;
         self.view(row).await

@@ -222,48 +222,9 @@ impl Authority {
         key: IacaKey,
     ) -> Result<CaRow> {
         let IacaKey { key_id, kept_key, .. } = key;
-        let serial = crate::serial_key(&info.serial);
         let id = crate::new_id("ca");
-        let key_type = info.key.kind.type_name().to_owned();
-        let common_name = info.common_name.clone().unwrap_or_default();
-        let row = CaRow {
-            id: id.clone(),
-            tenant_id: t.tenant_id.clone(),
-            name: id.clone(),
-            common_name: common_name.clone(),
-            ca_type: "iaca".into(),
-            parent_ca_id: None,
-            key_id: key_id.clone(),
-            key_type,
-            key_size: i64::from(info.key.bits),
-            cert_der: der.clone(),
-            serial: serial.clone(),
-            valid_from: info.not_before.unix_timestamp(),
-            valid_until: info.not_after.unix_timestamp(),
-            is_active: true,
-            created_at: self.now_secs(),
-            revoked: false,
-            key_store: "software".into(),
-            profile_id: None,
-        };
-        let cert = CertRow {
-            id: crate::new_id("cert"),
-            tenant_id: t.tenant_id.clone(),
-            issuer_ca_id: None,
-            serial,
-            common_name: Some(common_name),
-            sans: vec![],
-            not_before: row.valid_from,
-            not_after: row.valid_until,
-            cert_der: der,
-            chain_pem: None,
-            key_id: Some(key_id),
-            role_name: None,
-            source: "ca".into(),
-            revoked_at: None,
-            revocation_reason: None,
-            created_at: row.created_at,
-        };
+        let (row, cert) =
+            crate::ca::held_ca_rows(&t.tenant_id, &id, "iaca", &der, info, (&key_id, "software"), self.now_secs());
         let audit = self.audit_row(&caller_in(caller, t), "mdl.iaca_register", &id, format!("serial={}", cert.serial));
         self.store.register_ca(&row, kept_key.as_ref(), &cert, &audit).await?;
         Ok(row)
