@@ -93,6 +93,8 @@ impl AppState {
 #[openapi(
     info(title = "Certus", description = "Certus private CA: the native /v1/pki API."),
     modifiers(&BearerAuth),
+    // Referenced by the /api/ca/v1 operations' error responses (which do not register it).
+    components(schemas(lamassu::models::ErrorBody)),
     tags(
         (name = "ca", description = "Certificate authorities and CRLs"),
         (name = "roles", description = "Issuance roles"),
@@ -113,6 +115,12 @@ struct ApiDoc;
 
 pub(crate) struct BearerAuth;
 
+/// A DER download (a certificate or CRL) as the OpenAPI documents describe it: binary.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // documentation only: handlers answer the bytes
+pub(crate) struct Der(Vec<u8>);
+
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -130,7 +138,36 @@ fn door_document(all: &utoipa::openapi::OpenApi, prefix: &str, title: &str) -> u
     doc.paths.paths.retain(|path, _| path.starts_with(prefix));
     doc.info.title = title.to_owned();
     doc.info.description = Some(format!("The operations under {prefix}, in that product's shapes."));
+    keep_reached_schemas(&mut doc);
     doc
+}
+
+/// Drops the component schemas that none of the document's operations reach.
+fn keep_reached_schemas(doc: &mut utoipa::openapi::OpenApi) {
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if let Some(name) =
+                    map.get("$ref").and_then(|r| r.as_str()).and_then(|r| r.strip_prefix("#/components/schemas/"))
+                {
+                    out.push(name.to_owned());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let Some(components) = doc.components.as_mut() else { return };
+    let mut todo = Vec::new();
+    refs(&serde_json::to_value(&doc.paths).unwrap_or_default(), &mut todo);
+    let mut reached = std::collections::BTreeSet::new();
+    while let Some(name) = todo.pop() {
+        if let Some(schema) = components.schemas.get(&name).filter(|_| reached.insert(name.clone())) {
+            refs(&serde_json::to_value(schema).unwrap_or_default(), &mut todo);
+        }
+    }
+    components.schemas.retain(|name, _| reached.contains(name));
 }
 
 /// The whole HTTP surface: native API, `/openapi.json` and interactive docs at `/docs`.

@@ -29,8 +29,8 @@ fn render(reply: OcspReply) -> Response {
 
 /// OCSP over POST; the body is a DER OCSPRequest. `GET /ocsp/{base64 request}` answers the
 /// same. Public.
-#[utoipa::path(post, path = "/ocsp", tag = "ocsp", request_body(content = Vec<u8>, content_type = "application/ocsp-request"),
-    responses((status = 200, content_type = "application/ocsp-response", body = Vec<u8>)))]
+#[utoipa::path(post, path = "/ocsp", tag = "ocsp", request_body(content = crate::Der, content_type = "application/ocsp-request"),
+    responses((status = 200, content_type = "application/ocsp-response", body = crate::Der)))]
 async fn ocsp_post(State(state): State<AppState>, body: Bytes) -> Response {
     render(state.authority.ocsp_respond(&body).await)
 }

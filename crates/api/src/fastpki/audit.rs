@@ -5,8 +5,8 @@ use axum::extract::{Query, State};
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use certus_authority::{AuditEntry, AuditFilter};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{FastPkiAuth, FastPkiError, FastPkiResult, int, to_collection};
 use crate::AppState;
@@ -40,38 +40,63 @@ const ACTIONS: &[&str] = &[
     "service_account_token_revoke",
 ];
 
-#[derive(Deserialize)]
+/// The filters, read as text so that a bad value is FastAPI's 422.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
+    /// One of the reference's `AuditAction` values.
     action: Option<String>,
+    #[param(value_type = Option<i64>)]
     user_id: Option<String>,
     resource_type: Option<String>,
+    #[param(value_type = Option<i64>)]
     resource_id: Option<String>,
+    /// ISO 8601; UTC without an offset.
     since: Option<String>,
     until: Option<String>,
+    #[param(value_type = Option<i64>, minimum = 0)]
     skip: Option<String>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
 }
 
-fn entry_json(e: &AuditEntry) -> Value {
-    json!({
-        "id": e.id,
-        "created_at": rfc3339(e.at),
-        "action": e.action,
-        "user_id": e.user_id,
-        "username": e.username,
-        "organization_id": e.organization_id,
-        "resource_type": e.resource_type,
-        "resource_id": e.resource_id,
-        "detail": e.detail,
-    })
+/// One audit entry as the reference shows it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AuditLogResponse)]
+struct AuditLogResponse {
+    id: i64,
+    created_at: String,
+    action: String,
+    user_id: Option<i64>,
+    username: Option<String>,
+    organization_id: Option<i64>,
+    resource_type: Option<String>,
+    resource_id: Option<i64>,
+    detail: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/audit-logs/", tag = "api-v1", security(("bearer" = [])), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+impl From<&AuditEntry> for AuditLogResponse {
+    fn from(e: &AuditEntry) -> Self {
+        AuditLogResponse {
+            id: e.id,
+            created_at: rfc3339(e.at),
+            action: e.action.clone(),
+            user_id: e.user_id,
+            username: e.username.clone(),
+            organization_id: e.organization_id,
+            resource_type: e.resource_type.clone(),
+            resource_id: e.resource_id,
+            detail: e.detail.clone(),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/audit-logs/", tag = "api-v1", security(("bearer" = [])), params(AuditQuery), responses((status = 200, body = Vec<AuditLogResponse>), super::Errors))]
 async fn list(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
     Query(q): Query<AuditQuery>,
-) -> FastPkiResult<Json<Vec<Value>>> {
+) -> FastPkiResult<Json<Vec<AuditLogResponse>>> {
     let skip = int("skip", q.skip.as_deref(), 0)?;
     let limit = int("limit", q.limit.as_deref(), 100)?;
     if skip < 0 {
@@ -97,5 +122,5 @@ async fn list(
         skip,
         limit,
     };
-    Ok(Json(s.authority.list_fastpki_audit(&session.user, filter).await?.iter().map(entry_json).collect()))
+    Ok(Json(s.authority.list_fastpki_audit(&session.user, filter).await?.iter().map(AuditLogResponse::from).collect()))
 }

@@ -37,7 +37,7 @@ fn pem_file(filename: String, pem: String) -> Response {
     download("application/x-pem-file", filename, pem)
 }
 
-#[utoipa::path(get, path = "/api/v1/export/ca/{id}/certificate", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/export/ca/{id}/certificate", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, description = "A PEM file", content_type = "application/x-pem-file", body = String), super::Errors))]
 async fn ca_certificate(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -47,7 +47,7 @@ async fn ca_certificate(
     Ok(pem_file(format!("ca_{id}_certificate.pem"), to_pem(PemLabel::Certificate, &ca.ca.cert_der)))
 }
 
-#[utoipa::path(get, path = "/api/v1/export/ca/{id}/private-key", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/export/ca/{id}/private-key", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, description = "A PEM file", content_type = "application/x-pem-file", body = String), super::Errors))]
 async fn ca_private_key(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -57,7 +57,7 @@ async fn ca_private_key(
     Ok(pem_file(format!("ca_{id}_private_key.pem"), pem))
 }
 
-#[utoipa::path(get, path = "/api/v1/export/certificate/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/export/certificate/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, description = "A PEM file", content_type = "application/x-pem-file", body = String), super::Errors))]
 async fn certificate(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -67,7 +67,7 @@ async fn certificate(
     Ok(pem_file(format!("certificate_{id}.pem"), to_pem(PemLabel::Certificate, &view.cert.cert.cert_der)))
 }
 
-#[utoipa::path(get, path = "/api/v1/export/certificate/{id}/private-key", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/export/certificate/{id}/private-key", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, description = "A PEM file", content_type = "application/x-pem-file", body = String), super::Errors))]
 async fn certificate_private_key(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -81,7 +81,7 @@ async fn certificate_private_key(
 }
 
 /// The certificate, then its CA and the CA's ancestors up to the root.
-#[utoipa::path(get, path = "/api/v1/export/certificate/{id}/chain", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/export/certificate/{id}/chain", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, description = "A PEM file", content_type = "application/x-pem-file", body = String), super::Errors))]
 async fn certificate_chain(
     State(s): State<AppState>,
     FastPkiPrincipal(user): FastPkiPrincipal,
@@ -97,7 +97,7 @@ async fn certificate_chain(
 
 /// The CA's complete CRL (DER, or PEM for `{slug}.pem`): the same CRL, with CRL number and
 /// reason codes, that the native API and OCSP answer from.
-#[utoipa::path(get, path = "/crl/{slug}", tag = "api-v1", params(("slug" = String, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(get, path = "/crl/{slug}", tag = "api-v1", params(("slug" = String, Path)), responses((status = 200, description = "The CRL: DER, or PEM for `{slug}.pem`", content((crate::Der = "application/pkix-crl"), (String = "application/x-pem-file"))), (status = 404, body = super::ErrorBody)))]
 async fn public_crl(State(s): State<AppState>, Path(slug): Path<String>) -> FastPkiResult<Response> {
     let (name, pem) = match slug.strip_suffix(".pem") {
         Some(name) => (name, true),
@@ -112,7 +112,7 @@ async fn public_crl(State(s): State<AppState>, Path(slug): Path<String>) -> Fast
     })
 }
 
-#[utoipa::path(get, path = "/ca/{file}", tag = "api-v1", params(("file" = String, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(get, path = "/ca/{file}", tag = "api-v1", params(("file" = String, Path)), responses((status = 200, description = "The CA certificate: DER for `{slug}.crt`, PEM for `{slug}.pem`", content((crate::Der = "application/pkix-cert"), (String = "application/x-pem-file"))), (status = 404, body = super::ErrorBody)))]
 async fn public_ca(State(s): State<AppState>, Path(file): Path<String>) -> FastPkiResult<Response> {
     let not_found = || certus_authority::Error::not_found("CA not found");
     let (name, pem) = match (file.strip_suffix(".crt"), file.strip_suffix(".pem")) {

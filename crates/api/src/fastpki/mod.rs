@@ -21,9 +21,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Form, Json, Router};
 use certus_authority::{Authority, DetailValue, ErrorKind, NewUser, Session, TokenPair, UserPatch, UserRow};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
 
 use crate::{AppState, BearerAuth};
 
@@ -34,6 +35,7 @@ use crate::{AppState, BearerAuth};
     info(title = "Certus: the /api/v1 front door (FastPKI's API)",
          description = "Users, organisations, capabilities, CAs, certificates, exports, service accounts and the audit log."),
     modifiers(&BearerAuth),
+    components(schemas(ErrorBody)),
     paths(audit::list, cas::create, cas::list, cas::read, cas::remove, cas::move_to_org, cas::private_key, cas::chain, cas::children, certs::create, certs::list, certs::sign_csr, certs::read, certs::private_key, certs::revoke, certs::renew, export::ca_certificate, export::ca_private_key, export::certificate, export::certificate_private_key, export::certificate_chain, export::public_crl, export::public_ca, token, refresh, logout, invalidate, create_user, list_users, me, get_user, patch_user, delete_user, orgs::create, orgs::list, orgs::read, orgs::update, orgs::remove, orgs::members, orgs::add_member, orgs::remove_member, service_accounts::create, service_accounts::list, service_accounts::read, service_accounts::update, service_accounts::remove, service_accounts::create_token, service_accounts::list_tokens, service_accounts::revoke_token, service_accounts::read_policy, service_accounts::put_policy, service_accounts::remove_policy)
 )]
 pub(crate) struct FastPkiDoc;
@@ -89,6 +91,32 @@ async fn to_collection(uri: axum::http::Uri) -> Response {
 /// An error in this front door's shape.
 pub(crate) struct FastPkiError(StatusCode, Value);
 
+/// The reference's error body. `detail` is a message, FastAPI's list of `{type, loc, msg}` for
+/// unreadable input, or `{code, message?, field?, value?}` for the coded renewal and policy errors.
+#[derive(Serialize, ToSchema)]
+#[schema(as = HTTPError)]
+pub(crate) struct ErrorBody {
+    detail: Value,
+}
+
+/// The errors an operation of this door may answer (for the OpenAPI document only).
+#[derive(IntoResponses)]
+#[allow(dead_code)] // never built: `FastPkiError` answers, `ErrorBody` is its shape
+pub(crate) enum Errors {
+    #[response(status = 400, description = "Refused by policy")]
+    BadRequest(ErrorBody),
+    #[response(status = 401, description = "Not authenticated")]
+    Unauthorized(ErrorBody),
+    #[response(status = 403, description = "Not allowed")]
+    Forbidden(ErrorBody),
+    #[response(status = 404, description = "Not found")]
+    NotFound(ErrorBody),
+    #[response(status = 409, description = "Conflicts with what is stored")]
+    Conflict(ErrorBody),
+    #[response(status = 422, description = "Invalid input")]
+    Invalid(ErrorBody),
+}
+
 pub(crate) type FastPkiResult<T> = Result<T, FastPkiError>;
 
 impl FastPkiError {
@@ -107,7 +135,7 @@ impl FastPkiError {
 
 impl IntoResponse for FastPkiError {
     fn into_response(self) -> Response {
-        let mut res = (self.0, Json(json!({ "detail": self.1 }))).into_response();
+        let mut res = (self.0, Json(ErrorBody { detail: self.1 })).into_response();
         if self.0 == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
@@ -222,18 +250,27 @@ impl FromRequestParts<AppState> for MaybeFastPkiAuth {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LoginForm {
     username: String,
     password: String,
 }
 
-fn pair_json(p: TokenPair) -> Json<Value> {
-    Json(json!({ "access_token": p.access_token, "refresh_token": p.refresh_token, "token_type": "bearer" }))
+/// A signed-in session: a short-lived JWT and the refresh token that rotates it.
+#[derive(Serialize, ToSchema)]
+struct Token {
+    access_token: String,
+    refresh_token: String,
+    /// Always `bearer`.
+    token_type: &'static str,
+}
+
+fn pair_json(p: TokenPair) -> Json<Token> {
+    Json(Token { access_token: p.access_token, refresh_token: p.refresh_token, token_type: "bearer" })
 }
 
 /// The rate limit counts every attempt, before the form is read.
-#[utoipa::path(post, path = "/api/v1/auth/token", tag = "api-v1", request_body(content = Object, content_type = "application/x-www-form-urlencoded"), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "api-v1", request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"), responses((status = 200, body = Token), Errors))]
 async fn token(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -249,17 +286,17 @@ async fn token(
     Ok(pair_json(s.authority.login(&f.username, &f.password).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RefreshBody {
     refresh_token: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "api-v1", request_body = Object, responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
-async fn refresh(State(s): State<AppState>, FastPkiJson(b): FastPkiJson<RefreshBody>) -> FastPkiResult<Json<Value>> {
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "api-v1", request_body = RefreshBody, responses((status = 200, body = Token), Errors))]
+async fn refresh(State(s): State<AppState>, FastPkiJson(b): FastPkiJson<RefreshBody>) -> FastPkiResult<Json<Token>> {
     Ok(pair_json(s.authority.refresh_session(&b.refresh_token).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "api-v1", security(("bearer" = [])), request_body = Object, responses((status = 204), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "api-v1", security(("bearer" = [])), request_body = RefreshBody, responses((status = 204), Errors))]
 async fn logout(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -269,13 +306,14 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/invalidate", tag = "api-v1", security(("bearer" = [])), responses((status = 204), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(post, path = "/api/v1/auth/invalidate", tag = "api-v1", security(("bearer" = [])), responses((status = 204), Errors))]
 async fn invalidate(State(s): State<AppState>, FastPkiAuth(session): FastPkiAuth) -> FastPkiResult<StatusCode> {
     s.authority.invalidate_sessions(&session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = UserCreate)]
 struct UserBody {
     username: String,
     email: String,
@@ -295,30 +333,52 @@ struct UserBody {
     can_delete_ca: bool,
 }
 
-pub(crate) fn user_json(u: &UserRow) -> Value {
-    json!({
-        "id": u.id,
-        "username": u.username,
-        "email": u.email,
-        "role": u.role,
-        "is_active": u.is_active,
-        "organization_id": u.org_num,
-        "can_create_ca": u.can_create_ca,
-        "can_create_cert": u.can_create_cert,
-        "can_revoke_cert": u.can_revoke_cert,
-        "can_export_private_key": u.can_export_private_key,
-        "can_delete_ca": u.can_delete_ca,
-        "created_at": crate::time_fmt::rfc3339(u.created_at),
-        "updated_at": crate::time_fmt::rfc3339(u.updated_at),
-    })
+/// A user as the reference shows it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = UserResponse)]
+pub(crate) struct UserResponse {
+    id: i64,
+    username: String,
+    email: String,
+    /// `superuser`, `admin` or `user`.
+    role: String,
+    is_active: bool,
+    organization_id: Option<i64>,
+    can_create_ca: bool,
+    can_create_cert: bool,
+    can_revoke_cert: bool,
+    can_export_private_key: bool,
+    can_delete_ca: bool,
+    created_at: String,
+    updated_at: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/users/", tag = "api-v1", request_body = Object, responses((status = 201, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+impl From<&UserRow> for UserResponse {
+    fn from(u: &UserRow) -> Self {
+        UserResponse {
+            id: u.id,
+            username: u.username.clone(),
+            email: u.email.clone(),
+            role: u.role.clone(),
+            is_active: u.is_active,
+            organization_id: u.org_num,
+            can_create_ca: u.can_create_ca,
+            can_create_cert: u.can_create_cert,
+            can_revoke_cert: u.can_revoke_cert,
+            can_export_private_key: u.can_export_private_key,
+            can_delete_ca: u.can_delete_ca,
+            created_at: crate::time_fmt::rfc3339(u.created_at),
+            updated_at: crate::time_fmt::rfc3339(u.updated_at),
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/users/", tag = "api-v1", request_body = UserBody, responses((status = 201, body = UserResponse), Errors))]
 async fn create_user(
     State(s): State<AppState>,
     MaybeFastPkiAuth(session): MaybeFastPkiAuth,
     FastPkiJson(b): FastPkiJson<UserBody>,
-) -> FastPkiResult<(StatusCode, Json<Value>)> {
+) -> FastPkiResult<(StatusCode, Json<UserResponse>)> {
     let new = NewUser {
         username: b.username,
         email: b.email,
@@ -333,17 +393,21 @@ async fn create_user(
         organization_id: b.organization_id,
     };
     let user = s.authority.create_user(session.as_ref().map(|s| &s.user), new).await?;
-    Ok((StatusCode::CREATED, Json(user_json(&user))))
+    Ok((StatusCode::CREATED, Json(UserResponse::from(&user))))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/me", tag = "api-v1", security(("bearer" = [])), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
-async fn me(FastPkiAuth(session): FastPkiAuth) -> Json<Value> {
-    Json(user_json(&session.user))
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "api-v1", security(("bearer" = [])), responses((status = 200, body = UserResponse), Errors))]
+async fn me(FastPkiAuth(session): FastPkiAuth) -> Json<UserResponse> {
+    Json(UserResponse::from(&session.user))
 }
 
-#[derive(Deserialize)]
+/// Paging, read as text so that a bad number is FastAPI's 422.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Page {
+    #[param(value_type = Option<i64>)]
     skip: Option<String>,
+    #[param(value_type = Option<i64>)]
     limit: Option<String>,
 }
 
@@ -384,27 +448,28 @@ pub(crate) fn int(field: &str, text: Option<&str>, default: i64) -> FastPkiResul
     text.map_or(Ok(default), |t| t.parse().map_err(|_| FastPkiError::invalid(format!("{field} must be an integer"))))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/", tag = "api-v1", security(("bearer" = [])), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/users/", tag = "api-v1", security(("bearer" = [])), params(Page), responses((status = 200, body = Vec<UserResponse>), Errors))]
 async fn list_users(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
     Query(p): Query<Page>,
-) -> FastPkiResult<Json<Vec<Value>>> {
+) -> FastPkiResult<Json<Vec<UserResponse>>> {
     let (skip, limit) = (int("skip", p.skip.as_deref(), 0)?, int("limit", p.limit.as_deref(), 100)?);
     let users = s.authority.list_users(&session.user, skip, limit).await?;
-    Ok(Json(users.iter().map(user_json).collect()))
+    Ok(Json(users.iter().map(UserResponse::from).collect()))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = UserResponse), Errors))]
 async fn get_user(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
-) -> FastPkiResult<Json<Value>> {
-    Ok(Json(user_json(&s.authority.read_user(&session.user, id).await?)))
+) -> FastPkiResult<Json<UserResponse>> {
+    Ok(Json(UserResponse::from(&s.authority.read_user(&session.user, id).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = UserUpdate)]
 struct PatchBody {
     email: Option<String>,
     password: Option<String>,
@@ -418,13 +483,13 @@ struct PatchBody {
     can_delete_ca: Option<bool>,
 }
 
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "api-v1", security(("bearer" = [])), request_body = Object, params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "api-v1", security(("bearer" = [])), request_body = PatchBody, params(("id" = i64, Path)), responses((status = 200, body = UserResponse), Errors))]
 async fn patch_user(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
     FastPkiJson(b): FastPkiJson<PatchBody>,
-) -> FastPkiResult<Json<Value>> {
+) -> FastPkiResult<Json<UserResponse>> {
     let patch = UserPatch {
         email: b.email,
         password: b.password,
@@ -437,10 +502,10 @@ async fn patch_user(
         can_delete_ca: b.can_delete_ca,
         organization_id: b.organization_id,
     };
-    Ok(Json(user_json(&s.authority.patch_user(&session.user, id, patch).await?)))
+    Ok(Json(UserResponse::from(&s.authority.patch_user(&session.user, id, patch).await?)))
 }
 
-#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), Errors))]
 async fn delete_user(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,

@@ -4,9 +4,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
-use certus_authority::{ServiceAccountPatch, ServiceAccountRow, ServiceToken};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use certus_authority::{IssuancePolicy, IssuancePolicyView, ServiceAccountPatch, ServiceAccountRow, ServiceToken};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::{FastPkiAuth, FastPkiError, FastPkiJson, FastPkiResult, Ids, to_collection};
 use crate::AppState;
@@ -22,43 +23,117 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/v1/service-accounts/{id}/policy", get(read_policy).put(put_policy).delete(remove_policy))
 }
 
-fn account_json(a: &ServiceAccountRow) -> Value {
-    json!({
-        "id": a.id,
-        "name": a.name,
-        "description": a.description,
-        "organization_id": a.org_num,
-        "can_create_ca": a.can_create_ca,
-        "can_create_cert": a.can_create_cert,
-        "can_revoke_cert": a.can_revoke_cert,
-        "can_export_private_key": a.can_export_private_key,
-        "can_delete_ca": a.can_delete_ca,
-        "created_by_user_id": a.created_by_user_id,
-        "disabled": a.disabled_at.is_some(),
-        "disabled_at": rfc3339_opt(a.disabled_at),
-        "created_at": rfc3339(a.created_at),
-        "updated_at": rfc3339(a.updated_at),
-    })
+/// A service account as the reference shows it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ServiceAccountResponse)]
+struct AccountResponse {
+    id: i64,
+    name: String,
+    description: Option<String>,
+    organization_id: Option<i64>,
+    can_create_ca: bool,
+    can_create_cert: bool,
+    can_revoke_cert: bool,
+    can_export_private_key: bool,
+    can_delete_ca: bool,
+    created_by_user_id: Option<i64>,
+    disabled: bool,
+    disabled_at: Option<String>,
+    created_at: String,
+    updated_at: String,
 }
 
-fn token_json(t: &ServiceToken) -> Value {
-    let mut v = json!({
-        "id": t.row.id,
-        "service_account_id": t.row.service_account_id,
-        "name": t.row.name,
-        "public_id": t.row.public_id,
-        "created_at": rfc3339(t.row.created_at),
-        "last_used_at": rfc3339_opt(t.row.last_used_at),
-        "expires_at": rfc3339_opt(t.row.expires_at),
-        "revoked": t.row.revoked,
-    });
-    if let Some(secret) = &t.token {
-        v["token"] = json!(secret);
+impl From<&ServiceAccountRow> for AccountResponse {
+    fn from(a: &ServiceAccountRow) -> Self {
+        AccountResponse {
+            id: a.id,
+            name: a.name.clone(),
+            description: a.description.clone(),
+            organization_id: a.org_num,
+            can_create_ca: a.can_create_ca,
+            can_create_cert: a.can_create_cert,
+            can_revoke_cert: a.can_revoke_cert,
+            can_export_private_key: a.can_export_private_key,
+            can_delete_ca: a.can_delete_ca,
+            created_by_user_id: a.created_by_user_id,
+            disabled: a.disabled_at.is_some(),
+            disabled_at: rfc3339_opt(a.disabled_at),
+            created_at: rfc3339(a.created_at),
+            updated_at: rfc3339(a.updated_at),
+        }
     }
-    v
 }
 
-#[derive(Deserialize, Default)]
+/// A service-account token; the secret `token` only in the answer that made it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ServiceAccountTokenResponse)]
+struct TokenResponse {
+    id: i64,
+    service_account_id: i64,
+    name: Option<String>,
+    public_id: String,
+    created_at: String,
+    last_used_at: Option<String>,
+    expires_at: Option<String>,
+    revoked: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
+}
+
+impl From<&ServiceToken> for TokenResponse {
+    fn from(t: &ServiceToken) -> Self {
+        TokenResponse {
+            id: t.row.id,
+            service_account_id: t.row.service_account_id,
+            name: t.row.name.clone(),
+            public_id: t.row.public_id.clone(),
+            created_at: rfc3339(t.row.created_at),
+            last_used_at: rfc3339_opt(t.row.last_used_at),
+            expires_at: rfc3339_opt(t.row.expires_at),
+            revoked: t.row.revoked,
+            token: t.token.clone(),
+        }
+    }
+}
+
+/// A policy as the reference shows it: its fields, the account and the record's times. (The
+/// fields are spelt out: a flattened `IssuancePolicy`, which refuses unknown fields, would
+/// describe this answer as having no others.)
+#[derive(Serialize, ToSchema)]
+#[schema(as = IssuancePolicyResponse)]
+struct PolicyResponse {
+    cn_patterns: Vec<String>,
+    san_dns_patterns: Vec<String>,
+    san_ip_cidrs: Vec<String>,
+    san_email_domains: Vec<String>,
+    allowed_ca_ids: Vec<i64>,
+    allowed_certificate_types: Vec<String>,
+    max_validity_days: i64,
+    service_account_id: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<IssuancePolicyView> for PolicyResponse {
+    fn from(v: IssuancePolicyView) -> Self {
+        let p = v.policy;
+        PolicyResponse {
+            cn_patterns: p.cn_patterns,
+            san_dns_patterns: p.san_dns_patterns,
+            san_ip_cidrs: p.san_ip_cidrs,
+            san_email_domains: p.san_email_domains,
+            allowed_ca_ids: p.allowed_ca_ids,
+            allowed_certificate_types: p.allowed_certificate_types,
+            max_validity_days: p.max_validity_days,
+            service_account_id: v.service_account_id,
+            created_at: rfc3339(v.created_at),
+            updated_at: rfc3339(v.updated_at),
+        }
+    }
+}
+
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = ServiceAccountCreate)]
 struct AccountBody {
     name: Option<String>,
     description: Option<String>,
@@ -87,47 +162,50 @@ impl From<AccountBody> for ServiceAccountPatch {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/service-accounts/", tag = "api-v1", security(("bearer" = [])), request_body = Object, responses((status = 201, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(post, path = "/api/v1/service-accounts/", tag = "api-v1", security(("bearer" = [])), request_body = AccountBody, responses((status = 201, body = AccountResponse), super::Errors))]
 async fn create(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
     FastPkiJson(b): FastPkiJson<AccountBody>,
-) -> FastPkiResult<(StatusCode, Json<Value>)> {
+) -> FastPkiResult<(StatusCode, Json<AccountResponse>)> {
     if b.name.is_none() {
         return Err(FastPkiError::invalid("name: Field required"));
     }
     let sa = s.authority.create_service_account(&session.user, b.into()).await?;
-    Ok((StatusCode::CREATED, Json(account_json(&sa))))
+    Ok((StatusCode::CREATED, Json(AccountResponse::from(&sa))))
 }
 
-#[utoipa::path(get, path = "/api/v1/service-accounts/", tag = "api-v1", security(("bearer" = [])), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
-async fn list(State(s): State<AppState>, FastPkiAuth(session): FastPkiAuth) -> FastPkiResult<Json<Vec<Value>>> {
-    Ok(Json(s.authority.list_service_accounts(&session.user).await?.iter().map(account_json).collect()))
+#[utoipa::path(get, path = "/api/v1/service-accounts/", tag = "api-v1", security(("bearer" = [])), responses((status = 200, body = Vec<AccountResponse>), super::Errors))]
+async fn list(
+    State(s): State<AppState>,
+    FastPkiAuth(session): FastPkiAuth,
+) -> FastPkiResult<Json<Vec<AccountResponse>>> {
+    Ok(Json(s.authority.list_service_accounts(&session.user).await?.iter().map(AccountResponse::from).collect()))
 }
 
-#[utoipa::path(get, path = "/api/v1/service-accounts/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/service-accounts/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = AccountResponse), super::Errors))]
 async fn read(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
-) -> FastPkiResult<Json<Value>> {
-    Ok(Json(account_json(&s.authority.read_service_account(&session.user, id).await?)))
+) -> FastPkiResult<Json<AccountResponse>> {
+    Ok(Json(AccountResponse::from(&s.authority.read_service_account(&session.user, id).await?)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/service-accounts/{id}", tag = "api-v1", security(("bearer" = [])), request_body = Object, params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(patch, path = "/api/v1/service-accounts/{id}", tag = "api-v1", security(("bearer" = [])), request_body = AccountBody, params(("id" = i64, Path)), responses((status = 200, body = AccountResponse), super::Errors))]
 async fn update(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
     FastPkiJson(b): FastPkiJson<AccountBody>,
-) -> FastPkiResult<Json<Value>> {
+) -> FastPkiResult<Json<AccountResponse>> {
     if b.organization_id.is_some() {
         return Err(FastPkiError::invalid("organization_id cannot be changed"));
     }
-    Ok(Json(account_json(&s.authority.update_service_account(&session.user, id, b.into()).await?)))
+    Ok(Json(AccountResponse::from(&s.authority.update_service_account(&session.user, id, b.into()).await?)))
 }
 
-#[utoipa::path(delete, path = "/api/v1/service-accounts/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(delete, path = "/api/v1/service-accounts/{id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), super::Errors))]
 async fn remove(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -137,34 +215,35 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = ServiceAccountTokenCreate)]
 struct TokenBody {
     name: Option<String>,
     expires_at: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/service-accounts/{id}/tokens", tag = "api-v1", security(("bearer" = [])), request_body = Object, params(("id" = i64, Path)), responses((status = 201, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(post, path = "/api/v1/service-accounts/{id}/tokens", tag = "api-v1", security(("bearer" = [])), request_body = TokenBody, params(("id" = i64, Path)), responses((status = 201, body = TokenResponse), super::Errors))]
 async fn create_token(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
     FastPkiJson(b): FastPkiJson<TokenBody>,
-) -> FastPkiResult<(StatusCode, Json<Value>)> {
+) -> FastPkiResult<(StatusCode, Json<TokenResponse>)> {
     let expires_at = super::instant("expires_at", b.expires_at.as_deref())?;
     let token = s.authority.create_service_token(&session.user, id, b.name, expires_at).await?;
-    Ok((StatusCode::CREATED, Json(token_json(&token))))
+    Ok((StatusCode::CREATED, Json(TokenResponse::from(&token))))
 }
 
-#[utoipa::path(get, path = "/api/v1/service-accounts/{id}/tokens", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/service-accounts/{id}/tokens", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Vec<TokenResponse>), super::Errors))]
 async fn list_tokens(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
-) -> FastPkiResult<Json<Vec<Value>>> {
-    Ok(Json(s.authority.list_service_tokens(&session.user, id).await?.iter().map(token_json).collect()))
+) -> FastPkiResult<Json<Vec<TokenResponse>>> {
+    Ok(Json(s.authority.list_service_tokens(&session.user, id).await?.iter().map(TokenResponse::from).collect()))
 }
 
-#[utoipa::path(delete, path = "/api/v1/service-accounts/{id}/tokens/{token_id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path), ("token_id" = i64, Path)), responses((status = 204), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(delete, path = "/api/v1/service-accounts/{id}/tokens/{token_id}", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path), ("token_id" = i64, Path)), responses((status = 204), super::Errors))]
 async fn revoke_token(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
@@ -174,35 +253,26 @@ async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/service-accounts/{id}/policy", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/service-accounts/{id}/policy", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 200, body = PolicyResponse), super::Errors))]
 async fn read_policy(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
-) -> FastPkiResult<Json<Value>> {
-    Ok(Json(policy_json(&s.authority.issuance_policy(&session.user, id).await?)))
+) -> FastPkiResult<Json<PolicyResponse>> {
+    Ok(Json(s.authority.issuance_policy(&session.user, id).await?.into()))
 }
 
-/// The policy as the reference shows it: its fields, the account and the record's times.
-fn policy_json(v: &certus_authority::IssuancePolicyView) -> Value {
-    let mut json = serde_json::to_value(&v.policy).unwrap_or_default();
-    json["service_account_id"] = v.service_account_id.into();
-    json["created_at"] = crate::time_fmt::rfc3339(v.created_at).into();
-    json["updated_at"] = crate::time_fmt::rfc3339(v.updated_at).into();
-    json
-}
-
-#[utoipa::path(put, path = "/api/v1/service-accounts/{id}/policy", tag = "api-v1", security(("bearer" = [])), request_body = Object, params(("id" = i64, Path)), responses((status = 200, body = Object), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(put, path = "/api/v1/service-accounts/{id}/policy", tag = "api-v1", security(("bearer" = [])), request_body = IssuancePolicy, params(("id" = i64, Path)), responses((status = 200, body = PolicyResponse), super::Errors))]
 async fn put_policy(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,
     Ids(id): Ids<i64>,
     FastPkiJson(b): FastPkiJson<Value>,
-) -> FastPkiResult<Json<Value>> {
-    Ok(Json(policy_json(&s.authority.put_issuance_policy(&session.user, id, &b).await?)))
+) -> FastPkiResult<Json<PolicyResponse>> {
+    Ok(Json(s.authority.put_issuance_policy(&session.user, id, &b).await?.into()))
 }
 
-#[utoipa::path(delete, path = "/api/v1/service-accounts/{id}/policy", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), (status = 401, body = Object), (status = 404, body = Object), (status = 422, body = Object)))]
+#[utoipa::path(delete, path = "/api/v1/service-accounts/{id}/policy", tag = "api-v1", security(("bearer" = [])), params(("id" = i64, Path)), responses((status = 204), super::Errors))]
 async fn remove_policy(
     State(s): State<AppState>,
     FastPkiAuth(session): FastPkiAuth,

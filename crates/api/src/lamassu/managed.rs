@@ -11,7 +11,7 @@ use super::{CaAuth, CaError, CaJson, CaResult, CaSubject, cert_view_json, given}
 use crate::AppState;
 
 /// Lamassu's `CreateCertificateBody`.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateCertificate {
     ca_id: Option<String>,
     #[serde(default)]
@@ -24,7 +24,7 @@ pub(super) struct CreateCertificate {
     metadata: serde_json::Map<String, Value>,
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
 struct KeySpec {
     #[serde(rename = "type")]
     kind: Option<String>,
@@ -41,8 +41,8 @@ fn bad(m: &str) -> CaError {
 /// Issues a certificate for a key Certus generates (kept sealed, as the product's `MANAGED`
 /// certificates keep theirs), under an inline `issuance_profile`, else `issuance_profile_id`,
 /// else the CA's default profile.
-#[utoipa::path(post, path = "/api/ca/v1/certificates", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
-    responses((status = 201, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
+#[utoipa::path(post, path = "/api/ca/v1/certificates", tag = "ca-v1", security(("bearer" = [])), request_body = CreateCertificate,
+    responses((status = 201, body = super::models::Certificate), super::models::Errors))]
 pub(super) async fn create_certificate(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -86,7 +86,7 @@ pub(super) async fn create_certificate(
     Ok((StatusCode::CREATED, Json(with_metadata(&state, &caller, &cert, b.metadata).await?)))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(super) struct ImportCertificate {
     certificate: Option<String>,
     #[serde(default)]
@@ -96,7 +96,7 @@ pub(super) struct ImportCertificate {
 /// Tracks a certificate issued elsewhere (base64 of its PEM). Its issuer is found among the
 /// tenant's CAs by signature; otherwise `issuer_metadata.id` is `-`.
 #[utoipa::path(post, path = "/api/ca/v1/certificates/import", tag = "ca-v1", security(("bearer" = [])),
-    request_body = Object, responses((status = 201, body = Object), (status = 400, body = Object)))]
+    request_body = ImportCertificate, responses((status = 201, body = super::models::Certificate), super::models::Errors))]
 pub(super) async fn import_certificate(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -128,7 +128,7 @@ async fn with_metadata(
 
 /// Deletes an orphan certificate: one whose issuer is not a CA here (400 otherwise).
 #[utoipa::path(delete, path = "/api/ca/v1/certificates/{sn}", tag = "ca-v1", security(("bearer" = [])),
-    responses((status = 204), (status = 400, body = Object), (status = 404, body = Object)))]
+    responses((status = 204), super::models::Errors))]
 pub(super) async fn delete_certificate(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,

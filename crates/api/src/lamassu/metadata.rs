@@ -23,7 +23,7 @@ pub(super) fn attach(v: &mut Value, meta: &HashMap<String, Value>) {
     v["metadata"] = meta.get(&key).cloned().unwrap_or_else(|| Value::Object(Default::default()));
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(super) struct PatchBody {
     patches: Option<Value>,
 }
@@ -58,7 +58,7 @@ async fn patch_certificate(
 
 /// Applies RFC 6902 operations to the CA's metadata.
 #[utoipa::path(put, path = "/api/ca/v1/cas/{id}/metadata", tag = "ca-v1", security(("bearer" = [])),
-    request_body = Object, responses((status = 200, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
+    request_body = PatchBody, responses((status = 200, body = super::models::CertificateAuthority), super::models::Errors))]
 pub(super) async fn put_ca_metadata(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -70,7 +70,7 @@ pub(super) async fn put_ca_metadata(
 
 /// The same as PUT.
 #[utoipa::path(patch, path = "/api/ca/v1/cas/{id}/metadata", tag = "ca-v1", security(("bearer" = [])),
-    request_body = Object, responses((status = 200, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
+    request_body = PatchBody, responses((status = 200, body = super::models::CertificateAuthority), super::models::Errors))]
 pub(super) async fn patch_ca_metadata(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -82,7 +82,7 @@ pub(super) async fn patch_ca_metadata(
 
 /// Applies RFC 6902 operations to the certificate's metadata.
 #[utoipa::path(put, path = "/api/ca/v1/certificates/{sn}/metadata", tag = "ca-v1", security(("bearer" = [])),
-    request_body = Object, responses((status = 200, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
+    request_body = PatchBody, responses((status = 200, body = super::models::Certificate), super::models::Errors))]
 pub(super) async fn put_certificate_metadata(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -94,7 +94,7 @@ pub(super) async fn put_certificate_metadata(
 
 /// The same as PUT.
 #[utoipa::path(patch, path = "/api/ca/v1/certificates/{sn}/metadata", tag = "ca-v1", security(("bearer" = [])),
-    request_body = Object, responses((status = 200, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
+    request_body = PatchBody, responses((status = 200, body = super::models::Certificate), super::models::Errors))]
 pub(super) async fn patch_certificate_metadata(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,

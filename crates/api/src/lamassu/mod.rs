@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 pub(crate) mod list;
 mod managed;
 mod metadata;
+pub(crate) mod models;
 mod signature;
 mod views;
 
@@ -40,7 +41,7 @@ impl From<Error> for CaError {
 
 impl IntoResponse for CaError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "err": self.1 }))).into_response()
+        (self.0, Json(models::ErrorBody { err: self.1 })).into_response()
     }
 }
 
@@ -98,11 +99,15 @@ fn list_query(raw: Option<String>) -> ListQuery {
            ("bookmark" = Option<String>, Query, description = "`next` of the previous page"),
            ("sort_by" = Option<String>, Query), ("sort_mode" = Option<String>, Query, description = "asc or desc"),
            ("filter" = Option<String>, Query, description = "field[op]value, repeatable; ops eq ne contains gt ge lt le before after")),
-    responses((status = 200, body = Object), (status = 400, body = Object)))]
-async fn list(State(state): State<AppState>, CaAuth(caller): CaAuth, RawQuery(raw): RawQuery) -> CaResult<Json<Value>> {
+    responses((status = 200, body = models::Page<Value>), models::Errors))]
+async fn list(
+    State(state): State<AppState>,
+    CaAuth(caller): CaAuth,
+    RawQuery(raw): RawQuery,
+) -> CaResult<Json<models::Page<Value>>> {
     let profiles: Vec<Value> = state.authority.list_profiles(&caller).await?.iter().map(profile_json).collect();
     let (list, next) = list_json(&state.authority, profiles, &list_query(raw), &PROFILE_FIELDS)?;
-    Ok(Json(json!({ "list": list, "next": next })))
+    Ok(Json(models::Page { list, next }))
 }
 
 /// A profile in the product's shape, with its record's times.
@@ -114,7 +119,7 @@ fn profile_json(v: &ProfileView) -> Value {
 }
 
 #[utoipa::path(post, path = "/api/ca/v1/profiles", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
-    responses((status = 201, body = Object), (status = 400, body = Object), (status = 409, body = Object)))]
+    responses((status = 201, body = Object), models::Errors))]
 async fn create(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -124,7 +129,7 @@ async fn create(
 }
 
 #[utoipa::path(get, path = "/api/ca/v1/profiles/{id}", tag = "ca-v1", security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 404, body = Object)))]
+    responses((status = 200, body = Object), models::Errors))]
 async fn get_one(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -134,7 +139,7 @@ async fn get_one(
 }
 
 #[utoipa::path(put, path = "/api/ca/v1/profiles/{id}", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
-    responses((status = 200, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
+    responses((status = 200, body = Object), models::Errors))]
 async fn update(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -145,7 +150,7 @@ async fn update(
 }
 
 #[utoipa::path(delete, path = "/api/ca/v1/profiles/{id}", tag = "ca-v1", security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = Object), (status = 409, body = Object)))]
+    responses((status = 204), models::Errors))]
 async fn delete(State(state): State<AppState>, CaAuth(caller): CaAuth, Path(id): Path<String>) -> CaResult<StatusCode> {
     state.authority.delete_profile(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -207,32 +212,34 @@ fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
 }
 
-fn subject_json(s: &certus_x509::Subject) -> Value {
-    json!({
-        "common_name": s.common_name.clone().unwrap_or_default(),
-        "organization": s.organization.clone().unwrap_or_default(),
-        "organization_unit": s.organization_unit.clone().unwrap_or_default(),
-        "country": s.country.clone().unwrap_or_default(),
-        "state": s.state.clone().unwrap_or_default(),
-        "locality": s.locality.clone().unwrap_or_default(),
-    })
+fn subject(s: &certus_x509::Subject) -> models::Subject {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    models::Subject {
+        common_name: text(&s.common_name),
+        organization: text(&s.organization),
+        organization_unit: text(&s.organization_unit),
+        country: text(&s.country),
+        state: text(&s.state),
+        locality: text(&s.locality),
+    }
 }
 
-/// A certificate in that product's shape: base64(PEM), lower-case hex serial, parsed subject,
-/// issuer, key and extensions.
 /// Go's zero `time.Time`, which Lamassu sends for "never".
 const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
-fn certificate_json(
+/// A certificate in that product's shape: base64(PEM), lower-case hex serial, parsed subject,
+/// issuer, key and extensions.
+fn certificate_model(
     der: &[u8],
-    status: &str,
+    status: &'static str,
     reason: Option<&str>,
     revoked_at: Option<i64>,
     issuer_ca: Option<&str>,
-) -> Value {
-    let info = certus_x509::parse_certificate(der).ok();
+) -> models::Certificate {
     let pem = certus_x509::to_pem(certus_x509::PemLabel::Certificate, der);
-    let Some(info) = info else { return json!({ "certificate": b64(&pem), "status": status }) };
+    let Ok(info) = certus_x509::parse_certificate(der) else {
+        return models::Certificate { certificate: b64(&pem), status, ..Default::default() };
+    };
     let key_type = match info.key.kind {
         certus_x509::KeyKind::Rsa => "RSA",
         certus_x509::KeyKind::Ed25519 => "Ed25519",
@@ -244,28 +251,36 @@ fn certificate_json(
     let reason = reason
         .map(|r| RevocationReason::from_name(r).unwrap_or(RevocationReason::Unspecified).pascal_name())
         .unwrap_or_else(|| "Unspecified".to_owned());
-    let revoked_at = revoked_at.map_or_else(|| GO_ZERO_TIME.to_owned(), crate::time_fmt::rfc3339);
-    json!({
-        "serial_number": hex::encode(&info.serial),
-        "certificate": b64(&pem),
-        "status": status,
-        "subject": subject_json(&info.subject_fields),
-        "issuer": subject_json(&info.issuer_fields),
-        "valid_from": crate::time_fmt::rfc3339(info.not_before.unix_timestamp()),
-        "valid_to": crate::time_fmt::rfc3339(info.not_after.unix_timestamp()),
-        "key_metadata": { "type": key_type, "bits": info.key.bits },
-        "extensions": {
-            "key_usage": info.key_usage.iter().map(|b| certus_authority::key_usage_name(*b)).collect::<Vec<_>>(),
-            "extended_key_usage": info.extended_key_usage.iter().map(|o| certus_authority::eku_name(o)).collect::<Vec<_>>(),
-            "subject_alternative_names": { "dns_names": info.dns_names, "ip_addresses": info.ip_addresses.iter().map(|i| i.to_string()).collect::<Vec<_>>() },
+    models::Certificate {
+        serial_number: hex::encode(&info.serial),
+        certificate: b64(&pem),
+        status,
+        subject: subject(&info.subject_fields),
+        issuer: subject(&info.issuer_fields),
+        valid_from: crate::time_fmt::rfc3339(info.not_before.unix_timestamp()),
+        valid_to: crate::time_fmt::rfc3339(info.not_after.unix_timestamp()),
+        key_metadata: models::KeyMetadata { kind: key_type, bits: info.key.bits },
+        extensions: models::Extensions {
+            key_usage: info.key_usage.iter().map(|b| certus_authority::key_usage_name(*b)).collect(),
+            extended_key_usage: info.extended_key_usage.iter().map(|o| certus_authority::eku_name(o)).collect(),
+            subject_alternative_names: models::SubjectAlternativeNames {
+                ip_addresses: info.ip_addresses.iter().map(|i| i.to_string()).collect(),
+                dns_names: info.dns_names,
+            },
         },
-        "issuer_metadata": { "id": issuer_ca.unwrap_or("-") },
-        "revocation_timestamp": revoked_at,
-        "revocation_reason": reason,
-        "type": "MANAGED",
-        "engine_id": "",
-        "is_ca": info.is_ca,
-    })
+        issuer_metadata: models::IssuerMetadata { id: issuer_ca.unwrap_or("-").to_owned() },
+        revocation_timestamp: revoked_at.map_or_else(|| GO_ZERO_TIME.to_owned(), crate::time_fmt::rfc3339),
+        revocation_reason: reason,
+        kind: "MANAGED",
+        engine_id: "",
+        is_ca: info.is_ca,
+        metadata: None,
+    }
+}
+
+/// A model as the JSON the list filters and metadata work on.
+fn to_json(model: &impl serde::Serialize) -> Value {
+    serde_json::to_value(model).unwrap_or_default()
 }
 
 /// The product's name of a certificate's status.
@@ -278,13 +293,13 @@ fn status_of(revoked_at: Option<i64>, not_after: i64) -> &'static str {
 }
 
 fn cert_view_json(c: &certus_authority::CertView) -> Value {
-    certificate_json(
+    to_json(&certificate_model(
         &c.cert_der,
         status_of(c.revoked_at, c.not_after),
         c.revocation_reason.as_deref(),
         c.revoked_at,
         c.issuer_ca_id.as_deref(),
-    )
+    ))
 }
 
 /// The tenant's CAs this door shows: deleted (retired) ones are gone from it.
@@ -295,21 +310,22 @@ pub(super) async fn live_cas(state: &AppState, caller: &Caller) -> CaResult<Vec<
 fn ca_json(v: &certus_authority::CaView) -> Value {
     let r = &v.row;
     let status = if r.revoked { "REVOKED" } else { status_of(None, r.valid_until) };
-    json!({
-        "id": r.id,
-        "serial_number": r.serial,
-        "certificate": certificate_json(&r.cert_der, status, None, None, r.parent_ca_id.as_deref().or(Some(&r.id))),
-        "profile_id": r.profile_id.clone().unwrap_or_default(),
-        "type": if r.key_store == "none" { "IMPORTED_WITHOUT_KEY" } else { "MANAGED" },
-        "engine_id": "",
-        "creation_ts": crate::time_fmt::rfc3339(r.created_at),
-        "level": if r.parent_ca_id.is_some() { 1 } else { 0 },
-        "metadata": {},
+    to_json(&models::CertificateAuthority {
+        id: r.id.clone(),
+        serial_number: r.serial.clone(),
+        certificate: certificate_model(&r.cert_der, status, None, None, r.parent_ca_id.as_deref().or(Some(&r.id))),
+        profile_id: r.profile_id.clone().unwrap_or_default(),
+        kind: if r.key_store == "none" { "IMPORTED_WITHOUT_KEY" } else { "MANAGED" },
+        engine_id: "",
+        creation_ts: crate::time_fmt::rfc3339(r.created_at),
+        level: if r.parent_ca_id.is_some() { 1 } else { 0 },
+        metadata: Default::default(),
     })
 }
 
 /// Lamassu's `CreateCAPayload`; every field typed, so a number where a string belongs is a 400.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = CreateCAPayload)]
 struct CreateCa {
     id: Option<String>,
     parent_id: Option<String>,
@@ -322,7 +338,7 @@ struct CreateCa {
     ca_expiration: Expiration,
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
 struct CaSubject {
     common_name: Option<String>,
     organization: Option<String>,
@@ -332,14 +348,15 @@ struct CaSubject {
     locality: Option<String>,
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
+#[schema(as = KeyMetadataInput)]
 struct KeyMetadata {
     #[serde(rename = "type")]
     kind: Option<String>,
     bits: Option<u32>,
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::ToSchema)]
 struct Expiration {
     #[serde(rename = "type")]
     kind: Option<String>,
@@ -348,8 +365,8 @@ struct Expiration {
 }
 
 /// Creates a root (no `parent_id`) or subordinate CA with a required default `profile_id`.
-#[utoipa::path(post, path = "/api/ca/v1/cas", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
-    responses((status = 201, body = Object), (status = 400, body = Object), (status = 404, body = Object), (status = 409, body = Object)))]
+#[utoipa::path(post, path = "/api/ca/v1/cas", tag = "ca-v1", security(("bearer" = [])), request_body = CreateCa,
+    responses((status = 201, body = models::CertificateAuthority), models::Errors))]
 async fn create_ca(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -404,7 +421,7 @@ async fn create_ca(
 }
 
 /// Lamassu's `ImportCABody`: the fields its controller forwards (others are ignored, as there).
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 struct ImportCaBody {
     id: Option<String>,
     profile_id: Option<String>,
@@ -414,8 +431,8 @@ struct ImportCaBody {
 
 /// Imports a CA made elsewhere (base64 of PEM), with its private key (it signs) or without
 /// (`IMPORTED_WITHOUT_KEY`: held for chains and the inventory); 201 with the CA.
-#[utoipa::path(post, path = "/api/ca/v1/cas/import", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
-    responses((status = 201, body = Object), (status = 400, body = Object), (status = 404, body = Object), (status = 409, body = Object)))]
+#[utoipa::path(post, path = "/api/ca/v1/cas/import", tag = "ca-v1", security(("bearer" = [])), request_body = ImportCaBody,
+    responses((status = 201, body = models::CertificateAuthority), models::Errors))]
 async fn import_ca(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -432,12 +449,12 @@ async fn import_ca(
 }
 
 /// CAs of the tenant: `{"list": [...], "next": ""}`, with the same list query as profiles.
-#[utoipa::path(get, path = "/api/ca/v1/cas", tag = "ca-v1", security(("bearer" = [])), responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/ca/v1/cas", tag = "ca-v1", security(("bearer" = [])), responses((status = 200, body = models::Page<models::CertificateAuthority>), models::Errors))]
 async fn list_cas(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
     RawQuery(raw): RawQuery,
-) -> CaResult<Json<Value>> {
+) -> CaResult<Json<models::Page<Value>>> {
     let meta = state.authority.resource_metadata(&caller).await?;
     let cas: Vec<Value> = live_cas(&state, &caller)
         .await?
@@ -449,7 +466,7 @@ async fn list_cas(
         })
         .collect();
     let (list, next) = list_json(&state.authority, cas, &list_query(raw), &CA_FIELDS)?;
-    Ok(Json(json!({ "list": list, "next": next })))
+    Ok(Json(models::Page { list, next }))
 }
 
 /// Profile fields lists may filter and sort on (Lamassu's model has only `id` and `name`; the
@@ -498,7 +515,7 @@ const CA_FIELDS: Fields = Fields {
 const CERTIFICATE_FIELDS: Fields = Fields { own: &[], certificate_at: Some("") };
 
 #[utoipa::path(get, path = "/api/ca/v1/cas/{id}", tag = "ca-v1", security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 404, body = Object)))]
+    responses((status = 200, body = models::CertificateAuthority), models::Errors))]
 async fn get_ca(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -513,7 +530,7 @@ async fn get_ca(
     Ok(Json(ca))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 struct ReissueBody {
     profile: Option<Value>,
     profile_id: Option<String>,
@@ -521,8 +538,8 @@ struct ReissueBody {
 
 /// Reissues the CA's certificate for the same key (400 `CA already revoked` / `CA is expired`);
 /// 200 with the CA.
-#[utoipa::path(post, path = "/api/ca/v1/cas/{id}/reissue", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
-    responses((status = 200, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
+#[utoipa::path(post, path = "/api/ca/v1/cas/{id}/reissue", tag = "ca-v1", security(("bearer" = [])), request_body = ReissueBody,
+    responses((status = 200, body = models::CertificateAuthority), models::Errors))]
 async fn reissue_ca(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -542,7 +559,7 @@ struct DeleteCaQuery {
 /// `cascade_delete`, which Lamassu's default configuration refuses); 200 `{}`.
 #[utoipa::path(delete, path = "/api/ca/v1/cas/{id}", tag = "ca-v1", security(("bearer" = [])),
     params(("cascade_delete" = Option<String>, Query, description = "true or 1: refused (403)")),
-    responses((status = 200, body = Object), (status = 400, body = Object), (status = 403, body = Object), (status = 404, body = Object)))]
+    responses((status = 200, body = Object), models::Errors))]
 async fn delete_ca(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -554,14 +571,14 @@ async fn delete_ca(
     Ok(Json(json!({})))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 struct ProfileRef {
     profile_id: Option<String>,
 }
 
 /// Changes the CA's default issuance profile.
-#[utoipa::path(post, path = "/api/ca/v1/cas/{id}/profile", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
-    responses((status = 200, body = Object), (status = 404, body = Object)))]
+#[utoipa::path(post, path = "/api/ca/v1/cas/{id}/profile", tag = "ca-v1", security(("bearer" = [])), request_body = ProfileRef,
+    responses((status = 200, body = models::CertificateAuthority), models::Errors))]
 async fn set_profile(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -573,7 +590,7 @@ async fn set_profile(
     Ok(Json(ca_json(&state.authority.set_ca_profile(&caller, &id, &profile).await?)))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 struct SignRequest {
     csr: Option<String>,
     /// An inline issuance profile, checked by the engine like a stored one.
@@ -584,7 +601,7 @@ struct SignRequest {
 /// Signs `csr` (base64 of the PEM) under an inline `profile`, else `profile_id`, else the CA's
 /// default profile.
 #[utoipa::path(post, path = "/api/ca/v1/cas/{id}/certificates/sign", tag = "ca-v1", security(("bearer" = [])),
-    request_body = Object, responses((status = 201, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
+    request_body = SignRequest, responses((status = 201, body = models::Certificate), models::Errors))]
 async fn sign(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -600,7 +617,7 @@ async fn sign(
 
 /// A certificate of this CA by serial (lower-case hex).
 #[utoipa::path(get, path = "/api/ca/v1/cas/{id}/certificates/{sn}", tag = "ca-v1", security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 404, body = Object)))]
+    responses((status = 200, body = models::Certificate), models::Errors))]
 async fn ca_certificate(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -614,7 +631,7 @@ async fn ca_certificate(
 }
 
 #[utoipa::path(get, path = "/api/ca/v1/certificates/{sn}", tag = "ca-v1", security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 404, body = Object)))]
+    responses((status = 200, body = models::Certificate), models::Errors))]
 async fn certificate(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -625,7 +642,7 @@ async fn certificate(
     Ok(Json(cert))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 struct StatusChange {
     status: Option<String>,
     revocation_reason: Option<String>,
@@ -634,7 +651,7 @@ struct StatusChange {
 /// `{"status": "REVOKED", "revocation_reason": "KeyCompromise"}` revokes;
 /// `{"status": "ACTIVE"}` releases a CertificateHold.
 #[utoipa::path(put, path = "/api/ca/v1/certificates/{sn}/status", tag = "ca-v1", security(("bearer" = [])),
-    request_body = Object, responses((status = 200, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
+    request_body = StatusChange, responses((status = 200, body = models::Certificate), models::Errors))]
 async fn certificate_status(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -672,7 +689,7 @@ async fn certificate_page(
     ca_id: Option<String>,
     raw: Option<String>,
     extra_filters: Vec<String>,
-) -> CaResult<Json<Value>> {
+) -> CaResult<Json<models::Page<Value>>> {
     let mut q = list_query(raw);
     q.filters.extend(extra_filters);
     let in_memory =
@@ -682,7 +699,7 @@ async fn certificate_page(
         let mut all = newest_certificates(state, caller, ca_id).await?;
         all.iter_mut().for_each(|v| metadata::attach(v, &meta));
         let (list, next) = list_json(&state.authority, all, &q, &CERTIFICATE_FIELDS)?;
-        return Ok(Json(json!({ "list": list, "next": next })));
+        return Ok(Json(models::Page { list, next }));
     }
     let limit = match q.page_size.as_deref() {
         None => 25,
@@ -711,7 +728,7 @@ async fn certificate_page(
             v
         })
         .collect();
-    Ok(Json(json!({ "list": list, "next": page.cursor.unwrap_or_default() })))
+    Ok(Json(models::Page { list, next: page.cursor.unwrap_or_default() }))
 }
 
 /// The newest [`FILTERED_CERTIFICATE_WINDOW`] certificates of the tenant (or of one CA), as JSON.
@@ -740,23 +757,23 @@ async fn newest_certificates(state: &AppState, caller: &Caller, ca_id: Option<St
 const FILTERED_CERTIFICATE_WINDOW: usize = 10_000;
 
 #[utoipa::path(get, path = "/api/ca/v1/cas/{id}/certificates", tag = "ca-v1", security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 404, body = Object)))]
+    responses((status = 200, body = models::Page<models::Certificate>), models::Errors))]
 async fn ca_certificates(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> CaResult<Json<Value>> {
+) -> CaResult<Json<models::Page<Value>>> {
     state.authority.get_ca(&caller, &id).await?;
     certificate_page(&state, &caller, Some(id), raw, Vec::new()).await
 }
 
 #[utoipa::path(get, path = "/api/ca/v1/certificates", tag = "ca-v1", security(("bearer" = [])),
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = models::Page<models::Certificate>), models::Errors))]
 async fn certificates(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
     RawQuery(raw): RawQuery,
-) -> CaResult<Json<Value>> {
+) -> CaResult<Json<models::Page<Value>>> {
     certificate_page(&state, &caller, None, raw, Vec::new()).await
 }

@@ -1,14 +1,13 @@
 //! The rest of Lamassu's CA-service reads: CAs by common name, certificates by status and by
 //! expiration, the stats, and a CA's status change (revocation).
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use certus_x509::RevocationReason;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::models::{CaCounts, CertificateCounts, Stats, StatusCounts};
 use super::{
     CA_FIELDS, CaAuth, CaError, CaJson, CaResult, StatusChange, ca_json, certificate_page, given, list_query, live_cas,
     newest_certificates,
@@ -17,13 +16,13 @@ use crate::AppState;
 use crate::lamassu::list::list_json;
 
 /// CAs whose certificate's common name is `cn`, with the list query.
-#[utoipa::path(get, path = "/api/ca/v1/cas/cn/{cn}", tag = "ca-v1", security(("bearer" = [])), responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/ca/v1/cas/cn/{cn}", tag = "ca-v1", security(("bearer" = [])), responses((status = 200, body = super::models::Page<super::models::CertificateAuthority>), super::models::Errors))]
 pub(super) async fn cas_by_cn(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
     Path(cn): Path<String>,
     RawQuery(raw): RawQuery,
-) -> CaResult<Json<Value>> {
+) -> CaResult<Json<super::models::Page<Value>>> {
     let cas: Vec<Value> = live_cas(&state, &caller)
         .await?
         .iter()
@@ -31,13 +30,13 @@ pub(super) async fn cas_by_cn(
         .filter(|ca| ca["certificate"]["subject"]["common_name"] == cn.as_str())
         .collect();
     let (list, next) = list_json(&state.authority, cas, &list_query(raw), &CA_FIELDS)?;
-    Ok(Json(json!({ "list": list, "next": next })))
+    Ok(Json(super::models::Page { list, next }))
 }
 
 /// `{"status": "REVOKED", "revocation_reason": "KeyCompromise"}` revokes the CA: its
 /// certificate in its parent's CRL and OCSP, what it issued with it; 201 with the CA.
-#[utoipa::path(post, path = "/api/ca/v1/cas/{id}/status", tag = "ca-v1", security(("bearer" = [])), request_body = Object,
-    responses((status = 201, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
+#[utoipa::path(post, path = "/api/ca/v1/cas/{id}/status", tag = "ca-v1", security(("bearer" = [])), request_body = StatusChange,
+    responses((status = 201, body = super::models::CertificateAuthority), super::models::Errors))]
 pub(super) async fn ca_status(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
@@ -70,25 +69,25 @@ fn status_filter(status: &str) -> CaResult<String> {
 }
 
 #[utoipa::path(get, path = "/api/ca/v1/certificates/status/{status}", tag = "ca-v1", security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 400, body = Object)))]
+    responses((status = 200, body = super::models::Page<super::models::Certificate>), super::models::Errors))]
 pub(super) async fn certificates_by_status(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
     Path(status): Path<String>,
     RawQuery(raw): RawQuery,
-) -> CaResult<Json<Value>> {
+) -> CaResult<Json<super::models::Page<Value>>> {
     let filter = status_filter(&status)?;
     certificate_page(&state, &caller, None, raw, vec![filter]).await
 }
 
 #[utoipa::path(get, path = "/api/ca/v1/cas/{id}/certificates/status/{status}", tag = "ca-v1", security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 400, body = Object), (status = 404, body = Object)))]
+    responses((status = 200, body = super::models::Page<super::models::Certificate>), super::models::Errors))]
 pub(super) async fn ca_certificates_by_status(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
     Path((id, status)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
-) -> CaResult<Json<Value>> {
+) -> CaResult<Json<super::models::Page<Value>>> {
     state.authority.get_ca(&caller, &id).await?;
     let filter = status_filter(&status)?;
     certificate_page(&state, &caller, Some(id), raw, vec![filter]).await
@@ -97,12 +96,12 @@ pub(super) async fn ca_certificates_by_status(
 /// Certificates whose notAfter lies after `expires_after` and before `expires_before` (RFC 3339,
 /// either optional), with the list query.
 #[utoipa::path(get, path = "/api/ca/v1/certificates/expiration", tag = "ca-v1", security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 400, body = Object)))]
+    responses((status = 200, body = super::models::Page<super::models::Certificate>), super::models::Errors))]
 pub(super) async fn certificates_by_expiration(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
     RawQuery(raw): RawQuery,
-) -> CaResult<Json<Value>> {
+) -> CaResult<Json<super::models::Page<Value>>> {
     let mut filters = Vec::new();
     for (k, v) in form_urlencoded::parse(raw.as_deref().unwrap_or_default().as_bytes()) {
         match &*k {
@@ -115,37 +114,41 @@ pub(super) async fn certificates_by_expiration(
 }
 
 /// Counts by status of a list of certificate JSON objects.
-fn status_distribution(certs: &[Value]) -> BTreeMap<String, u64> {
-    let mut counts: BTreeMap<String, u64> =
-        ["ACTIVE", "EXPIRED", "REVOKED"].iter().map(|s| ((*s).to_owned(), 0)).collect();
-    for c in certs {
-        *counts.entry(c["status"].as_str().unwrap_or("ACTIVE").to_owned()).or_default() += 1;
-    }
-    counts
+fn status_distribution(certs: &[Value]) -> StatusCounts {
+    let count = |status: &str| certs.iter().filter(|c| c["status"].as_str().unwrap_or("ACTIVE") == status).count();
+    StatusCounts { active: count("ACTIVE"), expired: count("EXPIRED"), revoked: count("REVOKED") }
 }
 
 /// `CAStats`: CAs and certificates, in total and by status (certificates: the newest
 /// 10,000, as the filtered lists see them).
-#[utoipa::path(get, path = "/api/ca/v1/stats", tag = "ca-v1", security(("bearer" = [])), responses((status = 200, body = Object)))]
-pub(super) async fn stats(State(state): State<AppState>, CaAuth(caller): CaAuth) -> CaResult<Json<Value>> {
+#[utoipa::path(get, path = "/api/ca/v1/stats", tag = "ca-v1", security(("bearer" = [])), responses((status = 200, body = super::models::Stats), super::models::Errors))]
+pub(super) async fn stats(State(state): State<AppState>, CaAuth(caller): CaAuth) -> CaResult<Json<Stats>> {
     let cas: Vec<Value> = live_cas(&state, &caller).await?.iter().map(ca_json).collect();
     let ca_certs: Vec<Value> = cas.iter().map(|c| c["certificate"].clone()).collect();
     let certs = newest_certificates(&state, &caller, None).await?;
-    Ok(Json(json!({
-        "cas": { "total": cas.len(), "engine_distribution": {}, "status_distribution": status_distribution(&ca_certs) },
-        "certificates": { "total": certs.len(), "ca_distribution": {}, "status_distribution": status_distribution(&certs) },
-    })))
+    Ok(Json(Stats {
+        cas: CaCounts {
+            total: cas.len(),
+            engine_distribution: Default::default(),
+            status_distribution: status_distribution(&ca_certs),
+        },
+        certificates: CertificateCounts {
+            total: certs.len(),
+            ca_distribution: Default::default(),
+            status_distribution: status_distribution(&certs),
+        },
+    }))
 }
 
 /// A CA's certificates by status: `{"ACTIVE": n, "EXPIRED": n, "REVOKED": n}`.
 #[utoipa::path(get, path = "/api/ca/v1/stats/{id}", tag = "ca-v1", security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 404, body = Object)))]
+    responses((status = 200, body = super::models::StatusCounts), super::models::Errors))]
 pub(super) async fn ca_stats(
     State(state): State<AppState>,
     CaAuth(caller): CaAuth,
     Path(id): Path<String>,
-) -> CaResult<Json<Value>> {
+) -> CaResult<Json<StatusCounts>> {
     state.authority.get_ca(&caller, &id).await?;
     let certs = newest_certificates(&state, &caller, Some(id)).await?;
-    Ok(Json(json!(status_distribution(&certs))))
+    Ok(Json(status_distribution(&certs)))
 }

@@ -12,10 +12,11 @@ use certus_authority::{
     StoreWrite,
 };
 use certus_x509::IssuerAltName;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa::{IntoResponses, ToSchema};
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiJson, ApiResult, ErrorBody};
@@ -28,10 +29,119 @@ use crate::{AppState, BearerAuth};
     info(title = "Certus: the mDL front door (walt.id's /v1/{target} API)",
          description = "ISO/IEC 18013-5 PKI: services, KMS keys, IACA, Document Signer and generic certificates, X.509 stores, VICALs. Errors use the native shape."),
     modifiers(&BearerAuth),
+    components(schemas(ErrorBody)),
     paths(create_service, add_dependency, kms_generate, kms_import, kms_jwk, kms_delete, kms_sign, iaca, document_signer,
           generic, csr, store_list, store_add, store_update, store_delete, store_ids, vical_publish, vical_latest)
 )]
 pub(crate) struct MdlDoc;
+
+/// The errors an operation of this door may answer, in the native shape (for the OpenAPI
+/// document only).
+#[derive(IntoResponses)]
+#[allow(dead_code)] // never built: `ApiError` answers, `ErrorBody` is its shape
+enum Errors {
+    #[response(status = 400, description = "Invalid input or refused by the ISO 18013-5 profile")]
+    BadRequest(ErrorBody),
+    #[response(status = 401, description = "No valid token")]
+    Unauthorized(ErrorBody),
+    #[response(status = 403, description = "Not allowed")]
+    Forbidden(ErrorBody),
+    #[response(status = 404, description = "No such service, key or entry")]
+    NotFound(ErrorBody),
+    #[response(status = 409, description = "Conflicts with what is stored")]
+    Conflict(ErrorBody),
+}
+
+/// A service made by `resource-api/services/create`.
+#[derive(Serialize, ToSchema)]
+struct ServiceCreated {
+    #[serde(rename = "_id")]
+    id: String,
+    #[serde(rename = "type")]
+    service_type: String,
+}
+
+/// A published VICAL.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct VicalPublished {
+    version_id_path: String,
+    #[serde(rename = "vicalIssueID")]
+    vical_issue_id: i64,
+    entry_count: usize,
+}
+
+/// A KMS key: its path and public JWK.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct KmsKey {
+    key_id_path: String,
+    #[schema(value_type = Object)]
+    public_key_jwk: Value,
+}
+
+/// A signature, base64url without padding.
+#[derive(Serialize, ToSchema)]
+struct Signature {
+    signature: String,
+}
+
+/// An issued IACA, Document Signer or generic certificate: its PEM, the request's
+/// `certificateData` with the validity actually given, and the store entries written.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Issued {
+    #[serde(rename = "certificatePEM")]
+    certificate_pem: String,
+    #[schema(value_type = Object)]
+    certificate_data: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stored_certificate_ids: Option<Vec<String>>,
+}
+
+/// A store entry's content.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct EntryData {
+    /// `base`, `iaca`, `vical-entry`, ….
+    #[serde(rename = "type")]
+    kind: String,
+    pem: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    complementary_metadata: Option<Value>,
+}
+
+/// A store entry.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct StoreEntry {
+    #[serde(rename = "_id")]
+    id: String,
+    data: EntryData,
+    updated_at: String,
+}
+
+/// A store's entries, or the one entry an entry path names.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+enum Entries {
+    All(Vec<StoreEntry>),
+    One(StoreEntry),
+}
+
+/// A CSR, PEM.
+#[derive(Serialize, ToSchema)]
+struct CsrIssued {
+    #[serde(rename = "csrPEM")]
+    csr_pem: String,
+}
+
+/// A COSE_Sign1 (the VICAL), as published.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // documentation only: the handler answers the bytes
+struct CoseSign1(Vec<u8>);
 
 /// Plain axum routes: a dotted target in the first segment does not fit the OpenAPI generator's
 /// path templates well, so this front door is documented in docs/decisions.md.
@@ -58,7 +168,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// `_id`, when sent, repeats the path and is not read.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ServiceBody {
     #[serde(rename = "type")]
@@ -72,15 +182,15 @@ struct ServiceBody {
     dependencies: Vec<String>,
 }
 
-#[utoipa::path(post, path = "/v1/{target}/resource-api/services/create", tag = "mdl", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/v1/{target}/resource-api/services/create", tag = "mdl", security(("bearer" = [])), request_body = ServiceBody,
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = ServiceCreated), Errors))]
 async fn create_service(
     State(s): State<AppState>,
     Auth(c): Auth,
     Path(target): Path<String>,
     ApiJson(b): ApiJson<ServiceBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ServiceCreated>)> {
     let service = if b.service_type == "vical-service" {
         let required = |v: Option<String>, name: &str| {
             v.filter(|v| !v.is_empty())
@@ -95,33 +205,33 @@ async fn create_service(
     } else {
         s.authority.create_service(&c, &target, &b.service_type).await?
     };
-    Ok((StatusCode::CREATED, Json(json!({ "_id": service.path, "type": service.service_type }))))
+    Ok((StatusCode::CREATED, Json(ServiceCreated { id: service.path, service_type: service.service_type })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PublishBody {
     vical_provider: String,
 }
 
 /// Publishes the next VICAL; answers its version path, issue id and entry count.
-#[utoipa::path(post, path = "/v1/{target}/vical-service-api/publish", tag = "mdl", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/v1/{target}/vical-service-api/publish", tag = "mdl", security(("bearer" = [])), request_body = PublishBody,
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = VicalPublished), Errors))]
 async fn vical_publish(
     State(s): State<AppState>,
     Auth(c): Auth,
     Path(target): Path<String>,
     ApiJson(b): ApiJson<PublishBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<VicalPublished>> {
     let p = s.authority.publish_vical(&c, &target, &b.vical_provider).await?;
-    Ok(Json(json!({ "versionIdPath": p.version_path, "vicalIssueID": p.issue_id, "entryCount": p.entry_count })))
+    Ok(Json(VicalPublished { version_id_path: p.version_path, vical_issue_id: p.issue_id, entry_count: p.entry_count }))
 }
 
 /// The latest VICAL as its COSE_Sign1 bytes, for any relying party (no token).
 #[utoipa::path(get, path = "/v1/{target}/vical-service-api/latest", tag = "mdl",
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The VICAL (COSE_Sign1); its issue id in `x-vical-issue-id`", content_type = "application/cose", body = CoseSign1), Errors))]
 async fn vical_latest(State(s): State<AppState>, Path(target): Path<String>) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let v = s.authority.latest_vical(&target).await?;
@@ -133,9 +243,9 @@ async fn vical_latest(State(s): State<AppState>, Path(target): Path<String>) -> 
 }
 
 /// The body is the dependency path as a JSON string, or `{"dependency": "..."}`.
-#[utoipa::path(post, path = "/v1/{target}/x509-service-api/dependencies/add", tag = "mdl", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/v1/{target}/x509-service-api/dependencies/add", tag = "mdl", security(("bearer" = [])), request_body(content = Object, description = "The dependency path as a JSON string, or {\"dependency\": \"org.tenant.service\"}"),
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201), Errors))]
 async fn add_dependency(
     State(s): State<AppState>,
     Auth(c): Auth,
@@ -156,57 +266,57 @@ fn typed<T: serde::de::DeserializeOwned>(raw: &Value) -> ApiResult<T> {
 }
 
 /// `backend` (the spec's "jwk") is accepted and ignored: every key is a Certus KMS key.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct GenerateBody {
     key_type: String,
 }
 
-#[utoipa::path(post, path = "/v1/{target}/kms-service-api/keys/generate", tag = "mdl", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/v1/{target}/kms-service-api/keys/generate", tag = "mdl", security(("bearer" = [])), request_body = GenerateBody,
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = KmsKey), Errors))]
 async fn kms_generate(
     State(s): State<AppState>,
     Auth(c): Auth,
     Path(target): Path<String>,
     ApiJson(b): ApiJson<GenerateBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    Ok((StatusCode::CREATED, Json(kms_key_json(s.authority.kms_generate(&c, &target, &b.key_type).await?))))
+) -> ApiResult<(StatusCode, Json<KmsKey>)> {
+    Ok((StatusCode::CREATED, Json(kms_key(s.authority.kms_generate(&c, &target, &b.key_type).await?))))
 }
 
-#[utoipa::path(post, path = "/v1/{target}/kms-service-api/keys/import/jwk", tag = "mdl", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/v1/{target}/kms-service-api/keys/import/jwk", tag = "mdl", security(("bearer" = [])), request_body(content = Object, description = "A private JWK, or {\"jwk\": {...}}"),
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = KmsKey), Errors))]
 async fn kms_import(
     State(s): State<AppState>,
     Auth(c): Auth,
     Path(target): Path<String>,
     ApiJson(jwk): ApiJson<Value>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<KmsKey>)> {
     let jwk = jwk.get("jwk").cloned().unwrap_or(jwk);
-    Ok((StatusCode::CREATED, Json(kms_key_json(s.authority.kms_import_jwk(&c, &target, &jwk).await?))))
+    Ok((StatusCode::CREATED, Json(kms_key(s.authority.kms_import_jwk(&c, &target, &jwk).await?))))
 }
 
 #[utoipa::path(get, path = "/v1/{target}/kms-service-api/keys/jwk", tag = "mdl", security(("bearer" = [])),
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The public JWK", body = Object), Errors))]
 async fn kms_jwk(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<Json<Value>> {
     Ok(Json(s.authority.kms_public_jwk(&c, &target).await?.to_json()))
 }
 
-fn kms_key_json(k: certus_authority::KmsKeyView) -> Value {
-    json!({ "keyIdPath": k.key_path, "publicKeyJwk": k.public_jwk.to_json() })
+fn kms_key(k: certus_authority::KmsKeyView) -> KmsKey {
+    KmsKey { key_id_path: k.key_path, public_key_jwk: k.public_jwk.to_json() }
 }
 
 #[utoipa::path(delete, path = "/v1/{target}/kms-service-api/keys", tag = "mdl", security(("bearer" = [])),
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), Errors))]
 async fn kms_delete(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<StatusCode> {
     s.authority.kms_delete(&c, &target).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct SignBody {
     /// base64url (or standard base64) of the bytes to sign.
     data: String,
@@ -220,23 +330,23 @@ fn b64_decode(text: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
-#[utoipa::path(post, path = "/v1/{target}/kms-service-api/keys/sign", tag = "mdl", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/v1/{target}/kms-service-api/keys/sign", tag = "mdl", security(("bearer" = [])), request_body = SignBody,
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Signature), Errors))]
 async fn kms_sign(
     State(s): State<AppState>,
     Auth(c): Auth,
     Path(target): Path<String>,
     ApiJson(b): ApiJson<SignBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Signature>> {
     let data = b64_decode(&b.data).ok_or_else(|| ApiError::bad_request("data must be base64url"))?;
     let sig = s.authority.kms_sign(&c, &target, &data).await?;
-    Ok(Json(json!({ "signature": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig) })))
+    Ok(Json(Signature { signature: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig) }))
 }
 
 // ---- ISO issuance ----
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, Clone, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct KeyDescriptor {
     #[serde(rename = "type")]
@@ -272,14 +382,14 @@ impl KeyDescriptor {
     }
 }
 
-#[derive(Deserialize, Clone, Default)]
+#[derive(Deserialize, Clone, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct IanConf {
     uri: Option<String>,
     email: Option<String>,
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize, Clone, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct IacaCertData {
     country: String,
@@ -318,7 +428,7 @@ impl IacaCertData {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct IacaBody {
     stored_certificate_id: Option<String>,
@@ -333,24 +443,25 @@ fn echo(mut data: Value, issued: &MdlIssued) -> Value {
     data
 }
 
-fn issued_json(issued: &MdlIssued, certificate_data: Value) -> Value {
-    let mut out =
-        json!({ "certificatePEM": issued.certificate_pem, "certificateData": echo(certificate_data, issued) });
-    if let Some(ids) = &issued.stored_certificate_ids {
-        out["storedCertificateIds"] = json!(ids);
+impl Issued {
+    fn new(issued: &MdlIssued, certificate_data: Value) -> Issued {
+        Issued {
+            certificate_pem: issued.certificate_pem.clone(),
+            certificate_data: echo(certificate_data, issued),
+            stored_certificate_ids: issued.stored_certificate_ids.clone(),
+        }
     }
-    out
 }
 
-#[utoipa::path(post, path = "/v1/{target}/x509-service-api/iso/iacas", tag = "mdl", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/v1/{target}/x509-service-api/iso/iacas", tag = "mdl", security(("bearer" = [])), request_body = IacaBody,
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Issued), Errors))]
 async fn iaca(
     State(s): State<AppState>,
     Auth(c): Auth,
     Path(target): Path<String>,
     ApiJson(raw): ApiJson<Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Issued>> {
     let b: IacaBody = typed(&raw)?;
     let write = StoreWrite {
         stored_certificate_id: b.stored_certificate_id.clone(),
@@ -358,10 +469,10 @@ async fn iaca(
     };
     let issued =
         s.authority.issue_iaca(&c, &target, &b.certificate_data.to_data()?, &b.iaca_key_desc.to_ref()?, &write).await?;
-    Ok(Json(issued_json(&issued, raw["certificateData"].clone())))
+    Ok(Json(Issued::new(&issued, raw["certificateData"].clone())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct IacaSignerBody {
     #[serde(rename = "type")]
@@ -371,7 +482,7 @@ struct IacaSignerBody {
     iaca_pem_encoded_certificate: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct DsCertData {
     country: String,
@@ -384,7 +495,7 @@ struct DsCertData {
     crl_distribution_point_uri: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PublicKeySourceBody {
     #[serde(rename = "type")]
@@ -393,7 +504,7 @@ struct PublicKeySourceBody {
     csr: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct DsBody {
     stored_certificate_id: Option<String>,
@@ -404,15 +515,15 @@ struct DsBody {
     ds_key_descriptor: Option<KeyDescriptor>,
 }
 
-#[utoipa::path(post, path = "/v1/{target}/x509-service-api/iso/document-signers", tag = "mdl", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/v1/{target}/x509-service-api/iso/document-signers", tag = "mdl", security(("bearer" = [])), request_body = DsBody,
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Issued), Errors))]
 async fn document_signer(
     State(s): State<AppState>,
     Auth(c): Auth,
     Path(target): Path<String>,
     ApiJson(raw): ApiJson<Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Issued>> {
     let b: DsBody = typed(&raw)?;
     let key = b.iaca_signer.iaca_key_desc.to_ref()?;
     let signer = match b.iaca_signer.kind.as_str() {
@@ -471,12 +582,12 @@ async fn document_signer(
     };
     let write = StoreWrite { stored_certificate_id: b.stored_certificate_id, vical_metadata: None };
     let issued = s.authority.issue_ds(&c, &target, &signer, &data, &source, &write).await?;
-    Ok(Json(issued_json(&issued, raw["certificateData"].clone())))
+    Ok(Json(Issued::new(&issued, raw["certificateData"].clone())))
 }
 
 // ---- stores ----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct EntryBody {
     #[serde(rename = "type", default = "base_type")]
@@ -502,65 +613,73 @@ impl EntryBody {
 /// On a store path: every entry; on an entry path: that entry.
 #[utoipa::path(get, path = "/v1/{target}/x509-store-api/certificates", tag = "mdl", security(("bearer" = [])),
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn store_list(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = Entries), Errors))]
+async fn store_list(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<Json<Entries>> {
     let entries = s.authority.store_list(&c, &target).await?;
     if target.split('.').count() == 4 {
         let entry = entries
-            .into_iter()
-            .next()
+            .first()
             .ok_or_else(|| ApiError::from(certus_authority::Error::not_found("store entry not found")))?;
-        return Ok(Json(entry_json(&entry)));
+        return Ok(Json(Entries::One(entry.into())));
     }
-    Ok(Json(Value::Array(entries.iter().map(entry_json).collect())))
+    Ok(Json(Entries::All(entries.iter().map(StoreEntry::from).collect())))
 }
 
 /// A store entry in the spec's shape: `_id`, `data` (`type`, `pem`, `complementaryMetadata`), `updatedAt`.
-fn entry_json(e: &certus_authority::StoreEntry) -> Value {
-    let mut data = json!({ "type": e.entry_type, "pem": e.pem });
-    if let Some(m) = e.metadata.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok()) {
-        data["complementaryMetadata"] = m;
+impl From<&certus_authority::StoreEntry> for StoreEntry {
+    fn from(e: &certus_authority::StoreEntry) -> Self {
+        StoreEntry {
+            id: e.path.clone(),
+            data: EntryData {
+                kind: e.entry_type.clone(),
+                pem: e.pem.clone(),
+                complementary_metadata: e.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()),
+            },
+            updated_at: crate::time_fmt::rfc3339(e.updated_at),
+        }
     }
-    json!({ "_id": e.path, "data": data, "updatedAt": crate::time_fmt::rfc3339(e.updated_at) })
 }
 
 #[utoipa::path(get, path = "/v1/{target}/x509-store-api/certificates/ids", tag = "mdl", security(("bearer" = [])),
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn store_ids(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<Json<Value>> {
-    let ids: Vec<Value> = s.authority.store_list(&c, &target).await?.into_iter().map(|e| Value::from(e.path)).collect();
-    Ok(Json(Value::Array(ids)))
+    responses((status = 200, body = Vec<String>), Errors))]
+async fn store_ids(
+    State(s): State<AppState>,
+    Auth(c): Auth,
+    Path(target): Path<String>,
+) -> ApiResult<Json<Vec<String>>> {
+    Ok(Json(s.authority.store_list(&c, &target).await?.into_iter().map(|e| e.path).collect()))
 }
 
-#[utoipa::path(post, path = "/v1/{target}/x509-store-api/certificates", tag = "mdl", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/v1/{target}/x509-store-api/certificates", tag = "mdl", security(("bearer" = [])), request_body = EntryBody,
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = StoreEntry), Errors))]
 async fn store_add(
     State(s): State<AppState>,
     Auth(c): Auth,
     Path(target): Path<String>,
     ApiJson(b): ApiJson<EntryBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<StoreEntry>)> {
     let entry = s.authority.store_add(&c, &target, &b.kind, b.pem()?, b.complementary_metadata.clone()).await?;
-    Ok((StatusCode::CREATED, Json(entry_json(&entry))))
+    Ok((StatusCode::CREATED, Json(StoreEntry::from(&entry))))
 }
 
-#[utoipa::path(put, path = "/v1/{target}/x509-store-api/certificates", tag = "mdl", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(put, path = "/v1/{target}/x509-store-api/certificates", tag = "mdl", security(("bearer" = [])), request_body = EntryBody,
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = StoreEntry), Errors))]
 async fn store_update(
     State(s): State<AppState>,
     Auth(c): Auth,
     Path(target): Path<String>,
     ApiJson(b): ApiJson<EntryBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<StoreEntry>> {
     let entry = s.authority.store_update(&c, &target, &b.kind, b.pem()?, b.complementary_metadata.clone()).await?;
-    Ok(Json(entry_json(&entry)))
+    Ok(Json(StoreEntry::from(&entry)))
 }
 
 #[utoipa::path(delete, path = "/v1/{target}/x509-store-api/certificates", tag = "mdl", security(("bearer" = [])),
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), Errors))]
 async fn store_delete(State(s): State<AppState>, Auth(c): Auth, Path(target): Path<String>) -> ApiResult<StatusCode> {
     s.authority.store_delete(&c, &target).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -568,7 +687,7 @@ async fn store_delete(State(s): State<AppState>, Auth(c): Auth, Path(target): Pa
 
 // ---- generic certificates ----
 
-#[derive(Deserialize, Clone, Default)]
+#[derive(Deserialize, Clone, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct NameBody {
     common_name: Option<String>,
@@ -593,7 +712,7 @@ impl NameBody {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SansBody {
     #[serde(default)]
@@ -606,7 +725,7 @@ struct SansBody {
     ip_addresses: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct GenericCertData {
     subject_name: NameBody,
@@ -625,7 +744,7 @@ struct GenericCertData {
     crl_distribution_point_uri: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct IssuerBody {
     #[serde(rename = "type")]
@@ -633,7 +752,7 @@ struct IssuerBody {
     issuer_key_descriptor: Option<KeyDescriptor>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct GenericBody {
     stored_certificate_id: Option<String>,
@@ -655,15 +774,15 @@ const KEY_USAGE_NAMES: &[(&str, certus_x509::KeyUsageBit)] = &[
     ("DecipherOnly", certus_x509::KeyUsageBit::DecipherOnly),
 ];
 
-#[utoipa::path(post, path = "/v1/{target}/x509-service-api/certificate", tag = "mdl", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/v1/{target}/x509-service-api/certificate", tag = "mdl", security(("bearer" = [])), request_body = GenericBody,
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Issued), Errors))]
 async fn generic(
     State(s): State<AppState>,
     Auth(c): Auth,
     Path(target): Path<String>,
     ApiJson(raw): ApiJson<Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Issued>> {
     let b: GenericBody = typed(&raw)?;
     let d = &b.certificate_data;
     let key_usage = d
@@ -729,10 +848,10 @@ async fn generic(
     echo_data["isCertificateAuthority"] = json!(d.is_certificate_authority);
     echo_data["keyUsage"] = json!(d.key_usage);
     echo_data["publicKeyJwk"] = jwk.to_json();
-    Ok(Json(issued_json(&issued, echo_data)))
+    Ok(Json(Issued::new(&issued, echo_data)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CsrBody {
     /// `generic` (subjectName) or `document-signer` (certificateData).
@@ -750,15 +869,15 @@ fn generic_type() -> String {
 }
 
 /// A CSR signed by the subject key, returned as `{"csrPEM": ...}`.
-#[utoipa::path(post, path = "/v1/{target}/x509-service-api/csrs", tag = "mdl", security(("bearer" = [])), request_body = Object,
+#[utoipa::path(post, path = "/v1/{target}/x509-service-api/csrs", tag = "mdl", security(("bearer" = [])), request_body = CsrBody,
     params(("target" = String, Path, description = "org.tenant.service[.id]")),
-    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = CsrIssued), Errors))]
 async fn csr(
     State(s): State<AppState>,
     Auth(c): Auth,
     Path(target): Path<String>,
     ApiJson(b): ApiJson<CsrBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<CsrIssued>)> {
     let name = match b.kind.as_str() {
         "generic" => b.subject_name.as_ref(),
         "document-signer" => b.certificate_data.as_ref(),
@@ -775,5 +894,5 @@ async fn csr(
             &b.subject_key_descriptor.to_ref()?,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "csrPEM": pem }))))
+    Ok((StatusCode::CREATED, Json(CsrIssued { csr_pem: pem })))
 }

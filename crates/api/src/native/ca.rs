@@ -176,7 +176,7 @@ async fn ca_certificate(State(state): State<AppState>, Path(id): Path<String>) -
 
 /// The CA certificate as DER (`application/pkix-cert`): the AIA caIssuers target.
 #[utoipa::path(get, path = "/v1/pki/ca/{id}/certificate.der", tag = "ca",
-    responses((status = 200, content_type = "application/pkix-cert", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "application/pkix-cert", body = crate::Der), (status = 404, body = ErrorBody)))]
 async fn ca_certificate_der(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let der = state.authority.public_ca_certificate(&id).await?;
     Ok(([(header::CONTENT_TYPE, "application/pkix-cert")], der).into_response())
@@ -221,7 +221,7 @@ fn crl_response(ca_id: &str, crl: CrlView, headers: &HeaderMap, max_age: i64) ->
 /// The current complete CRL: DER (`application/pkix-crl`) by default, PEM with
 /// `Accept: application/x-pem-file`. Public.
 #[utoipa::path(get, path = "/v1/pki/ca/{id}/crl", tag = "ca",
-    responses((status = 200, content_type = "application/pkix-crl", body = Vec<u8>), (status = 304), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "application/pkix-crl", body = crate::Der), (status = 304), (status = 404, body = ErrorBody)))]
 async fn get_crl(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
     let crl = state.authority.public_crl(&id).await?;
     Ok(crl_response(&id, crl, &headers, certus_authority::CRL_REFRESH_SECS))
@@ -229,7 +229,7 @@ async fn get_crl(State(state): State<AppState>, Path(id): Path<String>, headers:
 
 /// The current delta CRL (revocations since the complete CRL it names). Public.
 #[utoipa::path(get, path = "/v1/pki/ca/{id}/crl/delta", tag = "ca",
-    responses((status = 200, content_type = "application/pkix-crl", body = Vec<u8>), (status = 304), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content_type = "application/pkix-crl", body = crate::Der), (status = 304), (status = 404, body = ErrorBody)))]
 async fn get_delta_crl(
     State(state): State<AppState>,
     Path(id): Path<String>,

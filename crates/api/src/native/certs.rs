@@ -112,6 +112,7 @@ async fn list(
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = CertificateRecord)]
 pub(super) struct Certificate {
     #[serde(flatten)]
     summary: CertificateSummary,

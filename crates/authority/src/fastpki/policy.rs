@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{DetailValue, Error, ErrorDetail, Result};
 
 /// A service account's issuance policy: what it may have issued (deny by default).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssuancePolicy {
     /// Globs the common name must match.
