@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every cargo-fuzz target (fuzz/fuzz_targets) for SECONDS each (default 15: the test suite's
-# smoke) over a copy of its kept corpus in fuzz/corpus. Needs the nightly toolchain; installs
+# Runs every cargo-fuzz target (fuzz/fuzz_targets) for SECONDS each (default 15; the test suite's
+# smoke runs 10) over a copy of its kept corpus in fuzz/corpus. Needs the nightly toolchain; installs
 # cargo-fuzz from crates.io if missing. For a long local run that grows the kept corpus:
 #   cd fuzz && cargo +nightly fuzz run -O <target> corpus/<target> -- -max_total_time=600
 set -euo pipefail

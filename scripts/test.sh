@@ -62,4 +62,4 @@ echo "==> integration tests on PostgreSQL"
 CERTUS_TEST_PG_URL="$PG_URL" .venv/bin/pytest -q tests "$@"
 
 echo "==> fuzz smoke (each cargo-fuzz target briefly, over its kept corpus)"
-./scripts/fuzz.sh 15
+./scripts/fuzz.sh 10
