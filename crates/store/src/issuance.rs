@@ -4,7 +4,10 @@
 //! INSERT per table; if anything in it fails, it is redone with each record in its own savepoint,
 //! so one failing record (say, a duplicate) fails only its caller.
 
-use sqlx::AnyPool;
+use std::sync::Arc;
+
+use sqlx::{AnyConnection, AnyPool, Connection};
+use tokio::sync::Mutex;
 
 use crate::cas::insert_ca_row;
 use crate::db::Tx;
@@ -18,15 +21,16 @@ impl Store {
     /// through group commit: returns once the batch holding it is durably committed, with the
     /// record and the door's integer id if it numbers its records.
     pub async fn record_issuance(&self, record: IssuanceRecord) -> Result<(IssuanceRecord, DoorId)> {
-        let pool = self.pool().clone();
-        let observer = self.batch_observer.clone();
         let writer = self.issuance.get_or_init(|| {
+            let conn = Arc::new(Mutex::new(WriterConn { pool: self.pool().clone(), conn: None }));
+            let observer = self.batch_observer.clone();
             crate::group_commit::spawn(move |batch| {
                 if let Some(observe) = observer.get() {
                     observe(batch.len());
                 }
-                let pool = pool.clone();
-                async move { write_batch(&pool, batch).await }
+                let conn = conn.clone();
+                // Batches are written one after another, so the lock is never contended.
+                async move { write_batch(&mut *conn.lock().await, batch).await }
             })
         });
         let (done, result) = tokio::sync::oneshot::channel();
@@ -35,27 +39,51 @@ impl Store {
     }
 }
 
+/// The group-commit writer's own connection, always the same one: SQLite empties a connection's
+/// page cache whenever another connection wrote since its last transaction, so batches written
+/// through whichever pooled connection was free re-read their index pages each time. Taken out of
+/// the pool on first use, and again after a batch failed (in case the connection broke).
+struct WriterConn {
+    pool: AnyPool,
+    conn: Option<AnyConnection>,
+}
+
+impl WriterConn {
+    async fn get(&mut self) -> Result<&mut AnyConnection> {
+        Ok(match &mut self.conn {
+            Some(conn) => conn,
+            slot @ None => slot.insert(self.pool.acquire().await?.detach()),
+        })
+    }
+}
+
 /// Writes a batch and answers each caller.
-async fn write_batch(pool: &AnyPool, batch: Vec<Job>) {
-    let results = write(pool, &batch).await;
+async fn write_batch(writer: &mut WriterConn, batch: Vec<Job>) {
+    let results = write(writer, &batch).await;
     for (job, result) in batch.into_iter().zip(results) {
         let _ = job.done.send(result.map(|id| (job.record, id)));
     }
 }
 
-async fn write(pool: &AnyPool, batch: &[Job]) -> Vec<Result<DoorId>> {
-    match write_all(pool, batch).await {
-        Ok(ids) => ids.into_iter().map(Ok).collect(),
+async fn write(writer: &mut WriterConn, batch: &[Job]) -> Vec<Result<DoorId>> {
+    let conn = match writer.get().await {
+        Ok(conn) => conn,
+        Err(e) => return batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect(),
+    };
+    let results = match write_all(conn, batch).await {
+        Ok(ids) => return ids.into_iter().map(Ok).collect(),
         Err(e) if batch.len() == 1 => vec![Err(e)],
         // Something in the batch is bad: redo it item by item to fail only that one.
-        Err(_) => write_each(pool, batch).await,
-    }
+        Err(_) => write_each(conn, batch).await,
+    };
+    writer.conn = None;
+    results
 }
 
 /// The fast path: one multi-row INSERT per table and one commit for the whole batch (door
 /// records, rare on the hot path, are written one by one).
-async fn write_all(pool: &AnyPool, batch: &[Job]) -> Result<Vec<DoorId>> {
-    let mut tx = pool.begin().await?;
+async fn write_all(conn: &mut AnyConnection, batch: &[Job]) -> Result<Vec<DoorId>> {
+    let mut tx = conn.begin().await?;
     let keys: Vec<&KeyRow> = batch.iter().filter_map(|j| j.record.key.as_ref()).collect();
     let certs: Vec<&CertRow> = batch.iter().map(|j| &j.record.cert).collect();
     let audits: Vec<&AuditRow> = batch.iter().map(|j| &j.record.audit).collect();
@@ -90,8 +118,8 @@ async fn write_one(tx: &mut crate::db::Tx<'_>, record: &IssuanceRecord) -> Resul
 }
 
 /// The careful path: each item in its own savepoint.
-async fn write_each(pool: &AnyPool, batch: &[Job]) -> Vec<Result<DoorId>> {
-    let mut tx = match pool.begin().await {
+async fn write_each(conn: &mut AnyConnection, batch: &[Job]) -> Vec<Result<DoorId>> {
+    let mut tx = match conn.begin().await {
         Ok(tx) => tx,
         Err(e) => return batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect(),
     };

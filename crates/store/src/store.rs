@@ -64,7 +64,9 @@ impl Store {
                         // FULL: an acknowledged write survives power loss, not only a crash.
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                                      PRAGMA cache_size = -16384; \
+                                      PRAGMA wal_autocheckpoint = 8192;",
                         )
                         .await?;
                     }
