@@ -191,10 +191,6 @@ const WEBHOOK_POLL: Duration = Duration::from_millis(500);
 /// How often stale CRLs are looked for (each is rebuilt once an hour) and expired sessions swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(300);
 
-/// mimalloc: under the sign load glibc's malloc and free took about a tenth of the samples.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
