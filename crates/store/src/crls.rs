@@ -196,28 +196,41 @@ pub(crate) async fn revocation_epoch<'e, E: Executor<'e, Database = Any>>(execut
         .ok_or(Error::NotFound)
 }
 
+/// A CA's revoked, unexpired certificates since `since`, by (revoked_at, serial). They come back
+/// as one aggregated text value: fetched row by row, each of a million rows crossed from the
+/// database's thread to the caller's on its own, which was most of a large CRL's build time.
 pub(crate) async fn revoked_for_ca<'e, E: Executor<'e, Database = Any>>(
     executor: E,
     ca_id: &str,
     since: i64,
     now: i64,
 ) -> Result<Vec<RevokedEntry>> {
-    let rows = sqlx::query(
-        "SELECT serial, revoked_at, revocation_reason FROM certificates \
-         WHERE issuer_ca_id = $1 AND revoked_at >= $2 AND not_after > $3 ORDER BY revoked_at, serial",
+    let all: Option<String> = sqlx::query_scalar(
+        "SELECT string_agg(serial || ',' || revoked_at || ',' || COALESCE(revocation_reason, ''), ';') \
+         FROM certificates WHERE issuer_ca_id = $1 AND revoked_at >= $2 AND not_after > $3",
     )
     .bind(ca_id)
     .bind(since)
     .bind(now)
-    .fetch_all(executor)
+    .fetch_one(executor)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(RevokedEntry {
-                serial: r.try_get("serial")?,
-                revoked_at: r.try_get("revoked_at")?,
-                reason: r.try_get::<Option<String>, _>("revocation_reason")?.unwrap_or_default(),
-            })
+    let mut entries = all
+        .as_deref()
+        .unwrap_or_default()
+        .split(';')
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            let mut fields = e.splitn(3, ',');
+            let (serial, at, reason) = (fields.next(), fields.next(), fields.next());
+            let revoked_at = at.and_then(|a| a.parse().ok());
+            match (serial, revoked_at, reason) {
+                (Some(serial), Some(revoked_at), Some(reason)) => {
+                    Ok(RevokedEntry { serial: serial.to_owned(), revoked_at, reason: reason.to_owned() })
+                }
+                _ => Err(Error::Db(sqlx::Error::Decode(format!("unreadable revocation entry {e:?}").into()))),
+            }
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    entries.sort_unstable_by(|a, b| (a.revoked_at, &a.serial).cmp(&(b.revoked_at, &b.serial)));
+    Ok(entries)
 }

@@ -24,6 +24,7 @@ const SQLITE: &[(i64, &str)] = &[
     (15, include_str!("../migrations/sqlite/0015_resource_metadata.sql")),
     (16, include_str!("../migrations/sqlite/0016_console.sql")),
     (17, include_str!("../migrations/sqlite/0017_vicals.sql")),
+    (18, include_str!("../migrations/sqlite/0018_crl_index.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -44,6 +45,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (15, include_str!("../migrations/postgres/0015_resource_metadata.sql")),
     (16, include_str!("../migrations/postgres/0016_console.sql")),
     (17, include_str!("../migrations/postgres/0017_vicals.sql")),
+    (18, include_str!("../migrations/postgres/0018_crl_index.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.
