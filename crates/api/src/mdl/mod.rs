@@ -2,6 +2,8 @@
 //! and x509-store.txt): services, KMS keys, ISO 18013-5 IACA and Document Signer issuance, and
 //! X.509 stores. Errors use the native shape.
 
+mod models;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -12,15 +14,19 @@ use certus_authority::{
     StoreWrite,
 };
 use certus_x509::IssuerAltName;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use utoipa::{IntoResponses, ToSchema};
+use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use crate::{AppState, BearerAuth};
+use models::{
+    CoseSign1, CsrIssued, Entries, EntryData, Errors, Issued, KmsKey, ServiceCreated, Signature, StoreEntry,
+    VicalPublished,
+};
 
 /// This door's own OpenAPI document (served at `/openapi/mdl.json`), from the handlers'
 /// annotations.
@@ -34,114 +40,6 @@ use crate::{AppState, BearerAuth};
           generic, csr, store_list, store_add, store_update, store_delete, store_ids, vical_publish, vical_latest)
 )]
 pub(crate) struct MdlDoc;
-
-/// The errors an operation of this door may answer, in the native shape (for the OpenAPI
-/// document only).
-#[derive(IntoResponses)]
-#[allow(dead_code)] // never built: `ApiError` answers, `ErrorBody` is its shape
-enum Errors {
-    #[response(status = 400, description = "Invalid input or refused by the ISO 18013-5 profile")]
-    BadRequest(ErrorBody),
-    #[response(status = 401, description = "No valid token")]
-    Unauthorized(ErrorBody),
-    #[response(status = 403, description = "Not allowed")]
-    Forbidden(ErrorBody),
-    #[response(status = 404, description = "No such service, key or entry")]
-    NotFound(ErrorBody),
-    #[response(status = 409, description = "Conflicts with what is stored")]
-    Conflict(ErrorBody),
-}
-
-/// A service made by `resource-api/services/create`.
-#[derive(Serialize, ToSchema)]
-struct ServiceCreated {
-    #[serde(rename = "_id")]
-    id: String,
-    #[serde(rename = "type")]
-    service_type: String,
-}
-
-/// A published VICAL.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct VicalPublished {
-    version_id_path: String,
-    #[serde(rename = "vicalIssueID")]
-    vical_issue_id: i64,
-    entry_count: usize,
-}
-
-/// A KMS key: its path and public JWK.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct KmsKey {
-    key_id_path: String,
-    #[schema(value_type = Object)]
-    public_key_jwk: Value,
-}
-
-/// A signature, base64url without padding.
-#[derive(Serialize, ToSchema)]
-struct Signature {
-    signature: String,
-}
-
-/// An issued IACA, Document Signer or generic certificate: its PEM, the request's
-/// `certificateData` with the validity actually given, and the store entries written.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct Issued {
-    #[serde(rename = "certificatePEM")]
-    certificate_pem: String,
-    #[schema(value_type = Object)]
-    certificate_data: Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stored_certificate_ids: Option<Vec<String>>,
-}
-
-/// A store entry's content.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct EntryData {
-    /// `base`, `iaca`, `vical-entry`, ….
-    #[serde(rename = "type")]
-    kind: String,
-    pem: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    complementary_metadata: Option<Value>,
-}
-
-/// A store entry.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct StoreEntry {
-    #[serde(rename = "_id")]
-    id: String,
-    data: EntryData,
-    updated_at: String,
-}
-
-/// A store's entries, or the one entry an entry path names.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-enum Entries {
-    All(Vec<StoreEntry>),
-    One(StoreEntry),
-}
-
-/// A CSR, PEM.
-#[derive(Serialize, ToSchema)]
-struct CsrIssued {
-    #[serde(rename = "csrPEM")]
-    csr_pem: String,
-}
-
-/// A COSE_Sign1 (the VICAL), as published.
-#[derive(ToSchema)]
-#[schema(value_type = String, format = Binary)]
-#[allow(dead_code)] // documentation only: the handler answers the bytes
-struct CoseSign1(Vec<u8>);
 
 /// Plain axum routes: a dotted target in the first segment does not fit the OpenAPI generator's
 /// path templates well, so this front door is documented in docs/decisions.md.
