@@ -114,6 +114,11 @@ def lint_wildcard(path):
 
 def check_certificate(acme, cert_pem_path, name, wildcard=False):
     """Chains to the test root under openssl verify and is pkilint-clean."""
+    text = Path(cert_pem_path).read_text()
+    try:
+        x509.load_pem_x509_certificates(text.encode())
+    except ValueError as e:
+        raise AssertionError(f"{cert_pem_path} holds no readable chain ({e}):\n{text}") from e
     r = openssl("verify", "-CAfile", acme["files"]["root"], "-untrusted", acme["files"]["int"], str(cert_pem_path))
     assert ": OK" in r.stdout
     leaf = acme["tmp"] / f"{name}.leaf.pem"
@@ -662,7 +667,9 @@ def test_profiles_directory_over_a_ca_and_profile(acme, responder):
             time.sleep(0.05)
         done = c.post(r.json()["finalize"], {"csr": b64(csr_der([ids[0]["value"]]))})
         assert done.status_code == 200, done.text
-        pem = c.post(done.json()["certificate"], None).text
+        got = c.post(done.json()["certificate"], None)
+        assert got.status_code == 200, (got.status_code, got.text)
+        pem = got.content.decode("ascii")
         cert = check_certificate(acme, write(acme["tmp"] / f"{profile}.pem", pem), f"prof-{profile}")
         days = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
         eku = list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
