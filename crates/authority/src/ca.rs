@@ -10,7 +10,7 @@ use time::Duration;
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::pipeline::{AuditIntent, Order, Signer, Template};
-use crate::{Authority, generate_key, new_id};
+use crate::{Authority, generate_key, new_id, new_ordered_id};
 
 /// A CA to create.
 #[derive(Debug, Clone, Default)]
@@ -416,7 +416,7 @@ pub(crate) fn held_ca_rows(
         profile_id: None,
     };
     let cert = certus_store::CertRow {
-        id: new_id("cert"),
+        id: new_ordered_id("cert"),
         tenant_id: tenant_id.to_owned(),
         issuer_ca_id: None,
         serial,

@@ -8,7 +8,7 @@ use certus_x509::{RevocationReason, certs_from_pem, parse_certificate, parse_ser
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
 use crate::policy::parse_duration;
-use crate::{Authority, new_id, serial_key};
+use crate::{Authority, new_ordered_id, serial_key};
 
 /// A certificate of the inventory.
 pub type CertView = CertRow;
@@ -180,7 +180,7 @@ impl Authority {
         let mut sans = info.dns_names.clone();
         sans.extend(info.ip_addresses.iter().map(|ip| ip.to_string()));
         let row = CertRow {
-            id: new_id("cert"),
+            id: new_ordered_id("cert"),
             tenant_id: caller.tenant_id.clone(),
             issuer_ca_id: issuer.map(|ca| ca.id),
             serial: serial_key(&info.serial),

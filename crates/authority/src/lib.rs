@@ -345,6 +345,15 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", hex::encode(bytes))
 }
 
+/// `prefix_` + the time in milliseconds (12 hex characters) + 16 random hex characters: ids made
+/// later sort later, so an index on them is written at its end rather than at a random page
+/// (certificates: one index write fewer per issuance on a random page).
+pub fn new_ordered_id(prefix: &str) -> String {
+    let millis = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    let bytes: [u8; 8] = certus_kms::random_bytes();
+    format!("{prefix}_{:012x}{}", millis.clamp(0, 0xffff_ffff_ffff), hex::encode(bytes))
+}
+
 /// A random (version 4) UUID in its usual text form, for ids the mDL API documents as UUIDs.
 pub fn new_uuid() -> String {
     let mut b: [u8; 16] = certus_kms::random_bytes();

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use crate::auth::Caller;
 use crate::error::{Error, Result};
-use crate::{Authority, new_id, serial_key, signing};
+use crate::{Authority, new_ordered_id, serial_key, signing};
 
 /// What to certify, as the door's policy planned it. The serial is the pipeline's to set.
 pub(crate) enum Template {
@@ -210,7 +210,7 @@ impl Authority {
             ca
         });
         let cert = CertRow {
-            id: new_id("cert"),
+            id: new_ordered_id("cert"),
             tenant_id: caller.tenant_id.clone(),
             issuer_ca_id,
             serial,

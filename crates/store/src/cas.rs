@@ -19,11 +19,15 @@ impl Store {
     }
 
     /// Certificates this CA has signed (an index range count; only for views, not hot paths).
+    /// They live in the CA's tenant, which leads the (tenant, issuer, ...) index.
     pub async fn count_issued(&self, ca_id: &str) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM certificates WHERE issuer_ca_id = $1")
-            .bind(ca_id)
-            .fetch_one(self.pool())
-            .await?)
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM certificates \
+             WHERE tenant_id = (SELECT tenant_id FROM cas WHERE id = $1) AND issuer_ca_id = $1",
+        )
+        .bind(ca_id)
+        .fetch_one(self.pool())
+        .await?)
     }
 
     /// How many CAs exist.

@@ -48,9 +48,11 @@ impl Store {
         .transpose()
     }
 
-    /// Certificates of the tenant with this serial (normally one; imports may collide).
+    /// Certificates of the tenant with this serial (normally one; imports may collide). The sort
+    /// key is an expression so that SQLite finds the rows by serial, not by walking the tenant
+    /// in `created_at` order.
     pub async fn certificates_by_serial(&self, tenant_id: &str, serial: &str) -> Result<Vec<CertRow>> {
-        let rows = sqlx::query(sql!("{CERT_COLUMNS} WHERE tenant_id = $1 AND serial = $2 ORDER BY created_at"))
+        let rows = sqlx::query(sql!("{CERT_COLUMNS} WHERE tenant_id = $1 AND serial = $2 ORDER BY created_at + 0"))
             .bind(tenant_id)
             .bind(serial)
             .fetch_all(self.pool())

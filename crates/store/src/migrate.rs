@@ -25,6 +25,7 @@ const SQLITE: &[(i64, &str)] = &[
     (16, include_str!("../migrations/sqlite/0016_console.sql")),
     (17, include_str!("../migrations/sqlite/0017_vicals.sql")),
     (18, include_str!("../migrations/sqlite/0018_crl_index.sql")),
+    (19, include_str!("../migrations/sqlite/0019_serial_index.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -46,6 +47,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (16, include_str!("../migrations/postgres/0016_console.sql")),
     (17, include_str!("../migrations/postgres/0017_vicals.sql")),
     (18, include_str!("../migrations/postgres/0018_crl_index.sql")),
+    (19, include_str!("../migrations/postgres/0019_serial_index.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.
