@@ -58,6 +58,10 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
             .acquire_timeout(Duration::from_secs(30))
+            // A pooled connection is pinged before each use to find one the server dropped; a
+            // SQLite connection is a file handle that cannot go stale, and the ping is a round
+            // trip to its worker thread on every query (half the work of an OCSP lookup).
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
