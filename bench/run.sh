@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Certus benchmark: builds release, starts Certus on the embedded default (SQLite), and measures
-# it side by side with cfssl serve and the openssl speed ceiling on this machine. Prints a
+# it side by side with cfssl serve (sign, newcert) and the openssl speed ceiling on this machine;
+# the sign load also runs against a second Certus on a throwaway local PostgreSQL. Prints a
 # markdown table; writes it to bench/results/latest.md.
 #   DURATION (seconds per load run, default 10), CONNECTIONS (default 32), ROWS (default 1000000)
 set -euo pipefail
@@ -19,7 +20,8 @@ if ((${#need[@]})); then
 fi
 cargo build --release -q -p certus
 
-WORK=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+WORK=$(mktemp -d); PG_DIR=""
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -z "$PG_DIR" ] || scripts/postgres-temp.sh stop "$PG_DIR"; rm -rf "$WORK"' EXIT
 TOKEN=bench-bootstrap-token-0123456789; export TOKEN
 PORT=18180; URL="http://127.0.0.1:$PORT"
 start_certus() {
@@ -30,7 +32,16 @@ start_certus() {
     echo "certus did not start" >&2; cat "$WORK/certus.log" >&2; exit 1
 }
 stop_certus() { kill -TERM "$CERTUS_PID"; wait "$CERTUS_PID" || true; }
-api() { curl -sf -X "$1" "$URL$2" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" ${3:+-d "$3"}; }
+api() {  # METHOD PATH [BODY], against $API_URL (default: the SQLite instance)
+    curl -sf -X "$1" "${API_URL:-$URL}$2" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" ${3:+-d "$3"}
+}
+bench_ca() {  # a P-256 root, an issuing CA under it and the role "bench"; prints the issuing CA's id
+    local root int
+    root=$(api POST /v1/pki/ca '{"name":"bench-root","common_name":"Bench Root","ca_type":"root","key_type":"ec","key_size":256}' | jq -r .id)
+    int=$(api POST /v1/pki/ca '{"name":"bench-int","common_name":"Bench Issuing CA","ca_type":"intermediate","parent_ca_id":"'"$root"'","key_type":"ec","key_size":256}' | jq -r .id)
+    api POST /v1/pki/roles '{"name":"bench","ca_id":"'"$int"'","allowed_domains":["bench.test"],"allow_subdomains":true,"key_type":"ec","key_bits":256}' >/dev/null
+    echo "$int"
+}
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 # wrk → "rps p50 p99 failed"
 load() {
@@ -50,9 +61,7 @@ peak_rss_during() {  # samples VmRSS of $1 while the command runs; prints "outpu
 echo "== starting Certus and cfssl" >&2
 start_certus
 IDLE_RSS=$(rss_mb "$CERTUS_PID")
-ROOT=$(api POST /v1/pki/ca '{"name":"bench-root","common_name":"Bench Root","ca_type":"root","key_type":"ec","key_size":256}' | jq -r .id)
-INT=$(api POST /v1/pki/ca '{"name":"bench-int","common_name":"Bench Issuing CA","ca_type":"intermediate","parent_ca_id":"'"$ROOT"'","key_type":"ec","key_size":256}' | jq -r .id)
-api POST /v1/pki/roles '{"name":"bench","ca_id":"'"$INT"'","allowed_domains":["bench.test"],"allow_subdomains":true,"key_type":"ec","key_bits":256}' >/dev/null
+INT=$(bench_ca)
 api POST /v1/pki/roles '{"name":"bench-rsa","ca_id":"'"$INT"'","allowed_domains":["bench.test"],"allow_subdomains":true,"key_type":"rsa","key_bits":2048}' >/dev/null
 
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/leaf.key" \
@@ -60,6 +69,7 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WO
 jq -n --rawfile csr "$WORK/leaf.csr" '{csr_pem: $csr, ttl: "24h"}' > "$WORK/sign.json"
 jq -n --rawfile csr "$WORK/leaf.csr" '{certificate_request: $csr}' > "$WORK/cfssl.json"
 echo '{"common_name":"svc.bench.test"}' > "$WORK/issue.json"
+echo '{"request":{"CN":"svc.bench.test","hosts":["svc.bench.test"],"key":{"algo":"ecdsa","size":256}}}' > "$WORK/cfssl-newcert.json"
 
 # cfssl serve with its own P-256 CA, signing the same CSR (it stores nothing).
 openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/cfssl-ca.key"
@@ -75,6 +85,21 @@ read -r CF_RPS CF_P50 CF_P99 CF_FAIL < <(BODY_FILE="$WORK/cfssl.json" TOKEN="" l
 echo "== issue" >&2
 read -r ISS_RPS ISS_P50 ISS_P99 ISS_FAIL < <(BODY_FILE="$WORK/issue.json" load post.lua "$URL/v1/pki/issue/bench")
 read -r RSA_RPS RSA_P50 RSA_P99 RSA_FAIL < <(BODY_FILE="$WORK/issue.json" load post.lua "$URL/v1/pki/issue/bench-rsa" 8)
+read -r CFN_RPS CFN_P50 CFN_P99 CFN_FAIL < <(BODY_FILE="$WORK/cfssl-newcert.json" TOKEN="" \
+    load post.lua "http://127.0.0.1:18181/api/v1/cfssl/newcert")
+
+echo "== sign CSR on PostgreSQL" >&2
+# The same CSR load against a second Certus on a throwaway local PostgreSQL (fsync on).
+read -r PG_DIR PG_URL < <(scripts/postgres-temp.sh)
+PG_API="http://127.0.0.1:18182"
+CERTUS_BOOTSTRAP_TOKEN=$TOKEN RUST_LOG=warn ./target/release/certus serve --listen 127.0.0.1:18182 \
+    --data-dir "$WORK/pg-node" --database-url "$PG_URL/postgres" > "$WORK/certus-pg.log" 2>&1 &
+PG_CERTUS_PID=$!
+for _ in $(seq 100); do curl -sf "$PG_API/v1/health" >/dev/null && break; sleep 0.1; done
+API_URL=$PG_API bench_ca > /dev/null
+read -r PGS_RPS PGS_P50 PGS_P99 PGS_FAIL < <(BODY_FILE="$WORK/sign.json" load post.lua "$PG_API/v1/pki/sign/bench")
+kill -TERM "$PG_CERTUS_PID"; wait "$PG_CERTUS_PID" || true
+scripts/postgres-temp.sh stop "$PG_DIR"; PG_DIR=""
 
 echo "== OCSP" >&2
 api POST /v1/pki/issue/bench '{"common_name":"ocsp.bench.test"}' > "$WORK/ocsp-leaf.json"
@@ -126,7 +151,8 @@ echo "| measure | Certus | peer | ratio |"
 echo "|---|---|---|---|"
 echo "| sign P-256 CSR, stored (req/s) | $SIGN_RPS (p99 ${SIGN_P99} ms) | cfssl serve $CF_RPS (p99 ${CF_P99} ms), stores nothing | $(ratio "$SIGN_RPS" "$CF_RPS")× cfssl |"
 echo "| sign P-256 CSR vs crypto ceiling | $SIGN_RPS | openssl verify+sign $(printf %.0f "$CEILING")/s | $(ratio "$SIGN_RPS" "$CEILING") of ceiling |"
-echo "| issue, server key P-256 (req/s) | $ISS_RPS (p99 ${ISS_P99} ms) | | |"
+echo "| sign P-256 CSR, stored in local PostgreSQL (req/s) | $PGS_RPS (p99 ${PGS_P99} ms) | cfssl serve $CF_RPS | $(ratio "$PGS_RPS" "$CF_RPS")× cfssl |"
+echo "| issue, server key P-256 (req/s) | $ISS_RPS (p99 ${ISS_P99} ms) | cfssl newcert $CFN_RPS (p99 ${CFN_P99} ms) | $(ratio "$ISS_RPS" "$CFN_RPS")× cfssl |"
 echo "| issue, server key RSA-2048 (req/s) | $RSA_RPS (p99 ${RSA_P99} ms) | | |"
 echo "| OCSP GET, cacheable (resp/s) | $OCSP_RPS (p99 ${OCSP_P99} ms) | openssl sign $(printf %.0f "$SSL_SIGN")/s | $(ratio "$OCSP_RPS" "$SSL_SIGN") of sign ceiling |"
 echo "| OCSP POST with nonce, signed each time (resp/s) | $OCSPN_RPS (p99 ${OCSPN_P99} ms) | openssl sign $(printf %.0f "$SSL_SIGN")/s | $(ratio "$OCSPN_RPS" "$SSL_SIGN") of sign ceiling |"
@@ -137,7 +163,7 @@ echo "| console search by name prefix over $ROWS certificates | p50 ${SEARCH_P50
 echo "| RSS idle / peak under sign load (MB) | $IDLE_RSS / $LOAD_RSS | | |"
 echo "| openssl speed ecdsap256, $THREADS processes | sign $SSL_SIGN/s, verify $SSL_VERIFY/s | | |"
 echo
-echo "Failed requests: sign $SIGN_FAIL, cfssl $CF_FAIL, issue $ISS_FAIL, issue-rsa $RSA_FAIL, ocsp $OCSP_FAIL, ocsp-nonce $OCSPN_FAIL, list $LIST_FAIL, search $SEARCH_FAIL"
+echo "Failed requests: sign $SIGN_FAIL, cfssl $CF_FAIL, sign-pg $PGS_FAIL, issue $ISS_FAIL, cfssl-newcert $CFN_FAIL, issue-rsa $RSA_FAIL, ocsp $OCSP_FAIL, ocsp-nonce $OCSPN_FAIL, list $LIST_FAIL, search $SEARCH_FAIL"
 } | tee "$BENCH_DIR/results/latest.md"
 kill $CFSSL_PID 2>/dev/null || true
 stop_certus
