@@ -206,3 +206,43 @@ def test_each_webhook_delivery_goes_out_from_one_node(tmp):
         receiver.close()
         for n in nodes:
             n.stop()
+
+
+def test_a_revocation_on_one_node_shows_at_once_in_the_others_ocsp(tmp):
+    """Node B answers OCSP for a certificate (with a nonce, and without: both cached there),
+    node A revokes it, and B's very next answers say revoked: its caches follow the CA's
+    revocation epoch in the shared database."""
+    kek = tmp / "kek"
+    kek.write_text("ef" * 32)
+    url = database_for(tmp / "shared")
+    nodes = []
+    for i in range(2):
+        srv = Server(tmp / f"n{i}", env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN, "CERTUS_KEK_FILE": str(kek)})
+        srv.env["CERTUS_DATABASE_URL"] = url
+        nodes.append(srv.start())
+    try:
+        a, b = (Client(n.url, BOOTSTRAP_TOKEN) for n in nodes)
+        root = a.ok("post", "/v1/pki/ca", 201, json={"name": "r", "common_name": "Root", "ca_type": "root", "key_type": "ec"})
+        inter = a.ok("post", "/v1/pki/ca", 201, json={"name": "i", "common_name": "Issuing", "ca_type": "intermediate",
+                                                      "parent_ca_id": root["id"], "key_type": "ec"})
+        a.ok("post", "/v1/pki/roles", 201, json={"name": "w", "ca_id": inter["id"], "allowed_domains": ["example.test"],
+                                                 "allow_subdomains": True, "key_type": "ec"})
+        cert = a.ok("post", "/v1/pki/issue/w", 201, json={"common_name": "o.example.test"})
+        leaf, issuer = tmp / "leaf.pem", tmp / "int.pem"
+        leaf.write_text(cert["certificate"])
+        issuer.write_text(cert["ca_chain"][0])
+
+        def status_on_b(*extra):
+            r = openssl("ocsp", "-issuer", str(issuer), "-cert", str(leaf), "-url", nodes[1].url + "/ocsp",
+                        "-noverify", *extra)
+            return r.stdout
+
+        for _ in range(2):  # the second round is answered from B's caches
+            assert f"{leaf}: good" in status_on_b()
+            assert f"{leaf}: good" in status_on_b("-no_nonce")
+        a.ok("post", "/v1/pki/revoke", json={"serial_number": cert["serial_number"], "reason": "key_compromise"})
+        assert f"{leaf}: revoked" in status_on_b()
+        assert f"{leaf}: revoked" in status_on_b("-no_nonce")
+    finally:
+        for n in nodes:
+            n.stop()

@@ -1,7 +1,8 @@
 //! The OCSP responder (RFC 6960): maps CertIDs to the issuing CA, answers good / revoked /
 //! unknown from the store, and signs with a delegated responder certificate that Certus issues
-//! and renews itself (or with the CA key). Responses without a nonce are cached until the CA's
-//! revocation epoch (kept in the database, so every node sees it) changes.
+//! and renews itself (or with the CA key). Responses without a nonce, and the good or revoked
+//! status of each serial (for requests with one), are cached until the CA's revocation epoch
+//! (kept in the database, so every node sees it) changes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -65,6 +66,14 @@ struct Cached {
     expires: i64,
 }
 
+/// A serial's status as of a revocation epoch. Only good and revoked are kept: an unknown
+/// serial may be issued in the next moment without the epoch changing.
+struct CachedStatus {
+    status: OcspStatus,
+    epoch: i64,
+    expires: i64,
+}
+
 type IssuerKey = (CertIdHash, Vec<u8>, Vec<u8>);
 
 #[derive(Default)]
@@ -74,6 +83,8 @@ pub(crate) struct OcspState {
     issuers: RwLock<(HashMap<IssuerKey, String>, i64)>,
     signers: RwLock<HashMap<String, Arc<Signer>>>,
     responses: Mutex<HashMap<Vec<u8>, Cached>>,
+    /// (CA id, serial) → status, for requests with a nonce (signed each time, never cached whole).
+    statuses: Mutex<HashMap<(String, Vec<u8>), CachedStatus>>,
 }
 
 impl OcspState {
@@ -147,15 +158,7 @@ impl Authority {
         }
         let mut answers = Vec::with_capacity(query.items.len());
         for item in &query.items {
-            let status = match self.store.serial_status(ca_id, &serial_key(&item.serial)).await? {
-                SerialStatus::Unknown => OcspStatus::Unknown,
-                SerialStatus::Good => OcspStatus::Good,
-                SerialStatus::Revoked { at, reason } => OcspStatus::Revoked {
-                    at: from_secs(at),
-                    reason: RevocationReason::from_name(&reason).unwrap_or(RevocationReason::Unspecified),
-                },
-            };
-            answers.push((item.clone(), status));
+            answers.push((item.clone(), self.serial_status(ca_id, &item.serial, epoch, now.unix_timestamp()).await?));
         }
         let signer = self.ocsp_signer(ca_id).await?;
         let nonce = query.nonce.clone();
@@ -181,6 +184,32 @@ impl Authority {
             cache.insert(request.to_vec(), Cached { der: der.clone(), ca_id: ca_id.to_owned(), epoch, expires });
         }
         Ok(OcspReply { der, max_age: cacheable.then_some(CACHE_SECS) })
+    }
+
+    /// A serial's status: from the cache while the CA's revocation epoch is the one just read,
+    /// else from the store.
+    async fn serial_status(&self, ca_id: &str, serial: &[u8], epoch: i64, now: i64) -> Result<OcspStatus> {
+        let key = (ca_id.to_owned(), serial.to_vec());
+        if let Some(hit) = self.ocsp.statuses.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
+            && hit.epoch == epoch
+            && hit.expires > now
+        {
+            return Ok(hit.status);
+        }
+        let status = match self.store.serial_status(ca_id, &serial_key(serial)).await? {
+            SerialStatus::Unknown => return Ok(OcspStatus::Unknown),
+            SerialStatus::Good => OcspStatus::Good,
+            SerialStatus::Revoked { at, reason } => OcspStatus::Revoked {
+                at: from_secs(at),
+                reason: RevocationReason::from_name(&reason).unwrap_or(RevocationReason::Unspecified),
+            },
+        };
+        let mut cache = self.ocsp.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_MAX_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, CachedStatus { status, epoch, expires: now + CACHE_SECS });
+        Ok(status)
     }
 
     /// The CA whose name and key hash to these values. On a miss the index is rebuilt only if
