@@ -118,17 +118,23 @@ def test_three_nodes_one_database(tmp):
             n.stop()
 
 
-def test_login_limit_is_shared_by_nodes(tmp):
-    """The /api/v1 login limit (5 a minute per client address by default) counts attempts made
-    through any node: three on one node and two on another use it up for both."""
+def two_nodes(tmp, kek_hex):
+    """Two started nodes sharing one KEK and one PostgreSQL database."""
     kek = tmp / "kek"
-    kek.write_text("cd" * 32)
+    kek.write_text(kek_hex * 32)
     url = database_for(tmp / "shared")
     nodes = []
     for i in range(2):
         srv = Server(tmp / f"n{i}", env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN, "CERTUS_KEK_FILE": str(kek)})
         srv.env["CERTUS_DATABASE_URL"] = url
         nodes.append(srv.start())
+    return nodes
+
+
+def test_login_limit_is_shared_by_nodes(tmp):
+    """The /api/v1 login limit (5 a minute per client address by default) counts attempts made
+    through any node: three on one node and two on another use it up for both."""
+    nodes = two_nodes(tmp, "cd")
     try:
         login = lambda node: requests.post(f"{node.url}/api/v1/auth/token",
                                            data={"username": "nobody", "password": "wrong password"}).status_code
@@ -212,14 +218,7 @@ def test_a_revocation_on_one_node_shows_at_once_in_the_others_ocsp(tmp):
     """Node B answers OCSP for a certificate (with a nonce, and without: both cached there),
     node A revokes it, and B's very next answers say revoked: its caches follow the CA's
     revocation epoch in the shared database."""
-    kek = tmp / "kek"
-    kek.write_text("ef" * 32)
-    url = database_for(tmp / "shared")
-    nodes = []
-    for i in range(2):
-        srv = Server(tmp / f"n{i}", env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN, "CERTUS_KEK_FILE": str(kek)})
-        srv.env["CERTUS_DATABASE_URL"] = url
-        nodes.append(srv.start())
+    nodes = two_nodes(tmp, "ef")
     try:
         a, b = (Client(n.url, BOOTSTRAP_TOKEN) for n in nodes)
         root = a.ok("post", "/v1/pki/ca", 201, json={"name": "r", "common_name": "Root", "ca_type": "root", "key_type": "ec"})
