@@ -1,5 +1,6 @@
 -- Shared by the wrk scripts: count non-2xx answers and print throughput and latency.
-local failed = 0
+-- `failed` is a global: the main state reads each thread's copy with get(), which sees no locals.
+failed = 0
 local threads = {}
 
 function setup(thread)
