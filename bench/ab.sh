@@ -25,7 +25,8 @@ round() {  # binary → requests per second
     int=$(api POST /v1/pki/ca '{"name":"i","common_name":"Bench CA","ca_type":"intermediate","parent_ca_id":"'"$root"'","key_type":"ec","key_size":256}' | jq -r .id)
     api POST /v1/pki/roles '{"name":"bench","ca_id":"'"$int"'","allowed_domains":["bench.test"],"allow_subdomains":true,"key_type":"ec","key_bits":256}' >/dev/null
     BODY_FILE="$WORK/sign.json" wrk -t"$(nproc)" -c"$CONNECTIONS" -d"${DURATION}s" -s "$BENCH_DIR/post.lua" \
-        "$URL/v1/pki/sign/bench" | awk '/^RESULT/ {for (i=2;i<=NF;i++) {split($i,kv,"="); if (kv[1]=="rps") print kv[2]}}'
+        "$URL/v1/pki/sign/bench" | awk '/^RESULT/ {for (i=2;i<=NF;i++) {split($i,kv,"="); v[kv[1]]=kv[2]}
+            print v["rps"] (v["failed"] > 0 ? " (" v["failed"] " failed)" : "")}'
     kill -TERM "$pid"; wait "$pid" || true
 }
 

@@ -5,8 +5,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::db::Tx;
+use crate::db::{Sql, Tx};
 use crate::error::{Error, Result, conflict_on_unique, found};
+use crate::exec::Exec;
 use crate::records::AuditRow;
 use crate::store::Store;
 
@@ -591,15 +592,13 @@ async fn settle_order(tx: &mut Tx<'_>, order_id: &str, error_json: Option<&str>)
 
 /// Records a finalized order's certificate (in the issuance's transaction): the order must
 /// still be `processing`.
-pub(crate) async fn complete_order(tx: &mut Tx<'_>, order_id: &str, certificate_id: &str) -> Result<()> {
-    let done = sqlx::query(
+pub(crate) async fn complete_order(tx: &mut impl Exec, order_id: &str, certificate_id: &str) -> Result<()> {
+    let sql = Sql::new(
         "UPDATE acme_orders SET status = 'valid', certificate_id = $1 WHERE id = $2 AND status = 'processing'",
     )
-    .bind(certificate_id)
-    .bind(order_id)
-    .execute(&mut **tx)
-    .await?;
-    if done.rows_affected() != 1 {
+    .arg(certificate_id)
+    .arg(order_id);
+    if tx.run(sql).await? != 1 {
         return Err(Error::Changed("the order was finalized or changed concurrently".into()));
     }
     Ok(())

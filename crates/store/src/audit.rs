@@ -4,8 +4,9 @@
 
 use sqlx::{AnyPool, Row};
 
-use crate::db::{Sql, Tx};
+use crate::db::Sql;
 use crate::error::Result;
+use crate::exec::Exec;
 use crate::records::AuditRow;
 
 /// The hash of one entry: its fields length-prefixed (so no field can bleed into the next),
@@ -36,37 +37,36 @@ fn hex_encode(bytes: &[u8]) -> String {
 
 /// Appends entries to the chain inside `tx`. Taking the head with an UPDATE first locks it, so
 /// concurrent writers (on any node) extend the chain one after another.
-pub(crate) async fn append(tx: &mut Tx<'_>, entries: &[&AuditRow]) -> Result<()> {
+pub(crate) async fn append<E: Exec>(tx: &mut E, entries: &[&AuditRow]) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
-        .bind(entries.len() as i64)
-        .fetch_one(&mut **tx)
-        .await?;
-    let last: i64 = head.try_get("seq")?;
-    let mut prev: String = head.try_get("hash")?;
+    let head =
+        Sql::new("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash").arg(entries.len() as i64);
+    let (last, mut prev): (i64, String) = tx.fetch_one(head).await?;
     let mut rows = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
         let seq = last - entries.len() as i64 + 1 + i as i64;
         let hash = entry_hash(&prev, seq, e);
         rows.push((*e, seq, std::mem::replace(&mut prev, hash.clone()), hash));
     }
-    let mut sql =
-        Sql::new("INSERT INTO audit_log (at, tenant_id, actor, action, resource, detail, seq, prev_hash, hash)");
-    sql.values(&rows, |row, (e, seq, prev_hash, hash)| {
-        row.bind(e.at)
-            .bind(e.tenant_id.clone())
-            .bind(e.actor.clone())
-            .bind(e.action.clone())
-            .bind(e.resource.clone())
-            .bind(e.detail.clone())
-            .bind(*seq)
-            .bind(prev_hash.clone())
-            .bind(hash.clone());
-    });
-    sql.build().execute(&mut **tx).await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(prev).execute(&mut **tx).await?;
+    for chunk in rows.chunks(E::ROWS_PER_INSERT) {
+        let mut sql =
+            Sql::new("INSERT INTO audit_log (at, tenant_id, actor, action, resource, detail, seq, prev_hash, hash)");
+        sql.values(chunk, |row, (e, seq, prev_hash, hash)| {
+            row.bind(e.at)
+                .bind(&e.tenant_id)
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.resource)
+                .bind(&e.detail)
+                .bind(*seq)
+                .bind(prev_hash)
+                .bind(hash);
+        });
+        tx.run(sql).await?;
+    }
+    tx.run(Sql::new("UPDATE audit_head SET hash = $1 WHERE id = 1").arg(prev)).await?;
     Ok(())
 }
 
@@ -165,11 +165,6 @@ impl crate::store::Store {
     }
 }
 
-pub(crate) async fn insert_audit(tx: &mut Tx<'_>, entry: &AuditRow) -> Result<()> {
-    insert_audits(tx, &[entry]).await
-}
-
-/// Appends audit entries to the hash chain.
-pub(crate) async fn insert_audits(tx: &mut Tx<'_>, entries: &[&AuditRow]) -> Result<()> {
-    crate::audit::append(tx, entries).await
+pub(crate) async fn insert_audit(tx: &mut impl Exec, entry: &AuditRow) -> Result<()> {
+    append(tx, &[entry]).await
 }

@@ -5,8 +5,9 @@ use sqlx::any::AnyRow;
 
 use crate::audit::insert_audit;
 use crate::certificates::insert_certificate;
-use crate::db::{Sql, Tx, flag};
+use crate::db::{Sql, flag};
 use crate::error::{Error, Result, conflict_on_unique, found};
+use crate::exec::Exec;
 use crate::keys::insert_key;
 use crate::records::*;
 use crate::store::Store;
@@ -138,31 +139,29 @@ pub(crate) fn ca_row(r: &AnyRow) -> Result<CaRow> {
 }
 
 /// Writes the CA row of a new CA (its key is written before, its certificate after).
-pub(crate) async fn insert_ca_row(tx: &mut Tx<'_>, ca: &CaRow) -> Result<()> {
-    sqlx::query(
+pub(crate) async fn insert_ca_row(tx: &mut impl Exec, ca: &CaRow) -> Result<()> {
+    let sql = Sql::new(
         "INSERT INTO cas (id, tenant_id, name, common_name, ca_type, parent_ca_id, key_id, key_type, key_size, \
              cert_der, serial, valid_from, valid_until, is_active, created_at, profile_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
-    .bind(&ca.id)
-    .bind(&ca.tenant_id)
-    .bind(&ca.name)
-    .bind(&ca.common_name)
-    .bind(&ca.ca_type)
-    .bind(&ca.parent_ca_id)
-    .bind(&ca.key_id)
-    .bind(&ca.key_type)
-    .bind(ca.key_size)
-    .bind(&ca.cert_der)
-    .bind(&ca.serial)
-    .bind(ca.valid_from)
-    .bind(ca.valid_until)
-    .bind(ca.is_active as i64)
-    .bind(ca.created_at)
-    .bind(&ca.profile_id)
-    .execute(&mut **tx)
-    .await
-    .map_err(conflict_on_unique("a CA with this name"))?;
+    .arg(&ca.id)
+    .arg(&ca.tenant_id)
+    .arg(&ca.name)
+    .arg(&ca.common_name)
+    .arg(&ca.ca_type)
+    .arg(&ca.parent_ca_id)
+    .arg(&ca.key_id)
+    .arg(&ca.key_type)
+    .arg(ca.key_size)
+    .arg(&ca.cert_der)
+    .arg(&ca.serial)
+    .arg(ca.valid_from)
+    .arg(ca.valid_until)
+    .arg(ca.is_active)
+    .arg(ca.created_at)
+    .arg(&ca.profile_id);
+    tx.run(sql).await.map_err(conflict_on_unique("a CA with this name"))?;
     Ok(())
 }
 

@@ -3,9 +3,10 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::crls::revocation_epoch;
+use crate::crls::REVOCATION_EPOCH;
 use crate::db::{Sql, Tx, join, split};
 use crate::error::{Error, Result, conflict_on_unique};
+use crate::exec::Exec;
 use crate::keys::insert_key;
 use crate::records::*;
 use crate::store::Store;
@@ -185,26 +186,20 @@ impl Store {
 
     /// Changes whenever a certificate of the CA is revoked.
     pub async fn revocation_epoch(&self, ca_id: &str) -> Result<i64> {
-        revocation_epoch(self.pool(), ca_id).await
+        self.read_row(Sql::new(REVOCATION_EPOCH).arg(ca_id)).await?.ok_or(Error::NotFound)
     }
 
     /// Good, revoked or unknown, for the OCSP responder.
     pub async fn serial_status(&self, issuer_ca_id: &str, serial: &str) -> Result<SerialStatus> {
-        let row = sqlx::query(
-            "SELECT revoked_at, revocation_reason FROM certificates WHERE issuer_ca_id = $1 AND serial = $2",
-        )
-        .bind(issuer_ca_id)
-        .bind(serial)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(match row {
+        let sql =
+            Sql::new("SELECT revoked_at, revocation_reason FROM certificates WHERE issuer_ca_id = $1 AND serial = $2")
+                .arg(issuer_ca_id)
+                .arg(serial);
+        Ok(match self.read_row::<(Option<i64>, Option<String>)>(sql).await? {
             None => SerialStatus::Unknown,
-            Some(r) => match r.try_get::<Option<i64>, _>("revoked_at")? {
+            Some((revoked_at, reason)) => match revoked_at {
                 None => SerialStatus::Good,
-                Some(at) => SerialStatus::Revoked {
-                    at,
-                    reason: r.try_get::<Option<String>, _>("revocation_reason")?.unwrap_or_default(),
-                },
+                Some(at) => SerialStatus::Revoked { at, reason: reason.unwrap_or_default() },
             },
         })
     }
@@ -265,38 +260,37 @@ impl Store {
     }
 }
 
-pub(crate) async fn insert_certificate(tx: &mut Tx<'_>, c: &CertRow) -> Result<()> {
+pub(crate) async fn insert_certificate(tx: &mut impl Exec, c: &CertRow) -> Result<()> {
     insert_certificates(tx, &[c]).await
 }
 
 /// One multi-row INSERT for any number of certificates.
-pub(crate) async fn insert_certificates(tx: &mut Tx<'_>, certs: &[&CertRow]) -> Result<()> {
-    if certs.is_empty() {
-        return Ok(());
+pub(crate) async fn insert_certificates<E: Exec>(tx: &mut E, certs: &[&CertRow]) -> Result<()> {
+    for chunk in certs.chunks(E::ROWS_PER_INSERT) {
+        let mut sql = Sql::new(
+            "INSERT INTO certificates (id, tenant_id, issuer_ca_id, serial, common_name, sans, not_before, \
+             not_after, cert_der, chain_pem, key_id, role_name, source, revoked_at, revocation_reason, created_at)",
+        );
+        sql.values(chunk, |row, c| {
+            row.bind(&c.id)
+                .bind(&c.tenant_id)
+                .bind(&c.issuer_ca_id)
+                .bind(&c.serial)
+                .bind(&c.common_name)
+                .bind(join(&c.sans))
+                .bind(c.not_before)
+                .bind(c.not_after)
+                .bind(&c.cert_der)
+                .bind(&c.chain_pem)
+                .bind(&c.key_id)
+                .bind(&c.role_name)
+                .bind(&c.source)
+                .bind(c.revoked_at)
+                .bind(&c.revocation_reason)
+                .bind(c.created_at);
+        });
+        tx.run(sql).await.map_err(conflict_on_unique("a certificate with this issuer and serial"))?;
     }
-    let mut sql = Sql::new(
-        "INSERT INTO certificates (id, tenant_id, issuer_ca_id, serial, common_name, sans, not_before, not_after, \
-         cert_der, chain_pem, key_id, role_name, source, revoked_at, revocation_reason, created_at)",
-    );
-    sql.values(certs, |row, c| {
-        row.bind(c.id.clone())
-            .bind(c.tenant_id.clone())
-            .bind(c.issuer_ca_id.clone())
-            .bind(c.serial.clone())
-            .bind(c.common_name.clone())
-            .bind(join(&c.sans))
-            .bind(c.not_before)
-            .bind(c.not_after)
-            .bind(c.cert_der.clone())
-            .bind(c.chain_pem.clone())
-            .bind(c.key_id.clone())
-            .bind(c.role_name.clone())
-            .bind(c.source.clone())
-            .bind(c.revoked_at)
-            .bind(c.revocation_reason.clone())
-            .bind(c.created_at);
-    });
-    sql.build().execute(&mut **tx).await.map_err(conflict_on_unique("a certificate with this issuer and serial"))?;
     insert_names(tx, certs).await
 }
 
@@ -304,7 +298,7 @@ pub(crate) async fn insert_certificates(tx: &mut Tx<'_>, certs: &[&CertRow]) -> 
 const NAMES_PER_STATEMENT: usize = 2000;
 
 /// Indexes every name of the certificates (CN and SANs, lower-cased) for search.
-async fn insert_names(tx: &mut Tx<'_>, certs: &[&CertRow]) -> Result<()> {
+async fn insert_names<E: Exec>(tx: &mut E, certs: &[&CertRow]) -> Result<()> {
     let mut names: Vec<(&str, String, &str)> = Vec::new();
     for c in certs {
         let mut own: Vec<String> =
@@ -313,13 +307,13 @@ async fn insert_names(tx: &mut Tx<'_>, certs: &[&CertRow]) -> Result<()> {
         own.dedup();
         names.extend(own.into_iter().map(|n| (c.tenant_id.as_str(), n, c.id.as_str())));
     }
-    for chunk in names.chunks(NAMES_PER_STATEMENT) {
+    for chunk in names.chunks(NAMES_PER_STATEMENT.min(E::ROWS_PER_INSERT)) {
         let mut sql = Sql::new("INSERT INTO certificate_names (tenant_id, name, certificate_id)");
         sql.values(chunk, |row, (tenant, name, id)| {
-            row.bind(tenant.to_string()).bind(name.clone()).bind(id.to_string());
+            row.bind(*tenant).bind(name).bind(*id);
         });
         sql.push(" ON CONFLICT DO NOTHING");
-        sql.build().execute(&mut **tx).await?;
+        tx.run(sql).await?;
     }
     Ok(())
 }

@@ -188,12 +188,10 @@ async fn publish(tx: &mut crate::db::Tx<'_>, crl: &CrlRow) -> Result<()> {
     crate::webhooks::enqueue(tx, &tenant, "crl.published", data, crl.this_update).await
 }
 
+pub(crate) const REVOCATION_EPOCH: &str = "SELECT revocation_epoch FROM cas WHERE id = $1";
+
 pub(crate) async fn revocation_epoch<'e, E: Executor<'e, Database = Any>>(executor: E, ca_id: &str) -> Result<i64> {
-    sqlx::query_scalar("SELECT revocation_epoch FROM cas WHERE id = $1")
-        .bind(ca_id)
-        .fetch_optional(executor)
-        .await?
-        .ok_or(Error::NotFound)
+    sqlx::query_scalar(REVOCATION_EPOCH).bind(ca_id).fetch_optional(executor).await?.ok_or(Error::NotFound)
 }
 
 /// A CA's revoked, unexpired certificates since `since`, by (revoked_at, serial). They come back

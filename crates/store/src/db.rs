@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::{Any, Arguments, Encode, Row, Type};
+use sqlx::{Any, Arguments, Row};
 
 use crate::error::Result;
 
@@ -21,17 +21,51 @@ pub enum Backend {
     Postgres,
 }
 
-/// SQL text with `$n` placeholders and its arguments, built together so numbering and binding
-/// cannot drift. (sqlx's own `QueryBuilder` writes `?` for `Any`, which PostgreSQL rejects.)
+/// One bound value, as both backends store it: integers, text and bytes, each possibly NULL
+/// (a typed NULL: PostgreSQL wants to know a parameter's type even when it is NULL).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Blob(Option<Vec<u8>>),
+}
+
+macro_rules! value_from {
+    ($($t:ty => |$v:ident| $e:expr),* $(,)?) => {
+        $(impl From<$t> for Value {
+            fn from($v: $t) -> Self {
+                $e
+            }
+        })*
+    };
+}
+
+value_from! {
+    i64 => |v| Value::Int(Some(v)),
+    Option<i64> => |v| Value::Int(v),
+    bool => |v| Value::Int(Some(i64::from(v))),
+    String => |v| Value::Text(Some(v)),
+    Option<String> => |v| Value::Text(v),
+    &str => |v| Value::Text(Some(v.to_owned())),
+    &String => |v| Value::Text(Some(v.clone())),
+    Option<&str> => |v| Value::Text(v.map(str::to_owned)),
+    &Option<String> => |v| Value::Text(v.clone()),
+    Vec<u8> => |v| Value::Blob(Some(v)),
+    &Vec<u8> => |v| Value::Blob(Some(v.clone())),
+    &[u8] => |v| Value::Blob(Some(v.to_vec())),
+}
+
+/// A statement with `$n` placeholders and its values, built together so numbering and binding
+/// cannot drift. Either backend runs it (`exec.rs`): sqlx for the pool, rusqlite for the SQLite
+/// issuance writer. (sqlx's own `QueryBuilder` writes `?` for `Any`, which PostgreSQL rejects.)
 pub(crate) struct Sql {
-    text: String,
-    args: AnyArguments,
-    count: usize,
+    pub(crate) text: String,
+    pub(crate) args: Vec<Value>,
 }
 
 impl Sql {
     pub(crate) fn new(text: &str) -> Self {
-        Sql { text: text.to_owned(), args: AnyArguments::default(), count: 0 }
+        Sql { text: text.to_owned(), args: Vec::new() }
     }
 
     pub(crate) fn push(&mut self, text: &str) -> &mut Self {
@@ -39,12 +73,17 @@ impl Sql {
         self
     }
 
-    pub(crate) fn bind<'q, T: Encode<'q, Any> + Type<Any> + 'q>(&mut self, value: T) -> &mut Self {
-        self.count += 1;
+    /// Appends the next placeholder and binds `value` to it.
+    pub(crate) fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.args.push(value.into());
         self.text.push('$');
-        self.text.push_str(&self.count.to_string());
-        // Encoding into Any's buffer only fails for types Any cannot carry, which do not compile.
-        let _ = self.args.add(value);
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+
+    /// Binds the next value of a statement whose text already holds its placeholders.
+    pub(crate) fn arg(mut self, value: impl Into<Value>) -> Self {
+        self.args.push(value.into());
         self
     }
 
@@ -60,7 +99,16 @@ impl Sql {
     }
 
     pub(crate) fn build(self) -> sqlx::query::Query<'static, Any, AnyArguments> {
-        sqlx::query_with(sqlx::AssertSqlSafe(self.text), self.args)
+        let mut args = AnyArguments::default();
+        for value in self.args {
+            // Adding to Any's buffer only fails for types Any cannot carry; these three it can.
+            let _ = match value {
+                Value::Int(v) => args.add(v),
+                Value::Text(v) => args.add(v),
+                Value::Blob(v) => args.add(v),
+            };
+        }
+        sqlx::query_with(sqlx::AssertSqlSafe(self.text), args)
     }
 }
 
@@ -70,7 +118,7 @@ pub(crate) struct ValuesRow<'a> {
 }
 
 impl ValuesRow<'_> {
-    pub(crate) fn bind<'q, T: Encode<'q, Any> + Type<Any> + 'q>(&mut self, value: T) -> &mut Self {
+    pub(crate) fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
         if !self.first {
             self.sql.push(", ");
         }

@@ -13,6 +13,9 @@ pub enum Error {
     /// The database failed.
     #[error("database error: {0}")]
     Db(sqlx::Error),
+    /// The SQLite issuance writer's connection failed.
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
     /// A value the database cannot hold (PostgreSQL refuses NUL characters in text).
     #[error("{0}")]
     Unstorable(String),
@@ -20,6 +23,9 @@ pub enum Error {
     /// approved); nothing was written.
     #[error("{0}")]
     Changed(String),
+    /// A statement on one of SQLite's own connections would have had to wait (a bug).
+    #[error("the SQLite connection was made to wait")]
+    Stalled,
     /// A group-commit batch could not be committed.
     #[error("batch commit failed: {0}")]
     Commit(String),
@@ -44,15 +50,28 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Sqlite(e)
+    }
+}
+
 /// `NotFound` when a keyed UPDATE or DELETE touched no row.
 pub(crate) fn found(done: &sqlx::any::AnyQueryResult) -> Result<()> {
     if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
 }
 
-/// Turns a unique-constraint violation into `Conflict`; the one place that knows how.
-pub(crate) fn conflict_on_unique(what: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
-    move |e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(what.to_owned()),
-        _ => Error::from(e),
+/// Turns a unique-constraint violation (from sqlx or from the SQLite writer) into `Conflict`;
+/// the one place that knows how.
+pub(crate) fn conflict_on_unique<E: Into<Error>>(what: &str) -> impl FnOnce(E) -> Error + '_ {
+    move |e| match e.into() {
+        Error::Db(sqlx::Error::Database(db)) if db.is_unique_violation() => Error::Conflict(what.to_owned()),
+        Error::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            Error::Conflict(what.to_owned())
+        }
+        e => e,
     }
 }

@@ -1,9 +1,7 @@
 //! Group commit for issuance: concurrent issuances queue here and one writer stores each batch
-//! in one transaction (`issuance.rs` says how), so one fsync covers many certificates. A
-//! caller's future resolves only after the batch holding its record has committed: acknowledged
-//! means durable.
-
-use std::future::Future;
+//! in one transaction (`issuance.rs` says how; `sqlite_writer.rs` and the pool writer there say
+//! where), so one fsync covers many certificates. A caller's future resolves only after the
+//! batch holding its record has committed: acknowledged means durable.
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -13,30 +11,30 @@ use crate::records::{DoorId, IssuanceRecord};
 /// Upper bound on records per transaction; keeps a batch's latency bounded under heavy load.
 pub(crate) const MAX_BATCH: usize = 512;
 
+/// Records that may wait for a writer before senders wait too.
+pub(crate) const QUEUE: usize = 4 * MAX_BATCH;
+
 pub(crate) struct Job {
     pub record: IssuanceRecord,
     /// Gets the record back once it is durable, with the door's id.
     pub done: oneshot::Sender<Result<(IssuanceRecord, DoorId)>>,
 }
 
-/// Starts the writer: it takes whatever has queued (up to [`MAX_BATCH`]) and hands it to `write`.
-pub(crate) fn spawn<W, F>(write: W) -> mpsc::Sender<Job>
-where
-    W: Fn(Vec<Job>) -> F + Send + 'static,
-    F: Future<Output = ()> + Send,
-{
-    let (tx, mut rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
-    tokio::spawn(async move {
-        while let Some(first) = rx.recv().await {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
-            }
-            write(batch).await;
+/// The next batch: `first` and whatever else has queued, up to [`MAX_BATCH`].
+pub(crate) fn take_batch(first: Job, queue: &mut mpsc::Receiver<Job>) -> Vec<Job> {
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
         }
-    });
-    tx
+    }
+    batch
+}
+
+/// Answers each caller of a written batch with its own result.
+pub(crate) fn answer(batch: Vec<Job>, results: Vec<Result<DoorId>>) {
+    for (job, result) in batch.into_iter().zip(results) {
+        let _ = job.done.send(result.map(|id| (job.record, id)));
+    }
 }

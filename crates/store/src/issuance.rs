@@ -1,165 +1,168 @@
 //! How one issuance is written: the certificate, the subject's sealed key if kept, a new CA when
 //! the certificate is a CA's, the front door's own attributes, and the audit entry, all in one
-//! transaction through group commit (`group_commit.rs`). A batch is written with one multi-row
-//! INSERT per table; if anything in it fails, it is redone with each record in its own savepoint,
+//! transaction through group commit (`group_commit.rs`). The writes are made against [`Exec`],
+//! so the same code runs on SQLite's writer thread (`sqlite_writer.rs`) and on PostgreSQL's
+//! pool writer below. A batch is written with one INSERT per table (per row on SQLite's own
+//! connection); if anything in it fails, it is redone with each record in its own savepoint,
 //! so one failing record (say, a duplicate) fails only its caller.
 
-use std::sync::Arc;
-
-use sqlx::{AnyConnection, AnyPool, Connection};
-use tokio::sync::Mutex;
+use sqlx::{AnyConnection, AnyPool};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::cas::insert_ca_row;
-use crate::db::Tx;
+use crate::db::Sql;
 use crate::error::{Error, Result};
-use crate::group_commit::Job;
+use crate::exec::Exec;
+use crate::group_commit::{Job, QUEUE, answer, take_batch};
 use crate::records::{AuditRow, CertRow, DoorId, DoorRecord, IssuanceRecord, KeyRow};
-use crate::store::Store;
+use crate::store::{BatchObservers, Store};
 
 impl Store {
     /// Records an issuance whole (certificate, kept key, new CA, the door's record, audit entry)
     /// through group commit: returns once the batch holding it is durably committed, with the
     /// record and the door's integer id if it numbers its records.
     pub async fn record_issuance(&self, record: IssuanceRecord) -> Result<(IssuanceRecord, DoorId)> {
-        let writer = self.issuance.get_or_init(|| {
-            let conn = Arc::new(Mutex::new(WriterConn { pool: self.pool().clone(), conn: None }));
-            let observer = self.batch_observer.clone();
-            crate::group_commit::spawn(move |batch| {
-                if let Some(observe) = observer.get() {
-                    observe(batch.len());
-                }
-                let conn = conn.clone();
-                // Batches are written one after another, so the lock is never contended.
-                async move { write_batch(&mut *conn.lock().await, batch).await }
-            })
-        });
-        let (done, result) = tokio::sync::oneshot::channel();
-        writer.send(Job { record, done }).await.map_err(|_| Error::Commit("writer stopped".into()))?;
+        let (done, result) = oneshot::channel();
+        self.issuance.send(Job { record, done }).await.map_err(|_| Error::Commit("writer stopped".into()))?;
         result.await.map_err(|_| Error::Commit("writer stopped".into()))?
     }
 }
 
-/// The group-commit writer's own connection, always the same one: SQLite empties a connection's
-/// page cache whenever another connection wrote since its last transaction, so batches written
-/// through whichever pooled connection was free re-read their index pages each time. Taken out of
-/// the pool on first use, and again after a batch failed (in case the connection broke).
-struct WriterConn {
-    pool: AnyPool,
-    conn: Option<AnyConnection>,
+/// PostgreSQL's issuance writer: a task writing each batch on a connection of its own (taken
+/// out of the pool on first use, and again after a batch failed, in case it broke).
+pub(crate) fn start_pool_writer(pool: AnyPool, observers: BatchObservers) -> mpsc::Sender<Job> {
+    let (sender, mut queue) = mpsc::channel::<Job>(QUEUE);
+    tokio::spawn(async move {
+        let mut own: Option<AnyConnection> = None;
+        while let Some(first) = queue.recv().await {
+            let batch = take_batch(first, &mut queue);
+            observers.observe(batch.len());
+            let conn = match &mut own {
+                Some(conn) => Ok(conn),
+                slot @ None => pool.acquire().await.map(|c| slot.insert(c.detach())),
+            };
+            let results = match conn {
+                Ok(conn) => write(conn, "BEGIN", &batch).await,
+                Err(e) => batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect(),
+            };
+            if results.iter().any(Result::is_err) {
+                own = None;
+            }
+            answer(batch, results);
+        }
+    });
+    sender
 }
 
-impl WriterConn {
-    async fn get(&mut self) -> Result<&mut AnyConnection> {
-        Ok(match &mut self.conn {
-            Some(conn) => conn,
-            slot @ None => slot.insert(self.pool.acquire().await?.detach()),
-        })
-    }
-}
-
-/// Writes a batch and answers each caller.
-async fn write_batch(writer: &mut WriterConn, batch: Vec<Job>) {
-    let results = write(writer, &batch).await;
-    for (job, result) in batch.into_iter().zip(results) {
-        let _ = job.done.send(result.map(|id| (job.record, id)));
-    }
-}
-
-async fn write(writer: &mut WriterConn, batch: &[Job]) -> Vec<Result<DoorId>> {
-    let conn = match writer.get().await {
-        Ok(conn) => conn,
-        Err(e) => return batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect(),
-    };
-    let results = match write_all(conn, batch).await {
-        Ok(ids) => return ids.into_iter().map(Ok).collect(),
+/// Writes a batch on `conn`, opening its transaction with `begin`; one result per record.
+pub(crate) async fn write<E: Exec>(conn: &mut E, begin: &str, batch: &[Job]) -> Vec<Result<DoorId>> {
+    match write_all(conn, begin, batch).await {
+        Ok(ids) => ids.into_iter().map(Ok).collect(),
         Err(e) if batch.len() == 1 => vec![Err(e)],
         // Something in the batch is bad: redo it item by item to fail only that one.
-        Err(_) => write_each(conn, batch).await,
-    };
-    writer.conn = None;
-    results
+        Err(_) => write_each(conn, begin, batch).await,
+    }
 }
 
-/// The fast path: one multi-row INSERT per table and one commit for the whole batch (door
-/// records, rare on the hot path, are written one by one).
-async fn write_all(conn: &mut AnyConnection, batch: &[Job]) -> Result<Vec<DoorId>> {
-    let mut tx = conn.begin().await?;
+/// The fast path: the whole batch, one commit.
+async fn write_all<E: Exec>(conn: &mut E, begin: &str, batch: &[Job]) -> Result<Vec<DoorId>> {
+    conn.run(Sql::new(begin)).await?;
+    let written = write_records(conn, batch).await;
+    finish(conn, written).await
+}
+
+/// One INSERT per table for the whole batch (door records, rare on the hot path, one by one).
+async fn write_records<E: Exec>(tx: &mut E, batch: &[Job]) -> Result<Vec<DoorId>> {
     let keys: Vec<&KeyRow> = batch.iter().filter_map(|j| j.record.key.as_ref()).collect();
     let certs: Vec<&CertRow> = batch.iter().map(|j| &j.record.cert).collect();
     let audits: Vec<&AuditRow> = batch.iter().map(|j| &j.record.audit).collect();
-    crate::keys::insert_keys(&mut tx, &keys).await?;
+    crate::keys::insert_keys(tx, &keys).await?;
     for ca in batch.iter().filter_map(|j| j.record.ca.as_ref()) {
-        insert_ca_row(&mut tx, ca).await?;
+        insert_ca_row(tx, ca).await?;
     }
-    crate::certificates::insert_certificates(&mut tx, &certs).await?;
+    crate::certificates::insert_certificates(tx, &certs).await?;
     let mut ids = Vec::with_capacity(batch.len());
     for job in batch {
-        ids.push(write_door(&mut tx, &job.record).await?);
+        ids.push(write_door(tx, &job.record).await?);
     }
-    crate::audit::insert_audits(&mut tx, &audits).await?;
-    crate::webhooks::announce_issued(&mut tx, &certs).await?;
-    tx.commit().await.map_err(|e| Error::Commit(e.to_string()))?;
+    crate::audit::append(tx, &audits).await?;
+    crate::webhooks::announce_issued(tx, &certs).await?;
     Ok(ids)
 }
 
-/// One issuance, whole, in the caller's transaction.
-async fn write_one(tx: &mut crate::db::Tx<'_>, record: &IssuanceRecord) -> Result<DoorId> {
-    if let Some(key) = &record.key {
-        crate::keys::insert_key(tx, key).await?;
-    }
-    if let Some(ca) = &record.ca {
-        insert_ca_row(tx, ca).await?;
-    }
-    crate::certificates::insert_certificate(tx, &record.cert).await?;
-    let id = write_door(tx, record).await?;
-    crate::audit::insert_audit(tx, &record.audit).await?;
-    crate::webhooks::announce_issued(tx, &[&record.cert]).await?;
-    Ok(id)
-}
-
 /// The careful path: each item in its own savepoint.
-async fn write_each(conn: &mut AnyConnection, batch: &[Job]) -> Vec<Result<DoorId>> {
-    let mut tx = match conn.begin().await {
-        Ok(tx) => tx,
-        Err(e) => return batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect(),
-    };
+async fn write_each<E: Exec>(conn: &mut E, begin: &str, batch: &[Job]) -> Vec<Result<DoorId>> {
+    if let Err(e) = conn.run(Sql::new(begin)).await {
+        return batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect();
+    }
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        let item = async {
-            sqlx::query("SAVEPOINT item").execute(&mut *tx).await?;
-            let written = write_one(&mut tx, &job.record).await;
-            if written.is_err() {
-                sqlx::query("ROLLBACK TO item").execute(&mut *tx).await?;
-            }
-            sqlx::query("RELEASE item").execute(&mut *tx).await?;
-            written
-        }
-        .await;
-        results.push(item);
+        results.push(in_savepoint(conn, &job.record).await);
     }
-    match tx.commit().await {
+    match finish(conn, Ok(())).await {
         Ok(()) => results,
         Err(e) => batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect(),
     }
 }
 
+async fn in_savepoint<E: Exec>(tx: &mut E, record: &IssuanceRecord) -> Result<DoorId> {
+    tx.run(Sql::new("SAVEPOINT item")).await?;
+    let written = write_one(tx, record).await;
+    if written.is_err() {
+        tx.run(Sql::new("ROLLBACK TO item")).await?;
+    }
+    tx.run(Sql::new("RELEASE item")).await?;
+    written
+}
+
+/// Commits what was `written`, or rolls it back if writing failed.
+async fn finish<E: Exec, T>(conn: &mut E, written: Result<T>) -> Result<T> {
+    let failed = match written {
+        Ok(value) => match conn.run(Sql::new("COMMIT")).await {
+            Ok(_) => return Ok(value),
+            Err(e) => Error::Commit(e.to_string()),
+        },
+        Err(e) => e,
+    };
+    // Ends the transaction whatever state it is in; an error here only says none was open.
+    let _ = conn.run(Sql::new("ROLLBACK")).await;
+    Err(failed)
+}
+
+/// One issuance, whole, in the caller's transaction.
+async fn write_one<E: Exec>(tx: &mut E, record: &IssuanceRecord) -> Result<DoorId> {
+    if let Some(key) = &record.key {
+        crate::keys::insert_keys(tx, &[key]).await?;
+    }
+    if let Some(ca) = &record.ca {
+        insert_ca_row(tx, ca).await?;
+    }
+    crate::certificates::insert_certificates(tx, &[&record.cert]).await?;
+    let id = write_door(tx, record).await?;
+    crate::audit::append(tx, &[&record.audit]).await?;
+    crate::webhooks::announce_issued(tx, &[&record.cert]).await?;
+    Ok(id)
+}
+
 /// Writes the door's record of one issuance; returns the door's integer id, if any.
-pub(crate) async fn write_door(tx: &mut Tx<'_>, record: &IssuanceRecord) -> Result<DoorId> {
+pub(crate) async fn write_door<E: Exec>(tx: &mut E, record: &IssuanceRecord) -> Result<DoorId> {
     let cert = &record.cert;
     match &record.door {
         DoorRecord::None => Ok(None),
         DoorRecord::CsrSigned { tenant_id, csr_id } => {
-            let done = sqlx::query(
-                "UPDATE csrs SET status = 'signed', certificate_id = $1, updated_at = $2 \
-                 WHERE tenant_id = $3 AND id = $4 AND status = 'approved'",
-            )
-            .bind(&cert.id)
-            .bind(cert.created_at)
-            .bind(tenant_id)
-            .bind(csr_id)
-            .execute(&mut **tx)
-            .await?;
-            if done.rows_affected() != 1 {
+            let done = tx
+                .run(
+                    Sql::new(
+                        "UPDATE csrs SET status = 'signed', certificate_id = $1, updated_at = $2 \
+                         WHERE tenant_id = $3 AND id = $4 AND status = 'approved'",
+                    )
+                    .arg(&cert.id)
+                    .arg(cert.created_at)
+                    .arg(tenant_id)
+                    .arg(csr_id),
+                )
+                .await?;
+            if done != 1 {
                 return Err(Error::Changed("the CSR was signed or changed concurrently".into()));
             }
             Ok(None)
@@ -178,20 +181,22 @@ pub(crate) async fn write_door(tx: &mut Tx<'_>, record: &IssuanceRecord) -> Resu
             Ok(None)
         }
         DoorRecord::ReissuedCa { ca_id, replaces_serial } => {
-            let done = sqlx::query(
-                "UPDATE cas SET cert_der = $1, serial = $2, valid_from = $3, valid_until = $4 \
-                 WHERE tenant_id = $5 AND id = $6 AND serial = $7",
-            )
-            .bind(&cert.cert_der)
-            .bind(&cert.serial)
-            .bind(cert.not_before)
-            .bind(cert.not_after)
-            .bind(&cert.tenant_id)
-            .bind(ca_id)
-            .bind(replaces_serial)
-            .execute(&mut **tx)
-            .await?;
-            if done.rows_affected() != 1 {
+            let done = tx
+                .run(
+                    Sql::new(
+                        "UPDATE cas SET cert_der = $1, serial = $2, valid_from = $3, valid_until = $4 \
+                         WHERE tenant_id = $5 AND id = $6 AND serial = $7",
+                    )
+                    .arg(&cert.cert_der)
+                    .arg(&cert.serial)
+                    .arg(cert.not_before)
+                    .arg(cert.not_after)
+                    .arg(&cert.tenant_id)
+                    .arg(ca_id)
+                    .arg(replaces_serial),
+                )
+                .await?;
+            if done != 1 {
                 return Err(Error::Changed("the CA was reissued or changed concurrently".into()));
             }
             Ok(None)
@@ -201,18 +206,19 @@ pub(crate) async fn write_door(tx: &mut Tx<'_>, record: &IssuanceRecord) -> Resu
             Ok(None)
         }
         DoorRecord::OcspResponder(r) => {
-            sqlx::query(
-                "INSERT INTO ocsp_responders (ca_id, key_id, cert_der, not_after, created_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (ca_id) DO UPDATE SET key_id = excluded.key_id, cert_der = excluded.cert_der, \
-                 not_after = excluded.not_after, created_at = excluded.created_at \
-                 WHERE excluded.not_after > ocsp_responders.not_after",
+            tx.run(
+                Sql::new(
+                    "INSERT INTO ocsp_responders (ca_id, key_id, cert_der, not_after, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (ca_id) DO UPDATE SET key_id = excluded.key_id, cert_der = excluded.cert_der, \
+                     not_after = excluded.not_after, created_at = excluded.created_at \
+                     WHERE excluded.not_after > ocsp_responders.not_after",
+                )
+                .arg(&r.ca_id)
+                .arg(&r.key_id)
+                .arg(&r.cert_der)
+                .arg(r.not_after)
+                .arg(r.created_at),
             )
-            .bind(&r.ca_id)
-            .bind(&r.key_id)
-            .bind(&r.cert_der)
-            .bind(r.not_after)
-            .bind(r.created_at)
-            .execute(&mut **tx)
             .await?;
             Ok(None)
         }

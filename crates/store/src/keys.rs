@@ -2,8 +2,9 @@
 
 use sqlx::Row;
 
-use crate::db::{Sql, Tx};
+use crate::db::Sql;
 use crate::error::{Error, Result};
+use crate::exec::Exec;
 use crate::records::*;
 use crate::store::Store;
 
@@ -32,23 +33,17 @@ impl Store {
     }
 }
 
-pub(crate) async fn insert_key(tx: &mut Tx<'_>, k: &KeyRow) -> Result<()> {
+pub(crate) async fn insert_key(tx: &mut impl Exec, k: &KeyRow) -> Result<()> {
     insert_keys(tx, &[k]).await
 }
 
-pub(crate) async fn insert_keys(tx: &mut Tx<'_>, keys: &[&KeyRow]) -> Result<()> {
-    if keys.is_empty() {
-        return Ok(());
+pub(crate) async fn insert_keys<E: Exec>(tx: &mut E, keys: &[&KeyRow]) -> Result<()> {
+    for chunk in keys.chunks(E::ROWS_PER_INSERT) {
+        let mut sql = Sql::new("INSERT INTO keys (id, tenant_id, spec, backend, sealed, created_at)");
+        sql.values(chunk, |row, k| {
+            row.bind(&k.id).bind(&k.tenant_id).bind(&k.spec).bind(&k.backend).bind(&k.sealed).bind(k.created_at);
+        });
+        tx.run(sql).await?;
     }
-    let mut sql = Sql::new("INSERT INTO keys (id, tenant_id, spec, backend, sealed, created_at)");
-    sql.values(keys, |row, k| {
-        row.bind(k.id.clone())
-            .bind(k.tenant_id.clone())
-            .bind(k.spec.clone())
-            .bind(k.backend.clone())
-            .bind(k.sealed.clone())
-            .bind(k.created_at);
-    });
-    sql.build().execute(&mut **tx).await?;
     Ok(())
 }

@@ -22,6 +22,7 @@ mod crls;
 mod csrs;
 mod error;
 mod est;
+mod exec;
 mod fastpki;
 mod gauges;
 mod group_commit;
@@ -35,6 +36,7 @@ mod profiles;
 mod rate_windows;
 mod records;
 mod roles;
+mod sqlite_writer;
 mod store;
 mod tenants;
 #[cfg(test)]

@@ -2,15 +2,16 @@
 //! synchronous=FULL) or PostgreSQL, with the same SQL for both. Each record kind adds its methods
 //! in its own module.
 
-use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
-use crate::db::{Backend, LocalLocks};
+use crate::db::{Backend, LocalLocks, Sql};
 use crate::error::{Error, Result};
+use crate::exec::{Exec, Fetched, completed};
 use crate::group_commit::Job;
 
 /// The handle on the database: a pool plus the group-commit writer; cheap to clone.
@@ -19,14 +20,33 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     pub(crate) crl_locks: LocalLocks,
-    /// The group-commit writer, started by the first issuance (`issuance.rs`).
-    pub(crate) issuance: Arc<OnceLock<tokio::sync::mpsc::Sender<Job>>>,
-    /// Told the size of each group-commit batch (metrics), if set.
-    pub(crate) batch_observer: Arc<OnceLock<BatchObserver>>,
+    /// The group-commit writer: SQLite's writer thread or PostgreSQL's pool writer.
+    pub(crate) issuance: tokio::sync::mpsc::Sender<Job>,
+    batch_observers: BatchObservers,
+    /// SQLite: a connection of its own for the point reads of hot paths (OCSP), run inline.
+    inline_reader: Option<Arc<Mutex<rusqlite::Connection>>>,
 }
 
 /// Receives the size of each group-commit batch.
 pub type BatchObserver = Arc<dyn Fn(usize) + Send + Sync>;
+
+/// Where the writers report batch sizes: an observer set (once) after start-up, if ever.
+#[derive(Clone, Default)]
+pub(crate) struct BatchObservers(Arc<OnceLock<BatchObserver>>);
+
+impl BatchObservers {
+    pub(crate) fn observe(&self, batch: usize) {
+        if let Some(observe) = self.0.get() {
+            observe(batch);
+        }
+    }
+}
+
+/// Every SQLite connection's settings, the pool's and the issuance writer's. FULL: an
+/// acknowledged write survives power loss, not only a crash.
+pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -16384; \
+     PRAGMA wal_autocheckpoint = 8192;";
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -65,14 +85,7 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // FULL: an acknowledged write survives power loss, not only a crash.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                                      PRAGMA cache_size = -16384; \
-                                      PRAGMA wal_autocheckpoint = 8192;",
-                        )
-                        .await?;
+                        conn.execute(SQLITE_PRAGMAS).await?;
                     }
                     Ok(())
                 })
@@ -80,27 +93,44 @@ impl Store {
             .connect(url)
             .await?;
         crate::migrate::run(&pool, backend).await?;
-        Ok(Store {
-            pool,
-            backend,
-            issuance: Arc::default(),
-            crl_locks: Default::default(),
-            batch_observer: Arc::default(),
-        })
+        let batch_observers = BatchObservers::default();
+        let (issuance, inline_reader) = match backend {
+            Backend::Sqlite => {
+                let file = sqlite_file(&pool).await?;
+                let reader = Arc::new(Mutex::new(crate::exec::open_sqlite(&file)?));
+                (crate::sqlite_writer::start(&file, batch_observers.clone())?, Some(reader))
+            }
+            Backend::Postgres => (crate::issuance::start_pool_writer(pool.clone(), batch_observers.clone()), None),
+        };
+        Ok(Store { pool, backend, issuance, crl_locks: Default::default(), batch_observers, inline_reader })
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
+    /// The first row of a point read, if any. On SQLite it runs inline on the reader connection:
+    /// a few microseconds under a lock (in WAL mode a reader never waits for the writer) instead
+    /// of two thread hops through sqlx. On PostgreSQL it goes through the pool.
+    pub(crate) async fn read_row<T: Fetched>(&self, sql: Sql) -> Result<Option<T>> {
+        let rows = match &self.inline_reader {
+            Some(reader) => {
+                let mut conn = reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                completed(conn.fetch(sql))??
+            }
+            None => Exec::fetch(&mut *self.pool.acquire().await?, sql).await?,
+        };
+        Ok(rows.into_iter().next())
+    }
+
+    /// Reports each group-commit batch's size to `observer` (set once; later calls are ignored).
+    pub fn observe_batches(&self, observer: BatchObserver) {
+        let _ = self.batch_observers.0.set(observer);
+    }
+
     /// A writing transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE): a
     /// transaction that reads before it writes then waits its turn (busy_timeout) instead of
     /// failing with "database is locked" when another writer committed in between.
-    /// Reports each group-commit batch's size to `observer` (set once; later calls are ignored).
-    pub fn observe_batches(&self, observer: BatchObserver) {
-        let _ = self.batch_observer.set(observer);
-    }
-
     pub(crate) async fn begin_write(&self) -> Result<crate::db::Tx<'static>> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
@@ -117,6 +147,17 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The file behind the SQLite pool, as SQLite resolved the URL. The issuance writer opens it
+/// again on a connection of its own, so an in-memory database (one per connection) is refused.
+async fn sqlite_file(pool: &AnyPool) -> Result<PathBuf> {
+    let file: String =
+        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'").fetch_one(pool).await?;
+    if file.is_empty() {
+        return Err(Error::Config("SQLite needs a database file; an in-memory database cannot be shared".into()));
+    }
+    Ok(PathBuf::from(file))
 }
 
 /// Creates the SQLite file 0600 if absent (SQLite gives its `-wal` and `-shm` the database

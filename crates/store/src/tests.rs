@@ -59,7 +59,17 @@ suite!(
     audit_chain_detects_an_edited_entry,
     expired_sessions_are_swept_and_live_ones_kept,
     acme_nonces_orders_and_authorizations,
+    issuances_and_pool_writes_interleave_with_the_chain_intact,
 );
+
+#[tokio::test]
+async fn an_in_memory_sqlite_database_is_refused() {
+    // The issuance writer opens the file again; each connection to :memory: has its own database.
+    match Store::connect("sqlite::memory:").await {
+        Err(Error::Config(m)) => assert!(m.contains("database file"), "{m}"),
+        other => panic!("expected a configuration error, got {:?}", other.map(|_| ())),
+    }
+}
 
 fn tenant(id: &str) -> TenantRow {
     TenantRow { id: id.into(), org_id: "org_default".into(), name: id.into(), created_at: 1 }
@@ -314,6 +324,34 @@ async fn group_commit_fails_only_the_bad_item(backend: Backend) {
     }
     assert_eq!(failures, 1, "only the duplicate serial fails");
     assert!(matches!(s.get_certificate("t1", "c-dup").await, Err(Error::NotFound)));
+}
+
+/// On SQLite, issuances commit on the writer's own connection and other writes on the pool's:
+/// both extend one audit chain, none is lost, and the chain verifies.
+async fn issuances_and_pool_writes_interleave_with_the_chain_intact(backend: Backend) {
+    let Some(s) = with_ca(backend).await else { return };
+    let before = match s.verify_audit_chain().await.unwrap() {
+        AuditCheck::Intact { entries } => entries,
+        broken => panic!("{broken:?}"),
+    };
+    let mut jobs = Vec::new();
+    for i in 0..120 {
+        let s = s.clone();
+        jobs.push(tokio::spawn(async move {
+            if i % 3 == 0 {
+                s.append_audit(&audit(&format!("pool{i}"))).await
+            } else {
+                s.record_issuance(issuance(cert(&format!("w{i}"), &format!("{i:04x}"), 2))).await.map(|_| ())
+            }
+        }));
+    }
+    for job in jobs {
+        job.await.unwrap().unwrap();
+    }
+    assert_eq!(s.verify_audit_chain().await.unwrap(), AuditCheck::Intact { entries: before + 120 });
+    for i in (0..120).filter(|i| i % 3 != 0) {
+        s.get_certificate("t1", &format!("w{i}")).await.unwrap();
+    }
 }
 
 async fn audit_chain_detects_an_edited_entry(backend: Backend) {

@@ -6,8 +6,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::db::Tx;
+use crate::db::Sql;
 use crate::error::{Error, Result, found};
+use crate::exec::Exec;
 use crate::records::AuditRow;
 use crate::store::Store;
 
@@ -100,7 +101,7 @@ enum Recipients<'a> {
 /// transaction. The body is `{"id", "type", "created", "tenant_id", "data"}`; each delivery's
 /// id is the event id and the endpoint id.
 pub(crate) async fn enqueue(
-    tx: &mut Tx<'_>,
+    tx: &mut impl Exec,
     tenant_id: &str,
     event: &str,
     data: serde_json::Value,
@@ -111,7 +112,7 @@ pub(crate) async fn enqueue(
 
 /// Writes the deliveries of one event; returns the event id and how many were written.
 async fn insert_deliveries(
-    tx: &mut Tx<'_>,
+    tx: &mut impl Exec,
     tenant_id: &str,
     event: &str,
     data: serde_json::Value,
@@ -130,25 +131,17 @@ async fn insert_deliveries(
          SELECT $1 || '.' || w.id, w.id, w.tenant_id, $2, $3, 'pending', 0, $4, 0, $4 FROM webhooks w \
          WHERE w.tenant_id = $5 AND {filter}"
     );
-    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&id)
-        .bind(event)
-        .bind(body.to_string())
-        .bind(at)
-        .bind(tenant_id)
-        .bind(value)
-        .execute(&mut **tx)
-        .await?;
-    Ok((id, done.rows_affected()))
+    let sql = Sql::new(&sql).arg(&id).arg(event).arg(body.to_string()).arg(at).arg(tenant_id).arg(value);
+    let written = tx.run(sql).await?;
+    Ok((id, written))
 }
 
 /// Enqueues `certificate.issued` for each certificate whose tenant has an endpoint for it
 /// (one query per batch finds those tenants; none costs nothing more).
-pub(crate) async fn announce_issued(tx: &mut Tx<'_>, certs: &[&crate::records::CertRow]) -> Result<()> {
-    let subscribed: Vec<String> =
-        sqlx::query_scalar("SELECT DISTINCT tenant_id FROM webhooks WHERE events LIKE '%\"certificate.issued\"%'")
-            .fetch_all(&mut **tx)
-            .await?;
+pub(crate) async fn announce_issued(tx: &mut impl Exec, certs: &[&crate::records::CertRow]) -> Result<()> {
+    let subscribed: Vec<String> = tx
+        .fetch(Sql::new("SELECT DISTINCT tenant_id FROM webhooks WHERE events LIKE '%\"certificate.issued\"%'"))
+        .await?;
     for c in certs.iter().filter(|c| subscribed.contains(&c.tenant_id)) {
         let data = serde_json::json!({"certificate_id": c.id, "serial": c.serial, "issuer_ca_id": c.issuer_ca_id,
                                       "common_name": c.common_name, "not_after": c.not_after, "source": c.source});

@@ -11,8 +11,9 @@ use sqlx::any::AnyRow;
 
 use crate::cas::{CA_COLUMNS, ca_row};
 use crate::certificates::{CERT_COLUMNS, cert_row};
-use crate::db::Tx;
+use crate::db::Sql;
 use crate::error::{Error, Result, conflict_on_unique, found};
+use crate::exec::Exec;
 use crate::records::{AuditRow, CaRow, CertRow, TenantRow};
 use crate::store::Store;
 use crate::tenants::insert_tenant;
@@ -473,58 +474,61 @@ impl Store {
 
 /// Writes /api/v1's attributes of a new CA, in the issuance's transaction; an intermediate also
 /// stops its parent from signing leaves, as the reference does. Returns the CA's /api/v1 id.
-pub(crate) async fn insert_ca_attrs(tx: &mut Tx<'_>, ca: &CaRow, fastpki: &FastPkiCaRow) -> Result<i64> {
-    let id: i64 = sqlx::query_scalar(
+pub(crate) async fn insert_ca_attrs(tx: &mut impl Exec, ca: &CaRow, fastpki: &FastPkiCaRow) -> Result<i64> {
+    let sql = Sql::new(
         "INSERT INTO v1_cas (ca_id, tenant_id, name, subject_dn, description, valid_days, path_length, \
          allow_leaf_certs, crl_base_url, created_by_user_id, created_by_service_account_id, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
     )
-    .bind(&ca.id)
-    .bind(&ca.tenant_id)
-    .bind(&fastpki.name)
-    .bind(&fastpki.subject_dn)
-    .bind(&fastpki.description)
-    .bind(fastpki.valid_days)
-    .bind(fastpki.path_length)
-    .bind(i64::from(fastpki.allow_leaf_certs))
-    .bind(&fastpki.crl_base_url)
-    .bind(fastpki.created_by_user_id)
-    .bind(fastpki.created_by_service_account_id)
-    .bind(ca.created_at)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(conflict_on_unique("a live CA with this name in the organization"))?;
+    .arg(&ca.id)
+    .arg(&ca.tenant_id)
+    .arg(&fastpki.name)
+    .arg(&fastpki.subject_dn)
+    .arg(&fastpki.description)
+    .arg(fastpki.valid_days)
+    .arg(fastpki.path_length)
+    .arg(fastpki.allow_leaf_certs)
+    .arg(&fastpki.crl_base_url)
+    .arg(fastpki.created_by_user_id)
+    .arg(fastpki.created_by_service_account_id)
+    .arg(ca.created_at);
+    let id: i64 =
+        tx.fetch_one(sql).await.map_err(conflict_on_unique("a live CA with this name in the organization"))?;
     if let Some(parent) = &ca.parent_ca_id {
-        sqlx::query("UPDATE v1_cas SET allow_leaf_certs = 0, updated_at = $1 WHERE ca_id = $2")
-            .bind(ca.created_at)
-            .bind(parent)
-            .execute(&mut **tx)
-            .await?;
+        tx.run(
+            Sql::new("UPDATE v1_cas SET allow_leaf_certs = 0, updated_at = $1 WHERE ca_id = $2")
+                .arg(ca.created_at)
+                .arg(parent),
+        )
+        .await?;
     }
     Ok(id)
 }
 
 /// Writes /api/v1's attributes of a certificate, in the issuance's transaction; returns its
 /// /api/v1 id.
-pub(crate) async fn insert_certificate_attrs(tx: &mut Tx<'_>, cert: &CertRow, fastpki: &FastPkiCertRow) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+pub(crate) async fn insert_certificate_attrs(
+    tx: &mut impl Exec,
+    cert: &CertRow,
+    fastpki: &FastPkiCertRow,
+) -> Result<i64> {
+    let sql = Sql::new(
         "INSERT INTO v1_certificates (cert_id, ca_num, certificate_type, subject_dn, key_size, valid_days, \
          is_csr_origin, renewed_from_id, created_by_user_id, created_by_service_account_id, created_at, \
          updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
     )
-    .bind(&cert.id)
-    .bind(fastpki.ca_num)
-    .bind(&fastpki.certificate_type)
-    .bind(&fastpki.subject_dn)
-    .bind(fastpki.key_size)
-    .bind(fastpki.valid_days)
-    .bind(i64::from(fastpki.is_csr_origin))
-    .bind(fastpki.renewed_from_id)
-    .bind(fastpki.created_by_user_id)
-    .bind(fastpki.created_by_service_account_id)
-    .bind(cert.created_at)
-    .fetch_one(&mut **tx)
-    .await?)
+    .arg(&cert.id)
+    .arg(fastpki.ca_num)
+    .arg(&fastpki.certificate_type)
+    .arg(&fastpki.subject_dn)
+    .arg(fastpki.key_size)
+    .arg(fastpki.valid_days)
+    .arg(fastpki.is_csr_origin)
+    .arg(fastpki.renewed_from_id)
+    .arg(fastpki.created_by_user_id)
+    .arg(fastpki.created_by_service_account_id)
+    .arg(cert.created_at);
+    tx.fetch_one(sql).await
 }
 
 impl Store {

@@ -220,21 +220,19 @@ impl Store {
 }
 
 /// One store entry, in the caller's transaction; a taken id is a Conflict.
-pub(crate) async fn insert_store_entry(tx: &mut crate::db::Tx<'_>, e: &StoreEntryRow) -> Result<()> {
-    sqlx::query(
+pub(crate) async fn insert_store_entry(tx: &mut impl crate::exec::Exec, e: &StoreEntryRow) -> Result<()> {
+    let sql = crate::db::Sql::new(
         "INSERT INTO store_entries (tenant_id, store_id, entry_id, type, pem, metadata, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(&e.tenant_id)
-    .bind(&e.store_id)
-    .bind(&e.entry_id)
-    .bind(&e.entry_type)
-    .bind(&e.pem)
-    .bind(&e.metadata)
-    .bind(e.created_at)
-    .bind(e.updated_at)
-    .execute(&mut **tx)
-    .await
-    .map_err(conflict_on_unique("a store entry with this id"))?;
+    .arg(&e.tenant_id)
+    .arg(&e.store_id)
+    .arg(&e.entry_id)
+    .arg(&e.entry_type)
+    .arg(&e.pem)
+    .arg(&e.metadata)
+    .arg(e.created_at)
+    .arg(e.updated_at);
+    tx.run(sql).await.map_err(conflict_on_unique("a store entry with this id"))?;
     Ok(())
 }
