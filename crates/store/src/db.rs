@@ -21,6 +21,12 @@ pub enum Backend {
     Postgres,
 }
 
+/// Every SQLite connection's settings, the pool's and the issuance writer's. FULL: an
+/// acknowledged write survives power loss, not only a crash.
+pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -16384; \
+     PRAGMA wal_autocheckpoint = 8192;";
+
 /// One bound value, as both backends store it: integers, text and bytes, each possibly NULL
 /// (a typed NULL: PostgreSQL wants to know a parameter's type even when it is NULL).
 #[derive(Debug, Clone, PartialEq)]

@@ -12,9 +12,8 @@ use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Executor, Row};
 
-use crate::db::{Sql, Tx, Value};
+use crate::db::{SQLITE_PRAGMAS, Sql, Tx, Value};
 use crate::error::{Error, Result};
-use crate::store::SQLITE_PRAGMAS;
 
 /// Prepared statements a rusqlite connection keeps: every statement it is given, with room.
 const CACHED_STATEMENTS: usize = 64;
@@ -126,18 +125,11 @@ impl Exec for Connection {
     const ROWS_PER_INSERT: usize = 1;
 
     async fn run(&mut self, sql: Sql) -> Result<u64> {
-        let mut stmt = self.prepare_cached(&numbered(&sql.text))?;
-        for (i, value) in sql.args.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 1, value)?;
-        }
-        Ok(stmt.raw_execute()? as u64)
+        Ok(bound(self, &sql)?.raw_execute()? as u64)
     }
 
     async fn fetch<T: Fetched>(&mut self, sql: Sql) -> Result<Vec<T>> {
-        let mut stmt = self.prepare_cached(&numbered(&sql.text))?;
-        for (i, value) in sql.args.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 1, value)?;
-        }
+        let mut stmt = bound(self, &sql)?;
         let mut rows = stmt.raw_query();
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
@@ -145,6 +137,15 @@ impl Exec for Connection {
         }
         Ok(out)
     }
+}
+
+/// The statement, prepared (or taken from the cache) with its values bound.
+fn bound<'c>(conn: &'c Connection, sql: &Sql) -> Result<rusqlite::CachedStatement<'c>> {
+    let mut stmt = conn.prepare_cached(&numbered(&sql.text))?;
+    for (i, value) in sql.args.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, value)?;
+    }
+    Ok(stmt)
 }
 
 /// The statement with `$n` placeholders written `?n`: in SQLite `$1` is a parameter *named*

@@ -3,6 +3,8 @@
 //! where), so one fsync covers many certificates. A caller's future resolves only after the
 //! batch holding its record has committed: acknowledged means durable.
 
+use std::sync::{Arc, OnceLock};
+
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::Result;
@@ -36,5 +38,25 @@ pub(crate) fn take_batch(first: Job, queue: &mut mpsc::Receiver<Job>) -> Vec<Job
 pub(crate) fn answer(batch: Vec<Job>, results: Vec<Result<DoorId>>) {
     for (job, result) in batch.into_iter().zip(results) {
         let _ = job.done.send(result.map(|id| (job.record, id)));
+    }
+}
+
+/// Receives the size of each group-commit batch.
+pub type BatchObserver = Arc<dyn Fn(usize) + Send + Sync>;
+
+/// Where the writers report batch sizes: an observer set (once) after start-up, if ever.
+#[derive(Clone, Default)]
+pub(crate) struct BatchObservers(Arc<OnceLock<BatchObserver>>);
+
+impl BatchObservers {
+    /// Sets the observer; later calls are ignored.
+    pub(crate) fn set(&self, observer: BatchObserver) {
+        let _ = self.0.set(observer);
+    }
+
+    pub(crate) fn observe(&self, batch: usize) {
+        if let Some(observe) = self.0.get() {
+            observe(batch);
+        }
     }
 }

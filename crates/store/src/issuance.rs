@@ -13,9 +13,9 @@ use crate::cas::insert_ca_row;
 use crate::db::Sql;
 use crate::error::{Error, Result};
 use crate::exec::Exec;
-use crate::group_commit::{Job, QUEUE, answer, take_batch};
+use crate::group_commit::{BatchObservers, Job, QUEUE, answer, take_batch};
 use crate::records::{AuditRow, CertRow, DoorId, DoorRecord, IssuanceRecord, KeyRow};
-use crate::store::{BatchObservers, Store};
+use crate::store::Store;
 
 impl Store {
     /// Records an issuance whole (certificate, kept key, new CA, the door's record, audit entry)

@@ -57,9 +57,10 @@ pub use fastpki::{
     FastPkiAuditQuery, FastPkiAuditRow, FastPkiCa, FastPkiCaRow, FastPkiCert, FastPkiCertRow, FastPkiOrgRow,
 };
 pub use gauges::InventoryGauges;
+pub use group_commit::BatchObserver;
 pub use maintenance::Sealed;
 pub use mdl::{ServiceRow, StoreEntryRow, VicalRow, VicalServiceRow};
 pub use records::*;
-pub use store::{BatchObserver, Store};
+pub use store::Store;
 pub use users::UserRow;
 pub use webhooks::{DeliveryRow, WebhookRow};

@@ -12,8 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
 use crate::exec::{completed, open_sqlite};
-use crate::group_commit::{Job, QUEUE, answer, take_batch};
-use crate::store::BatchObservers;
+use crate::group_commit::{BatchObservers, Job, QUEUE, answer, take_batch};
 
 /// Opens the writer's connection on the database file and starts its thread; the thread ends
 /// when the last sender is dropped.

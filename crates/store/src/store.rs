@@ -3,16 +3,16 @@
 //! in its own module.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
-use crate::db::{Backend, LocalLocks, Sql};
+use crate::db::{Backend, LocalLocks, SQLITE_PRAGMAS, Sql};
 use crate::error::{Error, Result};
 use crate::exec::{Exec, Fetched, completed};
-use crate::group_commit::Job;
+use crate::group_commit::{BatchObserver, BatchObservers, Job};
 
 /// The handle on the database: a pool plus the group-commit writer; cheap to clone.
 #[derive(Clone)]
@@ -26,27 +26,6 @@ pub struct Store {
     /// SQLite: a connection of its own for the point reads of hot paths (OCSP), run inline.
     inline_reader: Option<Arc<Mutex<rusqlite::Connection>>>,
 }
-
-/// Receives the size of each group-commit batch.
-pub type BatchObserver = Arc<dyn Fn(usize) + Send + Sync>;
-
-/// Where the writers report batch sizes: an observer set (once) after start-up, if ever.
-#[derive(Clone, Default)]
-pub(crate) struct BatchObservers(Arc<OnceLock<BatchObserver>>);
-
-impl BatchObservers {
-    pub(crate) fn observe(&self, batch: usize) {
-        if let Some(observe) = self.0.get() {
-            observe(batch);
-        }
-    }
-}
-
-/// Every SQLite connection's settings, the pool's and the issuance writer's. FULL: an
-/// acknowledged write survives power loss, not only a crash.
-pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -16384; \
-     PRAGMA wal_autocheckpoint = 8192;";
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -125,7 +104,7 @@ impl Store {
 
     /// Reports each group-commit batch's size to `observer` (set once; later calls are ignored).
     pub fn observe_batches(&self, observer: BatchObserver) {
-        let _ = self.batch_observers.0.set(observer);
+        self.batch_observers.set(observer);
     }
 
     /// A writing transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE): a
