@@ -1,7 +1,8 @@
 //! Persistence for everything the authority records. SQL lives only here. SQLite is the
 //! embedded default and PostgreSQL the scale-out backend; both run the same SQL (numbered `$n`
 //! parameters, integer timestamps and flags) through sqlx's `Any` driver, with one migration
-//! folder per backend holding the same schema.
+//! folder per backend holding the same schema. On SQLite, issuance batches and OCSP's point
+//! reads go through rusqlite connections of the store's own instead (`sqlite_writer`, `exec`).
 //!
 //! One module per record kind (tenants, keys, cas, certificates, crls, roles, profiles, csrs,
 //! trust, audit, users), one per front door with records of its own (fastpki, mdl, est, acme), and the
