@@ -108,6 +108,10 @@ fn crl_carries_number_reason_and_aki() {
     assert!(crl.extensions().iter().any(|e| e.oid.to_id_string() == "2.5.29.46"), "Freshest CRL");
     let (_, issuer) = x509_parser::parse_x509_certificate(&root_der).unwrap();
     assert!(crl.verify_signature(issuer.public_key()).is_ok());
+    // The list is assembled around the signed TBS bytes: x509-cert must read it and encode it
+    // back to the very same bytes.
+    let typed: x509_cert::crl::CertificateList = der::Decode::from_der(&der).unwrap();
+    assert_eq!(der::Encode::to_der(&typed).unwrap(), der);
 
     let delta = CrlSpec { crl_number: 8, kind: CrlKind::Delta { base_number: 7 }, ..spec };
     let der = build_crl(&delta, &root_der, &root_key).unwrap();
