@@ -54,11 +54,9 @@ value_from! {
     Option<String> => |v| Value::Text(v),
     &str => |v| Value::Text(Some(v.to_owned())),
     &String => |v| Value::Text(Some(v.clone())),
-    Option<&str> => |v| Value::Text(v.map(str::to_owned)),
     &Option<String> => |v| Value::Text(v.clone()),
     Vec<u8> => |v| Value::Blob(Some(v)),
     &Vec<u8> => |v| Value::Blob(Some(v.clone())),
-    &[u8] => |v| Value::Blob(Some(v.to_vec())),
 }
 
 /// A statement with `$n` placeholders and its values, built together so numbering and binding

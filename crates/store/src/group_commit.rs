@@ -34,6 +34,11 @@ pub(crate) fn take_batch(first: Job, queue: &mut mpsc::Receiver<Job>) -> Vec<Job
     batch
 }
 
+/// The same failure for every record of a batch that could not be written.
+pub(crate) fn all_failed(batch: &[Job], e: &impl std::fmt::Display) -> Vec<Result<DoorId>> {
+    batch.iter().map(|_| Err(crate::error::Error::Commit(e.to_string()))).collect()
+}
+
 /// Answers each caller of a written batch with its own result.
 pub(crate) fn answer(batch: Vec<Job>, results: Vec<Result<DoorId>>) {
     for (job, result) in batch.into_iter().zip(results) {

@@ -13,7 +13,7 @@ use crate::cas::insert_ca_row;
 use crate::db::Sql;
 use crate::error::{Error, Result};
 use crate::exec::Exec;
-use crate::group_commit::{BatchObservers, Job, QUEUE, answer, take_batch};
+use crate::group_commit::{BatchObservers, Job, QUEUE, all_failed, answer, take_batch};
 use crate::records::{AuditRow, CertRow, DoorId, DoorRecord, IssuanceRecord, KeyRow};
 use crate::store::Store;
 
@@ -43,7 +43,7 @@ pub(crate) fn start_pool_writer(pool: AnyPool, observers: BatchObservers) -> mps
             };
             let results = match conn {
                 Ok(conn) => write(conn, "BEGIN", &batch).await,
-                Err(e) => batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect(),
+                Err(e) => all_failed(&batch, &e),
             };
             if results.iter().any(Result::is_err) {
                 own = None;
@@ -93,7 +93,7 @@ async fn write_records<E: Exec>(tx: &mut E, batch: &[Job]) -> Result<Vec<DoorId>
 /// The careful path: each item in its own savepoint.
 async fn write_each<E: Exec>(conn: &mut E, begin: &str, batch: &[Job]) -> Vec<Result<DoorId>> {
     if let Err(e) = conn.run(Sql::new(begin)).await {
-        return batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect();
+        return all_failed(batch, &e);
     }
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
@@ -101,7 +101,7 @@ async fn write_each<E: Exec>(conn: &mut E, begin: &str, batch: &[Job]) -> Vec<Re
     }
     match finish(conn, Ok(())).await {
         Ok(()) => results,
-        Err(e) => batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect(),
+        Err(e) => all_failed(batch, &e),
     }
 }
 

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
 use crate::exec::{completed, open_sqlite};
-use crate::group_commit::{BatchObservers, Job, QUEUE, answer, take_batch};
+use crate::group_commit::{BatchObservers, Job, QUEUE, all_failed, answer, take_batch};
 
 /// Opens the writer's connection on the database file and starts its thread; the thread ends
 /// when the last sender is dropped.
@@ -30,7 +30,7 @@ pub(crate) fn start(path: &Path, observers: BatchObservers) -> Result<mpsc::Send
                     Ok(results) => results,
                     Err(e) => {
                         let _ = conn.execute_batch("ROLLBACK");
-                        batch.iter().map(|_| Err(Error::Commit(e.to_string()))).collect()
+                        all_failed(&batch, &e)
                     }
                 };
                 answer(batch, results);
