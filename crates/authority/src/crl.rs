@@ -139,16 +139,17 @@ impl Authority {
         // A revocation stamped just before the base was built may have committed just after it
         // was read; the overlap puts such entries in the delta too (listing one twice is harmless).
         let since = delta_of.map(|(t, _)| t - DELTA_OVERLAP_SECS).unwrap_or(0);
-        let entries = build
-            .revoked(since, this_update.unix_timestamp())
-            .await?
+        let revoked = build.revoked(since, this_update.unix_timestamp()).await?;
+        let entries = revoked
+            .entries()?
             .into_iter()
             .map(|e| CrlEntry {
-                serial: hex::decode(&e.serial).unwrap_or_default(),
+                serial: hex::decode(e.serial).unwrap_or_default(),
                 revoked_at: from_secs(e.revoked_at),
-                reason: RevocationReason::from_name(&e.reason).unwrap_or(RevocationReason::Unspecified),
+                reason: RevocationReason::from_name(e.reason).unwrap_or(RevocationReason::Unspecified),
             })
             .collect();
+        drop(revoked); // tens of MB for a large CRL: not kept through the build
         let crl_number = build.number();
         let lifetime = if delta_of.is_some() { DELTA_LIFETIME } else { CRL_LIFETIME };
         let spec = CrlSpec {

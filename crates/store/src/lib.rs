@@ -49,7 +49,7 @@ mod webhooks;
 pub use acme::{AcmeAccountRow, AcmeAuthzRow, AcmeDirectoryRow, AcmeEabKeyRow, AcmeOrderRow};
 pub use audit::AuditCheck;
 pub use console::{AuditPageRow, CaCounts, ConsoleSessionRow, EXPIRY_WINDOWS};
-pub use crls::CrlBuild;
+pub use crls::{CrlBuild, Revoked, RevokedList};
 pub use db::Backend;
 pub use error::{Error, Result};
 pub use est::EstLabelRow;

@@ -315,17 +315,6 @@ pub struct CertQuery {
     pub limit: i64,
 }
 
-/// One revoked, unexpired certificate, for a CRL.
-#[derive(Debug, Clone)]
-pub struct RevokedEntry {
-    /// The serial, lower-case hex.
-    pub serial: String,
-    /// When it was revoked, if it was.
-    pub revoked_at: i64,
-    /// Why, in a few words.
-    pub reason: String,
-}
-
 /// A CA's delegated OCSP responder.
 #[derive(Debug, Clone)]
 pub struct ResponderRow {

@@ -122,6 +122,46 @@ fn crl_carries_number_reason_and_aki() {
 }
 
 #[test]
+fn large_crl_matches_x509_cert_entry_for_entry() {
+    // Enough entries to be encoded in parts on several threads; serials with a high bit
+    // (encoded with a leading zero), with leading zeros (stripped), every reason, and a
+    // revocation time past 2049 (GeneralizedTime).
+    let (root_der, root_key) = root("Big CRL Root");
+    let now = OffsetDateTime::now_utc();
+    let entries: Vec<CrlEntry> = (0..100_003u32)
+        .map(|i| {
+            let mut serial = i.to_be_bytes().to_vec();
+            serial[0] = [0x00, 0x7f, 0x80, 0xff][i as usize % 4];
+            let revoked_at =
+                if i == 99_999 { now + Duration::days(365 * 40) } else { now - Duration::seconds(i.into()) };
+            CrlEntry { serial, revoked_at, reason: RevocationReason::ALL[i as usize % RevocationReason::ALL.len()] }
+        })
+        .collect();
+    let spec = CrlSpec {
+        crl_number: 9,
+        this_update: now,
+        next_update: now + Duration::hours(24),
+        entries: entries.clone(),
+        kind: CrlKind::Complete { delta_url: None },
+    };
+    let der = build_crl(&spec, &root_der, &root_key).unwrap();
+    let typed: x509_cert::crl::CertificateList = der::Decode::from_der(&der).unwrap();
+    assert_eq!(der::Encode::to_der(&typed).unwrap(), der);
+    let listed = typed.tbs_cert_list.revoked_certificates.unwrap();
+    assert_eq!(listed.len(), entries.len());
+    for (got, want) in listed.iter().zip(&entries) {
+        let serial = x509_cert::serial_number::SerialNumber::<x509_cert::certificate::Rfc5280>::new(&want.serial);
+        assert_eq!(got.serial_number, serial.unwrap());
+        let when = got.revocation_date.to_unix_duration().as_secs() as i64;
+        assert_eq!(when, want.revoked_at.unix_timestamp());
+        let reason = got.crl_entry_extensions.as_ref().map(|x| x[0].extn_value.as_bytes()[2]);
+        assert_eq!(reason, want.reason.crl_reason().map(|r| r as u8));
+    }
+    let too_long = CrlSpec { entries: vec![CrlEntry { serial: vec![0x7f; 21], ..entries[0].clone() }], ..spec };
+    assert!(build_crl(&too_long, &root_der, &root_key).unwrap_err().to_string().contains("longer than 20 octets"));
+}
+
+#[test]
 fn pem_helpers_name_what_is_wrong() {
     let (root_der, _) = root("PEM");
     let pem = to_pem(PemLabel::Certificate, &root_der);
