@@ -4,6 +4,7 @@
 #   bench/ab.sh A_BINARY B_BINARY [ROUNDS]      DURATION (seconds per round, default 10), CONNECTIONS (32)
 set -euo pipefail
 A=$1; B=$2; ROUNDS=${3:-3}
+command -v wrk >/dev/null || { echo "bench/ab.sh needs wrk (bench/run.sh installs it)" >&2; exit 1; }
 BENCH_DIR="$(cd "$(dirname "$0")" && pwd)"; export BENCH_DIR
 DURATION=${DURATION:-10}; CONNECTIONS=${CONNECTIONS:-32}
 TOKEN=bench-bootstrap-token-0123456789; export TOKEN

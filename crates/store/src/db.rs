@@ -22,10 +22,11 @@ pub enum Backend {
 }
 
 /// Every SQLite connection's settings, the pool's and the issuance writer's. FULL: an
-/// acknowledged write survives power loss, not only a crash.
+/// acknowledged write survives power loss, not only a crash. No automatic checkpoints: a thread
+/// of the store's runs them (`checkpointer.rs`), not whichever commit crosses the limit.
 pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -16384; \
-     PRAGMA wal_autocheckpoint = 8192;";
+     PRAGMA wal_autocheckpoint = 0;";
 
 /// One bound value, as both backends store it: integers, text and bytes, each possibly NULL
 /// (a typed NULL: PostgreSQL wants to know a parameter's type even when it is NULL).

@@ -18,6 +18,7 @@ mod acme;
 mod audit;
 mod cas;
 mod certificates;
+mod checkpointer;
 mod console;
 mod crls;
 mod csrs;

@@ -25,6 +25,8 @@ pub struct Store {
     batch_observers: BatchObservers,
     /// SQLite: a connection of its own for the point reads of hot paths (OCSP), run inline.
     inline_reader: Option<Arc<Mutex<rusqlite::Connection>>>,
+    /// SQLite: keeps the WAL checkpointer's thread running while any clone of the store lives.
+    _checkpointer: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -73,15 +75,26 @@ impl Store {
             .await?;
         crate::migrate::run(&pool, backend).await?;
         let batch_observers = BatchObservers::default();
-        let (issuance, inline_reader) = match backend {
+        let (issuance, inline_reader, _checkpointer) = match backend {
             Backend::Sqlite => {
                 let file = sqlite_file(&pool).await?;
                 let reader = Arc::new(Mutex::new(crate::exec::open_sqlite(&file)?));
-                (crate::sqlite_writer::start(&file, batch_observers.clone())?, Some(reader))
+                let writer = crate::sqlite_writer::start(&file, batch_observers.clone())?;
+                (writer, Some(reader), Some(crate::checkpointer::start(&file)?))
             }
-            Backend::Postgres => (crate::issuance::start_pool_writer(pool.clone(), batch_observers.clone()), None),
+            Backend::Postgres => {
+                (crate::issuance::start_pool_writer(pool.clone(), batch_observers.clone()), None, None)
+            }
         };
-        Ok(Store { pool, backend, issuance, crl_locks: Default::default(), batch_observers, inline_reader })
+        Ok(Store {
+            pool,
+            backend,
+            issuance,
+            crl_locks: Default::default(),
+            batch_observers,
+            inline_reader,
+            _checkpointer,
+        })
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
