@@ -162,6 +162,17 @@ fn large_crl_matches_x509_cert_entry_for_entry() {
 }
 
 #[test]
+fn pem_output_is_rfc7468_with_lf_lines_of_64() {
+    // DER is never empty (for empty input the two differ by a blank line).
+    for n in [1usize, 47, 48, 49, 1000] {
+        let der: Vec<u8> = (0..n).map(|i| i as u8).collect();
+        let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+        let reference = pem::encode_config(&pem::Pem::new("X509 CRL", der.clone()), config);
+        assert_eq!(to_pem(PemLabel::X509Crl, &der), reference, "{n} bytes");
+    }
+}
+
+#[test]
 fn pem_helpers_name_what_is_wrong() {
     let (root_der, _) = root("PEM");
     let pem = to_pem(PemLabel::Certificate, &root_der);
