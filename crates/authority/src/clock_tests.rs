@@ -82,15 +82,19 @@ async fn the_ocsp_responder_is_renewed_a_week_before_it_expires() {
     let (a, caller, _dir) = authority(clock.clone()).await;
     let ca_id = ca_and_role(&a, &caller).await;
     let first = a.ocsp_signer(&ca_id).await.unwrap();
-    let first_info = certus_x509::parse_certificate(&first.cert_der).unwrap();
+    let first_info = certus_x509::parse_certificate(first.responder.cert_der()).unwrap();
     // Backdated a minute, but not before the CA.
     assert_eq!(first_info.not_before, START);
     clock.advance(Duration::days(10));
-    assert_eq!(a.ocsp_signer(&ca_id).await.unwrap().cert_der, first.cert_der, "still valid for weeks");
+    assert_eq!(
+        a.ocsp_signer(&ca_id).await.unwrap().responder.cert_der(),
+        first.responder.cert_der(),
+        "still valid for weeks"
+    );
     clock.advance(Duration::days(14));
     let renewed = a.ocsp_signer(&ca_id).await.unwrap();
-    assert_ne!(renewed.cert_der, first.cert_der);
-    let renewed_info = certus_x509::parse_certificate(&renewed.cert_der).unwrap();
+    assert_ne!(renewed.responder.cert_der(), first.responder.cert_der());
+    let renewed_info = certus_x509::parse_certificate(renewed.responder.cert_der()).unwrap();
     assert_eq!(renewed_info.not_before, START + Duration::days(24) - Duration::minutes(1));
 }
 

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use certus_kms::Key;
 use certus_store::{CaRow, DoorRecord, ResponderRow, SerialStatus};
 use certus_x509::{
-    CertIdHash, CertProfile, CertSpec, OcspFailure, OcspResponseSpec, OcspStatus, RevocationReason, Subject,
-    build_ocsp_response, ocsp_failure, parse_certificate, parse_ocsp_request,
+    CertIdHash, CertProfile, CertSpec, OcspFailure, OcspResponder, OcspResponseSpec, OcspStatus, RevocationReason,
+    Subject, build_ocsp_response, ocsp_failure, parse_certificate, parse_ocsp_request,
 };
 use time::Duration;
 
@@ -54,7 +54,7 @@ pub struct OcspReply {
 
 pub(crate) struct Signer {
     key: Arc<Key>,
-    pub(crate) cert_der: Vec<u8>,
+    pub(crate) responder: OcspResponder,
     not_after: i64,
     delegated: bool,
 }
@@ -169,7 +169,7 @@ impl Authority {
                 next_update: now + RESPONSE_VALIDITY,
                 answers: answers.iter().map(|(i, s)| (i, *s)).collect(),
                 nonce,
-                signer_cert_der: &signer.cert_der,
+                responder: &signer.responder,
                 include_signer_cert: signer.delegated,
             };
             Ok(build_ocsp_response(&spec, &*signer.key)?)
@@ -272,14 +272,14 @@ impl Authority {
         let signer = match self.ocsp.mode {
             OcspSigner::Ca => Signer {
                 key: self.load_key(&ca.tenant_id, &ca.key_id).await?,
-                cert_der: ca.cert_der.clone(),
+                responder: OcspResponder::new(ca.cert_der.clone())?,
                 not_after: ca.valid_until,
                 delegated: false,
             },
             OcspSigner::Delegated => match self.store.get_responder(ca_id).await? {
                 Some(r) if r.not_after - now > RESPONDER_RENEW_BEFORE => Signer {
                     key: self.load_key(&ca.tenant_id, &r.key_id).await?,
-                    cert_der: r.cert_der,
+                    responder: OcspResponder::new(r.cert_der)?,
                     not_after: r.not_after,
                     delegated: true,
                 },
@@ -341,6 +341,6 @@ impl Authority {
         let signed = self.issue_certificate(&caller, order).await?;
         let (cert_der, not_after) = (signed.cert.cert_der, signed.cert.not_after);
         tracing::info!(ca_id = %ca.id, "issued OCSP responder certificate");
-        Ok(Signer { key, cert_der, not_after, delegated: true })
+        Ok(Signer { key, responder: OcspResponder::new(cert_der)?, not_after, delegated: true })
     }
 }

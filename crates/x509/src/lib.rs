@@ -35,8 +35,8 @@ pub use lint::{
 };
 pub use mdl::{DsSpec, GenericSpec, IacaSpec, IssuerAltName, build_ds, build_generic, build_iaca};
 pub use ocsp::{
-    CertIdHash, OcspFailure, OcspItem, OcspQuery, OcspResponseSpec, OcspStatus, build_ocsp_response, ocsp_failure,
-    parse_ocsp_request,
+    CertIdHash, OcspFailure, OcspItem, OcspQuery, OcspResponder, OcspResponseSpec, OcspStatus, build_ocsp_response,
+    ocsp_failure, parse_ocsp_request,
 };
 pub use parse::{CertInfo, CsrInfo, KeyInfo, KeyKind, parse_certificate, parse_csr};
 pub use pem_io::{PemLabel, certs_from_pem, csr_from_pem, private_key_der_from_pem, to_pem};

@@ -3,16 +3,17 @@
 
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc6960::{ID_PKIX_OCSP_BASIC, ID_PKIX_OCSP_NONCE};
-use der::asn1::{BitString, GeneralizedTime, OctetString};
-use der::{Decode, Encode};
+use der::asn1::{AnyRef, BitString, GeneralizedTime, OctetString};
+use der::{Decode, Encode, Sequence};
 use rcgen::SigningKey;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 use x509_cert::ext::Extension;
 use x509_cert::name::Name;
+use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_ocsp::{
-    BasicOcspResponse, CertId, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse, OcspResponseStatus,
-    ResponderId, ResponseBytes, ResponseData, RevokedInfo, SingleResponse,
+    CertId, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse, OcspResponseStatus, ResponderId, ResponseBytes,
+    ResponseData, RevokedInfo, SingleResponse,
 };
 
 use crate::{Error, RevocationReason};
@@ -93,9 +94,9 @@ pub struct OcspResponseSpec<'a> {
     pub answers: Vec<(&'a OcspItem, OcspStatus)>,
     /// The request's nonce, echoed.
     pub nonce: Option<Vec<u8>>,
-    /// The signer's certificate: its subject is the ResponderID. A delegated responder's
+    /// Who signs: its certificate's subject is the ResponderID. A delegated responder's
     /// certificate is also included in the response so clients can verify it.
-    pub signer_cert_der: &'a [u8],
+    pub responder: &'a OcspResponder,
     /// Whether the signer's certificate goes into the response (a delegated responder's does).
     pub include_signer_cert: bool,
 }
@@ -162,11 +163,29 @@ fn generalized(t: OffsetDateTime) -> Result<OcspGeneralizedTime, Error> {
         .map_err(|e| Error::Encoding(e.to_string()))
 }
 
+/// The certificate that signs OCSP responses, with its subject read once (not per response).
+#[derive(Debug, Clone)]
+pub struct OcspResponder {
+    name: Name,
+    cert_der: Vec<u8>,
+}
+
+impl OcspResponder {
+    /// Reads the signer's certificate.
+    pub fn new(cert_der: Vec<u8>) -> Result<Self, Error> {
+        let cert = Certificate::from_der(&cert_der).map_err(|e| Error::Encoding(e.to_string()))?;
+        Ok(OcspResponder { name: cert.tbs_certificate.subject, cert_der })
+    }
+
+    /// The certificate, DER.
+    pub fn cert_der(&self) -> &[u8] {
+        &self.cert_der
+    }
+}
+
 /// Builds and signs a successful OCSP response.
 pub fn build_ocsp_response(spec: &OcspResponseSpec<'_>, key: &dyn SigningKey) -> Result<Vec<u8>, Error> {
     let enc = |e: der::Error| Error::Encoding(e.to_string());
-    let signer = Certificate::from_der(spec.signer_cert_der).map_err(enc)?;
-    let responder = Name::from_der(&signer.tbs_certificate.subject.to_der().map_err(enc)?).map_err(enc)?;
     let this_update = generalized(spec.this_update)?;
     let next_update = generalized(spec.next_update)?;
     let responses = spec
@@ -200,17 +219,20 @@ pub fn build_ocsp_response(spec: &OcspResponseSpec<'_>, key: &dyn SigningKey) ->
     };
     let tbs = ResponseData {
         version: Default::default(),
-        responder_id: ResponderId::ByName(responder),
+        responder_id: ResponderId::ByName(spec.responder.name.clone()),
         produced_at: generalized(spec.produced_at)?,
         responses,
         response_extensions,
-    };
-    let signature = key.sign(&tbs.to_der().map_err(enc)?)?;
-    let basic = BasicOcspResponse {
-        tbs_response_data: tbs,
+    }
+    .to_der()
+    .map_err(enc)?;
+    let signature = key.sign(&tbs)?;
+    let signer_cert = AnyRef::from_der(&spec.responder.cert_der).map_err(enc)?;
+    let basic = SignedBasic {
+        tbs: AnyRef::from_der(&tbs).map_err(enc)?,
         signature_algorithm: crate::sig::signature_algorithm(key)?,
         signature: BitString::from_bytes(&signature).map_err(enc)?,
-        certs: spec.include_signer_cert.then(|| vec![signer]),
+        certs: spec.include_signer_cert.then(|| vec![signer_cert]),
     };
     let response = OcspResponse {
         response_status: OcspResponseStatus::Successful,
@@ -220,6 +242,18 @@ pub fn build_ocsp_response(spec: &OcspResponseSpec<'_>, key: &dyn SigningKey) ->
         }),
     };
     response.to_der().map_err(enc)
+}
+
+/// `BasicOCSPResponse` (RFC 6960 §4.2.1) as x509-ocsp defines it, around the response data as
+/// encoded and signed and the signer's certificate as stored: neither is decoded and encoded
+/// again for every response.
+#[derive(Sequence)]
+struct SignedBasic<'a> {
+    tbs: AnyRef<'a>,
+    signature_algorithm: AlgorithmIdentifierOwned,
+    signature: BitString,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    certs: Option<Vec<AnyRef<'a>>>,
 }
 
 /// An unsigned error response (RFC 6960 §4.2.1).

@@ -162,6 +162,69 @@ fn large_crl_matches_x509_cert_entry_for_entry() {
 }
 
 #[test]
+fn ocsp_response_embeds_the_signer_as_stored_and_reads_back_through_x509_ocsp() {
+    use der::asn1::OctetString;
+    use der::{Decode, Encode};
+    let (root_der, root_key) = root("OCSP Root");
+    let nonce = OctetString::new(vec![0x04, 0x02, 0xab, 0xcd]).unwrap();
+    let request = x509_ocsp::OcspRequest {
+        tbs_request: x509_ocsp::TbsRequest {
+            version: Default::default(),
+            requestor_name: None,
+            request_list: vec![x509_ocsp::Request {
+                req_cert: x509_ocsp::CertId {
+                    hash_algorithm: x509_cert::spki::AlgorithmIdentifierOwned {
+                        oid: const_oid::ObjectIdentifier::new_unwrap("1.3.14.3.2.26"),
+                        parameters: None,
+                    },
+                    issuer_name_hash: OctetString::new(vec![1; 20]).unwrap(),
+                    issuer_key_hash: OctetString::new(vec![2; 20]).unwrap(),
+                    serial_number: x509_cert::serial_number::SerialNumber::new(&[0x7f, 1, 2]).unwrap(),
+                },
+                single_request_extensions: None,
+            }],
+            request_extensions: Some(vec![x509_cert::ext::Extension {
+                extn_id: const_oid::db::rfc6960::ID_PKIX_OCSP_NONCE,
+                critical: false,
+                extn_value: nonce.clone(),
+            }]),
+        },
+        optional_signature: None,
+    };
+    let query = parse_ocsp_request(&request.to_der().unwrap()).unwrap();
+    let responder = OcspResponder::new(root_der.clone()).unwrap();
+    let now = OffsetDateTime::now_utc();
+    let status = OcspStatus::Revoked { at: now, reason: RevocationReason::KeyCompromise };
+    let spec = OcspResponseSpec {
+        produced_at: now,
+        this_update: now,
+        next_update: now + Duration::hours(1),
+        answers: vec![(&query.items[0], status)],
+        nonce: query.nonce.clone(),
+        responder: &responder,
+        include_signer_cert: true,
+    };
+    let der = build_ocsp_response(&spec, &root_key).unwrap();
+    let response = x509_ocsp::OcspResponse::from_der(&der).unwrap();
+    let basic_der = response.response_bytes.unwrap().response;
+    let basic = x509_ocsp::BasicOcspResponse::from_der(basic_der.as_bytes()).unwrap();
+    assert_eq!(basic.to_der().unwrap(), basic_der.as_bytes(), "re-encodes byte-identical");
+    assert_eq!(basic.certs.as_ref().unwrap()[0].to_der().unwrap(), root_der, "the signer, as stored");
+    let subject = x509_cert::Certificate::from_der(&root_der).unwrap().tbs_certificate.subject;
+    assert_eq!(basic.tbs_response_data.responder_id, x509_ocsp::ResponderId::ByName(subject));
+    let single = &basic.tbs_response_data.responses[0];
+    assert_eq!(single.cert_id, request.tbs_request.request_list[0].req_cert);
+    assert!(matches!(single.cert_status, x509_ocsp::CertStatus::Revoked(_)));
+    let echoed = &basic.tbs_response_data.response_extensions.as_ref().unwrap()[0];
+    assert_eq!(echoed.extn_value, nonce);
+
+    let without = OcspResponseSpec { include_signer_cert: false, ..spec };
+    let der = build_ocsp_response(&without, &root_key).unwrap();
+    let basic_der = x509_ocsp::OcspResponse::from_der(&der).unwrap().response_bytes.unwrap().response;
+    assert!(x509_ocsp::BasicOcspResponse::from_der(basic_der.as_bytes()).unwrap().certs.is_none());
+}
+
+#[test]
 fn pem_output_is_rfc7468_with_lf_lines_of_64() {
     // DER is never empty (for empty input the two differ by a blank line).
     for n in [1usize, 47, 48, 49, 1000] {
