@@ -140,28 +140,27 @@ impl Authority {
         // was read; the overlap puts such entries in the delta too (listing one twice is harmless).
         let since = delta_of.map(|(t, _)| t - DELTA_OVERLAP_SECS).unwrap_or(0);
         let revoked = build.revoked(since, this_update.unix_timestamp()).await?;
-        let entries = revoked
-            .entries()?
-            .into_iter()
-            .map(|e| CrlEntry {
-                serial: hex::decode(e.serial).unwrap_or_default(),
-                revoked_at: from_secs(e.revoked_at),
-                reason: RevocationReason::from_name(e.reason).unwrap_or(RevocationReason::Unspecified),
-            })
-            .collect();
-        drop(revoked); // tens of MB for a large CRL: not kept through the build
         let crl_number = build.number();
         let lifetime = if delta_of.is_some() { DELTA_LIFETIME } else { CRL_LIFETIME };
-        let spec = CrlSpec {
-            crl_number: u64::try_from(crl_number).map_err(Error::internal)?,
-            this_update,
-            next_update: this_update + lifetime,
-            entries,
-            kind,
-        };
+        let number = u64::try_from(crl_number).map_err(Error::internal)?;
         let key = self.load_key(tenant_id, &ca.key_id).await?;
         let issuer_der = ca.cert_der.clone();
-        let der = blocking(move || Ok(build_crl(&spec, &issuer_der, &*key)?)).await?;
+        // A million entries take a while to read into CRL entries: off the async runtime too.
+        let der = blocking(move || {
+            let entries = revoked
+                .entries()?
+                .into_iter()
+                .map(|e| CrlEntry {
+                    serial: hex::decode(e.serial).unwrap_or_default(),
+                    revoked_at: from_secs(e.revoked_at),
+                    reason: RevocationReason::from_name(e.reason).unwrap_or(RevocationReason::Unspecified),
+                })
+                .collect();
+            drop(revoked); // tens of MB for a large CRL: not kept through the build
+            let spec = CrlSpec { crl_number: number, this_update, next_update: this_update + lifetime, entries, kind };
+            Ok(build_crl(&spec, &issuer_der, &*key)?)
+        })
+        .await?;
         let row = CrlRow {
             ca_id: ca_id.to_owned(),
             crl_number,

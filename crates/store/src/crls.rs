@@ -4,10 +4,12 @@
 //! CA's counter, and the row lock that takes serialises builders on all nodes; SQLite has one
 //! node, so a per-CA mutex does the same without holding the database's single write lock.
 
+use std::fmt::Write;
+use std::path::Path;
+use std::sync::Arc;
+
 use sqlx::{Any, AnyPool, Executor, Row};
 
-use crate::db::Backend;
-use crate::db::LocalLocks;
 use crate::error::{Error, Result};
 use crate::records::{AuditRow, CrlRow};
 use crate::store::Store;
@@ -21,7 +23,7 @@ pub struct CrlBuild {
 
 enum Inner {
     Shared(sqlx::Transaction<'static, Any>),
-    Local { pool: AnyPool, _guard: tokio::sync::OwnedMutexGuard<()> },
+    Local { pool: AnyPool, file: Arc<Path>, _guard: tokio::sync::OwnedMutexGuard<()> },
 }
 
 impl std::fmt::Debug for CrlBuild {
@@ -32,18 +34,20 @@ impl std::fmt::Debug for CrlBuild {
 
 const NEXT_NUMBER: &str = "UPDATE cas SET crl_counter = crl_counter + 1 WHERE id = $1 RETURNING crl_counter";
 
-pub(crate) async fn begin(pool: &AnyPool, backend: Backend, locks: &LocalLocks, ca_id: &str) -> Result<CrlBuild> {
-    let (number, inner) = match backend {
-        Backend::Postgres => {
+pub(crate) async fn begin(store: &Store, ca_id: &str) -> Result<CrlBuild> {
+    let pool = store.pool();
+    let (number, inner) = match &store.sqlite_file {
+        None => {
             let mut tx = pool.begin().await?;
             let number: Option<i64> = sqlx::query_scalar(NEXT_NUMBER).bind(ca_id).fetch_optional(&mut *tx).await?;
             (number.ok_or(Error::NotFound)?, Inner::Shared(tx))
         }
-        Backend::Sqlite => {
-            let lock = locks.lock().unwrap_or_else(|p| p.into_inner()).entry(ca_id.to_owned()).or_default().clone();
+        Some(file) => {
+            let lock =
+                store.crl_locks.lock().unwrap_or_else(|p| p.into_inner()).entry(ca_id.to_owned()).or_default().clone();
             let guard = lock.lock_owned().await;
             let number: Option<i64> = sqlx::query_scalar(NEXT_NUMBER).bind(ca_id).fetch_optional(pool).await?;
-            (number.ok_or(Error::NotFound)?, Inner::Local { pool: pool.clone(), _guard: guard })
+            (number.ok_or(Error::NotFound)?, Inner::Local { pool: pool.clone(), file: file.clone(), _guard: guard })
         }
     };
     Ok(CrlBuild { ca_id: ca_id.to_owned(), number, inner })
@@ -67,7 +71,7 @@ impl CrlBuild {
     pub async fn revoked(&mut self, since: i64, now: i64) -> Result<RevokedList> {
         match &mut self.inner {
             Inner::Shared(tx) => revoked_for_ca(&mut **tx, &self.ca_id, since, now).await,
-            Inner::Local { pool, .. } => revoked_for_ca(&*pool, &self.ca_id, since, now).await,
+            Inner::Local { file, .. } => revoked_on_sqlite(file.clone(), &self.ca_id, since, now).await,
         }
     }
 
@@ -77,7 +81,7 @@ impl CrlBuild {
         // SQLite: the CA's build lock is held until the CRL and its announcement commit.
         let (mut tx, _held) = match self.inner {
             Inner::Shared(tx) => (tx, None),
-            Inner::Local { pool, _guard } => (pool.begin().await?, Some(_guard)),
+            Inner::Local { pool, _guard, .. } => (pool.begin().await?, Some(_guard)),
         };
         if store_crl(&mut *tx, crl).await? {
             publish(&mut tx, crl).await?;
@@ -135,14 +139,17 @@ impl Store {
 
     /// Starts building a CRL for `ca_id`; see [`CrlBuild`].
     pub async fn begin_crl_build(&self, ca_id: &str) -> Result<CrlBuild> {
-        crate::crls::begin(self.pool(), self.backend(), &self.crl_locks, ca_id).await
+        crate::crls::begin(self, ca_id).await
     }
 
     /// Certificates of a CA revoked at or after `since` that have not yet expired at `now`
     /// (RFC 5280 §3.3 lets expired entries drop off the CRL). `since` 0 gives a complete CRL's
     /// entries; a later time, a delta CRL's. Reads the (issuer_ca_id, revoked_at) index range.
     pub async fn revoked_for_ca(&self, ca_id: &str, since: i64, now: i64) -> Result<RevokedList> {
-        revoked_for_ca(self.pool(), ca_id, since, now).await
+        match &self.sqlite_file {
+            Some(file) => revoked_on_sqlite(file.clone(), ca_id, since, now).await,
+            None => revoked_for_ca(self.pool(), ca_id, since, now).await,
+        }
     }
 }
 
@@ -194,10 +201,10 @@ pub(crate) async fn revocation_epoch<'e, E: Executor<'e, Database = Any>>(execut
     sqlx::query_scalar(REVOCATION_EPOCH).bind(ca_id).fetch_optional(executor).await?.ok_or(Error::NotFound)
 }
 
-/// A CA's revoked, unexpired certificates since `since`. They come back as one aggregated text
-/// value: fetched row by row, each of a million rows crossed from the database's thread to the
-/// caller's on its own, which was most of a large CRL's build time.
-pub(crate) async fn revoked_for_ca<'e, E: Executor<'e, Database = Any>>(
+/// A CA's revoked, unexpired certificates since `since`, on PostgreSQL. They come back as one
+/// aggregated text value: fetched through sqlx row by row, a million rows cost more than the
+/// rest of a large CRL's build.
+async fn revoked_for_ca<'e, E: Executor<'e, Database = Any>>(
     executor: E,
     ca_id: &str,
     since: i64,
@@ -213,6 +220,38 @@ pub(crate) async fn revoked_for_ca<'e, E: Executor<'e, Database = Any>>(
     .fetch_one(executor)
     .await?;
     Ok(RevokedList(all.unwrap_or_default()))
+}
+
+/// The same list on SQLite, built row by row on a connection of its own, off the async runtime:
+/// SQLite's own aggregate makes several strings a row, which for a million rows took longer than
+/// reading them.
+async fn revoked_on_sqlite(file: Arc<Path>, ca_id: &str, since: i64, now: i64) -> Result<RevokedList> {
+    let ca_id = ca_id.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let conn = crate::exec::open_sqlite(&file)?;
+        let mut statement = conn.prepare(
+            "SELECT serial, revoked_at, revocation_reason FROM certificates \
+             WHERE issuer_ca_id = ?1 AND revoked_at >= ?2 AND not_after > ?3",
+        )?;
+        let mut rows = statement.query(rusqlite::params![ca_id, since, now])?;
+        let mut text = String::new();
+        while let Some(row) = rows.next()? {
+            if !text.is_empty() {
+                text.push(';');
+            }
+            let (serial, revoked_at, reason) = (text_at(row, 0)?, row.get::<_, i64>(1)?, text_at(row, 2)?);
+            let _ = write!(text, "{},{revoked_at},{}", serial.unwrap_or_default(), reason.unwrap_or_default());
+        }
+        Ok(RevokedList(text))
+    })
+    .await
+    .map_err(|e| Error::Config(format!("reading the revocations: {e}")))?
+}
+
+/// A text column borrowed from the row (no copy); `None` for NULL.
+fn text_at<'r>(row: &'r rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Option<&'r str>> {
+    let text = row.get_ref(column)?.as_str_or_null();
+    text.map_err(|e| rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.into()))
 }
 
 /// The revoked, unexpired certificates of a CA as read for a CRL: `serial,revoked_at,reason`

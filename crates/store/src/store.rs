@@ -25,6 +25,8 @@ pub struct Store {
     batch_observers: BatchObservers,
     /// SQLite: a connection of its own for the point reads of hot paths (OCSP), run inline.
     inline_reader: Option<Arc<Mutex<rusqlite::Connection>>>,
+    /// SQLite: the database file, for connections of their own (a CRL build's read).
+    pub(crate) sqlite_file: Option<Arc<Path>>,
     /// SQLite: keeps the WAL checkpointer's thread running while any clone of the store lives.
     _checkpointer: Option<std::sync::mpsc::Sender<()>>,
 }
@@ -75,15 +77,16 @@ impl Store {
             .await?;
         crate::migrate::run(&pool, backend).await?;
         let batch_observers = BatchObservers::default();
-        let (issuance, inline_reader, _checkpointer) = match backend {
+        let (issuance, inline_reader, database_file, _checkpointer) = match backend {
             Backend::Sqlite => {
                 let file = sqlite_file(&pool).await?;
                 let reader = Arc::new(Mutex::new(crate::exec::open_sqlite(&file)?));
                 let writer = crate::sqlite_writer::start(&file, batch_observers.clone())?;
-                (writer, Some(reader), Some(crate::checkpointer::start(&file)?))
+                let checkpointer = crate::checkpointer::start(&file)?;
+                (writer, Some(reader), Some(Arc::from(file)), Some(checkpointer))
             }
             Backend::Postgres => {
-                (crate::issuance::start_pool_writer(pool.clone(), batch_observers.clone()), None, None)
+                (crate::issuance::start_pool_writer(pool.clone(), batch_observers.clone()), None, None, None)
             }
         };
         Ok(Store {
@@ -93,6 +96,7 @@ impl Store {
             crl_locks: Default::default(),
             batch_observers,
             inline_reader,
+            sqlite_file: database_file,
             _checkpointer,
         })
     }
