@@ -245,7 +245,7 @@ async fn revoked_on_sqlite(file: Arc<Path>, ca_id: &str, since: i64, now: i64) -
         Ok(RevokedList(text))
     })
     .await
-    .map_err(|e| Error::Config(format!("reading the revocations: {e}")))?
+    .map_err(|_| Error::Db(sqlx::Error::WorkerCrashed))?
 }
 
 /// A text column borrowed from the row (no copy); `None` for NULL.

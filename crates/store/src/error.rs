@@ -13,7 +13,8 @@ pub enum Error {
     /// The database failed.
     #[error("database error: {0}")]
     Db(sqlx::Error),
-    /// The SQLite issuance writer's connection failed.
+    /// One of SQLite's own (rusqlite) connections failed: the issuance writer, the inline
+    /// reader, a CRL build's reader.
     #[error("database error: {0}")]
     Sqlite(rusqlite::Error),
     /// A value the database cannot hold (PostgreSQL refuses NUL characters in text).
