@@ -271,7 +271,11 @@ const ENTRIES_PER_THREAD: usize = 50_000;
 /// The DER of every entry, one after another (the contents of `revokedCertificates`); large
 /// lists are split across the machine's cores, each part encoded on its own thread.
 fn encode_entries(entries: &[CrlEntry]) -> Result<Vec<u8>, Error> {
-    let reasons = ReasonExtensions::new()?;
+    let encoded = reason_extensions()?;
+    let reasons = encoded
+        .iter()
+        .map(|(reason, der)| Ok((*reason, AnyRef::from_der(der).map_err(enc)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = (entries.len() / ENTRIES_PER_THREAD).clamp(1, cores);
     if threads == 1 {
@@ -287,7 +291,7 @@ fn encode_entries(entries: &[CrlEntry]) -> Result<Vec<u8>, Error> {
     Ok(parts.into_iter().collect::<Result<Vec<_>, _>>()?.concat())
 }
 
-fn encode_part(entries: &[CrlEntry], reasons: &ReasonExtensions) -> Result<Vec<u8>, Error> {
+fn encode_part(entries: &[CrlEntry], reasons: &[(RevocationReason, AnyRef<'_>)]) -> Result<Vec<u8>, Error> {
     // A typical entry (20-octet serial, UTCTime, reason) is 47 bytes.
     let mut out = Vec::with_capacity(entries.len() * 48);
     for e in entries {
@@ -299,32 +303,24 @@ fn encode_part(entries: &[CrlEntry], reasons: &ReasonExtensions) -> Result<Vec<u
         let entry = Revoked {
             serial_number,
             revocation_date: x509_time(e.revoked_at)?,
-            crl_entry_extensions: reasons.of(e.reason)?,
+            crl_entry_extensions: reasons.iter().find(|(r, _)| *r == e.reason).map(|(_, x)| *x),
         };
         entry.encode_to_vec(&mut out).map_err(enc)?;
     }
     Ok(out)
 }
 
-/// Each reason's `crlEntryExtensions`, encoded once for all the entries that share it.
-struct ReasonExtensions(Vec<(RevocationReason, Vec<u8>)>);
-
-impl ReasonExtensions {
-    fn new() -> Result<Self, Error> {
-        let mut encoded = Vec::new();
-        for reason in RevocationReason::ALL {
-            if let Some(code) = reason.crl_reason() {
-                let extensions: Extensions = vec![extension(ID_CE_CRL_REASONS, false, &code)?];
-                encoded.push((reason, extensions.to_der().map_err(enc)?));
-            }
+/// Each reason's `crlEntryExtensions`, encoded once for all the entries that share it
+/// (unspecified has none: RFC 5280 §5.3.1 says it SHOULD be absent).
+fn reason_extensions() -> Result<Vec<(RevocationReason, Vec<u8>)>, Error> {
+    let mut encoded = Vec::new();
+    for reason in RevocationReason::ALL {
+        if let Some(code) = reason.crl_reason() {
+            let extensions: Extensions = vec![extension(ID_CE_CRL_REASONS, false, &code)?];
+            encoded.push((reason, extensions.to_der().map_err(enc)?));
         }
-        Ok(ReasonExtensions(encoded))
     }
-
-    /// `None` for unspecified, which RFC 5280 §5.3.1 says SHOULD be absent.
-    fn of(&self, reason: RevocationReason) -> Result<Option<AnyRef<'_>>, Error> {
-        self.0.iter().find(|(r, _)| *r == reason).map(|(_, der)| AnyRef::from_der(der).map_err(enc)).transpose()
-    }
+    Ok(encoded)
 }
 
 /// `RevokedCert` (RFC 5280 §5.1) borrowing its serial and its reason's encoded extensions, so a
