@@ -14,18 +14,18 @@ use crate::records::AuditRow;
 pub(crate) fn entry_hash(prev_hash: &str, seq: i64, e: &AuditRow) -> String {
     let mut data = Vec::with_capacity(256);
     for field in [
-        prev_hash.as_bytes(),
-        seq.to_string().as_bytes(),
-        e.at.to_string().as_bytes(),
-        e.tenant_id.as_deref().unwrap_or("").as_bytes(),
-        e.actor.as_bytes(),
-        e.action.as_bytes(),
-        e.resource.as_bytes(),
-        e.detail.as_bytes(),
+        prev_hash,
+        &seq.to_string(),
+        &e.at.to_string(),
+        e.tenant_id.as_deref().unwrap_or(""),
+        &e.actor,
+        &e.action,
+        &e.resource,
+        &e.detail,
     ] {
         data.extend_from_slice(field.len().to_string().as_bytes());
         data.push(b':');
-        data.extend_from_slice(field);
+        data.extend_from_slice(field.as_bytes());
         data.push(b';');
     }
     hex::encode(certus_kms::sha256(&data))
