@@ -9,7 +9,7 @@ use time::Duration;
 
 use crate::auth::{Caller, Scope};
 use crate::error::{Error, NotFoundAs, Result};
-use crate::{Authority, blocking, from_secs};
+use crate::{Authority, blocking, from_secs, serial_octets};
 
 /// How often a complete CRL is rebuilt even without revocations.
 pub const CRL_REFRESH_SECS: i64 = 3600;
@@ -183,29 +183,5 @@ impl Authority {
             "built CRL"
         );
         Ok(row.into())
-    }
-}
-
-/// A stored serial's octets. It is lower-case hex, decoded into a buffer of its exact size:
-/// `hex::decode`'s iterator was the largest single cost of turning a million revocations into
-/// entries. One that is not hex fails the build rather than be listed as another serial.
-fn serial_octets(stored: &str) -> Result<Vec<u8>> {
-    let mut octets = vec![0; stored.len() / 2];
-    hex::decode_to_slice(stored, &mut octets).map_err(|e| Error::internal(format!("stored serial {stored:?}: {e}")))?;
-    Ok(octets)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::serial_octets;
-
-    #[test]
-    fn stored_serials_decode_exactly_and_bad_ones_fail() {
-        assert_eq!(serial_octets("00ff7f10").unwrap(), vec![0x00, 0xff, 0x7f, 0x10]);
-        let twenty = "7f".repeat(20);
-        assert_eq!(serial_octets(&twenty).unwrap(), vec![0x7f; 20]);
-        // Odd length, a non-hex digit: an error, never an empty or shortened serial.
-        assert!(serial_octets("abc").is_err());
-        assert!(serial_octets("0g").is_err());
     }
 }

@@ -166,7 +166,7 @@ pub(crate) async fn insert_audit(tx: &mut impl Exec, entry: &AuditRow) -> Result
 }
 
 #[cfg(test)]
-mod hash_tests {
+mod tests {
     use super::entry_hash;
     use crate::records::AuditRow;
 
