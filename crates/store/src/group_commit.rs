@@ -1,5 +1,5 @@
 //! Group commit for issuance: concurrent issuances queue here and one writer stores each batch
-//! in one transaction (`issuance.rs` says how; `sqlite_writer.rs` and the pool writer there say
+//! in one transaction (`issuance.rs` says how; `sqlite_writer.rs` and `postgres_writer.rs` say
 //! where), so one fsync covers many certificates. A caller's future resolves only after the
 //! batch holding its record has committed: acknowledged means durable.
 

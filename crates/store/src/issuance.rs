@@ -2,18 +2,17 @@
 //! the certificate is a CA's, the front door's own attributes, and the audit entry, all in one
 //! transaction through group commit (`group_commit.rs`). The writes are made against [`Exec`],
 //! so the same code runs on SQLite's writer thread (`sqlite_writer.rs`) and on PostgreSQL's
-//! pool writer below. A batch is written with one INSERT per table (per row on SQLite's own
+//! (`postgres_writer.rs`). A batch is written with one INSERT per table (per row on SQLite's own
 //! connection); if anything in it fails, it is redone with each record in its own savepoint,
 //! so one failing record (say, a duplicate) fails only its caller.
 
-use sqlx::{AnyConnection, AnyPool};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::cas::insert_ca_row;
 use crate::db::Sql;
 use crate::error::{Error, Result};
 use crate::exec::Exec;
-use crate::group_commit::{BatchObservers, Job, QUEUE, all_failed, answer, take_batch};
+use crate::group_commit::{Job, all_failed};
 use crate::records::{AuditRow, CertRow, DoorId, DoorRecord, IssuanceRecord, KeyRow};
 use crate::store::Store;
 
@@ -26,32 +25,6 @@ impl Store {
         self.issuance.send(Job { record, done }).await.map_err(|_| Error::Commit("writer stopped".into()))?;
         result.await.map_err(|_| Error::Commit("writer stopped".into()))?
     }
-}
-
-/// PostgreSQL's issuance writer: a task writing each batch on a connection of its own (taken
-/// out of the pool on first use, and again after a batch failed, in case it broke).
-pub(crate) fn start_pool_writer(pool: AnyPool, observers: BatchObservers) -> mpsc::Sender<Job> {
-    let (sender, mut queue) = mpsc::channel::<Job>(QUEUE);
-    tokio::spawn(async move {
-        let mut own: Option<AnyConnection> = None;
-        while let Some(first) = queue.recv().await {
-            let batch = take_batch(first, &mut queue);
-            observers.observe(batch.len());
-            let conn = match &mut own {
-                Some(conn) => Ok(conn),
-                slot @ None => pool.acquire().await.map(|c| slot.insert(c.detach())),
-            };
-            let results = match conn {
-                Ok(conn) => write(conn, "BEGIN", &batch).await,
-                Err(e) => all_failed(&batch, &e),
-            };
-            if results.iter().any(Result::is_err) {
-                own = None;
-            }
-            answer(batch, results);
-        }
-    });
-    sender
 }
 
 /// Writes a batch on `conn`, opening its transaction with `begin`; one result per record.

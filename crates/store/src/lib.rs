@@ -34,6 +34,7 @@ mod maintenance;
 mod mdl;
 mod metadata;
 mod migrate;
+mod postgres_writer;
 mod profiles;
 mod rate_windows;
 mod records;

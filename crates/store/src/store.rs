@@ -85,9 +85,7 @@ impl Store {
                 let checkpointer = crate::checkpointer::start(&file)?;
                 (writer, Some(reader), Some(Arc::from(file)), Some(checkpointer))
             }
-            Backend::Postgres => {
-                (crate::issuance::start_pool_writer(pool.clone(), batch_observers.clone()), None, None, None)
-            }
+            Backend::Postgres => (crate::postgres_writer::start(&pool, batch_observers.clone())?, None, None, None),
         };
         Ok(Store {
             pool,
