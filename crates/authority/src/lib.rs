@@ -406,8 +406,8 @@ pub(crate) fn serial_octets(stored: &str) -> Result<Vec<u8>> {
     Ok(octets)
 }
 
-/// Serial as shown: `1A:2B:...`.
-pub(crate) fn serial_display(stored: &str) -> String {
+/// A stored serial as the native API and its issuance answers show it: `1A:2B:...`.
+pub fn serial_display(stored: &str) -> String {
     certus_x509::format_serial(&hex::decode(stored).unwrap_or_default())
 }
 

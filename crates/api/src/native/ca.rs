@@ -4,13 +4,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use certus_authority::{CaView, CrlView, NewCa};
+use certus_authority::{CaView, CrlView, NewCa, serial_display};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{cert_pem, serial};
+use super::cert_pem;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiJson, ApiResult, ErrorBody, OptionalJson};
@@ -87,7 +87,7 @@ impl From<CaView> for Ca {
             key_type: r.key_type,
             key_size: r.key_size,
             key_store: r.key_store,
-            serial_number: serial(&r.serial),
+            serial_number: serial_display(&r.serial),
             path_length: v.path_length,
             valid_from: rfc3339(r.valid_from),
             valid_until: rfc3339(r.valid_until),

@@ -5,13 +5,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use certus_authority::{CertView, ImportRequest, ListRequest, ValidateRequest};
+use certus_authority::{CertView, ImportRequest, ListRequest, ValidateRequest, serial_display};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{cert_pem, serial};
+use super::cert_pem;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiJson, ApiQuery, ApiResult, ErrorBody};
@@ -51,7 +51,7 @@ impl From<&CertView> for CertificateSummary {
             id: c.id.clone(),
             common_name: c.common_name.clone(),
             issuer_ca_id: c.issuer_ca_id.clone(),
-            serial_number: serial(&c.serial),
+            serial_number: serial_display(&c.serial),
             valid_from: rfc3339(c.not_before),
             valid_until: rfc3339(c.not_after),
             is_revoked: c.revoked_at.is_some(),
@@ -263,7 +263,7 @@ async fn revoke(
     let r = state.authority.revoke(&caller, &b.serial_number, b.reason.as_deref()).await?;
     Ok(Json(Revocation {
         certificate_id: r.certificate_id,
-        serial_number: serial(&r.serial),
+        serial_number: serial_display(&r.serial),
         is_revoked: true,
         reason: r.reason.name().to_owned(),
         revoked_at: rfc3339(r.revoked_at),

@@ -36,11 +36,6 @@ pub(crate) fn document_key_form(pkcs8_pem: String) -> String {
     certus_kms::ec_private_key_sec1_pem(&pkcs8_pem).unwrap_or(pkcs8_pem)
 }
 
-/// Serial as shown in this API: `1A:2B:...`.
-pub(crate) fn serial(stored_hex: &str) -> String {
-    certus_x509::format_serial(&hex::decode(stored_hex).unwrap_or_default())
-}
-
 pub(crate) fn cert_pem(der: &[u8]) -> String {
     certus_x509::to_pem(certus_x509::PemLabel::Certificate, der)
 }
