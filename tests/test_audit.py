@@ -2,6 +2,8 @@
 import sqlite3
 import subprocess
 
+import pytest
+
 from conftest import BIN, BOOTSTRAP_TOKEN, PG_URL, Client, Server, database_for, make_hierarchy, make_role, psql
 
 
@@ -211,3 +213,39 @@ def test_issuances_killed_midway_lose_nothing_acknowledged(tmp):
         assert {plain(s) for s in acknowledged} <= serials, "listed after the restart"
     finally:
         srv.stop()
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's connections, which the server does not own")
+def test_issuance_resumes_after_postgresql_ends_the_servers_connections(tmp):
+    """PostgreSQL ends every connection of the server (as a restart or failover does): issuance
+    answers again without restarting Certus, every 201 is stored once, and the chain verifies."""
+    data = tmp / "dropped"
+    srv = Server(data, env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN}).start()
+    try:
+        admin = Client(srv.url, BOOTSTRAP_TOKEN)
+        _, inter = make_hierarchy(admin)
+        role = make_role(admin, inter["id"], key_type="ec")
+
+        def issue():
+            return admin.post(f"/v1/pki/issue/{role['name']}", json={"common_name": "dropped.example.test"})
+
+        first = issue()
+        assert first.status_code == 201, first.text
+        ended = query(data, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        assert int(ended[0]) >= 2, "the pool's connections and the issuance writer's"
+        answers = [issue() for _ in range(6)]
+        statuses = [r.status_code for r in answers]
+        # The batch that meets the ended connection fails as a server error in the door's shape
+        # (not the caller's mistake); the writer connects again for the next one.
+        assert statuses[-3:] == [201, 201, 201], statuses
+        for r in answers:
+            if r.status_code != 201:
+                assert r.status_code in (500, 503) and set(r.json()["error"]) >= {"code", "message"}, r.text
+        serials = [first.json()["serial_number"]] + [r.json()["serial_number"] for r in answers if r.status_code == 201]
+        stored = query(data, "SELECT serial FROM certificates WHERE common_name = 'dropped.example.test'")
+        assert len(stored) == len(serials) == len(set(stored))
+    finally:
+        srv.stop()
+    ok = verify(data)
+    assert ok.returncode == 0 and "intact" in ok.stdout, ok.stdout + ok.stderr

@@ -4,11 +4,13 @@
 //! 16 took ~5 ms of which ~2 ms was PostgreSQL's. On its own thread the writer is woken by the
 //! kernel as each reply lands.
 
+use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions};
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
 use crate::group_commit::{BatchObservers, Job, QUEUE, all_failed, answer, take_batch};
+use crate::store::CONNECT_TIMEOUT;
 
 /// Starts the writer's thread; it connects on first use (and again after a batch failed, in case
 /// the connection broke) with the pool's options, and ends when the last sender is dropped.
@@ -29,7 +31,7 @@ pub(crate) fn start(pool: &AnyPool, observers: BatchObservers) -> Result<mpsc::S
                     observers.observe(batch.len());
                     let conn = match &mut own {
                         Some(conn) => Ok(conn),
-                        slot @ None => options.connect().await.map(|c| slot.insert(c)),
+                        slot @ None => connect(&options).await.map(|c| slot.insert(c)),
                     };
                     let results = match conn {
                         Ok(conn) => crate::issuance::write(conn, "BEGIN", &batch).await,
@@ -44,4 +46,13 @@ pub(crate) fn start(pool: &AnyPool, observers: BatchObservers) -> Result<mpsc::S
         })
         .map_err(|e| Error::Config(format!("starting the PostgreSQL writer: {e}")))?;
     Ok(sender)
+}
+
+/// A new connection, or an error after [`CONNECT_TIMEOUT`] (the pool's too): an unreachable
+/// server fails the waiting batch instead of holding it through the kernel's connect retries.
+async fn connect(options: &AnyConnectOptions) -> Result<AnyConnection> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
+        Ok(connected) => Ok(connected?),
+        Err(_) => Err(Error::Commit("connecting to PostgreSQL timed out".into())),
+    }
 }

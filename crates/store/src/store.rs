@@ -14,6 +14,10 @@ use crate::error::{Error, Result};
 use crate::exec::{Exec, Fetched, completed};
 use crate::group_commit::{BatchObserver, BatchObservers, Job};
 
+/// How long making or handing out a database connection may take before the caller gets an
+/// error.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The handle on the database: a pool plus the group-commit writer; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -60,7 +64,7 @@ impl Store {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(CONNECT_TIMEOUT)
             // A pooled connection is pinged before each use to find one the server dropped; a
             // SQLite connection is a file handle that cannot go stale, and the ping is a round
             // trip to its worker thread on every query (half the work of an OCSP lookup).
