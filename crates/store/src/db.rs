@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, Arguments, Row};
@@ -20,6 +21,10 @@ pub enum Backend {
     /// PostgreSQL, shared by several nodes.
     Postgres,
 }
+
+/// How long making or handing out a database connection may take before the caller gets an
+/// error: the pool's acquire timeout and PostgreSQL's issuance writer's connect.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every SQLite connection's settings, the pool's and the issuance writer's. FULL: an
 /// acknowledged write survives power loss, not only a crash. No automatic checkpoints: a thread

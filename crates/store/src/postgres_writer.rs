@@ -8,9 +8,9 @@ use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, AnyPool, ConnectOptions};
 use tokio::sync::mpsc;
 
+use crate::db::CONNECT_TIMEOUT;
 use crate::error::{Error, Result};
 use crate::group_commit::{BatchObservers, Job, QUEUE, all_failed, answer, take_batch};
-use crate::store::CONNECT_TIMEOUT;
 
 /// Starts the writer's thread; it connects on first use (and again after a batch failed, in case
 /// the connection broke) with the pool's options, and ends when the last sender is dropped.
@@ -48,8 +48,8 @@ pub(crate) fn start(pool: &AnyPool, observers: BatchObservers) -> Result<mpsc::S
     Ok(sender)
 }
 
-/// A new connection, or an error after [`CONNECT_TIMEOUT`] (the pool's too): an unreachable
-/// server fails the waiting batch instead of holding it through the kernel's connect retries.
+/// A new connection, or an error after [`CONNECT_TIMEOUT`]: an unreachable server fails the
+/// waiting batch instead of holding it through the kernel's connect retries.
 async fn connect(options: &AnyConnectOptions) -> Result<AnyConnection> {
     match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
         Ok(connected) => Ok(connected?),

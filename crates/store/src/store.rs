@@ -4,19 +4,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
-use crate::db::{Backend, LocalLocks, SQLITE_PRAGMAS, Sql};
+use crate::db::{Backend, CONNECT_TIMEOUT, LocalLocks, SQLITE_PRAGMAS, Sql};
 use crate::error::{Error, Result};
 use crate::exec::{Exec, Fetched, completed};
 use crate::group_commit::{BatchObserver, BatchObservers, Job};
-
-/// How long making or handing out a database connection may take before the caller gets an
-/// error.
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The handle on the database: a pool plus the group-commit writer; cheap to clone.
 #[derive(Clone)]
