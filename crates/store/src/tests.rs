@@ -525,3 +525,33 @@ async fn acme_nonces_orders_and_authorizations(backend: Backend) {
     assert_eq!((failed.status.as_str(), failed.error_json.as_deref()), ("invalid", Some("{}")));
     assert_eq!(s.acme_order_ids("a1", 0, 10).await.unwrap(), ["o1", "o3"]);
 }
+
+/// An endpoint being deleted (its cascade holding its deliveries) does not make the outbox's
+/// lease wait: the lease skips those rows, so the two can never deadlock. PostgreSQL only:
+/// SQLite's writers never overlap.
+#[tokio::test]
+async fn leasing_deliveries_skips_those_a_deletion_holds() {
+    let Some(s) = with_ca(Backend::Postgres).await else { return };
+    for id in ["wh1", "wh2"] {
+        let hook = WebhookRow {
+            id: id.into(),
+            tenant_id: "t1".into(),
+            url: "http://127.0.0.1:9/hook".into(),
+            events_json: "[\"webhook.test\"]".into(),
+            secret_sealed: vec![1],
+            created_at: 1,
+        };
+        s.insert_webhook(&hook, &audit(id)).await.unwrap();
+        s.enqueue_webhook_test("t1", id, 1).await.unwrap();
+        s.enqueue_webhook_test("t1", id, 2).await.unwrap();
+    }
+    let mut deleting = s.pool().begin().await.unwrap();
+    sqlx::query("DELETE FROM webhooks WHERE id = 'wh1'").execute(&mut *deleting).await.unwrap();
+    let leased = tokio::time::timeout(std::time::Duration::from_secs(5), s.lease_due_deliveries(10, 70, 10))
+        .await
+        .expect("the lease waited for the deletion")
+        .unwrap();
+    let hooks: Vec<&str> = leased.iter().map(|(_, w)| w.id.as_str()).collect();
+    assert_eq!(hooks, ["wh2", "wh2"]);
+    deleting.commit().await.unwrap();
+}

@@ -6,7 +6,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::db::Sql;
+use crate::db::{Backend, Sql};
 use crate::error::{Error, Result, found};
 use crate::exec::Exec;
 use crate::records::AuditRow;
@@ -238,9 +238,14 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut tx = self.begin_write().await?;
+        // On PostgreSQL the due rows are locked here, at once, skipping any another transaction
+        // holds: taken one UPDATE at a time, they could wait on an endpoint's deletion (whose
+        // cascade locks its deliveries in another order) while it waited on them, a deadlock.
+        // SQLite's writers never overlap.
+        let lock = if self.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
         let sql = format!(
             "{DELIVERY_COLUMNS} WHERE status = 'pending' AND next_attempt_at <= $1 AND lease_until <= $1 \
-             ORDER BY next_attempt_at, id LIMIT $2"
+             ORDER BY next_attempt_at, id LIMIT $2{lock}"
         );
         let due = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(limit).fetch_all(&mut *tx).await?;
         let mut out = Vec::with_capacity(due.len());
