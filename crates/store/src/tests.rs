@@ -555,3 +555,37 @@ async fn leasing_deliveries_skips_those_a_deletion_holds() {
     assert_eq!(hooks, ["wh2", "wh2"]);
     deleting.commit().await.unwrap();
 }
+
+/// An issuance holding the audit head while it announces to an endpoint, and that endpoint's
+/// deletion, take their locks in one order (the head first): the announcement is not blocked by
+/// the deletion, which then goes ahead. PostgreSQL only, as above.
+#[tokio::test]
+async fn deleting_an_endpoint_waits_for_an_issuance_announcing_to_it() {
+    let Some(s) = with_ca(Backend::Postgres).await else { return };
+    let hook = WebhookRow {
+        id: "wh1".into(),
+        tenant_id: "t1".into(),
+        url: "http://127.0.0.1:9/hook".into(),
+        events_json: "[\"certificate.issued\"]".into(),
+        secret_sealed: vec![1],
+        created_at: 1,
+    };
+    s.insert_webhook(&hook, &audit("wh1")).await.unwrap();
+    let mut issuing = s.pool().acquire().await.unwrap().detach();
+    crate::exec::Exec::run(&mut issuing, crate::db::Sql::new("BEGIN")).await.unwrap();
+    crate::audit::append(&mut issuing, &[&audit("c1")]).await.unwrap();
+    let deleting = tokio::spawn({
+        let s = s.clone();
+        async move { s.delete_webhook("t1", "wh1", &audit("wh1")).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let announced = crate::webhooks::enqueue(&mut issuing, "t1", "certificate.issued", serde_json::json!({}), 2);
+    tokio::time::timeout(std::time::Duration::from_secs(5), announced)
+        .await
+        .expect("the announcement waited for the deletion")
+        .unwrap();
+    crate::exec::Exec::run(&mut issuing, crate::db::Sql::new("COMMIT")).await.unwrap();
+    deleting.await.unwrap().unwrap();
+    assert!(s.list_webhooks("t1").await.unwrap().is_empty());
+    audit_entries(&s).await;
+}

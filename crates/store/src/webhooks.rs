@@ -187,13 +187,15 @@ impl Store {
     /// Deletes an endpoint of the tenant with its deliveries.
     pub async fn delete_webhook(&self, tenant_id: &str, id: &str, audit: &AuditRow) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        // The audit head first, as every audited write takes it: an issuance holding the head
+        // while announcing to this endpoint must not wait on a deletion that waits on the head.
+        crate::audit::append(&mut tx, &[audit]).await?;
         let done = sqlx::query("DELETE FROM webhooks WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         found(&done)?;
-        crate::audit::append(&mut tx, &[audit]).await?;
         tx.commit().await?;
         Ok(())
     }
