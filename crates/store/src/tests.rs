@@ -526,6 +526,18 @@ async fn acme_nonces_orders_and_authorizations(backend: Backend) {
     assert_eq!(s.acme_order_ids("a1", 0, 10).await.unwrap(), ["o1", "o3"]);
 }
 
+/// An endpoint of tenant t1 for one event (nothing listens at its URL).
+fn webhook(id: &str, event: &str) -> WebhookRow {
+    WebhookRow {
+        id: id.into(),
+        tenant_id: "t1".into(),
+        url: "http://127.0.0.1:9/hook".into(),
+        events_json: format!("[\"{event}\"]"),
+        secret_sealed: vec![1],
+        created_at: 1,
+    }
+}
+
 /// An endpoint being deleted (its cascade holding its deliveries) does not make the outbox's
 /// lease wait: the lease skips those rows, so the two can never deadlock. PostgreSQL only:
 /// SQLite's writers never overlap.
@@ -533,15 +545,7 @@ async fn acme_nonces_orders_and_authorizations(backend: Backend) {
 async fn leasing_deliveries_skips_those_a_deletion_holds() {
     let Some(s) = with_ca(Backend::Postgres).await else { return };
     for id in ["wh1", "wh2"] {
-        let hook = WebhookRow {
-            id: id.into(),
-            tenant_id: "t1".into(),
-            url: "http://127.0.0.1:9/hook".into(),
-            events_json: "[\"webhook.test\"]".into(),
-            secret_sealed: vec![1],
-            created_at: 1,
-        };
-        s.insert_webhook(&hook, &audit(id)).await.unwrap();
+        s.insert_webhook(&webhook(id, "webhook.test"), &audit(id)).await.unwrap();
         s.enqueue_webhook_test("t1", id, 1).await.unwrap();
         s.enqueue_webhook_test("t1", id, 2).await.unwrap();
     }
@@ -562,15 +566,7 @@ async fn leasing_deliveries_skips_those_a_deletion_holds() {
 #[tokio::test]
 async fn deleting_an_endpoint_waits_for_an_issuance_announcing_to_it() {
     let Some(s) = with_ca(Backend::Postgres).await else { return };
-    let hook = WebhookRow {
-        id: "wh1".into(),
-        tenant_id: "t1".into(),
-        url: "http://127.0.0.1:9/hook".into(),
-        events_json: "[\"certificate.issued\"]".into(),
-        secret_sealed: vec![1],
-        created_at: 1,
-    };
-    s.insert_webhook(&hook, &audit("wh1")).await.unwrap();
+    s.insert_webhook(&webhook("wh1", "certificate.issued"), &audit("wh1")).await.unwrap();
     let mut issuing = s.pool().acquire().await.unwrap().detach();
     crate::exec::Exec::run(&mut issuing, crate::db::Sql::new("BEGIN")).await.unwrap();
     crate::audit::append(&mut issuing, &[&audit("c1")]).await.unwrap();
