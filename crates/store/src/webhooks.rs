@@ -187,8 +187,8 @@ impl Store {
     /// Deletes an endpoint of the tenant with its deliveries.
     pub async fn delete_webhook(&self, tenant_id: &str, id: &str, audit: &AuditRow) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        // The audit head first, as every audited write takes it: an issuance holding the head
-        // while announcing to this endpoint must not wait on a deletion that waits on the head.
+        // The audit head before the endpoint's row: an issuance batch holds the head while its
+        // deliveries' foreign keys wait on that row, so the other order could deadlock with it.
         crate::audit::append(&mut tx, &[audit]).await?;
         let done = sqlx::query("DELETE FROM webhooks WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
