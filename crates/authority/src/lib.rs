@@ -407,13 +407,14 @@ pub(crate) fn serial_octets(stored: &str) -> Result<Vec<u8>> {
 }
 
 /// A stored serial as the native API and its issuance answers show it: `1A:2B:...`.
+/// One that is not hex shows empty.
 pub fn serial_display(stored: &str) -> String {
-    certus_x509::format_serial(&hex::decode(stored).unwrap_or_default())
+    serial_octets(stored).map(|octets| certus_x509::format_serial(&octets)).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::serial_octets;
+    use super::{serial_display, serial_octets};
 
     #[test]
     fn stored_serials_decode_exactly_and_bad_ones_fail() {
@@ -423,5 +424,7 @@ mod tests {
         // Odd length, a non-hex digit: an error, never an empty or shortened serial.
         assert!(serial_octets("abc").is_err());
         assert!(serial_octets("0g").is_err());
+        assert_eq!(serial_display("00ff7f10"), "00:FF:7F:10");
+        assert_eq!(serial_display("abc"), "", "a stored serial that is not hex shows empty");
     }
 }

@@ -54,9 +54,18 @@ pub fn certs_from_pem(text: &str) -> Result<Vec<Vec<u8>>, Error> {
 
 /// The one CSR in `text` (`CERTIFICATE REQUEST` or the older `NEW CERTIFICATE REQUEST`).
 pub fn csr_from_pem(text: &str) -> Result<Vec<u8>, Error> {
+    const LABELS: [&str; 2] = ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"];
+    // A CSR alone in RFC 7468's strict form (what openssl and most tools write) decodes in one
+    // pass, in half the `pem` crate's instructions on the sign path; anything else (text around the
+    // block, other line lengths) takes the lenient parser, which finds the same bytes.
+    if let Ok((label, der)) = der::pem::decode_vec(text.as_bytes())
+        && LABELS.contains(&label)
+    {
+        return Ok(der);
+    }
     let block = pem::parse(text).map_err(|e| Error::Pem(e.to_string()))?;
     match block.tag() {
-        "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => Ok(block.into_contents()),
+        tag if LABELS.contains(&tag) => Ok(block.into_contents()),
         other => Err(Error::Pem(format!("expected CERTIFICATE REQUEST, found {other}"))),
     }
 }

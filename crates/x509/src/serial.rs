@@ -12,7 +12,16 @@ pub fn new_serial_from(mut random: [u8; 20]) -> [u8; 20] {
 
 /// Upper-case, colon-separated hex, as the native API documents (`1A:2B:3C`).
 pub fn format_serial(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut text = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            text.push(':');
+        }
+        text.push(HEX[usize::from(b >> 4)] as char);
+        text.push(HEX[usize::from(b & 0x0f)] as char);
+    }
+    text
 }
 
 /// Accepts `1A:2B:..`, `1a2b..` or `1a-2b..`; leading zero octets are dropped so that a serial
@@ -50,6 +59,8 @@ mod tests {
         let s = new_serial_from([0xab; 20]);
         let text = format_serial(&s);
         assert_eq!(text.len(), 20 * 3 - 1);
+        assert_eq!(format_serial(&[0x00, 0x0f, 0xa0, 0xff]), "00:0F:A0:FF");
+        assert_eq!(format_serial(&[]), "");
         assert_eq!(parse_serial(&text).unwrap(), s.to_vec());
         assert_eq!(parse_serial(&text.replace(':', "").to_lowercase()).unwrap(), s.to_vec());
         assert_eq!(parse_serial("00:0A").unwrap(), vec![0x0a]);

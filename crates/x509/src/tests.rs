@@ -247,6 +247,26 @@ fn pem_helpers_name_what_is_wrong() {
 }
 
 #[test]
+fn a_csr_reads_the_same_in_every_pem_form() {
+    let der: Vec<u8> = (0..300).map(|i| (i * 7) as u8).collect();
+    let strict = to_pem(PemLabel::CertificateRequest, &der);
+    let body: String = strict.lines().filter(|l| !l.starts_with("-----")).collect();
+    let wide: String = body.as_bytes().chunks(76).map(|c| format!("{}\n", std::str::from_utf8(c).unwrap())).collect();
+    let forms = [
+        strict.clone(),
+        strict.replace('\n', "\r\n"),
+        format!("Certificate Request:\n    (text before the block)\n{strict}"),
+        format!("-----BEGIN CERTIFICATE REQUEST-----\n{wide}-----END CERTIFICATE REQUEST-----\n"),
+        strict.replace("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"),
+    ];
+    for form in &forms {
+        assert_eq!(csr_from_pem(form).unwrap(), der, "{form}");
+    }
+    let key = strict.replace("CERTIFICATE REQUEST", "PRIVATE KEY");
+    assert!(csr_from_pem(&key).unwrap_err().to_string().contains("found PRIVATE KEY"));
+}
+
+#[test]
 fn p521_chains_and_csrs_verify() {
     // x509-parser cannot check P-521 signatures itself; the KMS verifier covers them.
     let root_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
