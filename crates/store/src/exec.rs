@@ -152,17 +152,19 @@ fn bound<'c>(conn: &'c Connection, sql: &Sql) -> Result<rusqlite::CachedStatemen
 /// "$1", numbered by where it first appears, while `?1` is parameter 1 wherever it stands.
 /// Quoted literals are copied as they are.
 fn numbered(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    // Byte by byte (this runs for every statement the writer executes): '$', '?', digits and
+    // quotes are ASCII, so no multi-byte character is touched.
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
     let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\'' {
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\'' {
             quoted = !quoted;
         }
-        let placeholder = c == '$' && !quoted && chars.peek().is_some_and(char::is_ascii_digit);
-        out.push(if placeholder { '?' } else { c });
+        let placeholder = b == b'$' && !quoted && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+        out.push(if placeholder { b'?' } else { b });
     }
-    out
+    String::from_utf8(out).expect("replacing ASCII '$' with ASCII '?' keeps UTF-8 valid")
 }
 
 impl ToSql for Value {
@@ -187,5 +189,6 @@ mod tests {
             "SELECT ?1, ?12 WHERE a = '$3' AND b LIKE '%\"x\"%' AND c = ?2"
         );
         assert_eq!(numbered("SELECT $a, $"), "SELECT $a, $");
+        assert_eq!(numbered("SELECT 'é$1', $1 -- ü"), "SELECT 'é$1', ?1 -- ü");
     }
 }
