@@ -299,10 +299,8 @@ pub fn build_certificate(spec: &CertSpec, sign_with: SignWith<'_>) -> Result<Vec
         SignWith::Issuer { issuer_der, issuer_key, subject_key } => {
             params.use_authority_key_identifier_extension = true;
             let ctx = LintContext { issuer_der: Some(issuer_der), annex_b: None };
-            gated(issuer_key, ctx, |gate| {
-                let issuer = Issuer::from_ca_cert_der(&issuer_der.to_vec().into(), gate)?;
-                params.signed_by(&subject_key, &issuer)
-            })?
+            let facts = crate::issuer::issuer_facts(issuer_der)?;
+            gated(issuer_key, ctx, |gate| params.signed_by(&subject_key, &Issuer::from_params(&facts.params, gate)))?
         }
         SignWith::SelfSigned(key) => gated(key, LintContext::default(), |gate| params.self_signed(gate))?,
     };

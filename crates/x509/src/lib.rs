@@ -9,6 +9,7 @@ mod build;
 mod chain;
 mod crl;
 mod est;
+mod issuer;
 mod lint;
 #[cfg(test)]
 mod lint_tests;

@@ -52,9 +52,12 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// What a rule sees: the parsed TBS, the issuer's TBS if known, and the context.
+/// What a rule sees: the parsed TBS, what is known of the issuer, and the context.
 struct Input<'a> {
     tbs: &'a TbsCertificate<'a>,
+    /// The issuer's notBefore and notAfter, when a CA signs.
+    issuer_validity: Option<(OffsetDateTime, OffsetDateTime)>,
+    /// The issuer's whole TBS, parsed only for a Document Signer (Annex B compares the two).
     issuer: Option<&'a TbsCertificate<'a>>,
     annex_b: Option<AnnexB>,
 }
@@ -100,14 +103,26 @@ pub fn lint_tbs(tbs_der: &[u8], ctx: &LintContext<'_>) -> Vec<Finding> {
         Ok(([], tbs)) => tbs,
         _ => return vec![finding("der_well_formed", "RFC 5280 §4.1", "the TBSCertificate does not parse".into())],
     };
-    let issuer_cert = match ctx.issuer_der.map(x509_parser::parse_x509_certificate) {
+    let issuer_broken = || vec![finding("issuer_well_formed", "RFC 5280 §4.1", "the issuer does not parse".into())];
+    // The issuer's facts are read once per CA certificate (`issuer.rs`), not per issuance.
+    let issuer_validity = match ctx.issuer_der.map(crate::issuer::issuer_facts) {
         None => None,
-        Some(Ok((_, cert))) => Some(cert),
-        Some(Err(_)) => {
-            return vec![finding("issuer_well_formed", "RFC 5280 §4.1", "the issuer does not parse".into())];
-        }
+        Some(Ok(facts)) => Some((facts.not_before, facts.not_after)),
+        Some(Err(_)) => return issuer_broken(),
     };
-    let input = Input { tbs: &tbs, issuer: issuer_cert.as_ref().map(|c| &c.tbs_certificate), annex_b: ctx.annex_b };
+    let issuer_cert = match (ctx.annex_b, ctx.issuer_der) {
+        (Some(AnnexB::Ds), Some(der)) => match x509_parser::parse_x509_certificate(der) {
+            Ok((_, cert)) => Some(cert),
+            Err(_) => return issuer_broken(),
+        },
+        _ => None,
+    };
+    let input = Input {
+        tbs: &tbs,
+        issuer_validity,
+        issuer: issuer_cert.as_ref().map(|c| &c.tbs_certificate),
+        annex_b: ctx.annex_b,
+    };
     RULES.iter().filter_map(|r| (r.check)(&input).map(|m| finding(r.name, r.citation, m))).collect()
 }
 
@@ -225,9 +240,7 @@ fn validity_ordered(i: &Input<'_>) -> Option<String> {
 }
 
 fn validity_within_issuer(i: &Input<'_>) -> Option<String> {
-    let issuer = i.issuer?;
-    let (from, until): (OffsetDateTime, OffsetDateTime) =
-        (issuer.validity().not_before.to_datetime(), issuer.validity().not_after.to_datetime());
+    let (from, until) = i.issuer_validity?;
     let v = i.tbs.validity();
     (v.not_before.to_datetime() < from || v.not_after.to_datetime() > until)
         .then(|| format!("the validity must lie within the issuer's ({from} to {until})"))

@@ -191,12 +191,10 @@ pub fn build_ds(
     let (_, iaca) = X509Certificate::from_der(iaca_der).map_err(|e| Error::Certificate(e.to_string()))?;
     let params = ds_params(spec, ds_key, &iaca)?;
     let ctx = LintContext { issuer_der: Some(iaca_der), annex_b: Some(AnnexB::Ds) };
-    let der = gated(iaca_key, ctx, |gate| {
-        let issuer = Issuer::from_ca_cert_der(&iaca_der.to_vec().into(), gate)?;
-        params.signed_by(&ds_key, &issuer)
-    })?
-    .der()
-    .to_vec();
+    let facts = crate::issuer::issuer_facts(iaca_der)?;
+    let der = gated(iaca_key, ctx, |gate| params.signed_by(&ds_key, &Issuer::from_params(&facts.params, gate)))?
+        .der()
+        .to_vec();
     let (_, ds) = X509Certificate::from_der(&der).map_err(|e| Error::Encoding(e.to_string()))?;
     if ds.issuer().as_raw() != iaca.subject().as_raw() {
         return Err(Error::Encoding("DS issuer would not be byte-identical to the IACA subject".into()));
