@@ -46,8 +46,10 @@ pub(crate) fn issuer_facts(der: &[u8]) -> Result<Arc<IssuerFacts>, Error> {
 }
 
 /// What `rcgen::Issuer::from_ca_cert_der` reads (its readers are private), and the validity.
+/// A CA certificate that cannot be read this way is a server fault, as it was in rcgen
+/// ([`Error::Encoding`]): the caller asked for nothing wrong.
 fn read(der: &[u8]) -> Result<IssuerFacts, Error> {
-    let (_, cert) = X509Certificate::from_der(der).map_err(|e| Error::Certificate(format!("the issuer: {e}")))?;
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| Error::Encoding(format!("the issuer: {e}")))?;
     let mut params = CertificateParams::default();
     params.distinguished_name = distinguished_name(cert.subject())?;
     let ski = cert.iter_extensions().find_map(|ext| match ext.parsed_extension() {
@@ -67,7 +69,7 @@ fn read(der: &[u8]) -> Result<IssuerFacts, Error> {
 /// The subject as rcgen writes an issuer name: each attribute with its string type kept, one
 /// attribute per RDN (rcgen cannot write more).
 fn distinguished_name(name: &X509Name<'_>) -> Result<DistinguishedName, Error> {
-    let unsupported = |why: &str| Error::Certificate(format!("the issuer's subject: {why}"));
+    let unsupported = |why: &str| Error::Encoding(format!("the issuer's subject: {why}"));
     let mut dn = DistinguishedName::new();
     for rdn in name.iter() {
         let [attr] = rdn.iter().collect::<Vec<_>>()[..] else {
@@ -93,7 +95,7 @@ fn distinguished_name(name: &X509Name<'_>) -> Result<DistinguishedName, Error> {
 
 /// The key usage extension's bits, in RFC 5280's order.
 fn key_usages(cert: &X509Certificate<'_>) -> Result<Vec<KeyUsagePurpose>, Error> {
-    let Some(ku) = cert.key_usage().map_err(|e| Error::Certificate(format!("the issuer's key usage: {e}")))? else {
+    let Some(ku) = cert.key_usage().map_err(|e| Error::Encoding(format!("the issuer's key usage: {e}")))? else {
         return Ok(Vec::new());
     };
     let ku = ku.value;
@@ -183,6 +185,6 @@ mod tests {
         let facts = issuer_facts(&der).unwrap();
         assert_eq!((facts.not_before, facts.not_after), (from, until));
         assert!(Arc::ptr_eq(&facts, &issuer_facts(&der).unwrap()), "read once, then kept");
-        assert!(matches!(issuer_facts(b"not a certificate"), Err(Error::Certificate(_))));
+        assert!(matches!(issuer_facts(b"not a certificate"), Err(Error::Encoding(_))));
     }
 }
