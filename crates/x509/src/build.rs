@@ -150,7 +150,7 @@ pub enum KeyUsageBit {
 }
 
 impl KeyUsageBit {
-    fn to_rcgen(self) -> KeyUsagePurpose {
+    pub(crate) fn to_rcgen(self) -> KeyUsagePurpose {
         match self {
             Self::DigitalSignature => KeyUsagePurpose::DigitalSignature,
             Self::ContentCommitment => KeyUsagePurpose::ContentCommitment,

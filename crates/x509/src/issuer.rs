@@ -11,11 +11,10 @@ use rcgen::{CertificateParams, DistinguishedName, DnType, DnValue, KeyIdMethod, 
 use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::der_parser::asn1_rs::Tag;
-use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
 
-use crate::Error;
+use crate::{Error, KeyUsageBit};
 
 /// CA certificates kept; past this the cache starts over (a deployment has a handful).
 const KEPT: usize = 256;
@@ -52,10 +51,7 @@ fn read(der: &[u8]) -> Result<IssuerFacts, Error> {
     let (_, cert) = X509Certificate::from_der(der).map_err(|e| Error::Encoding(format!("the issuer: {e}")))?;
     let mut params = CertificateParams::default();
     params.distinguished_name = distinguished_name(cert.subject())?;
-    let ski = cert.iter_extensions().find_map(|ext| match ext.parsed_extension() {
-        ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0.to_vec()),
-        _ => None,
-    });
+    let ski = crate::parse::subject_key_id(&cert);
     params.key_identifier_method = ski.map_or(KeyIdMethod::Sha256, KeyIdMethod::PreSpecified);
     params.key_usages = key_usages(&cert)?;
     let validity = cert.validity();
@@ -98,19 +94,7 @@ fn key_usages(cert: &X509Certificate<'_>) -> Result<Vec<KeyUsagePurpose>, Error>
     let Some(ku) = cert.key_usage().map_err(|e| Error::Encoding(format!("the issuer's key usage: {e}")))? else {
         return Ok(Vec::new());
     };
-    let ku = ku.value;
-    let bits = [
-        (ku.digital_signature(), KeyUsagePurpose::DigitalSignature),
-        (ku.non_repudiation(), KeyUsagePurpose::ContentCommitment),
-        (ku.key_encipherment(), KeyUsagePurpose::KeyEncipherment),
-        (ku.data_encipherment(), KeyUsagePurpose::DataEncipherment),
-        (ku.key_agreement(), KeyUsagePurpose::KeyAgreement),
-        (ku.key_cert_sign(), KeyUsagePurpose::KeyCertSign),
-        (ku.crl_sign(), KeyUsagePurpose::CrlSign),
-        (ku.encipher_only(), KeyUsagePurpose::EncipherOnly),
-        (ku.decipher_only(), KeyUsagePurpose::DecipherOnly),
-    ];
-    Ok(bits.into_iter().filter_map(|(set, purpose)| set.then_some(purpose)).collect())
+    Ok(crate::parse::key_usage_bits(ku.value).into_iter().map(KeyUsageBit::to_rcgen).collect())
 }
 
 #[cfg(test)]

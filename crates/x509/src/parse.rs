@@ -254,10 +254,15 @@ pub(crate) fn cert_info(cert: &TbsCertificate<'_>) -> Result<CertInfo, Error> {
         issuer_fields: name_fields(cert.issuer()),
         key_usage: cert.key_usage().ok().flatten().map(|k| key_usage_bits(k.value)).unwrap_or_default(),
         extended_key_usage: cert.extended_key_usage().ok().flatten().map(|e| eku_oids(e.value)).unwrap_or_default(),
-        subject_key_id: cert.extensions().iter().find_map(|e| match e.parsed_extension() {
-            x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
-            _ => None,
-        }),
+        subject_key_id: subject_key_id(cert),
+    })
+}
+
+/// The subjectKeyIdentifier extension's value, if the certificate has one.
+pub(crate) fn subject_key_id(cert: &TbsCertificate<'_>) -> Option<Vec<u8>> {
+    cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+        x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+        _ => None,
     })
 }
 
