@@ -44,7 +44,7 @@ fn door_of(path: &[u8]) -> Door {
 pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
     // EST clients expect plain-text errors (RFC 7030 §4.2.3); that door keeps its own.
     if req.uri().path().starts_with("/.well-known/est/") {
-        return next.run(req).await;
+        return with_retry_after(next.run(req).await);
     }
     let door = door_of(req.uri().path().as_bytes());
     let res = next.run(req).await;
@@ -57,7 +57,7 @@ pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
         _ => is_json(&res),
     };
     if !(status.is_client_error() || status.is_server_error()) || keep {
-        return res;
+        return with_retry_after(res);
     }
     let (parts, body) = res.into_parts();
     let text = match axum::body::to_bytes(body, MESSAGE_LIMIT).await {
@@ -73,7 +73,19 @@ pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
             rewritten.headers_mut().insert(name.clone(), value.clone());
         }
     }
-    rewritten
+    with_retry_after(rewritten)
+}
+
+/// Seconds a client is asked to wait after a 503 (the database could not take the request).
+const RETRY_AFTER_SECS: &str = "5";
+
+/// Every door's 503 says when to try again (RFC 9110 §10.2.3; RFC 7030 §4.2.3, RFC 8555 §6.6),
+/// unless the handler already said.
+fn with_retry_after(mut res: Response) -> Response {
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE && !res.headers().contains_key(header::RETRY_AFTER) {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+    }
+    res
 }
 
 fn is_json(res: &Response) -> bool {
@@ -129,6 +141,7 @@ fn native_code(status: StatusCode) -> &'static str {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
         StatusCode::TOO_MANY_REQUESTS => "rate_limited",
         StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         s if s.is_server_error() => "internal_error",
         _ => "invalid_request",
     }
@@ -148,5 +161,14 @@ mod tests {
         assert_eq!(door_of(b"/ui/certificates"), Door::Console);
         assert_eq!(door_of(b"/uid"), Door::Native);
         assert_eq!(door_of(b"/v1/org.tenant.kms/kms-service-api/keys"), Door::Native);
+    }
+
+    #[test]
+    fn a_503_says_when_to_retry() {
+        let answer = |status: StatusCode| with_retry_after(status.into_response());
+        assert_eq!(answer(StatusCode::SERVICE_UNAVAILABLE).headers()[header::RETRY_AFTER], RETRY_AFTER_SECS);
+        assert!(!answer(StatusCode::INTERNAL_SERVER_ERROR).headers().contains_key(header::RETRY_AFTER));
+        let own = (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "60")]).into_response();
+        assert_eq!(with_retry_after(own).headers()[header::RETRY_AFTER], "60", "a handler's own value stays");
     }
 }

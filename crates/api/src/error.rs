@@ -41,7 +41,8 @@ impl ApiError {
 }
 
 /// Counts an engine error and gives the status the doors answer it with: 400 for malformed
-/// input and policy refusals, 401, 403, 404, 409. `None` for an internal error, which is logged
+/// input and policy refusals, 401, 403, 404, 409, 503 when the database cannot take the request
+/// just now. `None` for an internal error, which is logged
 /// here and answered without its message (it may name tables or files).
 pub(crate) fn door_status(e: &Error) -> Option<StatusCode> {
     certus_authority::note_error(e.kind);
@@ -51,6 +52,8 @@ pub(crate) fn door_status(e: &Error) -> Option<StatusCode> {
         ErrorKind::Forbidden => Some(StatusCode::FORBIDDEN),
         ErrorKind::NotFound => Some(StatusCode::NOT_FOUND),
         ErrorKind::Conflict => Some(StatusCode::CONFLICT),
+        // Logged where it was made; its message says only to retry.
+        ErrorKind::Unavailable => Some(StatusCode::SERVICE_UNAVAILABLE),
         _ => {
             tracing::error!(error = %e.message, "internal error");
             None
@@ -76,6 +79,7 @@ impl From<Error> for ApiError {
             ErrorKind::Unauthorized => "unauthorized",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not_found",
+            ErrorKind::Unavailable => "unavailable",
             _ => "conflict",
         };
         ApiError { status, code, message: e.message }

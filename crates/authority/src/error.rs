@@ -19,6 +19,9 @@ pub enum ErrorKind {
     Conflict,
     /// A server fault (logged, never detailed).
     Internal,
+    /// The database cannot be reached or cannot take the work just now; the same request may
+    /// succeed later (doors answer 503 with Retry-After). Logged, never detailed.
+    Unavailable,
 }
 
 /// The authority's one error type.
@@ -138,7 +141,15 @@ impl Error {
         tracing::error!(%cause, "internal error");
         Self::new(ErrorKind::Internal, "internal error")
     }
+    /// Logs the cause and returns a generic message that says to retry.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "database unavailable");
+        Self::new(ErrorKind::Unavailable, UNAVAILABLE)
+    }
 }
+
+/// What a caller is told when the database cannot take its request just now.
+pub const UNAVAILABLE: &str = "the database is unavailable; retry shortly";
 
 impl From<certus_store::Error> for Error {
     fn from(e: certus_store::Error) -> Self {
@@ -147,6 +158,7 @@ impl From<certus_store::Error> for Error {
             certus_store::Error::Conflict(what) => Error::conflict(format!("{what} already exists")),
             certus_store::Error::Unstorable(why) => Error::malformed(why),
             certus_store::Error::Changed(why) => Error::conflict(why),
+            other if other.is_unavailable() => Error::unavailable(other),
             other => Error::internal(other),
         }
     }

@@ -33,6 +33,61 @@ pub enum Error {
     /// The database URL or settings are unusable.
     #[error("configuration: {0}")]
     Config(String),
+    /// The database cannot be reached or cannot take the work just now (connection lost or
+    /// refused, no pooled connection in time, busy past its timeout, disk full or failing): the
+    /// same request may succeed later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl Error {
+    /// Whether the failure is the database's state rather than the request: see
+    /// [`Error::Unavailable`].
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Error::Unavailable(_) => true,
+            Error::Db(e) => sqlx_unavailable(e),
+            Error::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => sqlite_unavailable(f.extended_code),
+            _ => false,
+        }
+    }
+
+    /// What each issuance of a batch that failed as a whole is told: the same kind of failure.
+    pub(crate) fn batch_failure(&self) -> Error {
+        if self.is_unavailable() { Error::Unavailable(self.to_string()) } else { Error::Commit(self.to_string()) }
+    }
+}
+
+fn sqlx_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => match db.code() {
+            // PostgreSQL: class 08 connection exception; 57P01-03 the server shutting down or
+            // starting; 53xxx insufficient resources (disk full, out of memory, too many
+            // connections).
+            Some(code) if code.len() == 5 => {
+                code.starts_with("08") || code.starts_with("57P") || code.starts_with("53")
+            }
+            // SQLite through sqlx: its result code as a number.
+            Some(code) => code.parse().is_ok_and(sqlite_unavailable),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+/// SQLite: busy or locked past the busy timeout, disk full, I/O failing, the file unopenable.
+fn sqlite_unavailable(extended_code: i32) -> bool {
+    use rusqlite::ffi;
+    matches!(
+        extended_code & 0xff,
+        ffi::SQLITE_BUSY | ffi::SQLITE_LOCKED | ffi::SQLITE_FULL | ffi::SQLITE_IOERR | ffi::SQLITE_CANTOPEN
+    )
 }
 
 /// A store result.
@@ -74,5 +129,32 @@ pub(crate) fn conflict_on_unique<E: Into<Error>>(what: &str) -> impl FnOnce(E) -
             Error::Conflict(what.to_owned())
         }
         e => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: i32) -> Error {
+        Error::Sqlite(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None))
+    }
+
+    #[test]
+    fn only_the_databases_state_is_unavailable() {
+        assert!(Error::Db(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(Error::Db(sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into())).is_unavailable());
+        assert!(sqlite(rusqlite::ffi::SQLITE_BUSY).is_unavailable());
+        assert!(sqlite(rusqlite::ffi::SQLITE_IOERR_FSYNC).is_unavailable(), "extended codes by their primary code");
+        assert!(sqlite(rusqlite::ffi::SQLITE_FULL).is_unavailable());
+        assert!(!sqlite(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE).is_unavailable());
+        assert!(!Error::Conflict("x".into()).is_unavailable());
+        assert!(!Error::Db(sqlx::Error::RowNotFound).is_unavailable());
+    }
+
+    #[test]
+    fn a_failed_batch_tells_each_issuance_the_same_kind_of_failure() {
+        assert!(matches!(sqlite(rusqlite::ffi::SQLITE_BUSY).batch_failure(), Error::Unavailable(_)));
+        assert!(matches!(sqlite(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE).batch_failure(), Error::Commit(_)));
     }
 }

@@ -35,8 +35,8 @@ pub(crate) fn take_batch(first: Job, queue: &mut mpsc::Receiver<Job>) -> Vec<Job
 }
 
 /// The same failure for every record of a batch that could not be written.
-pub(crate) fn all_failed(batch: &[Job], e: &impl std::fmt::Display) -> Vec<Result<DoorId>> {
-    batch.iter().map(|_| Err(crate::error::Error::Commit(e.to_string()))).collect()
+pub(crate) fn all_failed(batch: &[Job], e: &crate::error::Error) -> Vec<Result<DoorId>> {
+    batch.iter().map(|_| Err(e.batch_failure())).collect()
 }
 
 /// Answers each caller of a written batch with its own result.

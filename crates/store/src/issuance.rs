@@ -22,8 +22,9 @@ impl Store {
     /// record and the door's integer id if it numbers its records.
     pub async fn record_issuance(&self, record: IssuanceRecord) -> Result<(IssuanceRecord, DoorId)> {
         let (done, result) = oneshot::channel();
-        self.issuance.send(Job { record, done }).await.map_err(|_| Error::Commit("writer stopped".into()))?;
-        result.await.map_err(|_| Error::Commit("writer stopped".into()))?
+        let stopped = || Error::Unavailable("the issuance writer stopped".into());
+        self.issuance.send(Job { record, done }).await.map_err(|_| stopped())?;
+        result.await.map_err(|_| stopped())?
     }
 }
 
@@ -93,7 +94,7 @@ async fn finish<E: Exec, T>(conn: &mut E, written: Result<T>) -> Result<T> {
     let failed = match written {
         Ok(value) => match conn.run(Sql::new("COMMIT")).await {
             Ok(_) => return Ok(value),
-            Err(e) => Error::Commit(e.to_string()),
+            Err(e) => e.batch_failure(),
         },
         Err(e) => e,
     };

@@ -53,6 +53,6 @@ pub(crate) fn start(pool: &AnyPool, observers: BatchObservers) -> Result<mpsc::S
 async fn connect(options: &AnyConnectOptions) -> Result<AnyConnection> {
     match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
         Ok(connected) => Ok(connected?),
-        Err(_) => Err(Error::Commit("connecting to PostgreSQL timed out".into())),
+        Err(_) => Err(Error::Unavailable("connecting to PostgreSQL timed out".into())),
     }
 }

@@ -64,13 +64,15 @@ impl IntoResponse for AcmeError {
                 ErrorKind::Unauthorized | ErrorKind::Forbidden => ("unauthorized", 403),
                 ErrorKind::NotFound => ("malformed", 404),
                 ErrorKind::Conflict => ("malformed", 409),
+                // RFC 8555 has no type for it; 503 with Retry-After says to come back.
+                ErrorKind::Unavailable => ("serverInternal", 503),
                 _ => ("serverInternal", 500),
             },
         };
         // A missing resource answers 404 whatever its type.
         let status = if e.kind == ErrorKind::NotFound { 404 } else { status };
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-        let message = if status.is_server_error() {
+        let message = if status.is_server_error() && e.kind != ErrorKind::Unavailable {
             tracing::error!(error = %e.message, "ACME request failed");
             "internal error".to_owned()
         } else {

@@ -153,6 +153,7 @@ impl From<certus_authority::Error> for FastPkiError {
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Unavailable => return FastPkiError::detail(StatusCode::SERVICE_UNAVAILABLE, e.message),
             _ => {
                 tracing::error!(error = %e.message, "internal error");
                 return FastPkiError::detail(StatusCode::INTERNAL_SERVER_ERROR, "internal error");

@@ -426,7 +426,11 @@ impl Authority {
             format!("order={oid} account={aid} serial={} ca={}", row.serial, row.issuer_ca_id.as_deref().unwrap_or("-"))
         });
         if let Err(e) = self.issue_certificate(&caller, pipeline_order).await {
-            let typ = if matches!(e.kind, ErrorKind::Internal) { "serverInternal" } else { "badCSR" };
+            let typ = if matches!(e.kind, ErrorKind::Internal | ErrorKind::Unavailable) {
+                "serverInternal"
+            } else {
+                "badCSR"
+            };
             self.store
                 .set_acme_order_status(order_id, "processing", "invalid", Some(&problem_json(typ, &e.message)))
                 .await?;
