@@ -111,6 +111,7 @@ impl Authority {
             let name = match f {
                 OcspFailure::MalformedRequest => "malformed_request",
                 OcspFailure::Unauthorized => "unauthorized",
+                OcspFailure::TryLater => "try_later",
                 _ => "internal_error",
             };
             (failure(f), name)
@@ -119,12 +120,18 @@ impl Authority {
             return refused(OcspFailure::MalformedRequest);
         };
         // One signature covers the whole response, so every CertID must name the same CA.
+        // The database cannot answer just now: RFC 6960's tryLater, not internalError.
+        let failed = |e: crate::Error| match e.kind {
+            crate::ErrorKind::Unavailable => refused(OcspFailure::TryLater),
+            _ => refused(OcspFailure::InternalError),
+        };
         let mut ca_ids = Vec::with_capacity(query.items.len());
         for item in &query.items {
             let Some(hash) = item.hash else { return refused(OcspFailure::Unauthorized) };
             match self.issuer_of(hash, &item.issuer_name_hash, &item.issuer_key_hash).await {
-                Some(id) => ca_ids.push(id),
-                None => return refused(OcspFailure::Unauthorized),
+                Ok(Some(id)) => ca_ids.push(id),
+                Ok(None) => return refused(OcspFailure::Unauthorized),
+                Err(e) => return failed(e),
             }
         }
         if ca_ids.windows(2).any(|w| w[0] != w[1]) {
@@ -135,7 +142,7 @@ impl Authority {
             Ok(reply) => (reply, "successful"),
             Err(e) => {
                 tracing::error!(error = %e, ca_id, "OCSP response failed");
-                refused(OcspFailure::InternalError)
+                failed(e)
             }
         }
     }
@@ -215,19 +222,19 @@ impl Authority {
     /// The CA whose name and key hash to these values. On a miss the index is rebuilt only if
     /// the number of CAs changed (a CA created since, possibly on another node), so unknown
     /// issuers cost one count query, not a reload.
-    async fn issuer_of(&self, hash: CertIdHash, name_hash: &[u8], key_hash: &[u8]) -> Option<String> {
+    async fn issuer_of(&self, hash: CertIdHash, name_hash: &[u8], key_hash: &[u8]) -> Result<Option<String>> {
         let key = (hash, name_hash.to_vec(), key_hash.to_vec());
         let known = {
             let index = self.ocsp.issuers.read().unwrap_or_else(|p| p.into_inner());
             if let Some(id) = index.0.get(&key) {
-                return Some(id.clone());
+                return Ok(Some(id.clone()));
             }
             index.1
         };
-        if self.store.count_cas().await.ok()? == known {
-            return None;
+        if self.store.count_cas().await? == known {
+            return Ok(None);
         }
-        let cas = self.store.all_cas().await.ok()?;
+        let cas = self.store.all_cas().await?;
         let count = cas.len() as i64;
         let mut index = HashMap::with_capacity(cas.len() * 2);
         for ca in cas {
@@ -256,7 +263,7 @@ impl Authority {
         }
         let found = index.get(&key).cloned();
         *self.ocsp.issuers.write().unwrap_or_else(|p| p.into_inner()) = (index, count);
-        found
+        Ok(found)
     }
 
     /// The key and certificate that sign this CA's OCSP responses, renewing a delegated
