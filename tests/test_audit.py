@@ -251,3 +251,32 @@ def test_issuance_resumes_after_postgresql_ends_the_servers_connections(tmp):
         srv.stop()
     ok = verify(data)
     assert ok.returncode == 0 and "intact" in ok.stdout, ok.stdout + ok.stderr
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's write lock, which another process can hold")
+def test_issuance_answers_503_while_another_process_holds_sqlites_write_lock(tmp):
+    """Another process holds the database's write lock past the 10 s busy timeout: issuance
+    answers 503 with Retry-After in the native shape (the request was sound), stores nothing,
+    and succeeds once the lock is released."""
+    data = tmp / "locked"
+    srv = Server(data, env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN}).start()
+    try:
+        admin = Client(srv.url, BOOTSTRAP_TOKEN)
+        _, inter = make_hierarchy(admin)
+        role = make_role(admin, inter["id"], key_type="ec")
+        holder = sqlite3.connect(data / "certus.db", isolation_level=None, timeout=1)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            r = admin.post(f"/v1/pki/issue/{role['name']}", json={"common_name": "locked.example.test"})
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert r.status_code == 503 and r.json()["error"]["code"] == "unavailable", r.text
+        assert r.headers["retry-after"] == "5"
+        assert query(data, "SELECT count(*) FROM certificates WHERE common_name = 'locked.example.test'") == ["0"]
+        again = admin.post(f"/v1/pki/issue/{role['name']}", json={"common_name": "locked.example.test"})
+        assert again.status_code == 201, again.text
+    finally:
+        srv.stop()
+    ok = verify(data)
+    assert ok.returncode == 0 and "intact" in ok.stdout, ok.stdout + ok.stderr
