@@ -149,7 +149,7 @@ impl Error {
 }
 
 /// What a caller is told when the database cannot take its request just now.
-pub const UNAVAILABLE: &str = "the database is unavailable; retry shortly";
+const UNAVAILABLE: &str = "the database is unavailable; retry shortly";
 
 impl From<certus_store::Error> for Error {
     fn from(e: certus_store::Error) -> Self {

@@ -63,7 +63,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use console::{CertificateDetail, ConsoleAction, ConsoleViewer, Dashboard};
 pub use crl::{CRL_REFRESH_SECS, CrlView};
 pub use csr::{CsrView, GenerateCsr};
-pub use error::{DetailValue, Error, ErrorDetail, ErrorKind, Result, UNAVAILABLE};
+pub use error::{DetailValue, Error, ErrorDetail, ErrorKind, Result};
 pub use est::{EST_RETRY_AFTER_SECS, EstAuth, EstOutcome, EstServerKey, NewEstLabel};
 pub use fastpki::{
     AuditEntry, AuditFilter, CertificateType, FastPkiCaView, FastPkiCertView, IssuancePolicy, IssuancePolicyView,

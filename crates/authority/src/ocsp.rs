@@ -119,12 +119,12 @@ impl Authority {
         let Ok(query) = parse_ocsp_request(request) else {
             return refused(OcspFailure::MalformedRequest);
         };
-        // One signature covers the whole response, so every CertID must name the same CA.
-        // The database cannot answer just now: RFC 6960's tryLater, not internalError.
+        // A database that cannot answer just now is RFC 6960's tryLater, not internalError.
         let failed = |e: crate::Error| match e.kind {
             crate::ErrorKind::Unavailable => refused(OcspFailure::TryLater),
             _ => refused(OcspFailure::InternalError),
         };
+        // One signature covers the whole response, so every CertID must name the same CA.
         let mut ca_ids = Vec::with_capacity(query.items.len());
         for item in &query.items {
             let Some(hash) = item.hash else { return refused(OcspFailure::Unauthorized) };
