@@ -27,11 +27,12 @@ pub enum Backend {
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every SQLite connection's settings, the pool's and the issuance writer's. FULL: an
-/// acknowledged write survives power loss, not only a crash. No automatic checkpoints: a thread
-/// of the store's runs them (`checkpointer.rs`), not whichever commit crosses the limit.
+/// acknowledged write survives power loss, not only a crash. Checkpoints: a thread of the
+/// store's runs them (`checkpointer.rs`); a commit runs one only when the WAL holds 64 MiB
+/// (16384 pages), which keeps it bounded, and a rewound WAL file is trimmed back to 64 MiB.
 pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -16384; \
-     PRAGMA wal_autocheckpoint = 0;";
+     PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = 67108864;";
 
 /// One bound value, as both backends store it: integers, text and bytes, each possibly NULL
 /// (a typed NULL: PostgreSQL wants to know a parameter's type even when it is NULL).
