@@ -168,13 +168,25 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let done = sqlx::query("DELETE FROM certificates WHERE tenant_id = $1 AND id = $2 AND issuer_ca_id IS NULL")
-            .bind(tenant_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        crate::error::found(&done)?;
-        sqlx::query("DELETE FROM certificate_names WHERE tenant_id = $1 AND certificate_id = $2")
+        let row = sqlx::query(
+            "SELECT common_name, sans FROM certificates WHERE tenant_id = $1 AND id = $2 AND issuer_ca_id IS NULL",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NotFound)?;
+        // By the whole key, name by name: by certificate alone it would read every name of the tenant.
+        let (common_name, sans): (Option<String>, String) = (row.try_get("common_name")?, row.try_get("sans")?);
+        for name in names_of(common_name.as_ref(), &split(sans)) {
+            sqlx::query("DELETE FROM certificate_names WHERE tenant_id = $1 AND name = $2 AND certificate_id = $3")
+                .bind(tenant_id)
+                .bind(name)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM certificates WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)
             .execute(&mut *tx)
@@ -297,15 +309,22 @@ pub(crate) async fn insert_certificates<E: Exec>(tx: &mut E, certs: &[&CertRow])
 /// Rows of `certificate_names` per statement: well under SQLite's bound-parameter limit.
 const NAMES_PER_STATEMENT: usize = 2000;
 
+/// A certificate's names as search finds them: its CN and SANs, lower-cased, each once.
+fn names_of(common_name: Option<&String>, sans: &[String]) -> Vec<String> {
+    let mut names: Vec<String> =
+        common_name.into_iter().chain(sans).filter(|n| !n.is_empty()).map(|n| n.to_lowercase()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// Indexes every name of the certificates (CN and SANs, lower-cased) for search.
 async fn insert_names<E: Exec>(tx: &mut E, certs: &[&CertRow]) -> Result<()> {
     let mut names: Vec<(&str, String, &str)> = Vec::new();
     for c in certs {
-        let mut own: Vec<String> =
-            c.common_name.iter().chain(&c.sans).filter(|n| !n.is_empty()).map(|n| n.to_lowercase()).collect();
-        own.sort_unstable();
-        own.dedup();
-        names.extend(own.into_iter().map(|n| (c.tenant_id.as_str(), n, c.id.as_str())));
+        names.extend(
+            names_of(c.common_name.as_ref(), &c.sans).into_iter().map(|n| (c.tenant_id.as_str(), n, c.id.as_str())),
+        );
     }
     for chunk in names.chunks(NAMES_PER_STATEMENT.min(E::ROWS_PER_INSERT)) {
         let mut sql = Sql::new("INSERT INTO certificate_names (tenant_id, name, certificate_id)");

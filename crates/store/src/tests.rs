@@ -60,6 +60,7 @@ suite!(
     expired_sessions_are_swept_and_live_ones_kept,
     acme_nonces_orders_and_authorizations,
     issuances_and_pool_writes_interleave_with_the_chain_intact,
+    deleting_an_imported_certificate_removes_its_names,
 );
 
 #[tokio::test]
@@ -408,6 +409,38 @@ async fn issuances_and_pool_writes_interleave_with_the_chain_intact(backend: Bac
     for i in (0..120).filter(|i| i % 3 != 0) {
         s.get_certificate("t1", &format!("w{i}")).await.unwrap();
     }
+}
+
+async fn deleting_an_imported_certificate_removes_its_names(backend: Backend) {
+    let Some(s) = with_ca(backend).await else { return };
+    let imported = |id: &str| {
+        let mut c = cert(id, &format!("{id}-serial"), 2);
+        (c.issuer_ca_id, c.common_name, c.sans) =
+            (None, Some("Shared.Example".into()), vec!["shared.example".into(), format!("{id}.example")]);
+        issuance(c)
+    };
+    for id in ["imp1", "imp2"] {
+        s.record_issuance(imported(id)).await.unwrap();
+    }
+    s.record_issuance(issuance(cert("issued1", "0a", 2))).await.unwrap();
+    let names_of = |id: &'static str| {
+        let pool = s.pool().clone();
+        async move {
+            let sql = "SELECT name FROM certificate_names WHERE certificate_id = $1 ORDER BY name";
+            sqlx::query_scalar::<_, String>(sql).bind(id).fetch_all(&pool).await.unwrap()
+        }
+    };
+    assert_eq!(names_of("imp1").await, ["imp1.example", "shared.example"]);
+
+    s.delete_orphan_certificate("t1", "imp1", &audit("imp1")).await.unwrap();
+    assert!(names_of("imp1").await.is_empty(), "the deleted certificate's names are gone");
+    assert_eq!(names_of("imp2").await, ["imp2.example", "shared.example"], "another's same name stays");
+    assert!(matches!(s.get_certificate("t1", "imp1").await, Err(Error::NotFound)));
+    // Once only; never a certificate a CA here issued, nor another tenant's.
+    assert!(matches!(s.delete_orphan_certificate("t1", "imp1", &audit("imp1")).await, Err(Error::NotFound)));
+    assert!(matches!(s.delete_orphan_certificate("t1", "issued1", &audit("x")).await, Err(Error::NotFound)));
+    assert!(matches!(s.delete_orphan_certificate("t2", "imp2", &audit("x")).await, Err(Error::NotFound)));
+    assert_eq!(names_of("issued1").await, ["10.0.0.1", "x"]);
 }
 
 async fn audit_chain_detects_an_edited_entry(backend: Backend) {
