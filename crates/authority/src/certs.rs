@@ -212,7 +212,7 @@ impl Authority {
         let key_id = cert.key_id.ok_or_else(|| {
             Error::not_found("no private key is stored for this certificate (the role does not store keys)")
         })?;
-        let key = self.load_key(&caller.tenant_id, &key_id).await?;
+        let key = self.unseal_key(&caller.tenant_id, &key_id).await?;
         let Some(pem) = key.private_key_pem() else {
             return Err(Error::conflict("this key is held on a PKCS#11 token and can never be exported"));
         };

@@ -22,6 +22,8 @@ mod fastpki;
 #[cfg(fuzzing)]
 pub mod fuzzing;
 mod issue;
+#[cfg(test)]
+mod key_memory_tests;
 mod lamassu;
 mod mdl;
 mod metrics;
@@ -92,7 +94,8 @@ pub struct Authority {
     /// Base URL written into CRL distribution points and AIA caIssuers.
     public_url: String,
     ocsp: Arc<ocsp::OcspState>,
-    /// Unsealed keys by (tenant, key id). Keys never change once stored, so this never goes stale.
+    /// Unsealed signing keys (CA and KMS keys) by (tenant, key id), at most [`KEPT_KEYS`]. Keys
+    /// never change once stored, so this never goes stale.
     keys: Arc<RwLock<HashMap<TenantKeyId, Arc<Key>>>>,
     /// The PKCS#11 token for CA keys, when configured.
     hsm: Option<Arc<Hsm>>,
@@ -117,6 +120,10 @@ pub const DEFAULT_MAX_SANS: usize = 100;
 
 /// (tenant id, key id).
 type TenantKeyId = (String, String);
+
+/// Unsealed signing keys kept in memory at most; past it the map starts over (a deployment has
+/// far fewer CAs; KMS keys, one per device, may not).
+const KEPT_KEYS: usize = 4096;
 
 /// How long another node's token revocation, role change or CA revocation may take to be seen
 /// here (this node's own changes apply at once).
@@ -271,12 +278,29 @@ impl Authority {
         Ok((Key::Hsm(key), row))
     }
 
-    /// A stored key, unsealed (or found on the token) once and then kept in memory.
+    /// A stored signing key, unsealed (or found on the token) once and then kept in memory.
     async fn load_key(&self, tenant_id: &str, key_id: &str) -> Result<Arc<Key>> {
         let cache_key = (tenant_id.to_owned(), key_id.to_owned());
         if let Some(key) = self.keys.read().unwrap_or_else(|p| p.into_inner()).get(&cache_key) {
             return Ok(key.clone());
         }
+        let key = self.unseal_key(tenant_id, key_id).await?;
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        if keys.len() >= KEPT_KEYS {
+            keys.clear();
+        }
+        keys.insert(cache_key, key.clone());
+        Ok(key)
+    }
+
+    /// Drops a signing key from memory (its stored row is gone).
+    pub(crate) fn forget_key(&self, tenant_id: &str, key_id: &str) {
+        self.keys.write().unwrap_or_else(|p| p.into_inner()).remove(&(tenant_id.to_owned(), key_id.to_owned()));
+    }
+
+    /// A stored key, unsealed (or found on the token) for this use alone: a key read to be
+    /// exported is not kept in memory beside the signing keys.
+    async fn unseal_key(&self, tenant_id: &str, key_id: &str) -> Result<Arc<Key>> {
         let row = self.store.get_key(tenant_id, key_id).await.map_err(Error::internal)?;
         if row.backend == KEYLESS {
             return Err(Error::conflict("this CA was imported without its private key: Certus cannot sign with it"));
@@ -295,7 +319,6 @@ impl Authority {
             let pem = String::from_utf8(pem).map_err(Error::internal)?;
             Arc::new(Key::Software(SoftwareKey::from_parts(spec, &pem).map_err(Error::internal)?))
         };
-        self.keys.write().unwrap_or_else(|p| p.into_inner()).insert(cache_key, key.clone());
         Ok(key)
     }
 

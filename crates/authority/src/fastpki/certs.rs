@@ -454,7 +454,7 @@ impl Authority {
         let cert = self.fastpki_cert_for(user, id, Action::ExportPrivateKey).await?;
         crate::certs::kms_key_stays(&cert.cert)?;
         let pem = match &cert.cert.key_id {
-            Some(key_id) => self.load_key(&cert.cert.tenant_id, key_id).await?.private_key_pem().map(str::to_owned),
+            Some(key_id) => self.unseal_key(&cert.cert.tenant_id, key_id).await?.private_key_pem().map(str::to_owned),
             None => None,
         };
         let caller = caller_in(user, &cert.cert.tenant_id);

@@ -84,7 +84,11 @@ impl Authority {
         let t = self.resolve_target(caller, key_path).await?;
         let service = self.service_of(&t, "kms").await?;
         let audit = self.audit_row(caller, "kms.delete", key_path, String::new());
-        self.store.delete_kms_key(&t.tenant_id, &service.id, t.child()?, &audit).await.not_found_as("key")
+        let key_id = self.store.kms_key_id(&t.tenant_id, &service.id, t.child()?).await.not_found_as("key")?;
+        self.store.delete_kms_key(&t.tenant_id, &service.id, t.child()?, &audit).await.not_found_as("key")?;
+        // A deleted key's private half does not stay in memory.
+        self.forget_key(&t.tenant_id, &key_id);
+        Ok(())
     }
 
     /// Signs `data` with a KMS key; ECDSA signatures come as r || s, as JOSE and COSE carry them.
