@@ -27,6 +27,8 @@ const FIRST_RETRY_SECS: i64 = 2;
 const MAX_RETRY_SECS: i64 = 3600;
 /// Deliveries taken per pass.
 const PASS_SIZE: i64 = 32;
+/// How long a delivered delivery stays listed (`/v1/pki/webhooks/{id}/deliveries`): 30 days.
+const DELIVERED_KEPT_SECS: i64 = 30 * 86_400;
 
 /// A new endpoint.
 #[derive(Debug, Clone, Default)]
@@ -142,6 +144,21 @@ impl Authority {
     pub async fn webhook_deliveries(&self, caller: &Caller, id: &str, limit: i64) -> Result<Vec<DeliveryRow>> {
         self.store.get_webhook(&caller.tenant_id, id).await.not_found_as("webhook")?;
         Ok(self.store.list_deliveries(id, limit.clamp(1, 500)).await?)
+    }
+
+    /// Deletes deliveries delivered more than [`DELIVERED_KEPT_SECS`] ago, a thousand per
+    /// statement (so SQLite's write lock is held briefly each time); returns how many.
+    pub async fn sweep_webhook_deliveries(&self) -> Result<u64> {
+        const PER_STATEMENT: i64 = 1000;
+        let before = self.now_secs() - DELIVERED_KEPT_SECS;
+        let mut swept = 0;
+        loop {
+            let deleted = self.store.sweep_delivered_webhooks(before, PER_STATEMENT).await?;
+            swept += deleted;
+            if deleted < PER_STATEMENT as u64 {
+                return Ok(swept);
+            }
+        }
     }
 
     /// Sends what is due; returns how many deliveries were attempted.

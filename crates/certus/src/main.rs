@@ -301,6 +301,9 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
                 if let Err(e) = authority.sweep_acme_nonces().await {
                     tracing::warn!(error = %e, "ACME nonce sweep failed");
                 }
+                if let Err(e) = authority.sweep_webhook_deliveries().await {
+                    tracing::warn!(error = %e, "webhook delivery sweep failed");
+                }
                 tokio::time::sleep(SWEEP_EVERY).await;
             }
         })

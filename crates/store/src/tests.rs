@@ -61,6 +61,7 @@ suite!(
     acme_nonces_orders_and_authorizations,
     issuances_and_pool_writes_interleave_with_the_chain_intact,
     deleting_an_imported_certificate_removes_its_names,
+    delivered_webhooks_are_swept_and_pending_ones_kept,
 );
 
 #[tokio::test]
@@ -597,6 +598,34 @@ fn webhook(id: &str, event: &str) -> WebhookRow {
         secret_sealed: vec![1],
         created_at: 1,
     }
+}
+
+async fn delivered_webhooks_are_swept_and_pending_ones_kept(backend: Backend) {
+    let Some(s) = with_ca(backend).await else { return };
+    s.insert_webhook(&webhook("wh1", "webhook.test"), &audit("wh1")).await.unwrap();
+    let mut ids = Vec::new();
+    for at in [1, 2, 3, 4] {
+        ids.push(s.enqueue_webhook_test("t1", "wh1", at).await.unwrap());
+    }
+    assert_eq!(s.lease_due_deliveries(10, 70, 10).await.unwrap().len(), 4);
+    s.finish_delivery(&ids[0], 100, None).await.unwrap();
+    s.finish_delivery(&ids[1], 200, None).await.unwrap();
+    s.finish_delivery(&ids[2], 5000, None).await.unwrap();
+    s.finish_delivery(&ids[3], 20, Some(("connection refused", 40))).await.unwrap();
+
+    // Delivered before 1000: two, taken one statement at a time.
+    assert_eq!(s.sweep_delivered_webhooks(1000, 1).await.unwrap(), 1);
+    assert_eq!(s.sweep_delivered_webhooks(1000, 1).await.unwrap(), 1);
+    assert_eq!(s.sweep_delivered_webhooks(1000, 1).await.unwrap(), 0);
+    let mut left: Vec<String> = s.list_deliveries("wh1", 10).await.unwrap().into_iter().map(|d| d.id).collect();
+    left.sort();
+    let mut expected = vec![ids[2].clone(), ids[3].clone()];
+    expected.sort();
+    assert_eq!(left, expected);
+    // However old, a delivery still being retried stays.
+    assert_eq!(s.sweep_delivered_webhooks(i64::MAX / 2, 100).await.unwrap(), 1);
+    let left = s.list_deliveries("wh1", 10).await.unwrap();
+    assert_eq!((left.len(), left[0].status.as_str()), (1, "pending"));
 }
 
 /// An endpoint being deleted (its cascade holding its deliveries) does not make the outbox's

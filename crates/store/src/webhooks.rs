@@ -295,6 +295,21 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes up to `limit` deliveries that were delivered before `before`; returns how many.
+    /// Pending ones (still being retried) are never deleted here. The due index (status, next
+    /// attempt) finds them: a delivered row was last due no later than it was delivered.
+    pub async fn sweep_delivered_webhooks(&self, before: i64, limit: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries \
+             WHERE status = 'delivered' AND next_attempt_at < $1 AND delivered_at < $1 LIMIT $2)",
+        )
+        .bind(before)
+        .bind(limit)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Enqueues `certificate.expiring` and `ca.expiring` for tenants that receive them, once per
     /// certificate (or CA) and threshold: a subject past several thresholds gets one notice, for
     /// the nearest, and all of them count as sent. Returns how many notices were enqueued.
