@@ -23,10 +23,9 @@ fi
 WORK=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 TOKEN=bench-bootstrap-token-0123456789
 PORT=18185; URL="http://127.0.0.1:$PORT"
-api() { curl -sf -X "$1" "$URL$2" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" ${3:+-d "$3"}; }
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/leaf.key" \
-    -subj /CN=svc.bench.test -addext subjectAltName=DNS:svc.bench.test -out "$WORK/leaf.csr" 2>/dev/null
-jq -n --rawfile csr "$WORK/leaf.csr" '{csr_pem: $csr, ttl: "24h"}' > "$WORK/sign.json"
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
+make_sign_body
 
 send() {  # PATH BODY_FILE CONTENT_TYPE STATUS COUNT: requests one after another on one connection
     python3 - "$PORT" "$@" "$TOKEN" <<'PY'
@@ -56,11 +55,8 @@ measure() {  # BINARY → "sign ocsp"
     CERTUS_BOOTSTRAP_TOKEN=$TOKEN RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out.%p" \
         "$1" serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" > "$WORK/certus.log" 2>&1 &
     local pid=$!
-    for _ in $(seq 300); do curl -sf "$URL/v1/health" >/dev/null && break; sleep 0.2; done
-    local root int
-    root=$(api POST /v1/pki/ca '{"name":"r","common_name":"Bench Root","ca_type":"root","key_type":"ec","key_size":256}' | jq -r .id)
-    int=$(api POST /v1/pki/ca '{"name":"i","common_name":"Bench CA","ca_type":"intermediate","parent_ca_id":"'"$root"'","key_type":"ec","key_size":256}' | jq -r .id)
-    api POST /v1/pki/roles '{"name":"bench","ca_id":"'"$int"'","allowed_domains":["bench.test"],"allow_subdomains":true,"key_type":"ec","key_bits":256}' >/dev/null
+    wait_healthy 300
+    make_bench_role
     api POST /v1/pki/issue/bench '{"common_name":"ocsp.bench.test"}' > "$WORK/leaf.json"
     jq -r .certificate "$WORK/leaf.json" > "$WORK/ocsp-leaf.pem"; jq -r '.ca_chain[0]' "$WORK/leaf.json" > "$WORK/int.pem"
     openssl ocsp -issuer "$WORK/int.pem" -cert "$WORK/ocsp-leaf.pem" -reqout "$WORK/ocsp.der" >/dev/null 2>&1

@@ -14,6 +14,13 @@ def verify(data_dir):
     return subprocess.run(args, capture_output=True, text=True, timeout=60)
 
 
+def audit_entries(data_dir):
+    """How many entries `certus audit verify` found, having required the chain intact."""
+    out = verify(data_dir)
+    assert out.returncode == 0 and "intact" in out.stdout, out.stdout + out.stderr
+    return int(out.stdout.split(":")[1].split()[0])
+
+
 def test_verify_passes_then_names_the_edited_entry(tmp):
     data = tmp / "d"
     srv = Server(data, env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN}).start()
@@ -26,10 +33,7 @@ def test_verify_passes_then_names_the_edited_entry(tmp):
         admin.ok("post", "/v1/pki/revoke", json={"serial_number": c["serial_number"], "reason": "superseded"})
     finally:
         srv.stop()
-    ok = verify(data)
-    assert ok.returncode == 0 and "intact" in ok.stdout, ok.stdout + ok.stderr
-    entries = int(ok.stdout.split(":")[1].split()[0])
-    assert entries == 9  # root, intermediate, role, 5 issuances, the revocation
+    assert audit_entries(data) == 9  # root, intermediate, role, 5 issuances, the revocation
 
     # Rewrite history: pretend the revocation's reason was different.
     query = "UPDATE audit_log SET detail = 'serial=00 reason=unspecified' WHERE action = 'certificate.revoke'"
@@ -84,8 +88,7 @@ def test_revocations_killed_midway_each_keep_their_audit_entry(tmp):
     audited = set(query(data, "SELECT resource FROM audit_log WHERE action = 'certificate.revoke'"))
     assert revoked, "some revocations landed before the kill"
     assert revoked == audited, (revoked ^ audited)
-    ok = verify(data)
-    assert ok.returncode == 0 and "intact" in ok.stdout, ok.stdout + ok.stderr
+    audit_entries(data)
 
 
 def test_a_renewal_is_one_audit_entry_naming_what_it_renews(tmp):
@@ -198,8 +201,7 @@ def test_issuances_killed_midway_lose_nothing_acknowledged(tmp):
     assert not missing, f"{len(missing)} acknowledged certificates lost"
     issues = query(data, "SELECT count(*) FROM audit_log WHERE action = 'certificate.issue'")
     assert int(issues[0]) >= len(stored), "every stored certificate has its audit entry"
-    ok = verify(data)
-    assert ok.returncode == 0 and "intact" in ok.stdout, ok.stdout + ok.stderr
+    audit_entries(data)
     if not PG_URL:
         with sqlite3.connect(data / "certus.db") as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -249,8 +251,7 @@ def test_issuance_resumes_after_postgresql_ends_the_servers_connections(tmp):
         assert len(stored) == len(serials) == len(set(stored))
     finally:
         srv.stop()
-    ok = verify(data)
-    assert ok.returncode == 0 and "intact" in ok.stdout, ok.stdout + ok.stderr
+    audit_entries(data)
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite's write lock, which another process can hold")
@@ -278,5 +279,4 @@ def test_issuance_answers_503_while_another_process_holds_sqlites_write_lock(tmp
         assert again.status_code == 201, again.text
     finally:
         srv.stop()
-    ok = verify(data)
-    assert ok.returncode == 0 and "intact" in ok.stdout, ok.stdout + ok.stderr
+    audit_entries(data)

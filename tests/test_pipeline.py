@@ -1,13 +1,7 @@
 """The one issuance pipeline: the pre-issuance lint refuses before anything is signed or recorded,
 and every certificate, whichever front door made it, is in the one inventory."""
 from conftest import BOOTSTRAP_TOKEN, Client, Server, assert_error, make_hierarchy, make_role
-from test_audit import verify
-
-
-def audit_entries(data_dir):
-    out = verify(data_dir)
-    assert out.returncode == 0 and "intact" in out.stdout, out.stdout + out.stderr
-    return int(out.stdout.split(":")[1].split()[0])
+from test_audit import audit_entries
 
 
 def test_the_lint_refuses_with_the_rule_and_records_nothing(tmp):
