@@ -151,7 +151,7 @@ impl Store {
             "issuer_ca_id": row.try_get::<Option<String>, _>("issuer_ca_id")?, "reason": reason, "revoked_at": at});
         crate::webhooks::enqueue(&mut tx, tenant_id, "certificate.revoked", data, at).await?;
         crate::audit::append(&mut tx, &[audit]).await?;
-        tx.commit().await?;
+        self.commit_bumped_epochs(tx).await?;
         Ok(true)
     }
 
@@ -198,7 +198,25 @@ impl Store {
 
     /// Changes whenever a certificate of the CA is revoked.
     pub async fn revocation_epoch(&self, ca_id: &str) -> Result<i64> {
-        self.read_row(Sql::new(REVOCATION_EPOCH).arg(ca_id)).await?.ok_or(Error::NotFound)
+        let generation = match self.epochs.as_deref().map(|kept| kept.get(ca_id)) {
+            Some(Ok(epoch)) => return Ok(epoch),
+            Some(Err(generation)) => Some(generation),
+            None => None,
+        };
+        let epoch = self.read_row(Sql::new(REVOCATION_EPOCH).arg(ca_id)).await?.ok_or(Error::NotFound)?;
+        if let (Some(kept), Some(generation)) = (&self.epochs, generation) {
+            kept.keep(generation, ca_id, epoch);
+        }
+        Ok(epoch)
+    }
+
+    /// Commits a transaction that bumped revocation epochs, then forgets the kept ones.
+    async fn commit_bumped_epochs(&self, tx: Tx<'_>) -> Result<()> {
+        let committed = tx.commit().await;
+        if let Some(kept) = &self.epochs {
+            kept.forget();
+        }
+        Ok(committed?)
     }
 
     /// Good, revoked or unknown, for the OCSP responder.
@@ -257,7 +275,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         crate::audit::append(&mut tx, &[audit]).await?;
-        tx.commit().await?;
+        self.commit_bumped_epochs(tx).await?;
         Ok(true)
     }
 
@@ -398,7 +416,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         crate::audit::append(&mut tx, &[audit]).await?;
-        tx.commit().await?;
+        self.commit_bumped_epochs(tx).await?;
         Ok((true, issued.rows_affected()))
     }
 }

@@ -22,6 +22,7 @@ mod checkpointer;
 mod console;
 mod crls;
 mod csrs;
+mod epochs;
 mod error;
 mod est;
 mod exec;

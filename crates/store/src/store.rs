@@ -26,6 +26,8 @@ pub struct Store {
     inline_reader: Option<Arc<Mutex<rusqlite::Connection>>>,
     /// SQLite: the database file, for connections of their own (a CRL build's read).
     pub(crate) sqlite_file: Option<Arc<Path>>,
+    /// SQLite: the CAs' revocation epochs as this process last read or bumped them.
+    pub(crate) epochs: Option<Arc<crate::epochs::Epochs>>,
     /// SQLite: keeps the WAL checkpointer's thread running while any clone of the store lives.
     _checkpointer: Option<std::sync::mpsc::Sender<()>>,
 }
@@ -94,6 +96,7 @@ impl Store {
             batch_observers,
             inline_reader,
             sqlite_file: database_file,
+            epochs: (backend == Backend::Sqlite).then(Default::default),
             _checkpointer,
         })
     }

@@ -52,6 +52,7 @@ suite!(
     bootstrap_happens_once,
     duplicate_ca_name_is_a_conflict_and_writes_nothing,
     revocation_is_recorded_once,
+    every_revocation_moves_the_epoch_a_reader_sees,
     crl_never_goes_backwards,
     keyset_pagination_is_newest_first_and_complete,
     signing_an_unapproved_csr_writes_no_certificate,
@@ -273,6 +274,23 @@ async fn revocation_is_recorded_once(backend: Backend) {
     assert_eq!(s.revocation_of("ca1", "0a").await.unwrap(), Some(Some(10)));
     assert_eq!(s.revocation_of("ca1", "0b").await.unwrap(), None);
     assert!(!s.revoke_certificate("other-tenant", "c1", 12, "x", &audit("rev3")).await.unwrap());
+}
+
+/// OCSP and the CRLs read the epoch to see a revocation at once; on SQLite it is kept in memory
+/// between bumps, so each kind of bump must show in the next read.
+async fn every_revocation_moves_the_epoch_a_reader_sees(backend: Backend) {
+    let Some(s) = with_ca(backend).await else { return };
+    s.insert_certificate(&cert("c1", "0a", 5), None, &audit("import")).await.unwrap();
+    assert_eq!(s.revocation_epoch("ca1").await.unwrap(), 0);
+    assert_eq!(s.revocation_epoch("ca1").await.unwrap(), 0, "read again (kept, on SQLite)");
+    assert!(s.revoke_certificate("t1", "c1", 10, "certificate_hold", &audit("hold")).await.unwrap());
+    assert_eq!(s.revocation_epoch("ca1").await.unwrap(), 1);
+    assert!(s.release_hold("t1", "c1", &audit("release")).await.unwrap());
+    assert_eq!(s.revocation_epoch("ca1").await.unwrap(), 2);
+    assert!(s.revoke_ca("t1", "ca1", "ca1-cert", 11, "key_compromise", &audit("ca")).await.unwrap().0);
+    assert_eq!(s.revocation_epoch("ca1").await.unwrap(), 3);
+    assert!(!s.revoke_certificate("t1", "c1", 12, "superseded", &audit("again")).await.unwrap());
+    assert_eq!(s.revocation_epoch("ca1").await.unwrap(), 3, "nothing revoked, nothing moved");
 }
 
 async fn crl_never_goes_backwards(backend: Backend) {

@@ -9,11 +9,10 @@ use rcgen::SigningKey;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 use x509_cert::ext::Extension;
-use x509_cert::name::Name;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_ocsp::{
-    CertId, CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse, OcspResponseStatus, ResponderId, ResponseBytes,
-    ResponseData, RevokedInfo, SingleResponse,
+    CertStatus, OcspGeneralizedTime, OcspRequest, OcspResponse, OcspResponseStatus, ResponderId, ResponseBytes,
+    RevokedInfo,
 };
 
 use crate::{Error, RevocationReason};
@@ -166,15 +165,18 @@ fn generalized(t: OffsetDateTime) -> Result<OcspGeneralizedTime, Error> {
 /// The certificate that signs OCSP responses, with its subject read once (not per response).
 #[derive(Debug, Clone)]
 pub struct OcspResponder {
-    name: Name,
+    /// `ResponderID` byName, DER.
+    id_der: Vec<u8>,
     cert_der: Vec<u8>,
 }
 
 impl OcspResponder {
     /// Reads the signer's certificate.
     pub fn new(cert_der: Vec<u8>) -> Result<Self, Error> {
-        let cert = Certificate::from_der(&cert_der).map_err(|e| Error::Encoding(e.to_string()))?;
-        Ok(OcspResponder { name: cert.tbs_certificate.subject, cert_der })
+        let encoding = |e: der::Error| Error::Encoding(e.to_string());
+        let cert = Certificate::from_der(&cert_der).map_err(encoding)?;
+        let id_der = ResponderId::ByName(cert.tbs_certificate.subject).to_der().map_err(encoding)?;
+        Ok(OcspResponder { id_der, cert_der })
     }
 
     /// The certificate, DER.
@@ -200,12 +202,11 @@ pub fn build_ocsp_response(spec: &OcspResponseSpec<'_>, key: &dyn SigningKey) ->
                     revocation_reason: reason.crl_reason(),
                 }),
             };
-            Ok(SingleResponse {
-                cert_id: CertId::from_der(&item.cert_id_der).map_err(enc)?,
+            Ok(Single {
+                cert_id: AnyRef::from_der(&item.cert_id_der).map_err(enc)?,
                 cert_status,
                 this_update,
                 next_update: Some(next_update),
-                single_extensions: None,
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
@@ -217,9 +218,8 @@ pub fn build_ocsp_response(spec: &OcspResponseSpec<'_>, key: &dyn SigningKey) ->
         }]),
         None => None,
     };
-    let tbs = ResponseData {
-        version: Default::default(),
-        responder_id: ResponderId::ByName(spec.responder.name.clone()),
+    let tbs = Tbs {
+        responder_id: AnyRef::from_der(&spec.responder.id_der).map_err(enc)?,
         produced_at: generalized(spec.produced_at)?,
         responses,
         response_extensions,
@@ -242,6 +242,28 @@ pub fn build_ocsp_response(spec: &OcspResponseSpec<'_>, key: &dyn SigningKey) ->
         }),
     };
     response.to_der().map_err(enc)
+}
+
+/// `ResponseData` (RFC 6960 §4.2.1) as x509-ocsp defines it, always version 1 (the default, so
+/// never encoded), with the responder ID encoded once per responder and each CertID as the
+/// request sent it: decoding and encoding them again was a fifth of a response's encoding.
+#[derive(Sequence)]
+struct Tbs<'a> {
+    responder_id: AnyRef<'a>,
+    produced_at: OcspGeneralizedTime,
+    responses: Vec<Single<'a>>,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    response_extensions: Option<Vec<Extension>>,
+}
+
+/// x509-ocsp's `SingleResponse` around a CertID as the request sent it (no single extensions).
+#[derive(Sequence)]
+struct Single<'a> {
+    cert_id: AnyRef<'a>,
+    cert_status: CertStatus,
+    this_update: OcspGeneralizedTime,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    next_update: Option<OcspGeneralizedTime>,
 }
 
 /// `BasicOCSPResponse` (RFC 6960 §4.2.1) as x509-ocsp defines it, around the response data as

@@ -215,6 +215,10 @@ fn ocsp_response_embeds_the_signer_as_stored_and_reads_back_through_x509_ocsp() 
     let single = &basic.tbs_response_data.responses[0];
     assert_eq!(single.cert_id, request.tbs_request.request_list[0].req_cert);
     assert!(matches!(single.cert_status, x509_ocsp::CertStatus::Revoked(_)));
+    assert_eq!(
+        single.next_update.unwrap().0.to_unix_duration().as_secs(),
+        (now + Duration::hours(1)).unix_timestamp() as u64
+    );
     let echoed = &basic.tbs_response_data.response_extensions.as_ref().unwrap()[0];
     assert_eq!(echoed.extn_value, nonce);
 
