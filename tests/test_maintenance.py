@@ -118,3 +118,20 @@ def test_kek_rotation_killed_halfway_resumes_and_every_key_signs(tmp):
         srv.stop()
     out = certus("audit", "verify", data_dir=data)
     assert out.returncode == 0, out.stdout
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="many servers share one PostgreSQL")
+def test_a_second_server_on_one_sqlite_database_is_refused_and_the_first_keeps_serving(tmp):
+    data = tmp / "one"
+    first = Server(data, env={"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN}).start()
+    try:
+        with pytest.raises(RuntimeError, match="another Certus server is running on .*certus.db"):
+            Server(data).start()
+        admin = Client(first.url, BOOTSTRAP_TOKEN)
+        make_hierarchy(admin)
+        assert (data / "certus.db.lock").stat().st_mode & 0o777 == 0o600
+        out = certus("backup", "--to", str(tmp / "snap.db"), data_dir=data)
+        assert out.returncode == 0, "a reading tool runs beside the server: " + out.stderr
+    finally:
+        first.stop()
+    Server(data).start().stop()  # the lock goes with the process

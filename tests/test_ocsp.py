@@ -153,3 +153,27 @@ def test_requests_are_capped_at_20_certids_and_64_kib(pki, server, tmp):
     big = b"\x30\x83\x01\x00\x00" + b"\x00" * 0x10000
     r = anon.post("/ocsp", data=big, headers={"Content-Type": "application/ocsp-request"})
     assert r.status_code == 200 and r.content == bytes.fromhex("30030a0101")
+
+
+def test_hold_release_and_ca_revocation_show_at_once_with_nonce(pki, server, tmp):
+    """Signed-per-request answers (openssl sends a nonce) reflect every kind of revocation the
+    moment it is acknowledged, through any door: a hold, its release, and the CA's revocation."""
+    admin, issue, files, first = pki
+    held = issue("held.example.test")
+    leaf = write(tmp / "held.pem", held["certificate"])
+    sn = held["serial_number"]
+
+    def status():
+        out = ocsp(server.url, files, leaf, extra=["-resp_text"])
+        assert "Response verify OK" in out and "OCSP Nonce" in out, out
+        return re.search(r"Cert Status: (\w+)", out)[1]
+
+    assert status() == "good"
+    admin.ok("put", f"/api/ca/v1/certificates/{sn}/status",
+             json={"status": "REVOKED", "revocation_reason": "CertificateHold"})
+    assert status() == "revoked"
+    admin.ok("put", f"/api/ca/v1/certificates/{sn}/status", json={"status": "ACTIVE"})
+    assert status() == "good"
+    ca_id = admin.ok("get", f"/v1/pki/certificates/{held['certificate_id']}")["issuer_ca_id"]
+    admin.ok("post", f"/v1/pki/ca/{ca_id}/revoke", json={"reason": "ca_compromise"})
+    assert status() == "revoked"

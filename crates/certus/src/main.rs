@@ -257,6 +257,7 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
     // An unfinished `kek rotate` left `<kek>.next`: keys open under either until it is rerun.
     let kek = Kek::load_with_next(&kek_path).context("loading the key-encryption key")?;
     let store = args.db.open().await?;
+    let _only_server = store.hold_as_only_server().context("locking the database")?;
     let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", args.listen));
     let ocsp_signer = if args.ocsp_signer == "ca" { OcspSigner::Ca } else { OcspSigner::Delegated };

@@ -139,6 +139,29 @@ impl Store {
         self.backend
     }
 
+    /// SQLite: holds `<database>.lock` for as long as the returned file is open, so that one
+    /// server at a time runs on a database file: a server keeps in memory what only it writes
+    /// (the revocation epochs OCSP checks), and two would each miss the other's revocations.
+    /// Tools that only read (backup, audit verify) do not take it. `None` on PostgreSQL.
+    pub fn hold_as_only_server(&self) -> Result<Option<std::fs::File>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let Some(db) = &self.sqlite_file else { return Ok(None) };
+        let mut name = db.as_os_str().to_owned();
+        name.push(".lock");
+        let io = |e: std::io::Error| Error::Config(format!("{}: {e}", Path::new(&name).display()));
+        let lock =
+            std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(&name).map_err(io)?;
+        match lock.try_lock() {
+            Ok(()) => Ok(Some(lock)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Config(format!(
+                "another Certus server is running on {} (it holds {}); one server per SQLite database",
+                db.display(),
+                Path::new(&name).display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
