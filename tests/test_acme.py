@@ -67,11 +67,11 @@ class ChallTestSrv:
         self.proc.wait(timeout=10)
 
 
-def acme_server(cts, allow_loopback=True):
+def acme_server(cts, allow_loopback=True, env=None):
     data = tempfile.mkdtemp(prefix="certus-acme-")
     http01, tlsalpn01 = free_port(), free_port()
     env = {"CERTUS_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN, "CERTUS_ACME_DNS_RESOLVER": f"127.0.0.1:{cts.dns_port}",
-           "CERTUS_ACME_HTTP01_PORT": str(http01), "CERTUS_ACME_TLSALPN01_PORT": str(tlsalpn01)}
+           "CERTUS_ACME_HTTP01_PORT": str(http01), "CERTUS_ACME_TLSALPN01_PORT": str(tlsalpn01), **(env or {})}
     if allow_loopback:
         env["CERTUS_ACME_ALLOW_LOOPBACK"] = "true"
     srv = Server(data, env=env).start()
@@ -334,8 +334,8 @@ class AcmeClient:
         self.kid = r.headers["Location"]
         return r
 
-    def ready_order(self, responder, identifiers):
-        r = self.post(self.directory["newOrder"], {"identifiers": identifiers})
+    def ready_order(self, responder, identifiers, **order):
+        r = self.post(self.directory["newOrder"], {"identifiers": identifiers, **order})
         assert r.status_code == 201, r.text
         order_url, order = r.headers["Location"], r.json()
         for authz_url in order["authorizations"]:
@@ -485,9 +485,7 @@ def test_finalize_download_ari_replace_and_revoke_by_certificate_key(acme, respo
     assert far.status_code == 200 and far.json()["orders"] == []
 
     # Renewal information: a window inside the certificate's life.
-    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
-    serial = cert.serial_number.to_bytes((cert.serial_number.bit_length() + 8) // 8, "big")
-    ari_id = f"{b64(aki)}.{b64(serial)}"
+    ari_id = ari_id_of(cert)
     info = requests.get(f"{d['renewalInfo']}/{ari_id}", timeout=30)
     assert info.status_code == 200 and int(info.headers["Retry-After"]) > 0
     window = info.json()["suggestedWindow"]
@@ -495,7 +493,7 @@ def test_finalize_download_ari_replace_and_revoke_by_certificate_key(acme, respo
     not_after = cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert not_before < window["start"] < window["end"] < not_after
     unknown_serial = b64(bytes([1, 2]))
-    problem(requests.get(f"{d['renewalInfo']}/{b64(aki)}.{unknown_serial}", timeout=30), 404, "malformed")
+    problem(requests.get(f"{d['renewalInfo']}/{ari_id.split('.')[0]}.{unknown_serial}", timeout=30), 404, "malformed")
 
     # replaces marks the old certificate replaced; a second replacement is refused.
     r = c.post(d["newOrder"], {"identifiers": [{"type": "dns", "value": "ari.example.test"}], "replaces": ari_id})
@@ -521,6 +519,71 @@ def test_finalize_download_ari_replace_and_revoke_by_certificate_key(acme, respo
     # A revoked certificate's window is in the past.
     window = requests.get(f"{d['renewalInfo']}/{ari_id}", timeout=30).json()["suggestedWindow"]
     assert window["end"] < time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def ari_id_of(cert):
+    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    serial = cert.serial_number.to_bytes((cert.serial_number.bit_length() + 8) // 8, "big")
+    return f"{b64(aki)}.{b64(serial)}"
+
+
+def test_a_failed_replacement_order_does_not_block_the_next(acme, responder):
+    """As Boulder: an invalid (or expired) replacement order no longer replaces anything, so the
+    client may send `replaces` again; a replacement being worked on or finalized still blocks."""
+    c = AcmeClient(acme["url"])
+    c.register()
+    d = c.directory
+    ids = [{"type": "dns", "value": "again.example.test"}]
+
+    def finalize(order):
+        r = c.post(order["finalize"], {"csr": b64(csr_der(["again.example.test"]))})
+        assert r.status_code == 200 and r.json()["status"] == "valid", r.text
+        return x509.load_pem_x509_certificate(c.post(r.json()["certificate"], None).text.encode())
+
+    ari_id = ari_id_of(finalize(c.ready_order(responder, ids)[1]))
+    first = c.post(d["newOrder"], {"identifiers": ids, "replaces": ari_id})
+    assert first.status_code == 201, first.text
+    problem(c.post(d["newOrder"], {"identifiers": ids, "replaces": ari_id}), 409, "alreadyReplaced")
+    authz = c.post(first.json()["authorizations"][0], {"status": "deactivated"})
+    assert authz.status_code == 200 and authz.json()["status"] == "deactivated", authz.text
+    assert c.post(first.headers["Location"], None).json()["status"] == "invalid"
+
+    _, second = c.ready_order(responder, ids, replaces=ari_id)
+    assert second["replaces"] == ari_id and second["status"] == "ready"
+    finalize(second)
+    problem(c.post(d["newOrder"], {"identifiers": ids, "replaces": ari_id}), 409, "alreadyReplaced")
+
+
+def test_unfinished_orders_per_account_are_capped(tmp_path):
+    cts = ChallTestSrv()
+    srv = acme_server(cts, env={"CERTUS_ACME_MAX_UNFINISHED_ORDERS": "2"})
+    try:
+        admin = Client(srv.url, BOOTSTRAP_TOKEN)
+        _, inter = make_hierarchy(admin)
+        role = make_role(admin, inter["id"], key_type="any", key_bits=None, allowed_domains=["example.test"])
+        url = admin.ok("post", "/v1/pki/acme/directories", 201, json={"name": unique("cap"), "role": role["name"]})
+        c = AcmeClient(url["directory_url"])
+        c.register()
+
+        def new_order(client, n):
+            return client.post(client.directory["newOrder"],
+                               {"identifiers": [{"type": "dns", "value": f"cap{n}.example.test"}]})
+
+        first, second = new_order(c, 1), new_order(c, 2)
+        assert (first.status_code, second.status_code) == (201, 201), first.text + second.text
+        body = problem(new_order(c, 3), 429, "rateLimited")
+        assert "2 unfinished orders" in body["detail"], body
+        other = AcmeClient(url["directory_url"])
+        other.register()
+        assert new_order(other, 4).status_code == 201, "the cap is per account"
+        # An order whose authorization is deactivated is finished (invalid) and frees its place.
+        assert c.post(first.json()["authorizations"][0], {"status": "deactivated"}).status_code == 200
+        assert new_order(c, 5).status_code == 201
+        assert len(c.post(c.kid + "/orders", None).json()["orders"]) == 3, "the refused order wrote nothing"
+    finally:
+        srv.stop()
+        cts.stop()
+        shutil.rmtree(srv.data, ignore_errors=True)
 
 
 def test_key_change_and_deactivation(acme):

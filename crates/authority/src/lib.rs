@@ -47,8 +47,8 @@ use certus_store::{AuditRow, KeyRow, Store};
 use time::OffsetDateTime;
 
 pub use acme::{
-    AccountUpdate, AcmeDirectoryView, AcmeRequest, AcmeSettings, AcmeUrls, KeyRule, NewAcmeDirectory, OrderView,
-    RETRY_AFTER_SECS, RenewalWindow, offered_challenges,
+    AccountUpdate, AcmeDirectoryView, AcmeRequest, AcmeSettings, AcmeUrls, DEFAULT_MAX_UNFINISHED_ORDERS, KeyRule,
+    NewAcmeDirectory, OrderView, RETRY_AFTER_SECS, RenewalWindow, offered_challenges,
 };
 pub use admin::{NewToken, TokenView};
 pub use auth::{Caller, Scope};

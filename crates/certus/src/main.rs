@@ -177,6 +177,10 @@ struct ServeArgs {
     /// Let ACME validation connect to loopback and link-local addresses (test setups only).
     #[arg(long, env = "CERTUS_ACME_ALLOW_LOOPBACK")]
     acme_allow_loopback: bool,
+    /// The most unfinished ACME orders (pending, ready or processing) one account may hold;
+    /// past it a new order is `rateLimited` until some finish or expire (7 days).
+    #[arg(long, env = "CERTUS_ACME_MAX_UNFINISHED_ORDERS", default_value_t = certus_authority::DEFAULT_MAX_UNFINISHED_ORDERS)]
+    acme_max_unfinished_orders: u32,
     /// Days before notAfter at which `certificate.expiring` and `ca.expiring` are sent (once each).
     #[arg(long, env = "CERTUS_EXPIRY_THRESHOLDS", default_value = "30,7,1", value_delimiter = ',',
           value_parser = clap::value_parser!(i64).range(1..=3650))]
@@ -270,6 +274,7 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
             http01_port: args.acme_http01_port,
             tlsalpn01_port: args.acme_tlsalpn01_port,
             allow_loopback: args.acme_allow_loopback,
+            max_unfinished_orders: args.acme_max_unfinished_orders,
         });
     if let (Some(module), Some(token_label), Some(pin)) =
         (&args.pkcs11_module, &args.pkcs11_token_label, &args.pkcs11_pin)
@@ -301,6 +306,9 @@ async fn serve(args: ServeArgs) -> anyhow_lite::Result<bool> {
                 }
                 if let Err(e) = authority.sweep_acme_nonces().await {
                     tracing::warn!(error = %e, "ACME nonce sweep failed");
+                }
+                if let Err(e) = authority.sweep_acme_orders().await {
+                    tracing::warn!(error = %e, "ACME order sweep failed");
                 }
                 if let Err(e) = authority.sweep_webhook_deliveries().await {
                     tracing::warn!(error = %e, "webhook delivery sweep failed");

@@ -412,9 +412,21 @@ impl Store {
     }
 
     /// Stores an order with its authorizations. `Conflict` if another order already replaces
-    /// the same certificate.
+    /// the same certificate: one still being worked on or finalized. An invalid or expired
+    /// unfinished order gives up its claim (it can no longer replace anything), so a client
+    /// whose first replacement failed can send `replaces` again.
     pub async fn insert_acme_order(&self, o: &AcmeOrderRow, authzs: &[AcmeAuthzRow]) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        if let Some(replaces) = &o.replaces {
+            sqlx::query(
+                "UPDATE acme_orders SET replaces = NULL WHERE replaces = $1 \
+                 AND (status = 'invalid' OR (status IN ('pending', 'ready') AND expires_at <= $2))",
+            )
+            .bind(replaces)
+            .bind(o.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "INSERT INTO acme_orders (id, account_id, status, identifiers, profile, replaces, expires_at, error, \
              certificate_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -453,6 +465,36 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// How many orders created after `created_after` the account has not finished (pending,
+    /// ready or processing). Orders expire a fixed time after creation: the caller passes now
+    /// minus that time, and the count reads only the account's recent orders.
+    pub async fn count_unfinished_acme_orders(&self, account_id: &str, created_after: i64) -> Result<i64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM acme_orders WHERE account_id = $1 AND created_at > $2 \
+             AND status IN ('pending', 'ready', 'processing')",
+        )
+        .bind(account_id)
+        .bind(created_after)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n)
+    }
+
+    /// Deletes at most `limit` orders that expired before `before` without a certificate (and
+    /// their authorizations); returns how many. Valid orders are kept: they say which account
+    /// a certificate was issued to.
+    pub async fn sweep_acme_orders(&self, before: i64, limit: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM acme_orders WHERE id IN (SELECT id FROM acme_orders \
+             WHERE status <> 'valid' AND expires_at < $1 LIMIT $2)",
+        )
+        .bind(before)
+        .bind(limit)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// An order by id.

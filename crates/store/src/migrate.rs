@@ -26,6 +26,7 @@ const SQLITE: &[(i64, &str)] = &[
     (17, include_str!("../migrations/sqlite/0017_vicals.sql")),
     (18, include_str!("../migrations/sqlite/0018_crl_index.sql")),
     (19, include_str!("../migrations/sqlite/0019_serial_index.sql")),
+    (20, include_str!("../migrations/sqlite/0020_acme_unfinished_orders.sql")),
 ];
 
 const POSTGRES: &[(i64, &str)] = &[
@@ -48,6 +49,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (17, include_str!("../migrations/postgres/0017_vicals.sql")),
     (18, include_str!("../migrations/postgres/0018_crl_index.sql")),
     (19, include_str!("../migrations/postgres/0019_serial_index.sql")),
+    (20, include_str!("../migrations/postgres/0020_acme_unfinished_orders.sql")),
 ];
 
 /// Key of the PostgreSQL advisory lock held while migrating.

@@ -604,6 +604,27 @@ async fn acme_nonces_orders_and_authorizations(backend: Backend) {
     let failed = s.acme_order("o3").await.unwrap();
     assert_eq!((failed.status.as_str(), failed.error_json.as_deref()), ("invalid", Some("{}")));
     assert_eq!(s.acme_order_ids("a1", 0, 10).await.unwrap(), ["o1", "o3"]);
+    assert_eq!(s.count_unfinished_acme_orders("a1", 0).await.unwrap(), 1, "o1 is processing, o3 invalid");
+    assert_eq!(s.count_unfinished_acme_orders("a1", 1).await.unwrap(), 0, "only orders created after the bound");
+
+    // A replacement that failed or expired unfinished gives up its claim; one being worked on keeps it.
+    s.insert_acme_order(&order("o4", Some("ari2")), &[authz("o4-0", "o4")]).await.unwrap();
+    assert!(s.finish_acme_authz("o4-0", &["pending"], "deactivated", 8, None).await.unwrap());
+    s.insert_acme_order(&order("o5", Some("ari2")), &[]).await.unwrap();
+    assert_eq!(s.acme_order("o4").await.unwrap().replaces, None);
+    let later =
+        |id: &str, replaces: &str| AcmeOrderRow { created_at: 1000, expires_at: 2000, ..order(id, Some(replaces)) };
+    assert!(matches!(s.insert_acme_order(&later("o6", "ari"), &[]).await, Err(Error::Conflict(_))), "o1 is processing");
+    s.insert_acme_order(&later("o7", "ari2"), &[]).await.unwrap();
+    assert_eq!(s.acme_order("o5").await.unwrap().replaces, None, "o5 expired pending at 1000");
+    assert!(matches!(s.insert_acme_order(&later("o8", "ari2"), &[]).await, Err(Error::Conflict(_))), "o7 is open");
+
+    // Orders that expired without a certificate are swept with their authorizations; valid ones stay.
+    s.insert_acme_order(&AcmeOrderRow { status: "valid".into(), ..order("o9", None) }, &[]).await.unwrap();
+    assert_eq!(s.sweep_acme_orders(1500, 2).await.unwrap(), 2);
+    assert_eq!(s.sweep_acme_orders(1500, 1000).await.unwrap(), 2, "o1, o3, o4 and o5 in all");
+    assert_eq!(s.acme_order_ids("a1", 0, 10).await.unwrap(), ["o9", "o7"]);
+    assert!(matches!(s.acme_authz("o3-0").await, Err(Error::NotFound)));
 }
 
 /// An endpoint of tenant t1 for one event (nothing listens at its URL).

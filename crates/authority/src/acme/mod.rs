@@ -33,6 +33,8 @@ const NONCE_RAW: usize = 20;
 const NONCE_TAG: usize = 16;
 /// How long an order and its authorizations stay open.
 const ORDER_SECS: i64 = 7 * 86_400;
+/// How long an order that expired unfinished stays readable (its client may still poll it).
+const EXPIRED_ORDERS_KEPT_SECS: i64 = 30 * 86_400;
 /// What clients are told to wait before polling a resource that is still processing.
 pub const RETRY_AFTER_SECS: u64 = 1;
 
@@ -48,11 +50,24 @@ pub struct AcmeSettings {
     pub tlsalpn01_port: u16,
     /// Let validation connect to loopback and link-local addresses (test setups).
     pub allow_loopback: bool,
+    /// The most unfinished (pending, ready or processing) orders one account may hold; a new
+    /// order past it is `rateLimited`.
+    pub max_unfinished_orders: u32,
 }
+
+/// Default of [`AcmeSettings::max_unfinished_orders`]: far above what one cert-manager account
+/// of a large cluster has in flight, far below what fills a disk.
+pub const DEFAULT_MAX_UNFINISHED_ORDERS: u32 = 1000;
 
 impl Default for AcmeSettings {
     fn default() -> Self {
-        AcmeSettings { dns_resolver: None, http01_port: 80, tlsalpn01_port: 443, allow_loopback: false }
+        AcmeSettings {
+            dns_resolver: None,
+            http01_port: 80,
+            tlsalpn01_port: 443,
+            allow_loopback: false,
+            max_unfinished_orders: DEFAULT_MAX_UNFINISHED_ORDERS,
+        }
     }
 }
 
@@ -254,6 +269,21 @@ impl Authority {
     /// Forgets used nonces that have expired anyway.
     pub async fn sweep_acme_nonces(&self) -> Result<u64> {
         Ok(self.store.sweep_acme_nonces(self.now_secs()).await?)
+    }
+
+    /// Deletes orders that expired more than [`EXPIRED_ORDERS_KEPT_SECS`] ago without a
+    /// certificate, with their authorizations, a thousand per statement; returns how many.
+    pub async fn sweep_acme_orders(&self) -> Result<u64> {
+        const PER_STATEMENT: i64 = 1000;
+        let before = self.now_secs() - EXPIRED_ORDERS_KEPT_SECS;
+        let mut swept = 0;
+        loop {
+            let deleted = self.store.sweep_acme_orders(before, PER_STATEMENT).await?;
+            swept += deleted;
+            if deleted < PER_STATEMENT as u64 {
+                return Ok(swept);
+            }
+        }
     }
 
     async fn tenant_acme_directory(&self, caller: &Caller, name: &str) -> Result<AcmeDirectoryRow> {

@@ -172,6 +172,17 @@ impl Authority {
             None => None,
         };
         let now = self.now_secs();
+        let limit = self.acme.max_unfinished_orders;
+        if self.store.count_unfinished_acme_orders(&account.id, now - ORDER_SECS).await? >= i64::from(limit) {
+            return Err(problem(
+                ErrorKind::Policy,
+                "rateLimited",
+                format!(
+                    "this account has {limit} unfinished orders; finalize them, deactivate their \
+                     authorizations, or wait for them to expire"
+                ),
+            ));
+        }
         let order_id = new_id("order");
         let authzs: Vec<AcmeAuthzRow> = ids
             .iter()
