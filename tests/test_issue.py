@@ -2,6 +2,7 @@
 import pytest
 
 from conftest import assert_error, make_csr, make_hierarchy, make_role, openssl, unique, write
+from test_lint import lint
 
 
 def verify_chain(tmp, issued):
@@ -146,3 +147,17 @@ def test_p521_csr_signed_with_sha256(admin, tmp):
     csr = openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521", "-nodes", "-keyout",
                   str(tmp / "k"), "-subj", "/CN=p521.example.test").stdout
     verify_chain(tmp, admin.ok("post", f"/v1/pki/sign/{role['name']}", 201, json={"csr_pem": csr}))
+
+
+def test_the_common_name_is_written_as_its_san_entry(admin, tmp):
+    """A CN is one of the certificate's names: it is spelled as its SAN entry is (no trailing
+    dot, canonical address; case kept, names compare case-insensitively)."""
+    _, inter = make_hierarchy(admin)
+    role = make_role(admin, inter["id"], key_type="ec")
+    for asked, written, san in [("  WWW.Example.TEST. ", "WWW.Example.TEST", "DNS:www.example.test"),
+                                ("2001:DB8:0::1", "2001:db8::1", "IP Address:2001:DB8:0:0:0:0:0:1")]:
+        issued = admin.ok("post", f"/v1/pki/issue/{role['name']}", 201, json={"common_name": asked})
+        text = openssl("x509", "-noout", "-subject", "-ext", "subjectAltName", "-nameopt", "RFC2253",
+                       input=issued["certificate"]).stdout
+        assert f"subject=CN={written}\n" in text and text.split("Name: \n")[1].strip() == san, text
+        lint("lint_pkix_cert", write(tmp / "cn.pem", issued["certificate"]))
