@@ -161,3 +161,14 @@ def test_the_common_name_is_written_as_its_san_entry(admin, tmp):
                        input=issued["certificate"]).stdout
         assert f"subject=CN={written}\n" in text and text.split("Name: \n")[1].strip() == san, text
         lint("lint_pkix_cert", write(tmp / "cn.pem", issued["certificate"]))
+
+
+def test_an_address_among_alt_names_is_an_ip_san(admin):
+    _, inter = make_hierarchy(admin)
+    strict = make_role(admin, inter["id"], key_type="ec", allow_ip_sans=False)
+    body = {"common_name": "a.example.test", "alt_names": ["b.example.test", "192.0.2.9"]}
+    assert_error(admin.post(f"/v1/pki/issue/{strict['name']}", body), 400, "IP SANs")
+    role = make_role(admin, inter["id"], key_type="ec", allow_ip_sans=True)
+    issued = admin.ok("post", f"/v1/pki/issue/{role['name']}", 201, json=body)
+    san = openssl("x509", "-noout", "-ext", "subjectAltName", input=issued["certificate"]).stdout
+    assert san.split("Name: \n")[1].strip() == "DNS:a.example.test, DNS:b.example.test, IP Address:192.0.2.9", san

@@ -239,7 +239,14 @@ impl Authority {
                 }
             }),
         };
-        dns.extend(alt_names);
+        // An address among the alt names is an IP SAN (a dNSName holding one misleads).
+        for name in alt_names {
+            match name.trim().parse::<IpAddr>() {
+                Ok(ip) if !ips.contains(&ip) => ips.push(ip),
+                Ok(_) => {}
+                Err(_) => dns.push(name),
+            }
+        }
         let dns = check_names(&dns, &ips, &role.allowed_domains, role.allow_subdomains, role.allow_ip_sans)?;
         if dns.is_empty() && ips.is_empty() {
             return Err(Error::policy("a certificate needs a common_name or at least one alt_name or ip_san"));
