@@ -316,8 +316,8 @@ impl Authority {
             Arc::new(Key::Hsm(blocking(move || hsm.find(spec, &id).map_err(Error::internal)).await?))
         } else {
             let pem = self.kek.open(row.id.as_bytes(), &row.sealed).map_err(Error::internal)?;
-            let pem = String::from_utf8(pem).map_err(Error::internal)?;
-            Arc::new(Key::Software(SoftwareKey::from_parts(spec, &pem).map_err(Error::internal)?))
+            let pem = std::str::from_utf8(&pem).map_err(Error::internal)?;
+            Arc::new(Key::Software(SoftwareKey::from_parts(spec, pem).map_err(Error::internal)?))
         };
         Ok(key)
     }

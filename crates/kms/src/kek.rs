@@ -5,6 +5,8 @@ use std::path::Path;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 
+use zeroize::Zeroizing;
+
 use crate::{Error, random_bytes};
 
 const SEALED_VERSION: u8 = 1;
@@ -104,7 +106,8 @@ impl Kek {
     }
 
     /// Opens what [`Kek::seal`] sealed under the same `aad`; any change is [`Error::Unseal`].
-    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Error> {
+    /// The plaintext is wiped from memory when dropped.
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
         match (self.open_own(aad, sealed), &self.next) {
             (Err(_), Some(next)) => next.open_own(aad, sealed),
             (own, _) => own,
@@ -112,14 +115,16 @@ impl Kek {
     }
 
     /// Opens with this KEK alone (not the next one of a rotation).
-    pub fn open_own(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Error> {
+    pub fn open_own(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
         if sealed.len() < 1 + NONCE_LEN || sealed[0] != SEALED_VERSION {
             return Err(Error::Unseal);
         }
         let nonce = Nonce::try_assume_unique_for_key(&sealed[1..1 + NONCE_LEN]).map_err(|_| Error::Unseal)?;
-        let mut buf = sealed[1 + NONCE_LEN..].to_vec();
-        let plain = self.aead.open_in_place(nonce, Aad::from(aad), &mut buf).map_err(|_| Error::Unseal)?;
-        Ok(plain.to_vec())
+        // Decrypted in place, in the buffer that is returned: no other copy of the plaintext.
+        let mut buf = Zeroizing::new(sealed[1 + NONCE_LEN..].to_vec());
+        let len = self.aead.open_in_place(nonce, Aad::from(aad), &mut buf).map_err(|_| Error::Unseal)?.len();
+        buf.truncate(len);
+        Ok(buf)
     }
 }
 
@@ -152,7 +157,7 @@ mod tests {
         let kek = Kek::from_bytes(&[7u8; 32]);
         let sealed = kek.seal(b"key_1", b"secret");
         assert!(!sealed.windows(6).any(|w| w == b"secret"));
-        assert_eq!(kek.open(b"key_1", &sealed).unwrap(), b"secret");
+        assert_eq!(kek.open(b"key_1", &sealed).unwrap().as_slice(), b"secret");
         assert!(kek.open(b"key_2", &sealed).is_err(), "aad must bind the record id");
         let mut flipped = sealed.clone();
         *flipped.last_mut().unwrap() ^= 1;
@@ -168,6 +173,6 @@ mod tests {
         let sealed = Kek::load_or_create(&path).unwrap().seal(b"a", b"b");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert_eq!(Kek::load_or_create(&path).unwrap().open(b"a", &sealed).unwrap(), b"b");
+        assert_eq!(Kek::load_or_create(&path).unwrap().open(b"a", &sealed).unwrap().as_slice(), b"b");
     }
 }

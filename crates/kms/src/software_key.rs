@@ -1,6 +1,7 @@
 //! Software keys: generated or imported with aws-lc-rs (through rcgen's KeyPair), held as PEM.
 
 use rcgen::{KeyPair, PublicKeyData, RsaKeySize, SignatureAlgorithm, SigningKey};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::Error;
 
@@ -74,11 +75,18 @@ impl KeySpec {
     }
 }
 
-/// A private key in memory. Debug output never shows key material.
+/// A private key in memory. Debug output never shows key material; its encodings are wiped
+/// when it is dropped (aws-lc clears its own copy as it frees it).
 pub struct SoftwareKey {
     pair: KeyPair,
     spec: KeySpec,
-    pem: String,
+    pem: Zeroizing<String>,
+}
+
+impl Drop for SoftwareKey {
+    fn drop(&mut self) {
+        self.pair.zeroize();
+    }
 }
 
 impl std::fmt::Debug for SoftwareKey {
@@ -107,7 +115,7 @@ impl SoftwareKey {
             }
             _ => KeyPair::generate_for(alg).map_err(crypto)?,
         };
-        let pem = pair.serialize_pem();
+        let pem = Zeroizing::new(pair.serialize_pem());
         Ok(SoftwareKey { pair, spec, pem })
     }
 
@@ -130,7 +138,10 @@ impl SoftwareKey {
     pub fn from_parts(spec: KeySpec, pem_text: &str) -> Result<Self, Error> {
         let pair = KeyPair::from_pem_and_sign_algo(pem_text, spec.algorithm())
             .map_err(|e| Error::MalformedKey(e.to_string()))?;
-        Ok(SoftwareKey { pair, spec, pem: pem_text.trim().to_owned() + "\n" })
+        let mut pem = Zeroizing::new(String::with_capacity(pem_text.len() + 1));
+        pem.push_str(pem_text.trim());
+        pem.push('\n');
+        Ok(SoftwareKey { pair, spec, pem })
     }
 
     /// Its type and size.
