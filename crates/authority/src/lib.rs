@@ -415,6 +415,25 @@ pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + 
     tokio::task::spawn_blocking(f).await.map_err(Error::internal)?
 }
 
+/// Repeats a sweep's DELETE (given how many rows it may delete, it returns how many it did) a
+/// thousand rows at a time, so SQLite's write lock is held briefly each time, until one deletes
+/// fewer; returns how many rows went in all.
+pub(crate) async fn sweep_in_steps<F, Fut>(mut delete: F) -> Result<u64>
+where
+    F: FnMut(i64) -> Fut,
+    Fut: std::future::Future<Output = certus_store::Result<u64>>,
+{
+    const PER_STATEMENT: i64 = 1000;
+    let mut swept = 0;
+    loop {
+        let deleted = delete(PER_STATEMENT).await?;
+        swept += deleted;
+        if deleted < PER_STATEMENT as u64 {
+            return Ok(swept);
+        }
+    }
+}
+
 /// Serial as stored: lower-case hex, no separators.
 pub(crate) fn serial_key(bytes: &[u8]) -> String {
     hex::encode(bytes)

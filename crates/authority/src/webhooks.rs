@@ -146,19 +146,10 @@ impl Authority {
         Ok(self.store.list_deliveries(id, limit.clamp(1, 500)).await?)
     }
 
-    /// Deletes deliveries delivered more than [`DELIVERED_KEPT_SECS`] ago, a thousand per
-    /// statement (so SQLite's write lock is held briefly each time); returns how many.
+    /// Deletes deliveries delivered more than [`DELIVERED_KEPT_SECS`] ago; returns how many.
     pub async fn sweep_webhook_deliveries(&self) -> Result<u64> {
-        const PER_STATEMENT: i64 = 1000;
         let before = self.now_secs() - DELIVERED_KEPT_SECS;
-        let mut swept = 0;
-        loop {
-            let deleted = self.store.sweep_delivered_webhooks(before, PER_STATEMENT).await?;
-            swept += deleted;
-            if deleted < PER_STATEMENT as u64 {
-                return Ok(swept);
-            }
-        }
+        crate::sweep_in_steps(|limit| self.store.sweep_delivered_webhooks(before, limit)).await
     }
 
     /// Sends what is due; returns how many deliveries were attempted.

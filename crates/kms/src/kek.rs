@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::Path;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-
 use zeroize::Zeroizing;
 
 use crate::{Error, random_bytes};

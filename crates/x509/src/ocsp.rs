@@ -162,7 +162,7 @@ fn generalized(t: OffsetDateTime) -> Result<OcspGeneralizedTime, Error> {
         .map_err(|e| Error::Encoding(e.to_string()))
 }
 
-/// The certificate that signs OCSP responses, with its subject read once (not per response).
+/// The certificate that signs OCSP responses, with its responder ID encoded once (not per response).
 #[derive(Debug, Clone)]
 pub struct OcspResponder {
     /// `ResponderID` byName, DER.
@@ -245,8 +245,9 @@ pub fn build_ocsp_response(spec: &OcspResponseSpec<'_>, key: &dyn SigningKey) ->
 }
 
 /// `ResponseData` (RFC 6960 §4.2.1) as x509-ocsp defines it, always version 1 (the default, so
-/// never encoded), with the responder ID encoded once per responder and each CertID as the
-/// request sent it: decoding and encoding them again was a fifth of a response's encoding.
+/// never encoded), with the responder ID encoded once per responder and each CertID as encoded
+/// when the request was read: decoding and encoding them again was a fifth of a response's
+/// encoding.
 #[derive(Sequence)]
 struct Tbs<'a> {
     responder_id: AnyRef<'a>,
@@ -256,7 +257,7 @@ struct Tbs<'a> {
     response_extensions: Option<Vec<Extension>>,
 }
 
-/// x509-ocsp's `SingleResponse` around a CertID as the request sent it (no single extensions).
+/// x509-ocsp's `SingleResponse` around an encoded CertID (no single extensions).
 #[derive(Sequence)]
 struct Single<'a> {
     cert_id: AnyRef<'a>,

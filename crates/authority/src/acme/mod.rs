@@ -272,18 +272,10 @@ impl Authority {
     }
 
     /// Deletes orders that expired more than [`EXPIRED_ORDERS_KEPT_SECS`] ago without a
-    /// certificate, with their authorizations, a thousand per statement; returns how many.
+    /// certificate, with their authorizations; returns how many.
     pub async fn sweep_acme_orders(&self) -> Result<u64> {
-        const PER_STATEMENT: i64 = 1000;
         let before = self.now_secs() - EXPIRED_ORDERS_KEPT_SECS;
-        let mut swept = 0;
-        loop {
-            let deleted = self.store.sweep_acme_orders(before, PER_STATEMENT).await?;
-            swept += deleted;
-            if deleted < PER_STATEMENT as u64 {
-                return Ok(swept);
-            }
-        }
+        crate::sweep_in_steps(|limit| self.store.sweep_acme_orders(before, limit)).await
     }
 
     async fn tenant_acme_directory(&self, caller: &Caller, name: &str) -> Result<AcmeDirectoryRow> {
