@@ -412,15 +412,15 @@ impl Store {
     }
 
     /// Stores an order with its authorizations. `Conflict` if another order already replaces
-    /// the same certificate: one still being worked on or finalized. An invalid or expired
-    /// unfinished order gives up its claim (it can no longer replace anything), so a client
-    /// whose first replacement failed can send `replaces` again.
+    /// the same certificate: one finalized, or one still open. An invalid or expired unfinished
+    /// order gives up its claim (it can no longer replace anything; one left processing by a
+    /// crash included), so a client whose first replacement failed can send `replaces` again.
     pub async fn insert_acme_order(&self, o: &AcmeOrderRow, authzs: &[AcmeAuthzRow]) -> Result<()> {
         let mut tx = self.begin_write().await?;
         if let Some(replaces) = &o.replaces {
             sqlx::query(
                 "UPDATE acme_orders SET replaces = NULL WHERE replaces = $1 \
-                 AND (status = 'invalid' OR (status IN ('pending', 'ready') AND expires_at <= $2))",
+                 AND (status = 'invalid' OR (status <> 'valid' AND expires_at <= $2))",
             )
             .bind(replaces)
             .bind(o.created_at)

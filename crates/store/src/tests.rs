@@ -607,23 +607,32 @@ async fn acme_nonces_orders_and_authorizations(backend: Backend) {
     assert_eq!(s.count_unfinished_acme_orders("a1", 0).await.unwrap(), 1, "o1 is processing, o3 invalid");
     assert_eq!(s.count_unfinished_acme_orders("a1", 1).await.unwrap(), 0, "only orders created after the bound");
 
-    // A replacement that failed or expired unfinished gives up its claim; one being worked on keeps it.
+    // A replacement that failed, or expired unfinished, gives up its claim; an open one keeps it,
+    // a finalized one for good.
     s.insert_acme_order(&order("o4", Some("ari2")), &[authz("o4-0", "o4")]).await.unwrap();
     assert!(s.finish_acme_authz("o4-0", &["pending"], "deactivated", 8, None).await.unwrap());
     s.insert_acme_order(&order("o5", Some("ari2")), &[]).await.unwrap();
     assert_eq!(s.acme_order("o4").await.unwrap().replaces, None);
-    let later =
-        |id: &str, replaces: &str| AcmeOrderRow { created_at: 1000, expires_at: 2000, ..order(id, Some(replaces)) };
-    assert!(matches!(s.insert_acme_order(&later("o6", "ari"), &[]).await, Err(Error::Conflict(_))), "o1 is processing");
-    s.insert_acme_order(&later("o7", "ari2"), &[]).await.unwrap();
+    let at = |id: &str, replaces: &str, created_at| AcmeOrderRow {
+        created_at,
+        expires_at: 2000,
+        ..order(id, Some(replaces))
+    };
+    let conflict = |r: Result<()>| matches!(r, Err(Error::Conflict(_)));
+    assert!(conflict(s.insert_acme_order(&at("o6", "ari", 999), &[]).await), "o1 processes until 1000");
+    s.insert_acme_order(&at("o6", "ari", 1000), &[]).await.unwrap();
+    s.insert_acme_order(&at("o7", "ari2", 1000), &[]).await.unwrap();
     assert_eq!(s.acme_order("o5").await.unwrap().replaces, None, "o5 expired pending at 1000");
-    assert!(matches!(s.insert_acme_order(&later("o8", "ari2"), &[]).await, Err(Error::Conflict(_))), "o7 is open");
+    assert!(conflict(s.insert_acme_order(&at("o8", "ari2", 1000), &[]).await), "o7 is open");
+    let finalized = AcmeOrderRow { status: "valid".into(), ..order("o10", Some("ari3")) };
+    s.insert_acme_order(&finalized, &[]).await.unwrap();
+    assert!(conflict(s.insert_acme_order(&at("o11", "ari3", 1000), &[]).await), "o10 replaced it");
 
     // Orders that expired without a certificate are swept with their authorizations; valid ones stay.
     s.insert_acme_order(&AcmeOrderRow { status: "valid".into(), ..order("o9", None) }, &[]).await.unwrap();
     assert_eq!(s.sweep_acme_orders(1500, 2).await.unwrap(), 2);
     assert_eq!(s.sweep_acme_orders(1500, 1000).await.unwrap(), 2, "o1, o3, o4 and o5 in all");
-    assert_eq!(s.acme_order_ids("a1", 0, 10).await.unwrap(), ["o9", "o7"]);
+    assert_eq!(s.acme_order_ids("a1", 0, 10).await.unwrap(), ["o10", "o9", "o6", "o7"]);
     assert!(matches!(s.acme_authz("o3-0").await, Err(Error::NotFound)));
 }
 
