@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from conftest import (BOOTSTRAP_TOKEN, PG_URL, Client, Server, free_port, make_hierarchy, make_role, openssl, psql,
+from conftest import (BIN, BOOTSTRAP_TOKEN, PG_URL, Client, Server, free_port, make_hierarchy, make_role, openssl, psql,
                       unique, write)
 from test_lint import lint
 
@@ -555,6 +555,9 @@ def test_a_failed_replacement_order_does_not_block_the_next(acme, responder):
 
 
 def test_unfinished_orders_per_account_are_capped(tmp_path):
+    zero = subprocess.run([str(BIN), "serve", "--data-dir", str(tmp_path / "zero"),
+                           "--acme-max-unfinished-orders", "0"], capture_output=True, text=True, timeout=30)
+    assert zero.returncode != 0 and "--acme-max-unfinished-orders" in zero.stderr, "a cap of 0 would refuse every order"
     cts = ChallTestSrv()
     srv = acme_server(cts, env={"CERTUS_ACME_MAX_UNFINISHED_ORDERS": "2"})
     try:

@@ -179,7 +179,8 @@ struct ServeArgs {
     acme_allow_loopback: bool,
     /// The most unfinished ACME orders (pending, ready or processing) one account may hold;
     /// past it a new order is `rateLimited` until some finish or expire (7 days).
-    #[arg(long, env = "CERTUS_ACME_MAX_UNFINISHED_ORDERS", default_value_t = certus_authority::DEFAULT_MAX_UNFINISHED_ORDERS)]
+    #[arg(long, env = "CERTUS_ACME_MAX_UNFINISHED_ORDERS", default_value_t = certus_authority::DEFAULT_MAX_UNFINISHED_ORDERS,
+          value_parser = clap::value_parser!(u32).range(1..))]
     acme_max_unfinished_orders: u32,
     /// Days before notAfter at which `certificate.expiring` and `ca.expiring` are sent (once each).
     #[arg(long, env = "CERTUS_EXPIRY_THRESHOLDS", default_value = "30,7,1", value_delimiter = ',',
