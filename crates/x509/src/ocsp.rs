@@ -246,8 +246,8 @@ pub fn build_ocsp_response(spec: &OcspResponseSpec<'_>, key: &dyn SigningKey) ->
 
 /// `ResponseData` (RFC 6960 §4.2.1) as x509-ocsp defines it, always version 1 (the default, so
 /// never encoded), with the responder ID encoded once per responder and each CertID as encoded
-/// when the request was read: decoding and encoding them again was a fifth of a response's
-/// encoding.
+/// when the request was read: decoding and encoding them again was about two fifths of a
+/// response's encoding (10.6 → 6.2 µs of it).
 #[derive(Sequence)]
 struct Tbs<'a> {
     responder_id: AnyRef<'a>,
