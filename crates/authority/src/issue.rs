@@ -16,7 +16,7 @@ use crate::auth::{Caller, Scope};
 use crate::ca::IssuerUrls;
 use crate::error::{Error, NotFoundAs, Result};
 use crate::pipeline::{AuditIntent, Order, Signer, Template};
-use crate::policy::{check_names, format_duration, normalize_dns_name, parse_duration};
+use crate::policy::{check_names, format_duration, parse_duration};
 use crate::profiles::{Profile, Validity};
 use crate::{Authority, generate_key, serial_display};
 
@@ -220,37 +220,27 @@ impl Authority {
         if role.require_cn && common_name.is_none() {
             return Err(Error::policy("common_name is required by this role (require_cn)"));
         }
-        // The CN names a SAN entry and is written as that entry is (no trailing dot, an address
-        // in its canonical form), but in the case it was given: names compare case-insensitively,
-        // and listings and filters show the CN as the requester wrote it.
+        // Every name goes into the SAN; an address among them is an IP SAN (a dNSName holding
+        // one misleads).
         let mut dns = Vec::new();
-        let common_name = match common_name {
-            None => None,
-            Some(cn) => Some(match cn.parse::<IpAddr>() {
-                Ok(ip) => {
-                    if !ips.contains(&ip) {
-                        ips.push(ip);
-                    }
-                    ip.to_string()
-                }
-                Err(_) => {
-                    dns.push(normalize_dns_name(&cn)?);
-                    cn.trim_end_matches('.').to_owned()
-                }
-            }),
-        };
-        // An address among the alt names is an IP SAN (a dNSName holding one misleads).
-        for name in alt_names {
+        for name in common_name.iter().chain(&alt_names) {
             match name.trim().parse::<IpAddr>() {
                 Ok(ip) if !ips.contains(&ip) => ips.push(ip),
                 Ok(_) => {}
-                Err(_) => dns.push(name),
+                Err(_) => dns.push(name.clone()),
             }
         }
         let dns = check_names(&dns, &ips, &role.allowed_domains, role.allow_subdomains, role.allow_ip_sans)?;
         if dns.is_empty() && ips.is_empty() {
             return Err(Error::policy("a certificate needs a common_name or at least one alt_name or ip_san"));
         }
+        // The CN is written as its SAN entry is (no trailing dot, an address in canonical form),
+        // but in the case it was given: names compare case-insensitively, and listings and
+        // filters show the CN as the requester wrote it.
+        let common_name = common_name.map(|cn| match cn.parse::<IpAddr>() {
+            Ok(ip) => ip.to_string(),
+            Err(_) => cn.trim_end_matches('.').to_owned(),
+        });
         let requested = ttl.map(|t| parse_duration("ttl", t)).transpose()?;
         let lifetime = match (requested, role.max_ttl_secs) {
             (Some(t), Some(max)) if t > max => {

@@ -136,13 +136,6 @@ impl Store {
         if !mark_revoked(&mut tx, tenant_id, id, at, reason).await? {
             return Ok(false);
         }
-        sqlx::query(
-            "UPDATE cas SET revocation_epoch = revocation_epoch + 1 \
-             WHERE id = (SELECT issuer_ca_id FROM certificates WHERE id = $1)",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
         let row = sqlx::query("SELECT serial, issuer_ca_id FROM certificates WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
@@ -151,7 +144,7 @@ impl Store {
             "issuer_ca_id": row.try_get::<Option<String>, _>("issuer_ca_id")?, "reason": reason, "revoked_at": at});
         crate::webhooks::enqueue(&mut tx, tenant_id, "certificate.revoked", data, at).await?;
         crate::audit::append(&mut tx, &[audit]).await?;
-        self.commit_bumped_epochs(tx).await?;
+        self.commit_revocation(tx, id, None).await?;
         Ok(true)
     }
 
@@ -210,8 +203,17 @@ impl Store {
         Ok(epoch)
     }
 
-    /// Commits a transaction that bumped revocation epochs, then forgets the kept ones.
-    async fn commit_bumped_epochs(&self, tx: Tx<'_>) -> Result<()> {
+    /// Ends a transaction that revoked (or released) `certificate_id`: bumps its issuer's
+    /// revocation epoch, and `also_ca`'s, commits, then forgets the epochs kept in memory.
+    async fn commit_revocation(&self, mut tx: Tx<'_>, certificate_id: &str, also_ca: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "UPDATE cas SET revocation_epoch = revocation_epoch + 1 \
+             WHERE id = $1 OR id = (SELECT issuer_ca_id FROM certificates WHERE id = $2)",
+        )
+        .bind(also_ca)
+        .bind(certificate_id)
+        .execute(&mut *tx)
+        .await?;
         let committed = tx.commit().await;
         if let Some(kept) = &self.epochs {
             kept.forget();
@@ -267,15 +269,8 @@ impl Store {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        sqlx::query(
-            "UPDATE cas SET revocation_epoch = revocation_epoch + 1 \
-             WHERE id = (SELECT issuer_ca_id FROM certificates WHERE id = $1)",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
         crate::audit::append(&mut tx, &[audit]).await?;
-        self.commit_bumped_epochs(tx).await?;
+        self.commit_revocation(tx, id, None).await?;
         Ok(true)
     }
 
@@ -407,16 +402,8 @@ impl Store {
         .bind(ca_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE cas SET revocation_epoch = revocation_epoch + 1 \
-             WHERE id = $1 OR id = (SELECT issuer_ca_id FROM certificates WHERE id = $2)",
-        )
-        .bind(ca_id)
-        .bind(ca_cert_id)
-        .execute(&mut *tx)
-        .await?;
         crate::audit::append(&mut tx, &[audit]).await?;
-        self.commit_bumped_epochs(tx).await?;
+        self.commit_revocation(tx, ca_cert_id, Some(ca_id)).await?;
         Ok((true, issued.rows_affected()))
     }
 }
